@@ -1,0 +1,97 @@
+// runtime/green/lifetime.cpp — when a kernel thread's scheduler is born and dies.
+//
+// Concept: nothing has to be started. The first green call on a kernel thread makes its
+// scheduler, and the code already running there becomes the root green thread (named
+// "main" on the process's first thread), so a plain main() can spawn and join. When
+// the kernel thread exits, the scheduler is torn down if only the root thread is left;
+// threads still alive then are abandoned, as detached std::threads are at exit.
+// Explained in: docs/03-scheduler.md (birth and death). Read next: runtime/green/thread.cpp.
+#include <cxxabi.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cassert>
+#include <string>
+#include <utility>
+
+#include "context.hpp"
+#include "scheduler.hpp"
+#include "local_slots.hpp"
+#include "stack.hpp"
+
+namespace spindle::green::detail {
+namespace {
+
+// Usable bytes of the scheduler loop's own stack.
+constexpr std::size_t loop_stack_size = 64 * 1024;
+
+// Ids are unique in the process: the first scheduler's root thread is 1.
+std::atomic<std::uint64_t> last_id{0};
+
+// The fast way to the scheduler (one load from static TLS on every green call), and
+// the object whose destructor runs when the kernel thread exits.
+[[gnu::tls_model("initial-exec")]] thread_local scheduler* current = nullptr;
+
+struct teardown_at_thread_exit {
+  ~teardown_at_thread_exit();
+};
+thread_local teardown_at_thread_exit teardown;
+
+}  // namespace
+
+std::uint64_t next_thread_id() noexcept { return ++last_id; }
+
+scheduler& scheduler::here() {
+  if (current) return *current;
+  current = new scheduler();
+  (void)&teardown;  // odr-use: registers the destructor for this kernel thread
+  return *current;
+}
+
+scheduler::scheduler()
+    : running_(&root_),
+      policy_(make_fifo_policy()),
+      eh_globals_(reinterpret_cast<exception_state*>(abi::__cxa_get_globals())) {
+  root_.id = next_thread_id();
+  root_.name = getpid() == static_cast<pid_t>(syscall(SYS_gettid))
+                   ? "main"
+                   : "root of kernel thread " + std::to_string(syscall(SYS_gettid));
+  root_.st = state::running;
+  link(&root_);
+  loop_.name = "scheduler";
+  loop_.stack = allocate_stack(loop_stack_size);
+  loop_.context = make_context(loop_.stack, loop_.stack.high(),
+                               [this](boost::context::fiber&& from) {
+                                 arrived(std::move(from));
+                                 run();
+                                 return leave_scheduler();
+                               });
+}
+
+// Runs on the root thread with no other thread alive: stops the loop, lets its context
+// finish, then frees its stack.
+scheduler::~scheduler() {
+  assert(running_ == &root_ && all_ == &root_ && root_.all_next == nullptr);
+  stopping_ = true;
+  budget_ = 0;
+  switch_to(&loop_);
+  free_stack(loop_.stack);
+}
+
+// Called as the kernel thread exits. Frees everything if the root thread is the only
+// one left (after reaping finished detached threads); otherwise the live threads are
+// abandoned with their stacks, since resuming them now could run arbitrary code.
+void scheduler::retire(scheduler* s) noexcept {
+  s->reap_finished();
+  destroy_locals(&s->root_);
+  if (s->running_ == &s->root_ && s->all_ == &s->root_ && s->root_.all_next == nullptr) {
+    delete s;
+  }
+}
+
+teardown_at_thread_exit::~teardown_at_thread_exit() {
+  if (scheduler* s = std::exchange(current, nullptr)) scheduler::retire(s);
+}
+
+}  // namespace spindle::green::detail

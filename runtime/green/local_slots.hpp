@@ -1,0 +1,14 @@
+// runtime/green/local_slots.hpp — what a thread's exit does with its green-local values.
+// Explained in: docs/05-synchronisation.md (green-thread-local storage).
+// Read next: spindle/green/local.hpp.
+#pragma once
+
+#include "spindle/green/detail/record.hpp"
+
+namespace spindle::green::detail {
+
+// Destroys every green-local value of `thread`, on the thread's own stack, as its last
+// user code. Destructors may set other locals: it repeats, as pthread keys do, a few times.
+void destroy_locals(record* thread) noexcept;
+
+}  // namespace spindle::green::detail

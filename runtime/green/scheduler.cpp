@@ -1,0 +1,163 @@
+// runtime/green/scheduler.cpp — the scheduler loop and the verbs that block and wake.
+//
+// Start at scheduler::run: one round finds a runnable thread and runs it; when none is
+// runnable, it fails a deadlocked thread or sleeps until the next timer.
+// Explained in: docs/03-scheduler.md and docs/06-deadlock.md.
+// Read next: runtime/green/context.cpp (how switch_to changes stacks).
+#include "scheduler.hpp"
+
+#include <time.h>
+#include <unistd.h>
+
+#include <cassert>
+#include <cstdio>
+#include <exception>
+#include <sstream>
+#include <utility>
+
+#include "spindle/errors.hpp"
+#include "stack.hpp"
+
+namespace spindle::green::detail {
+
+// The scheduler loop. Runs on the scheduler's own stack (loop_) whenever no thread can
+// be switched to directly, and every switches_per_round switches otherwise. Each step
+// is one named call. Returns only when ~scheduler sets stopping_.
+void scheduler::run() {
+  while (!stopping_) {
+    budget_ = switches_per_round;
+    reap_finished();
+    fire_expired_timers();
+    if (record* next = policy_->pick_next()) {
+      switch_to(next);
+    } else if (timers_.empty()) {
+      fail_one_deadlocked_thread();
+    } else {
+      wait_for_next_deadline();
+    }
+  }
+}
+
+// Whom the running thread hands the processor to: the next runnable thread directly
+// (the fast path, no detour through the loop), or the loop when the run queue is empty
+// or the budget is spent.
+record* scheduler::next_to_run() noexcept {
+  if (--budget_ > 0) {
+    if (record* next = policy_->pick_next()) return next;
+  }
+  return &loop_;
+}
+
+void scheduler::admit(record* fresh) noexcept {
+  fresh->st = state::runnable;
+  link(fresh);
+  policy_->awakened(fresh);
+}
+
+void scheduler::yield() {
+  record* self = running_;
+  self->st = state::runnable;
+  policy_->awakened(self);
+  switch_to(next_to_run());
+}
+
+// Marks the running thread blocked. The caller has already checked the condition it
+// waits for; nothing can run between that check and the switch in park, which is why
+// a green thread cannot lose a wake-up (docs/05-synchronisation.md).
+void scheduler::block(thread_queue* queue, const wait_reason& why) noexcept {
+  record* self = running_;
+  assert(self != &loop_ && "the scheduler loop cannot block");
+  self->st = state::blocked;
+  self->waiting_on = why;
+  self->woke_by = wake_status::woken;
+  self->park_number = ++parks_;
+  ++blocked_;
+  if (queue) queue->push_back(self);
+}
+
+void scheduler::park(thread_queue* queue, const wait_reason& why) {
+  block(queue, why);
+  switch_to(next_to_run());
+  throw_if_deadlocked(running_);
+}
+
+bool scheduler::park_until(clock::time_point deadline, thread_queue* queue,
+                           const wait_reason& why) {
+  if (deadline <= clock::now()) return false;
+  record* self = running_;
+  block(queue, why);
+  self->deadline = deadline;
+  timers_.add(self);
+  switch_to(next_to_run());
+  throw_if_deadlocked(self);
+  return self->woke_by != wake_status::timed_out;
+}
+
+void scheduler::throw_if_deadlocked(record* self) {
+  if (self->woke_by == wake_status::deadlock) {
+    throw deadlock_error(std::exchange(deadlock_report_, {}));
+  }
+}
+
+void scheduler::wake(record* blocked, wake_status why) noexcept {
+  assert(blocked->st == state::blocked && "wake of a thread that is not blocked");
+  if (blocked->queue) blocked->queue->remove(blocked);
+  if (blocked->timer_slot != record::no_timer) timers_.remove(blocked);
+  blocked->st = state::runnable;
+  blocked->woke_by = why;
+  --blocked_;
+  policy_->awakened(blocked);
+}
+
+void scheduler::fire_expired_timers() noexcept {
+  if (timers_.empty()) return;
+  clock::time_point now = clock::now();
+  while (!timers_.empty() && timers_.next_deadline() <= now) {
+    wake(timers_.earliest(), wake_status::timed_out);
+  }
+}
+
+// With nothing runnable, the kernel thread sleeps in the kernel until the earliest
+// deadline, so an idle program costs no processor time.
+void scheduler::wait_for_next_deadline() const noexcept {
+  auto since_epoch = timers_.next_deadline().time_since_epoch();
+  auto seconds = std::chrono::duration_cast<std::chrono::seconds>(since_epoch);
+  timespec until{static_cast<time_t>(seconds.count()),
+                 static_cast<long>((since_epoch - seconds).count())};
+  // steady_clock is CLOCK_MONOTONIC in libstdc++; EINTR just means look again.
+  clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, nullptr);
+}
+
+// Finishing threads cannot free the stack they run on; detached ones wait here until the
+// loop, running on its own stack, frees them (docs/04-stacks.md).
+void scheduler::reap_finished() noexcept {
+  while (record* done = finished_.pop_front()) reap(done);
+}
+
+void scheduler::reap(record* finished) noexcept {
+  assert(finished->st == state::finished && finished != running_);
+  unlink(finished);
+  stack_span stack = finished->stack;
+  finished->~record();
+  free_stack(stack);
+}
+
+void scheduler::link(record* r) noexcept {
+  r->all_prev = nullptr;
+  r->all_next = all_;
+  if (all_) all_->all_prev = r;
+  all_ = r;
+}
+
+void scheduler::unlink(record* r) noexcept {
+  (r->all_prev ? r->all_prev->all_next : all_) = r->all_next;
+  if (r->all_next) r->all_next->all_prev = r->all_prev;
+}
+
+void scheduler::use_policy(std::unique_ptr<policy> next) {
+  assert(next);
+  while (record* r = policy_->pick_next()) next->awakened(r);
+  policy_ = std::move(next);
+}
+
+}  // namespace spindle::green::detail

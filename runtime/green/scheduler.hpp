@@ -1,0 +1,110 @@
+// runtime/green/scheduler.hpp — the green scheduler of one kernel thread.
+//
+// Concept: the scheduler owns every green thread spawned on its kernel thread and moves
+// each between the four states (runnable, running, blocked, finished). It has a run
+// queue (inside the policy), a timer queue, and its own context and stack on which the
+// scheduler loop runs when no thread is runnable. Threads never migrate between kernel
+// threads: a kernel thread that uses the green API gets a scheduler of its own.
+// Explained in: docs/03-scheduler.md. Read next: runtime/green/scheduler.cpp, where
+// scheduler::run is the loop.
+#pragma once
+
+#include <boost/context/fiber.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "spindle/green/detail/record.hpp"
+#include "spindle/green/detail/thread_queue.hpp"
+#include "spindle/green/policy.hpp"
+#include "timer_queue.hpp"
+
+namespace spindle::green::detail {
+
+class scheduler {
+public:
+  // The calling kernel thread's scheduler, made on first use; the caller becomes the
+  // root thread ("main" on the process's first thread).
+  static scheduler& here();
+
+  scheduler();
+  ~scheduler();
+  scheduler(const scheduler&) = delete;
+  scheduler& operator=(const scheduler&) = delete;
+
+  record* running() const noexcept { return running_; }
+
+  // Frees the scheduler of an exiting kernel thread if only its root thread is left.
+  static void retire(scheduler* s) noexcept;
+
+  // --- The verbs. Each is called by the running thread, on its own stack. ---
+
+  // A new thread enters: it gets an id and joins the run queue. Does not switch.
+  void admit(record* fresh) noexcept;
+  // running -> runnable, then switch to the next thread; returns when picked again.
+  void yield();
+  // running -> blocked, linked in `queue` if not null, until wake(). Throws
+  // deadlock_error if the deadlock detector picks this thread to report.
+  void park(thread_queue* queue, const wait_reason& why);
+  // As park, but also wakes at `deadline`. Returns false when the deadline passed.
+  bool park_until(clock::time_point deadline, thread_queue* queue, const wait_reason& why);
+  // blocked -> runnable: unlinks it from its wait queue and the timer queue. Never
+  // switches, so a waker may wake many threads before it blocks or yields.
+  void wake(record* blocked) noexcept { wake(blocked, wake_status::woken); }
+
+  // --- Thread entry and exit, in runtime/green/thread.cpp's entry function. ---
+
+  // First act of every context that starts running: store the context that switched here.
+  void arrived(boost::context::fiber&& from) noexcept;
+  // Last act of a finishing thread: running -> finished, wake the joiner, and return
+  // the context to resume. The thread's stack stays alive until reap().
+  boost::context::fiber finish_running() noexcept;
+  // Frees a finished thread's record and stack. Never called on the stack being freed.
+  void reap(record* finished) noexcept;
+
+  void use_policy(std::unique_ptr<policy> next);
+
+private:
+  void run();
+  boost::context::fiber leave_scheduler() noexcept;
+  void switch_to(record* next);
+  record* next_to_run() noexcept;
+  void block(thread_queue* queue, const wait_reason& why) noexcept;
+  void throw_if_deadlocked(record* self);
+  void wake(record* blocked, wake_status why) noexcept;
+  void fire_expired_timers() noexcept;
+  void reap_finished() noexcept;
+  void wait_for_next_deadline() const noexcept;
+  void fail_one_deadlocked_thread();
+  std::string describe_deadlock(const record* failed) const;
+  void link(record* r) noexcept;
+  void unlink(record* r) noexcept;
+  void save_exceptions(record* r) noexcept;
+  void load_exceptions(const record* r) noexcept;
+
+  // How many switches may go thread-to-thread before the loop runs again to fire
+  // timers and reap (docs/03-scheduler.md, "the fast path").
+  static constexpr int switches_per_round = 64;
+
+  // Who runs: changed only by switch_to and finish_running.
+  record* running_;                     // the thread whose code is executing now
+  record* switched_from_ = nullptr;     // the thread that last switched away
+  int budget_ = switches_per_round;     // fast-path switches left before the loop runs
+
+  // The threads: owned by this scheduler alone (one kernel thread, no locks).
+  record root_;                         // the kernel thread's own stack and context
+  record loop_;                         // the scheduler loop's context and stack
+  record* all_ = nullptr;               // every live thread but loop_, linked by all_next
+  std::unique_ptr<policy> policy_;      // holds the run queue
+  timer_queue timers_;
+  thread_queue finished_;               // detached threads that finished, to reap
+  std::size_t blocked_ = 0;             // threads in state blocked
+  std::uint64_t parks_ = 0;             // numbers each park, for the deadlock report
+  std::string deadlock_report_;         // handed to the failed thread's park
+  bool stopping_ = false;               // set by ~scheduler to make run() return
+
+  exception_state* eh_globals_;         // this kernel thread's C++ exception state
+};
+
+}  // namespace spindle::green::detail

@@ -1,0 +1,136 @@
+// runtime/green/thread.cpp — spawn, join, detach and exit of green threads.
+//
+// Concept: spawn maps (or reuses) a stack, builds the thread's record at its top, makes
+// a context that will start the thread's function there, and puts the thread on the run
+// queue. The thread's function returns into entry(), which stores the result, wakes the
+// joiner and leaves for the next thread; join then frees the record and the stack.
+// Explained in: docs/03-scheduler.md (a thread's life). Read next: runtime/green/mutex.cpp.
+#include <cstdint>
+#include <cstdio>
+#include <exception>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+
+#include "context.hpp"
+#include "local_slots.hpp"
+#include "scheduler.hpp"
+#include "spindle/green/thread.hpp"
+#include "stack.hpp"
+
+namespace spindle::green::detail {
+
+std::uint64_t next_thread_id() noexcept;  // runtime/green/lifetime.cpp
+
+namespace {
+
+// Below this many usable bytes even a trivial thread may overflow its stack.
+constexpr std::size_t minimum_stack_size = 16 * 1024;
+// What must stay free below the record for the thread's own frames.
+constexpr std::size_t minimum_free_stack = 8 * 1024;
+
+std::string describe(const record* r) {
+  return "\"" + (r->name.empty() ? std::string("unnamed") : r->name) + "\" (id " +
+         std::to_string(r->id) + ")";
+}
+
+}  // namespace
+
+record* running() { return scheduler::here().running(); }
+
+void* reserve_stack(const spawn_options& options, std::size_t bytes, std::size_t align,
+                    stack_span& stack) {
+  scheduler::here();  // the root thread exists before any thread it spawns
+  if (options.stack_size != 0 && options.stack_size < minimum_stack_size) {
+    throw std::invalid_argument("spindle::green::spawn: stack_size " +
+                                std::to_string(options.stack_size) +
+                                " is below the minimum of 16 KiB");
+  }
+  stack = allocate_stack(options.stack_size);
+  std::uintptr_t low = reinterpret_cast<std::uintptr_t>(stack.low);
+  std::uintptr_t top = reinterpret_cast<std::uintptr_t>(stack.high()) - bytes;
+  top &= ~(std::uintptr_t{align < 64 ? 64 : align} - 1);
+  if (top < low + minimum_free_stack) {
+    free_stack(stack);
+    throw std::invalid_argument(
+        "spindle::green::spawn: the thread's function and arguments (" +
+        std::to_string(bytes) + " bytes) leave too little of the stack; pass them by "
+        "pointer or choose a larger spawn_options::stack_size");
+  }
+  return reinterpret_cast<void*>(top);
+}
+
+void unreserve_stack(const stack_span& stack) noexcept { free_stack(stack); }
+
+void start(record* thread, const spawn_options& options, const stack_span& stack) {
+  scheduler& s = scheduler::here();
+  thread->stack = stack;
+  try {
+    thread->name = options.name;
+  } catch (...) {
+    thread->~record();
+    free_stack(stack);
+    throw;
+  }
+  thread->id = next_thread_id();
+  // The record sits at the very top of the stack; the thread's frames grow below it.
+  thread->context = make_context(stack, thread, [thread, &s](boost::context::fiber&& from) {
+    s.arrived(std::move(from));
+    thread->run();
+    destroy_locals(thread);
+    return s.finish_running();
+  });
+  s.admit(thread);
+}
+
+void wait_for_finish(record* thread) {
+  scheduler& s = scheduler::here();
+  record* self = s.running();
+  if (thread == self) {
+    throw std::system_error(std::make_error_code(std::errc::resource_deadlock_would_occur),
+                            "spindle::green::thread::join: thread " + describe(self) +
+                                " tried to join itself");
+  }
+  if (thread->st == state::finished) return;
+  thread->joiner = self;
+  try {
+    s.park(nullptr, {"join", thread, thread});
+  } catch (...) {
+    thread->joiner = nullptr;
+    throw;
+  }
+}
+
+void reap(record* thread) noexcept { scheduler::here().reap(thread); }
+
+void detach(record* thread) noexcept {
+  thread->detached = true;
+  if (thread->st == state::finished) reap(thread);
+}
+
+void abandon_joinable(const record* thread) noexcept {
+  std::fprintf(stderr,
+               "spindle: the handle of green thread %s was destroyed while the thread was "
+               "still joinable; call join() or detach() before the handle goes out of "
+               "scope. Terminating.\n",
+               describe(thread).c_str());
+  std::terminate();
+}
+
+}  // namespace spindle::green::detail
+
+namespace spindle::green::this_thread {
+
+void yield() { detail::scheduler::here().yield(); }
+
+void sleep_until(std::chrono::steady_clock::time_point deadline) {
+  auto& s = detail::scheduler::here();
+  while (s.park_until(deadline, nullptr, {"sleep", nullptr, nullptr})) {
+  }
+}
+
+thread_id get_id() noexcept { return thread_id{detail::running()->id}; }
+std::string_view name() noexcept { return detail::running()->name; }
+void set_name(std::string_view name) { detail::running()->name = name; }
+
+}  // namespace spindle::green::this_thread

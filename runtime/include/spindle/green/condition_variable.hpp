@@ -1,0 +1,84 @@
+// spindle/green/condition_variable.hpp — waiting for a condition between green threads.
+//
+// Concept: a condition variable is a wait queue. wait() parks the caller in it and
+// releases the mutex as one step (no other green thread can run in between, so no
+// notify is lost); notify_one() wakes the first waiter, which then re-takes the mutex.
+// Same interface as std::condition_variable, with spindle::green::mutex.
+// Explained in: docs/05-synchronisation.md (condition variable).
+// Read next: runtime/green/condition_variable.cpp.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+
+#include "spindle/backend.hpp"
+#include "spindle/green/detail/record.hpp"
+#include "spindle/green/detail/thread_queue.hpp"
+#include "spindle/green/mutex.hpp"
+
+namespace spindle::green {
+
+class condition_variable {
+public:
+  condition_variable() = default;
+  // Names what the waiters wait on in a deadlock report (used by channel, latch, ...).
+  explicit condition_variable(wait_label label) noexcept : label_(label) {}
+  condition_variable(const condition_variable&) = delete;
+  condition_variable& operator=(const condition_variable&) = delete;
+  ~condition_variable();
+
+  // Precondition: `lock` owns its mutex (else std::system_error operation_not_permitted).
+  // Returns with the mutex held again, also when it throws deadlock_error (unless
+  // re-taking the mutex itself deadlocks: then that error leaves, owning nothing).
+  void wait(std::unique_lock<mutex>& lock);
+  std::cv_status wait_until(std::unique_lock<mutex>& lock,
+                            std::chrono::steady_clock::time_point deadline);
+
+  template <class Predicate>
+  void wait(std::unique_lock<mutex>& lock, Predicate ready) {
+    while (!ready()) wait(lock);
+  }
+
+  template <class Clock, class Duration>
+  std::cv_status wait_until(std::unique_lock<mutex>& lock,
+                            std::chrono::time_point<Clock, Duration> deadline) {
+    return wait_until(lock, std::chrono::steady_clock::now() +
+                                std::chrono::ceil<std::chrono::steady_clock::duration>(
+                                    deadline - Clock::now()));
+  }
+
+  template <class Clock, class Duration, class Predicate>
+  bool wait_until(std::unique_lock<mutex>& lock,
+                  std::chrono::time_point<Clock, Duration> deadline, Predicate ready) {
+    while (!ready()) {
+      if (wait_until(lock, deadline) == std::cv_status::timeout) return ready();
+    }
+    return true;
+  }
+
+  template <class Rep, class Period>
+  std::cv_status wait_for(std::unique_lock<mutex>& lock,
+                          std::chrono::duration<Rep, Period> timeout) {
+    return wait_until(lock, std::chrono::steady_clock::now() +
+                                std::chrono::ceil<std::chrono::steady_clock::duration>(timeout));
+  }
+
+  template <class Rep, class Period, class Predicate>
+  bool wait_for(std::unique_lock<mutex>& lock, std::chrono::duration<Rep, Period> timeout,
+                Predicate ready) {
+    return wait_until(lock,
+                      std::chrono::steady_clock::now() +
+                          std::chrono::ceil<std::chrono::steady_clock::duration>(timeout),
+                      std::move(ready));
+  }
+
+  void notify_one() noexcept;
+  void notify_all() noexcept;
+
+private:
+  wait_label label_;
+  detail::thread_queue waiters_;  // threads parked in wait(), in arrival order
+};
+
+}  // namespace spindle::green

@@ -1,0 +1,186 @@
+// spindle/green/detail/record.hpp — the thread record: everything the green runtime
+// knows about one green thread.
+//
+// Concept: a green thread is a record plus a stack plus a saved context. The record
+// lives at the top of the thread's own stack (one mapping, no malloc per spawn), so it
+// outlives the thread's code and is freed with the stack when the thread is joined or,
+// if detached, reaped by the scheduler.
+// Explained in: docs/02-context-switch.md and docs/03-scheduler.md.
+// Read next: runtime/green/scheduler.hpp (the scheduler that moves records between
+// states), then spindle/green/thread.hpp (the handle users hold).
+//
+// The states (docs/03-scheduler.md has the diagram):
+//
+//     spawn ──> runnable ──(picked)──> running ──(return)──> finished ──(join/reap)──> freed
+//                  ^                     │  │
+//                  │                     │  └──(yield)──> runnable
+//                  └──(wake, timeout)── blocked <──(park)──┘
+#pragma once
+
+#include <boost/context/fiber.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "spindle/backend.hpp"
+
+namespace spindle::green::detail {
+
+using clock = std::chrono::steady_clock;
+
+enum class state : std::uint8_t { runnable, running, blocked, finished };
+
+// Why a parked thread came back to life.
+enum class wake_status : std::uint8_t { woken, timed_out, deadlock };
+
+class thread_queue;
+struct record;
+
+// What a blocked thread waits on, for the deadlock report.
+struct wait_reason {
+  const char* what = "";            // "mutex", "join", "sleep", a wait_label's name...
+  const void* object = nullptr;     // the object waited on, printed as an address
+  const record* holder = nullptr;   // who holds it, when one thread does (a mutex owner)
+};
+
+// A thread's stack: [low, low + size) is usable, a guard page may sit just below low.
+struct stack_span {
+  void* low = nullptr;
+  std::size_t size = 0;
+  std::byte* high() const noexcept { return static_cast<std::byte*>(low) + size; }
+};
+
+// The C++ runtime's per-kernel-thread exception state (the Itanium ABI's
+// __cxa_eh_globals), saved per green thread so that a thread that parks inside a catch
+// block finds its own caught exception when it resumes.
+struct exception_state {
+  void* caught = nullptr;
+  unsigned int uncaught = 0;
+};
+
+struct record {
+  record() = default;
+  record(const record&) = delete;
+  record& operator=(const record&) = delete;
+  virtual ~record() = default;
+
+  // Runs the thread's function and stores its result or exception. Called once, on the
+  // thread's own stack, by the entry function in runtime/green/thread.cpp.
+  virtual void run() noexcept {}
+
+  // Identity: set by spawn, then constant.
+  std::uint64_t id = 0;
+  std::string name;
+  stack_span stack;                     // empty for the root thread (the kernel stack)
+
+  // Scheduling: owned by the scheduler of the kernel thread that spawned this thread.
+  state st = state::runnable;
+  boost::context::fiber context;        // where to resume; empty while running
+  exception_state eh;                   // saved while not running
+  record* prev = nullptr;               // links in the run queue or in one wait queue
+  record* next = nullptr;
+  thread_queue* queue = nullptr;          // the wait queue holding this record, if any
+
+  // Blocking: valid while st == blocked.
+  wait_reason waiting_on;
+  wake_status woke_by = wake_status::woken;
+  std::uint64_t park_number = 0;        // orders parks; the deadlock report fails the latest
+  clock::time_point deadline{};         // when a timed park times out
+  std::size_t timer_slot = no_timer;    // index in the timer queue, or no_timer
+  static constexpr std::size_t no_timer = ~std::size_t{0};
+
+  // Lifetime: who frees the record and its stack.
+  record* joiner = nullptr;             // parked in join() on this thread
+  bool detached = false;
+
+  // All live records of one scheduler, for the deadlock report and teardown.
+  record* all_prev = nullptr;
+  record* all_next = nullptr;
+
+  // Green-thread-local storage (spindle/green/local.hpp): slot i belongs to key i.
+  struct local_slot {
+    void* value = nullptr;
+    void (*destroy)(void*) = nullptr;
+  };
+  std::vector<local_slot> locals;
+};
+
+// The part of a record that knows the result type; thread<R> points at this.
+template <class R>
+struct result_record : record {
+  using stored = std::conditional_t<std::is_reference_v<R>,
+                                    std::reference_wrapper<std::remove_reference_t<R>>, R>;
+  std::optional<stored> result;
+  std::exception_ptr error;
+
+  R take() {
+    if (error) std::rethrow_exception(error);
+    return static_cast<R>(std::move(*result));
+  }
+};
+
+template <>
+struct result_record<void> : record {
+  std::exception_ptr error;
+
+  void take() {
+    if (error) std::rethrow_exception(error);
+  }
+};
+
+// A record that owns the thread's function and its arguments.
+template <class R, class F, class... Args>
+struct task final : result_record<R> {
+  template <class G, class... A>
+  explicit task(G&& f, A&&... args)
+      : fn(std::forward<G>(f)), arguments(std::forward<A>(args)...) {}
+
+  void run() noexcept override {
+    try {
+      if constexpr (std::is_void_v<R>) {
+        std::apply(std::move(fn), std::move(arguments));
+      } else {
+        this->result.emplace(std::apply(std::move(fn), std::move(arguments)));
+      }
+    } catch (...) {
+      this->error = std::current_exception();
+    }
+  }
+
+  F fn;
+  std::tuple<Args...> arguments;
+};
+
+// Entry points into runtime/green/thread.cpp, used by the templates in thread.hpp.
+
+// Maps a stack for a new thread and returns where, at its top, a record of `bytes`
+// bytes aligned to `align` goes. Throws std::system_error when no stack can be mapped.
+void* reserve_stack(const spawn_options& options, std::size_t bytes, std::size_t align,
+                    stack_span& stack);
+// Gives back a stack reserved but never started (the record's constructor threw).
+void unreserve_stack(const stack_span& stack) noexcept;
+// Makes a constructed record runnable. Does not switch: the spawner keeps running.
+// If it throws, it has destroyed the record and freed the stack.
+void start(record* thread, const spawn_options& options, const stack_span& stack);
+// Parks the caller until `thread` has finished. Throws if the caller is `thread`.
+void wait_for_finish(record* thread);
+// Frees a finished record and its stack. Precondition: nobody will touch it again.
+void reap(record* thread) noexcept;
+// Marks the thread detached; frees it at once if it has already finished.
+void detach(record* thread) noexcept;
+// Called by a thread handle destroyed while joinable: prints who, then terminates.
+[[noreturn]] void abandon_joinable(const record* thread) noexcept;
+// The record of the running green thread (creating the scheduler on first use).
+record* running();
+
+}  // namespace spindle::green::detail

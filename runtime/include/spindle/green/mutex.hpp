@@ -1,0 +1,41 @@
+// spindle/green/mutex.hpp — mutual exclusion between green threads.
+//
+// Concept: a mutex is an owner and a wait queue. lock() on a held mutex parks the
+// caller in the queue; unlock() hands ownership straight to the first waiter (so
+// waiters are served in order and none can starve) and wakes it. Works with
+// std::lock_guard, std::unique_lock and std::scoped_lock.
+// Explained in: docs/05-synchronisation.md (mutex). Read next: runtime/green/mutex.cpp.
+#pragma once
+
+#include "spindle/green/detail/record.hpp"
+#include "spindle/green/detail/thread_queue.hpp"
+
+namespace spindle::green {
+
+class condition_variable;
+
+class mutex {
+public:
+  mutex() = default;
+  mutex(const mutex&) = delete;
+  mutex& operator=(const mutex&) = delete;
+  ~mutex();
+
+  // Blocks until the caller owns the mutex. Throws std::system_error
+  // (resource_deadlock_would_occur) if the caller already owns it (it is not recursive),
+  // and spindle::deadlock_error if no thread could ever release it.
+  void lock();
+  // Takes the mutex if it is free; never blocks.
+  bool try_lock();
+  // Releases the mutex, handing it to the first waiter if there is one. Throws
+  // std::system_error (operation_not_permitted) if the caller does not own it.
+  void unlock();
+
+private:
+  friend class condition_variable;
+
+  detail::record* owner_ = nullptr;  // the green thread holding it, or nullptr
+  detail::thread_queue waiters_;     // threads parked in lock(), in arrival order
+};
+
+}  // namespace spindle::green

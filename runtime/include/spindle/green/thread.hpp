@@ -1,0 +1,145 @@
+// spindle/green/thread.hpp — spawn, the thread handle, and this_thread.
+//
+// Concept: a green thread is started by spawn() and owned by the handle it returns,
+// like std::thread but with a result: `auto t = spawn(f, x); R r = t.join();`.
+// Explained in: docs/01-the-api.md and docs/03-scheduler.md.
+// Read next: runtime/green/thread.cpp (what spawn and join do underneath).
+#pragma once
+
+#include <chrono>
+#include <new>
+#include <string_view>
+#include <system_error>
+#include <type_traits>
+#include <utility>
+
+#include "spindle/backend.hpp"
+#include "spindle/green/detail/record.hpp"
+
+namespace spindle::green {
+
+using spindle::spawn_options;
+
+struct thread_id_tag;
+using thread_id = basic_thread_id<thread_id_tag>;
+
+// A handle to a green thread whose function returns R. Move-only.
+template <class R>
+class thread {
+public:
+  thread() noexcept = default;
+  explicit thread(detail::result_record<R>* record) noexcept : record_(record) {}
+  thread(thread&& other) noexcept
+      : record_(std::exchange(other.record_, nullptr)),
+        after_(std::exchange(other.after_, why_not::moved_from)) {}
+  thread& operator=(thread&& other) noexcept {
+    if (this != &other) {
+      if (record_) detail::abandon_joinable(record_);
+      record_ = std::exchange(other.record_, nullptr);
+      after_ = std::exchange(other.after_, why_not::moved_from);
+    }
+    return *this;
+  }
+  // A joinable handle must not be destroyed: terminates with a message, as std::thread.
+  ~thread() {
+    if (record_) detail::abandon_joinable(record_);
+  }
+
+  bool joinable() const noexcept { return record_ != nullptr; }
+
+  // Waits for the thread to finish; returns its result or rethrows its exception.
+  // Called from any green thread of the same kernel thread except the thread itself.
+  R join() {
+    if (!record_) throw_not_joinable("join");
+    detail::wait_for_finish(record_);
+    auto* done = std::exchange(record_, nullptr);
+    after_ = why_not::joined;
+    struct reaper {
+      detail::record* r;
+      ~reaper() { detail::reap(r); }
+    } free_after_take{done};
+    return done->take();
+  }
+
+  // Lets the thread run on without a handle; the runtime frees it when it finishes.
+  void detach() {
+    if (!record_) throw_not_joinable("detach");
+    detail::detach(std::exchange(record_, nullptr));
+    after_ = why_not::detached;
+  }
+
+  thread_id get_id() const noexcept { return thread_id{record_ ? record_->id : 0}; }
+  std::string_view name() const noexcept {
+    return record_ ? std::string_view{record_->name} : std::string_view{};
+  }
+
+private:
+  enum class why_not { never_started, moved_from, joined, detached };
+
+  [[noreturn]] void throw_not_joinable(const char* verb) const {
+    static constexpr const char* reasons[] = {
+        "it was default-constructed and names no thread", "it was moved from",
+        "the thread was already joined", "the thread was detached"};
+    throw std::system_error(
+        std::make_error_code(std::errc::invalid_argument),
+        std::string("spindle::green::thread::") + verb + ": handle is not joinable: " +
+            reasons[static_cast<int>(after_)]);
+  }
+
+  detail::result_record<R>* record_ = nullptr;
+  why_not after_ = why_not::never_started;
+};
+
+// Starts f(args...) on a new green thread of the calling kernel thread's scheduler.
+// The new thread is runnable; the caller keeps running until it yields or blocks.
+// Throws std::system_error when no stack can be mapped (see docs/04-stacks.md).
+template <class F, class... Args>
+  requires std::is_invocable_v<std::decay_t<F>, std::decay_t<Args>...>
+auto spawn(const spawn_options& options, F&& f, Args&&... args) {
+  using R = std::invoke_result_t<std::decay_t<F>, std::decay_t<Args>...>;
+  using task = detail::task<R, std::decay_t<F>, std::decay_t<Args>...>;
+  detail::stack_span stack;
+  void* place = detail::reserve_stack(options, sizeof(task), alignof(task), stack);
+  task* t;
+  try {
+    t = ::new (place) task(std::forward<F>(f), std::forward<Args>(args)...);
+  } catch (...) {
+    detail::unreserve_stack(stack);
+    throw;
+  }
+  detail::start(t, options, stack);
+  return thread<R>(t);
+}
+
+template <class F, class... Args>
+  requires std::is_invocable_v<std::decay_t<F>, std::decay_t<Args>...>
+auto spawn(F&& f, Args&&... args) {
+  return spawn(spawn_options{}, std::forward<F>(f), std::forward<Args>(args)...);
+}
+
+namespace this_thread {
+
+// Gives the processor to the next runnable green thread; returns when picked again.
+void yield();
+// Parks the caller until the deadline; other green threads run meanwhile.
+void sleep_until(std::chrono::steady_clock::time_point deadline);
+
+template <class Clock, class Duration>
+void sleep_until(std::chrono::time_point<Clock, Duration> deadline) {
+  sleep_until(std::chrono::steady_clock::now() +
+              std::chrono::ceil<std::chrono::steady_clock::duration>(deadline - Clock::now()));
+}
+
+template <class Rep, class Period>
+void sleep_for(std::chrono::duration<Rep, Period> d) {
+  sleep_until(std::chrono::steady_clock::now() +
+              std::chrono::ceil<std::chrono::steady_clock::duration>(d));
+}
+
+thread_id get_id() noexcept;
+std::string_view name() noexcept;
+void set_name(std::string_view name);
+
+}  // namespace this_thread
+
+}  // namespace spindle::green
