@@ -1,0 +1,69 @@
+// tests/deadlock_test.cpp — a program that can never progress is reported, not hung.
+#include <mutex>
+#include <string>
+
+#include "harness.hpp"
+
+using spindle_test::under_many_schedules;
+
+namespace {
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+}  // namespace
+
+TEST_SUITE("deadlock") {
+
+// Two threads take two mutexes in opposite orders: is one of them told, with a report
+// naming both threads and the mutexes, while the other then finishes?
+TEST_CASE_TEMPLATE("a_lock_order_deadlock_fails_one_thread_with_a_report", B, SPINDLE_TEST_BACKENDS) {
+  under_many_schedules<B>([] {
+    typename B::mutex a, b;
+    typename B::latch both_hold_one(2);
+    auto take = [&](typename B::mutex& first, typename B::mutex& second) -> std::string {
+      try {
+        std::lock_guard hold(first);
+        both_hold_one.arrive_and_wait();
+        std::lock_guard want(second);
+      } catch (const spindle::deadlock_error& e) {
+        return e.what();
+      }
+      return {};
+    };
+    auto t1 = B::spawn(spindle::spawn_options{.name = "first"}, take, std::ref(a), std::ref(b));
+    auto t2 = B::spawn(spindle::spawn_options{.name = "second"}, take, std::ref(b), std::ref(a));
+    std::string r1 = t1.join(), r2 = t2.join();
+    CHECK((r1.empty() != r2.empty()));
+    const std::string& report = r1.empty() ? r2 : r1;
+    CHECK(contains(report, "deadlock"));
+    CHECK(contains(report, "\"first\""));
+    CHECK(contains(report, "\"second\""));
+    CHECK(contains(report, "waits on mutex"));
+  });
+}
+
+// Receiving on a channel that nobody will ever send on: does recv fail instead of hanging?
+TEST_CASE_TEMPLATE("receiving_from_a_channel_nobody_sends_on_is_reported", B, SPINDLE_TEST_BACKENDS) {
+  typename B::template channel<int> silent(0);
+  try {
+    silent.recv();
+    FAIL("recv returned");
+  } catch (const spindle::deadlock_error& e) {
+    CHECK(contains(e.what(), "channel (receive)"));
+  }
+}
+
+// Joining a thread that is stuck for ever: is the report clear about the join?
+TEST_CASE_TEMPLATE("joining_a_thread_stuck_for_ever_is_reported", B, SPINDLE_TEST_BACKENDS) {
+  typename B::template channel<int> silent(0);
+  auto stuck = B::spawn(spindle::spawn_options{.name = "stuck"}, [&] { return silent.recv(); });
+  try {
+    stuck.join();
+    FAIL("join returned");
+  } catch (const spindle::deadlock_error& e) {
+    CHECK(contains(e.what(), "join of \"stuck\""));
+    CHECK(contains(e.what(), "channel (receive)"));
+  }
+}
+
+}  // TEST_SUITE

@@ -1,0 +1,58 @@
+// tests/harness.hpp — what every behaviour test shares.
+//
+// Each behaviour test is written once as a doctest TEST_CASE_TEMPLATE over
+// spindle_test::backends, so it runs on every backend. Concurrency tests run their body
+// under_many_schedules: on the green backend once per seed of the random policy (a
+// failure prints the seed, which replays the same interleaving), on a kernel-thread
+// backend several times. SPINDLE_SEEDS sets the number of seeds (default 100).
+#pragma once
+
+#include <doctest/doctest.h>
+
+#include <cstdlib>
+#include <string>
+#include <string_view>
+
+#include "spindle/green.hpp"
+
+namespace spindle_test {
+
+#define SPINDLE_TEST_BACKENDS spindle::green::backend
+
+template <class B>
+constexpr bool is_green = B::name == std::string_view("green");
+
+inline int seeds() {
+  const char* text = std::getenv("SPINDLE_SEEDS");
+  int n = text ? std::atoi(text) : 100;
+  return n > 0 ? n : 100;
+}
+
+// Runs body() under many schedules; see the file comment.
+template <class B, class Body>
+void under_many_schedules(Body body) {
+  if constexpr (is_green<B>) {
+    for (int seed = 1; seed <= seeds(); ++seed) {
+      INFO("green random-policy seed " << seed
+                                       << " (replay: spindle::green::use_random_policy(" << seed
+                                       << "))");
+      spindle::green::use_random_policy(static_cast<std::uint64_t>(seed));
+      body();
+    }
+    spindle::green::use_fifo_policy();
+  } else {
+    constexpr int repeats = 20;
+    for (int round = 0; round < repeats; ++round) body();
+  }
+}
+
+// Outcome of a function run in a forked child: how it ended and what it wrote to stderr.
+struct child_outcome {
+  int status;          // as from waitpid
+  std::string errors;  // the child's stderr
+};
+
+// Runs fn() in a forked child whose stderr is captured; the child exits 0 if fn returns.
+child_outcome run_in_child(void (*fn)());
+
+}  // namespace spindle_test

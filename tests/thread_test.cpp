@@ -1,0 +1,191 @@
+// tests/thread_test.cpp — spawn, join, detach, ids and names, on every backend.
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <atomic>
+#include <memory>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "harness.hpp"
+
+using namespace std::chrono_literals;
+using spindle_test::under_many_schedules;
+
+TEST_SUITE("thread") {
+
+// Does join hand back what the thread's function returned?
+TEST_CASE_TEMPLATE("join_returns_the_result_of_the_threads_function", B, SPINDLE_TEST_BACKENDS) {
+  auto t = B::spawn([](int x, std::string s) { return s + std::to_string(x * 2); }, 21, "x=");
+  CHECK(t.join() == "x=42");
+}
+
+// Does an exception thrown in the thread come out of join, with its type and text?
+TEST_CASE_TEMPLATE("join_rethrows_the_exception_that_escaped_the_thread", B, SPINDLE_TEST_BACKENDS) {
+  auto t = B::spawn([]() -> int { throw std::out_of_range("index 7 is past the end"); });
+  CHECK_THROWS_WITH_AS(t.join(), "index 7 is past the end", std::out_of_range);
+  CHECK_FALSE(t.joinable());
+}
+
+// Are the arguments copied, so the caller may change its own afterwards?
+TEST_CASE_TEMPLATE("arguments_are_copied_into_the_new_thread", B, SPINDLE_TEST_BACKENDS) {
+  std::vector<int> values{1, 2, 3};
+  auto t = B::spawn([](std::vector<int> v) {
+    B::this_thread::yield();
+    return v.size();
+  }, values);
+  values.clear();
+  CHECK(t.join() == 3);
+}
+
+// Can a thread return a move-only value?
+TEST_CASE_TEMPLATE("a_thread_can_return_a_move_only_value", B, SPINDLE_TEST_BACKENDS) {
+  auto t = B::spawn([] { return std::make_unique<int>(7); });
+  CHECK(*t.join() == 7);
+}
+
+// What if a handle is joined twice?
+TEST_CASE_TEMPLATE("joining_twice_throws_invalid_argument", B, SPINDLE_TEST_BACKENDS) {
+  auto t = B::spawn([] {});
+  t.join();
+  try {
+    t.join();
+    FAIL("second join did not throw");
+  } catch (const std::system_error& e) {
+    CHECK(e.code() == std::errc::invalid_argument);
+    CHECK(std::string(e.what()).find("already joined") != std::string::npos);
+  }
+}
+
+// What if a detached thread is joined?
+TEST_CASE_TEMPLATE("joining_a_detached_thread_throws_invalid_argument", B, SPINDLE_TEST_BACKENDS) {
+  auto t = B::spawn([] {});
+  t.detach();
+  CHECK_FALSE(t.joinable());
+  try {
+    t.join();
+    FAIL("join of a detached thread did not throw");
+  } catch (const std::system_error& e) {
+    CHECK(e.code() == std::errc::invalid_argument);
+    CHECK(std::string(e.what()).find("detached") != std::string::npos);
+  }
+  CHECK_THROWS_AS(t.detach(), std::system_error);
+}
+
+// What if a thread joins itself?
+TEST_CASE_TEMPLATE("joining_yourself_throws_resource_deadlock_would_occur", B, SPINDLE_TEST_BACKENDS) {
+  typename B::template thread<bool> slot;
+  typename B::latch handle_stored(1);
+  slot = B::spawn([&slot, &handle_stored] {
+    handle_stored.wait();
+    try {
+      slot.join();
+    } catch (const std::system_error& e) {
+      return e.code() == std::errc::resource_deadlock_would_occur &&
+             std::string(e.what()).find("itself") != std::string::npos;
+    }
+    return false;
+  });
+  handle_stored.count_down();
+  CHECK(slot.join());
+}
+
+// A joinable handle going out of scope is a bug: does the program stop and say why?
+TEST_CASE_TEMPLATE("destroying_a_joinable_handle_terminates_with_a_message", B, SPINDLE_TEST_BACKENDS) {
+  auto outcome = spindle_test::run_in_child([] {
+    auto t = B::spawn(spindle::spawn_options{.name = "forgotten"}, [] {});
+  });
+  CHECK(WIFSIGNALED(outcome.status));
+  CHECK(WTERMSIG(outcome.status) == SIGABRT);
+  CHECK(outcome.errors.find("\"forgotten\"") != std::string::npos);
+  CHECK(outcome.errors.find("join() or detach()") != std::string::npos);
+}
+
+// Does a detached thread still run to completion?
+TEST_CASE_TEMPLATE("a_detached_thread_runs_to_completion", B, SPINDLE_TEST_BACKENDS) {
+  typename B::latch done(1);
+  std::atomic<int> value{0};
+  B::spawn([&] {
+    value = 42;
+    done.count_down();
+  }).detach();
+  done.wait();
+  CHECK(value == 42);
+}
+
+// Does every thread get its own id, the one this_thread::get_id reports inside it?
+TEST_CASE_TEMPLATE("each_thread_has_a_unique_id_that_it_sees_itself", B, SPINDLE_TEST_BACKENDS) {
+  std::vector<typename B::template thread<typename B::thread_id>> threads;
+  std::vector<typename B::thread_id> handle_ids;
+  for (int i = 0; i < 16; ++i) {
+    threads.push_back(B::spawn([] { return B::this_thread::get_id(); }));
+    handle_ids.push_back(threads.back().get_id());
+  }
+  std::set<typename B::thread_id> seen;
+  for (std::size_t i = 0; i < threads.size(); ++i) {
+    auto inside = threads[i].join();
+    CHECK(inside == handle_ids[i]);
+    CHECK(inside != B::this_thread::get_id());
+    CHECK(inside != typename B::thread_id{});
+    seen.insert(inside);
+  }
+  CHECK(seen.size() == 16);
+}
+
+// Is the name given at spawn the one the thread and its handle report?
+TEST_CASE_TEMPLATE("a_thread_reports_the_name_it_was_spawned_with", B, SPINDLE_TEST_BACKENDS) {
+  auto t = B::spawn(spindle::spawn_options{.name = "worker-7"},
+                    [] { return std::string(B::this_thread::name()); });
+  CHECK(t.name() == "worker-7");
+  CHECK(t.join() == "worker-7");
+}
+
+// Does sleep_for block only the caller, letting others run meanwhile?
+TEST_CASE_TEMPLATE("a_sleeping_thread_lets_the_others_run", B, SPINDLE_TEST_BACKENDS) {
+  std::atomic<bool> sleeper_done{false};
+  std::atomic<int> progress{0};
+  auto sleeper = B::spawn([&] {
+    B::this_thread::sleep_for(20ms);
+    sleeper_done = true;
+  });
+  auto worker = B::spawn([&] {
+    while (!sleeper_done) {
+      ++progress;
+      B::this_thread::yield();
+    }
+  });
+  sleeper.join();
+  worker.join();
+  CHECK(progress > 0);
+}
+
+// Does sleep_until in the past return without blocking for ever?
+TEST_CASE_TEMPLATE("sleep_until_a_past_time_returns", B, SPINDLE_TEST_BACKENDS) {
+  B::this_thread::sleep_until(std::chrono::steady_clock::now() - 1s);
+  B::this_thread::sleep_for(0ms);
+  B::this_thread::sleep_for(-5ms);
+}
+
+// Many threads spawning threads, under many schedules: does every result come back?
+TEST_CASE_TEMPLATE("threads_spawned_by_threads_all_return_their_results", B, SPINDLE_TEST_BACKENDS) {
+  under_many_schedules<B>([] {
+    auto parent = B::spawn([] {
+      std::vector<typename B::template thread<int>> children;
+      for (int i = 0; i < 8; ++i) {
+        children.push_back(B::spawn([i] {
+          B::this_thread::yield();
+          return i * i;
+        }));
+      }
+      int sum = 0;
+      for (auto& c : children) sum += c.join();
+      return sum;
+    });
+    CHECK(parent.join() == 140);
+  });
+}
+
+}  // TEST_SUITE
