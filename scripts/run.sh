@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# scripts/run.sh — set up a fresh Debian 12 machine (as root), build spindle, and run
+# either the comparison tour or the whole test suite.
+#
+#   scripts/run.sh tour    # install what is missing, build, run the tour (the main job)
+#   scripts/run.sh test    # install what is missing, build, run every test
+#
+# Everything the project needs is installed here, from Debian's packages, so that a
+# clean machine and CI get exactly what a developer has. Re-running is cheap: packages
+# already present are not installed again, and the build is incremental.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+readonly build_dir="${SPINDLE_BUILD_DIR:-build}"
+
+# Debian packages, by what needs them.
+readonly packages=(
+  g++ meson ninja-build pkgconf python3      # the build
+  libboost-context-dev                        # the green backend's context switch
+  doctest-dev                                 # the tests
+  libcli11-dev                                # command-line flags of the examples
+)
+
+missing_packages() {
+  local p
+  for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || echo "$p"
+  done
+}
+
+install_packages() {
+  local missing
+  missing=$(missing_packages)
+  [ -z "$missing" ] && return 0
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "run.sh: these Debian packages are missing: $missing" >&2
+    echo "run.sh: run this script as root, or install them: apt-get install $missing" >&2
+    exit 1
+  fi
+  echo "run.sh: installing: $missing"
+  apt-get update -qq
+  # shellcheck disable=SC2086
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing
+}
+
+configure_and_build() {
+  if [ ! -f "$build_dir/build.ninja" ]; then
+    meson setup "$build_dir" --buildtype=debugoptimized
+  fi
+  ninja -C "$build_dir"
+}
+
+main() {
+  local what="${1:-}"
+  case "$what" in
+    tour | test) ;;
+    *)
+      echo "usage: scripts/run.sh tour|test" >&2
+      exit 2
+      ;;
+  esac
+  install_packages
+  configure_and_build
+  if [ "$what" = tour ]; then
+    exec scripts/tour.sh "$build_dir" "${@:2}"
+  fi
+  meson test -C "$build_dir" --print-errorlogs "${@:2}"
+}
+
+main "$@"

@@ -1,0 +1,18 @@
+// tests/outside_program.cpp — a program that knows spindle only as an installed library.
+// Built by tests/install_test.sh through pkg-config, and as a meson subproject.
+#include <spindle/green.hpp>
+
+#include <cstdio>
+
+int main() {
+  spindle::green::channel<int> numbers(0);
+  auto producer = spindle::green::spawn([&] {
+    for (int i = 1; i <= 10; ++i) numbers.send(i);
+    numbers.close();
+  });
+  int sum = 0;
+  for (int n : numbers) sum += n;
+  producer.join();
+  std::printf("sum=%d\n", sum);
+  return sum == 55 ? 0 : 1;
+}
