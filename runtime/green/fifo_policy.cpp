@@ -4,7 +4,7 @@
 // runnable thread runs once before the yielder runs again. The run queue is the same
 // intrusive list as a wait queue: no allocation, O(1) both ends.
 // Explained in: docs/03-scheduler.md (policies). Read next: runtime/green/random_policy.cpp.
-#include "spindle/green/detail/thread_queue.hpp"
+#include "spindle/green/detail/record.hpp"
 #include "spindle/green/policy.hpp"
 
 namespace spindle::green {

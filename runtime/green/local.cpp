@@ -1,31 +1,31 @@
-// runtime/green/local.cpp — green-thread-local storage: keys and per-thread slots.
-// Explained in: docs/05-synchronisation.md (green-thread-local storage).
+// runtime/green/local.cpp — thread-local storage for green threads: per-thread slots.
+// Explained in: docs/05-synchronisation.md (thread-local storage).
 // Read next: runtime/green/mutex.cpp.
 #include <atomic>
 #include <utility>
 
 #include "local_slots.hpp"
-#include "spindle/green/local.hpp"
+#include "spindle/green.hpp"
 
-namespace spindle::green::detail {
+namespace spindle {
 
-std::size_t new_local_key() noexcept {
+std::size_t detail::new_local_key() noexcept {
   static std::atomic<std::size_t> keys{0};
   return keys++;
 }
 
-record::local_slot& local_slot_of_running(std::size_t key) {
-  record* self = running();
+local_slot& green::sync_primitives::local_slot(std::size_t key) {
+  green::detail::record* self = green::detail::running();
   if (self->locals.size() <= key) self->locals.resize(key + 1);
   return self->locals[key];
 }
 
-void destroy_locals(record* thread) noexcept {
+void green::detail::destroy_locals(record* thread) noexcept {
   constexpr int passes = 4;
   for (int pass = 0; pass < passes; ++pass) {
     bool destroyed_any = false;
     for (std::size_t key = 0; key < thread->locals.size(); ++key) {
-      record::local_slot& slot = thread->locals[key];
+      spindle::local_slot& slot = thread->locals[key];
       if (!slot.value) continue;
       void* value = std::exchange(slot.value, nullptr);
       slot.destroy(value);
@@ -37,4 +37,4 @@ void destroy_locals(record* thread) noexcept {
   thread->locals.shrink_to_fit();
 }
 
-}  // namespace spindle::green::detail
+}  // namespace spindle

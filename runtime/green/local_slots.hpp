@@ -1,6 +1,6 @@
 // runtime/green/local_slots.hpp — what a thread's exit does with its green-local values.
 // Explained in: docs/05-synchronisation.md (green-thread-local storage).
-// Read next: spindle/green/local.hpp.
+// Read next: spindle/local.hpp.
 #pragma once
 
 #include "spindle/green/detail/record.hpp"

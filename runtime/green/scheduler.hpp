@@ -16,7 +16,7 @@
 #include <string>
 
 #include "spindle/green/detail/record.hpp"
-#include "spindle/green/detail/thread_queue.hpp"
+#include "spindle/detail/thread_queue.hpp"
 #include "spindle/green/policy.hpp"
 #include "timer_queue.hpp"
 

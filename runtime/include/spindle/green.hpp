@@ -17,11 +17,11 @@
 #include "spindle/channel.hpp"
 #include "spindle/errors.hpp"
 #include "spindle/green/condition_variable.hpp"
-#include "spindle/green/local.hpp"
 #include "spindle/green/mutex.hpp"
 #include "spindle/green/policy.hpp"
 #include "spindle/green/thread.hpp"
 #include "spindle/latch.hpp"
+#include "spindle/local.hpp"
 #include "spindle/once.hpp"
 #include "spindle/semaphore.hpp"
 
@@ -34,6 +34,7 @@ struct sync_primitives {
   using condition_variable = green::condition_variable;
   using thread_id = green::thread_id;
   static thread_id current_thread() { return this_thread::get_id(); }
+  static spindle::local_slot& local_slot(std::size_t key);  // the running thread's slot
 };
 
 template <class T>
@@ -45,6 +46,8 @@ using latch = basic_latch<sync_primitives>;
 template <class Completion = no_completion>
 using barrier = basic_barrier<sync_primitives, Completion>;
 using once_flag = basic_once_flag<sync_primitives>;
+template <class T>
+using local = basic_local<T, sync_primitives>;
 
 template <class F, class... Args>
 void call_once(once_flag& flag, F&& f, Args&&... args) {

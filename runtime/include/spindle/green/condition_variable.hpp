@@ -14,7 +14,7 @@
 
 #include "spindle/backend.hpp"
 #include "spindle/green/detail/record.hpp"
-#include "spindle/green/detail/thread_queue.hpp"
+#include "spindle/detail/thread_queue.hpp"
 #include "spindle/green/mutex.hpp"
 
 namespace spindle::green {

@@ -8,7 +8,7 @@
 #pragma once
 
 #include "spindle/green/detail/record.hpp"
-#include "spindle/green/detail/thread_queue.hpp"
+#include "spindle/detail/thread_queue.hpp"
 
 namespace spindle::green {
 

@@ -33,6 +33,8 @@
 #include <vector>
 
 #include "spindle/backend.hpp"
+#include "spindle/detail/thread_queue.hpp"
+#include "spindle/local.hpp"
 
 namespace spindle::green::detail {
 
@@ -43,8 +45,8 @@ enum class state : std::uint8_t { runnable, running, blocked, finished };
 // Why a parked thread came back to life.
 enum class wake_status : std::uint8_t { woken, timed_out, deadlock };
 
-class thread_queue;
 struct record;
+using thread_queue = spindle::detail::thread_queue<record>;
 
 // What a blocked thread waits on, for the deadlock report.
 struct wait_reason {
@@ -107,11 +109,7 @@ struct record {
   record* all_prev = nullptr;
   record* all_next = nullptr;
 
-  // Green-thread-local storage (spindle/green/local.hpp): slot i belongs to key i.
-  struct local_slot {
-    void* value = nullptr;
-    void (*destroy)(void*) = nullptr;
-  };
+  // Thread-local storage (spindle/local.hpp): slot i belongs to key i.
   std::vector<local_slot> locals;
 };
 

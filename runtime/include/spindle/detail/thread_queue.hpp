@@ -1,5 +1,5 @@
-// spindle/green/detail/thread_queue.hpp — an intrusive FIFO of thread records: the run queue
-// and every wait queue.
+// spindle/detail/thread_queue.hpp — an intrusive FIFO of thread records: the green run
+// queue and every wait queue of both backends.
 //
 // Concept: a wait queue holds the threads blocked on one object (a mutex, a condition
 // variable, a joined thread's finish). It allocates nothing: it links the records' own
@@ -10,10 +10,10 @@
 
 #include <cassert>
 
-#include "spindle/green/detail/record.hpp"
+namespace spindle::detail {
 
-namespace spindle::green::detail {
-
+// Record must have fields `Record* prev, *next` and `thread_queue<Record>* queue`.
+template <class Record>
 class thread_queue {
 public:
   thread_queue() = default;
@@ -22,9 +22,9 @@ public:
   ~thread_queue() { assert(empty() && "a wait queue was destroyed with threads waiting on it"); }
 
   bool empty() const noexcept { return head_ == nullptr; }
-  record* front() const noexcept { return head_; }
+  Record* front() const noexcept { return head_; }
 
-  void push_back(record* r) noexcept {
+  void push_back(Record* r) noexcept {
     assert(r->queue == nullptr);
     r->queue = this;
     r->next = nullptr;
@@ -33,7 +33,7 @@ public:
     tail_ = r;
   }
 
-  void remove(record* r) noexcept {
+  void remove(Record* r) noexcept {
     assert(r->queue == this);
     (r->prev ? r->prev->next : head_) = r->next;
     (r->next ? r->next->prev : tail_) = r->prev;
@@ -41,15 +41,15 @@ public:
     r->queue = nullptr;
   }
 
-  record* pop_front() noexcept {
-    record* r = head_;
+  Record* pop_front() noexcept {
+    Record* r = head_;
     if (r) remove(r);
     return r;
   }
 
 private:
-  record* head_ = nullptr;
-  record* tail_ = nullptr;
+  Record* head_ = nullptr;
+  Record* tail_ = nullptr;
 };
 
-}  // namespace spindle::green::detail
+}  // namespace spindle::detail

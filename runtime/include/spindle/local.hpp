@@ -1,0 +1,55 @@
+// spindle/local.hpp — thread-local storage that follows spindle's threads.
+//
+// Concept: C++ `thread_local` is per KERNEL thread. On the clone backend that is the
+// same thing as a spindle thread, but every green thread of a scheduler runs on the same
+// kernel thread, so they all share one copy (a test shows it). local<T> gives each
+// spindle thread its own T on both backends, made on first use and destroyed when that
+// thread finishes.
+//
+//     static spindle::green::local<int> calls;
+//     ++*calls;                                  // this thread's own counter
+//
+// Written once; a backend supplies the running thread's slots (Sync::local_slot).
+// Explained in: docs/05-synchronisation.md (thread-local storage).
+// Read next: runtime/green/local.cpp.
+#pragma once
+
+#include <cstddef>
+
+namespace spindle {
+
+// One thread's value for one key, and how to destroy it.
+struct local_slot {
+  void* value = nullptr;
+  void (*destroy)(void*) = nullptr;
+};
+
+namespace detail {
+// A key no other local has had or will have in this process.
+std::size_t new_local_key() noexcept;
+}  // namespace detail
+
+template <class T, class Sync>
+class basic_local {
+public:
+  basic_local() : key_(detail::new_local_key()) {}
+  basic_local(const basic_local&) = delete;
+  basic_local& operator=(const basic_local&) = delete;
+
+  // The running thread's T, value-initialised on first use.
+  T& get() {
+    local_slot& slot = Sync::local_slot(key_);
+    if (!slot.value) {
+      slot.value = new T();
+      slot.destroy = [](void* p) { delete static_cast<T*>(p); };
+    }
+    return *static_cast<T*>(slot.value);
+  }
+  T& operator*() { return get(); }
+  T* operator->() { return &get(); }
+
+private:
+  std::size_t key_;
+};
+
+}  // namespace spindle
