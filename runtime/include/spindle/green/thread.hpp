@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "spindle/backend.hpp"
+#include "spindle/detail/thread_handle.hpp"
 #include "spindle/green/detail/record.hpp"
 
 namespace spindle::green {
@@ -23,72 +24,23 @@ using spindle::spawn_options;
 struct thread_id_tag;
 using thread_id = basic_thread_id<thread_id_tag>;
 
-// A handle to a green thread whose function returns R. Move-only.
-template <class R>
-class thread {
-public:
-  thread() noexcept = default;
-  explicit thread(detail::result_record<R>* record) noexcept : record_(record) {}
-  thread(thread&& other) noexcept
-      : record_(std::exchange(other.record_, nullptr)),
-        after_(std::exchange(other.after_, why_not::moved_from)) {}
-  thread& operator=(thread&& other) noexcept {
-    if (this != &other) {
-      if (record_) detail::abandon_joinable(record_);
-      record_ = std::exchange(other.record_, nullptr);
-      after_ = std::exchange(other.after_, why_not::moved_from);
-    }
-    return *this;
-  }
-  // A joinable handle must not be destroyed: terminates with a message, as std::thread.
-  ~thread() {
-    if (record_) detail::abandon_joinable(record_);
-  }
-
-  bool joinable() const noexcept { return record_ != nullptr; }
-
-  // Waits for the thread to finish; returns its result or rethrows its exception.
-  // Called from any green thread of the same kernel thread except the thread itself.
-  R join() {
-    if (!record_) throw_not_joinable("join");
-    detail::wait_for_finish(record_);
-    auto* done = std::exchange(record_, nullptr);
-    after_ = why_not::joined;
-    struct reaper {
-      detail::record* r;
-      ~reaper() { detail::reap(r); }
-    } free_after_take{done};
-    return done->take();
-  }
-
-  // Lets the thread run on without a handle; the runtime frees it when it finishes.
-  void detach() {
-    if (!record_) throw_not_joinable("detach");
-    detail::detach(std::exchange(record_, nullptr));
-    after_ = why_not::detached;
-  }
-
-  thread_id get_id() const noexcept { return thread_id{record_ ? record_->id : 0}; }
-  std::string_view name() const noexcept {
-    return record_ ? std::string_view{record_->name} : std::string_view{};
-  }
-
-private:
-  enum class why_not { never_started, moved_from, joined, detached };
-
-  [[noreturn]] void throw_not_joinable(const char* verb) const {
-    static constexpr const char* reasons[] = {
-        "it was default-constructed and names no thread", "it was moved from",
-        "the thread was already joined", "the thread was detached"};
-    throw std::system_error(
-        std::make_error_code(std::errc::invalid_argument),
-        std::string("spindle::green::thread::") + verb + ": handle is not joinable: " +
-            reasons[static_cast<int>(after_)]);
-  }
-
-  detail::result_record<R>* record_ = nullptr;
-  why_not after_ = why_not::never_started;
+namespace detail {
+// What the shared thread handle does underneath, on the green backend.
+struct handle_ops {
+  using record = detail::record;
+  using thread_id = green::thread_id;
+  static constexpr const char* handle_name = "spindle::green::thread";
+  static void wait_for_finish(record* r) { detail::wait_for_finish(r); }
+  static void reap(record* r) noexcept { detail::reap(r); }
+  static void detach(record* r) noexcept { detail::detach(r); }
+  [[noreturn]] static void abandon(const record* r) noexcept { detail::abandon_joinable(r); }
 };
+}  // namespace detail
+
+// A handle to a green thread whose function returns R: move-only; join() returns the
+// result or rethrows the exception; see spindle/detail/thread_handle.hpp for the rules.
+template <class R>
+using thread = spindle::detail::thread_handle<R, detail::handle_ops>;
 
 // Starts f(args...) on a new green thread of the calling kernel thread's scheduler.
 // The new thread is runnable; the caller keeps running until it yields or blocks.

@@ -22,17 +22,13 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <exception>
-#include <functional>
-#include <optional>
 #include <string>
 #include <string_view>
-#include <tuple>
-#include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "spindle/backend.hpp"
+#include "spindle/detail/task.hpp"
 #include "spindle/detail/thread_queue.hpp"
 #include "spindle/local.hpp"
 
@@ -113,51 +109,10 @@ struct record {
   std::vector<local_slot> locals;
 };
 
-// The part of a record that knows the result type; thread<R> points at this.
 template <class R>
-struct result_record : record {
-  using stored = std::conditional_t<std::is_reference_v<R>,
-                                    std::reference_wrapper<std::remove_reference_t<R>>, R>;
-  std::optional<stored> result;
-  std::exception_ptr error;
-
-  R take() {
-    if (error) std::rethrow_exception(error);
-    return static_cast<R>(std::move(*result));
-  }
-};
-
-template <>
-struct result_record<void> : record {
-  std::exception_ptr error;
-
-  void take() {
-    if (error) std::rethrow_exception(error);
-  }
-};
-
-// A record that owns the thread's function and its arguments.
+using result_record = spindle::detail::result_record<record, R>;
 template <class R, class F, class... Args>
-struct task final : result_record<R> {
-  template <class G, class... A>
-  explicit task(G&& f, A&&... args)
-      : fn(std::forward<G>(f)), arguments(std::forward<A>(args)...) {}
-
-  void run() noexcept override {
-    try {
-      if constexpr (std::is_void_v<R>) {
-        std::apply(std::move(fn), std::move(arguments));
-      } else {
-        this->result.emplace(std::apply(std::move(fn), std::move(arguments)));
-      }
-    } catch (...) {
-      this->error = std::current_exception();
-    }
-  }
-
-  F fn;
-  std::tuple<Args...> arguments;
-};
+using task = spindle::detail::task<record, R, F, Args...>;
 
 // Entry points into runtime/green/thread.cpp, used by the templates in thread.hpp.
 
