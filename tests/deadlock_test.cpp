@@ -1,4 +1,5 @@
 // tests/deadlock_test.cpp — a program that can never progress is reported, not hung.
+#include <chrono>
 #include <mutex>
 #include <string>
 
@@ -64,6 +65,23 @@ TEST_CASE_TEMPLATE("joining_a_thread_stuck_for_ever_is_reported", B, SPINDLE_TES
     CHECK(contains(e.what(), "join of \"stuck\""));
     CHECK(contains(e.what(), "channel (receive)"));
   }
+}
+
+// The joiner is the one failed: can its handle go out of scope without terminating?
+TEST_CASE_TEMPLATE("a_join_that_fails_with_deadlock_gives_the_thread_up", B, SPINDLE_TEST_BACKENDS) {
+  typename B::template channel<int> silent(0);
+  typename B::latch receiving(1);
+  {
+    auto waiter = B::spawn(spindle::spawn_options{.name = "waiter"}, [&] {
+      receiving.count_down();
+      return silent.recv();
+    });
+    receiving.wait();
+    B::this_thread::sleep_for(std::chrono::milliseconds(20));  // the waiter blocks first
+    CHECK_THROWS_AS(waiter.join(), spindle::deadlock_error);
+    CHECK_FALSE(waiter.joinable());
+  }
+  silent.close();  // lets the given-up thread finish; the runtime frees it
 }
 
 }  // TEST_SUITE

@@ -47,6 +47,23 @@ TEST_CASE_TEMPLATE("a_threads_local_value_is_destroyed_when_it_finishes", B, SPI
   CHECK(counts_destruction::destroyed == 1);
 }
 
+// A local whose constructor uses locals made after it: do both work?
+TEST_CASE_TEMPLATE("a_local_value_may_use_other_locals_while_it_is_made", B, SPINDLE_TEST_BACKENDS) {
+  struct uses_later_locals {
+    int sum = 0;
+    uses_later_locals() {
+      static typename B::template local<int> first, second, third;
+      *first = 1;
+      *second = 2;
+      *third = 3;
+      sum = *first + *second + *third;
+    }
+  };
+  static typename B::template local<uses_later_locals> outer;
+  auto t = B::spawn([] { return outer->sum; });
+  CHECK(t.join() == 6);
+}
+
 // C++ thread_local is per kernel thread: do all green threads share one copy? (This is
 // why spindle::green::local exists; docs/05-synchronisation.md.)
 TEST_CASE("cxx_thread_local_is_shared_by_all_green_threads_of_a_kernel_thread") {

@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <string>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 #include "harness.hpp"
@@ -186,6 +187,32 @@ TEST_CASE_TEMPLATE("threads_spawned_by_threads_all_return_their_results", B, SPI
     });
     CHECK(parent.join() == 140);
   });
+}
+
+// Are the function and its arguments destroyed on the thread itself, as std::thread does?
+TEST_CASE_TEMPLATE("the_threads_function_is_destroyed_on_the_thread", B, SPINDLE_TEST_BACKENDS) {
+  struct records_where_destroyed {
+    typename B::thread_id* where;
+    bool armed = true;
+    records_where_destroyed(typename B::thread_id* w) : where(w) {}
+    records_where_destroyed(records_where_destroyed&& other) noexcept
+        : where(other.where), armed(std::exchange(other.armed, false)) {}
+    ~records_where_destroyed() {
+      if (armed) *where = B::this_thread::get_id();
+    }
+    void operator()() const {}
+  };
+  typename B::thread_id destroyed_on{};
+  auto t = B::spawn(records_where_destroyed{&destroyed_on});
+  auto id = t.get_id();
+  t.join();
+  CHECK(destroyed_on == id);
+}
+
+// Can generic code pass the options as a braced list?
+TEST_CASE_TEMPLATE("spawn_takes_options_as_a_braced_list", B, SPINDLE_TEST_BACKENDS) {
+  auto t = B::spawn({.name = "braced"}, [] { return std::string(B::this_thread::name()); });
+  CHECK(t.join() == "braced");
 }
 
 }  // TEST_SUITE

@@ -2,7 +2,7 @@
 // another continues, on one kernel thread.
 //
 // Concept: switch_to saves the running thread's registers on its own stack, loads the
-// next thread's, and jumps (Boost.Context's resume, about thirty instructions). When
+// next thread's, and jumps (Boost.Context's jump_fcontext: 24 instructions). When
 // the first thread is switched back to, resume() returns — possibly much later, and
 // handed by a different thread than the one it switched to.
 // Explained in: docs/02-context-switch.md. Read next: runtime/green/thread.cpp.
@@ -12,6 +12,12 @@
 #include <cstring>
 
 #include "scheduler.hpp"
+
+// exception_state mirrors the Itanium C++ ABI's __cxa_eh_globals, two fields everywhere
+// but under the 32-bit ARM EABI unwinder, which adds a third.
+#if defined(__ARM_EABI_UNWINDER__)
+#error "spindle: exception_state does not match __cxa_eh_globals under the ARM EABI unwinder"
+#endif
 
 namespace spindle::green::detail {
 

@@ -8,33 +8,11 @@
 // unwinds, perhaps releasing what the others wait for.
 // Explained in: docs/06-deadlock.md. Read next: runtime/green/mutex.cpp.
 #include <cassert>
-#include <sstream>
 
+#include "../common/deadlock_report.hpp"
 #include "scheduler.hpp"
 
 namespace spindle::green::detail {
-namespace {
-
-void describe_thread(std::ostringstream& out, const record* r) {
-  out << '"' << (r->name.empty() ? std::string("unnamed") : r->name) << "\" (id " << r->id
-      << ')';
-}
-
-void describe_wait(std::ostringstream& out, const record* r) {
-  const wait_reason& why = r->waiting_on;
-  if (std::string_view(why.what) == "join") {
-    out << "join of ";
-    describe_thread(out, why.holder);
-    return;
-  }
-  out << why.what << ' ' << why.object;
-  if (why.holder) {
-    out << ", held by ";
-    describe_thread(out, why.holder);
-  }
-}
-
-}  // namespace
 
 // Called by the loop when nothing is runnable and no timer is pending.
 void scheduler::fail_one_deadlocked_thread() {
@@ -48,22 +26,10 @@ void scheduler::fail_one_deadlocked_thread() {
 }
 
 std::string scheduler::describe_deadlock(const record* failed) const {
-  std::ostringstream out;
-  out << "spindle: deadlock: every green thread on this kernel thread is blocked and "
-         "nothing can wake one (no runnable thread, no timer pending).\n";
-  out << "Blocked threads:\n";
-  for (const record* r = all_; r; r = r->all_next) {
-    if (r->st != state::blocked) continue;
-    out << "  ";
-    describe_thread(out, r);
-    out << " waits on ";
-    describe_wait(out, r);
-    out << '\n';
-  }
-  out << "The blocking call of ";
-  describe_thread(out, failed);
-  out << ", the last to block, fails with this spindle::deadlock_error.";
-  return out.str();
+  return spindle::detail::describe_deadlock(
+      "spindle: deadlock: every green thread on this kernel thread is blocked and nothing "
+      "can wake one (no runnable thread, no timer pending).",
+      all_, [](const record* r) { return r->st == state::blocked; }, failed);
 }
 
 }  // namespace spindle::green::detail

@@ -58,6 +58,7 @@ scheduler::scheduler()
                    ? "main"
                    : "root of kernel thread " + std::to_string(syscall(SYS_gettid));
   root_.st = state::running;
+  root_.home = this;
   link(&root_);
   loop_.name = "scheduler";
   loop_.stack = allocate_stack(loop_stack_size);
@@ -74,7 +75,6 @@ scheduler::scheduler()
 scheduler::~scheduler() {
   assert(running_ == &root_ && all_ == &root_ && root_.all_next == nullptr);
   stopping_ = true;
-  budget_ = 0;
   switch_to(&loop_);
   free_stack(loop_.stack);
 }
@@ -90,8 +90,14 @@ void scheduler::retire(scheduler* s) noexcept {
   }
 }
 
+// The scheduler stays reachable while retire runs: the root's local destructors may use
+// the green API. Order of thread-exit destructors: this object is constructed after the
+// scheduler's stack cache (here() maps a stack first), so it is destroyed before it.
 teardown_at_thread_exit::~teardown_at_thread_exit() {
-  if (scheduler* s = std::exchange(current, nullptr)) scheduler::retire(s);
+  if (scheduler* s = current) {
+    scheduler::retire(s);
+    current = nullptr;
+  }
 }
 
 }  // namespace spindle::green::detail

@@ -49,6 +49,7 @@ record* scheduler::next_to_run() noexcept {
 }
 
 void scheduler::admit(record* fresh) noexcept {
+  fresh->home = this;
   fresh->st = state::runnable;
   link(fresh);
   policy_->awakened(fresh);
@@ -85,9 +86,9 @@ bool scheduler::park_until(clock::time_point deadline, thread_queue* queue,
                            const wait_reason& why) {
   if (deadline <= clock::now()) return false;
   record* self = running_;
-  block(queue, why);
   self->deadline = deadline;
-  timers_.add(self);
+  timers_.add(self);  // first: it may throw bad_alloc, and then nothing has changed
+  block(queue, why);
   switch_to(next_to_run());
   throw_if_deadlocked(self);
   return self->woke_by != wake_status::timed_out;
@@ -101,6 +102,7 @@ void scheduler::throw_if_deadlocked(record* self) {
 
 void scheduler::wake(record* blocked, wake_status why) noexcept {
   assert(blocked->st == state::blocked && "wake of a thread that is not blocked");
+  assert(blocked->home == this && "a green object was shared between kernel threads");
   if (blocked->queue) blocked->queue->remove(blocked);
   if (blocked->timer_slot != record::no_timer) timers_.remove(blocked);
   blocked->st = state::runnable;

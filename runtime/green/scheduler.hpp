@@ -87,7 +87,7 @@ private:
   // timers and reap (docs/03-scheduler.md, "the fast path").
   static constexpr int switches_per_round = 64;
 
-  // Who runs: changed only by switch_to and finish_running.
+  // Who runs: changed only by the switching functions of runtime/green/context.cpp.
   record* running_;                     // the thread whose code is executing now
   record* switched_from_ = nullptr;     // the thread that last switched away
   int budget_ = switches_per_round;     // fast-path switches left before the loop runs

@@ -12,6 +12,7 @@
 #include <string>
 #include <system_error>
 
+#include "../common/deadlock_report.hpp"
 #include "context.hpp"
 #include "local_slots.hpp"
 #include "scheduler.hpp"
@@ -29,10 +30,7 @@ constexpr std::size_t minimum_stack_size = 16 * 1024;
 // What must stay free below the record for the thread's own frames.
 constexpr std::size_t minimum_free_stack = 8 * 1024;
 
-std::string describe(const record* r) {
-  return "\"" + (r->name.empty() ? std::string("unnamed") : r->name) + "\" (id " +
-         std::to_string(r->id) + ")";
-}
+std::string describe(const record* r) { return spindle::detail::describe_thread(r); }
 
 }  // namespace
 

@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
 #include "spindle/backend.hpp"
@@ -74,9 +75,14 @@ struct backend {
   template <class T>
   using local = green::local<T>;
 
-  template <class... A>
-  static auto spawn(A&&... a) -> decltype(green::spawn(std::forward<A>(a)...)) {
-    return green::spawn(std::forward<A>(a)...);
+  template <class F, class... A>
+  static auto spawn(const spawn_options& options, F&& f, A&&... a) {
+    return green::spawn(options, std::forward<F>(f), std::forward<A>(a)...);
+  }
+  template <class F, class... A>
+    requires std::is_invocable_v<std::decay_t<F>, std::decay_t<A>...>
+  static auto spawn(F&& f, A&&... a) {
+    return green::spawn(std::forward<F>(f), std::forward<A>(a)...);
   }
   template <class F, class... Args>
   static void call_once(once_flag& flag, F&& f, Args&&... args) {

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstddef>
+#include <vector>
 
 namespace spindle {
 
@@ -27,6 +28,8 @@ struct local_slot {
 namespace detail {
 // A key no other local has had or will have in this process.
 std::size_t new_local_key() noexcept;
+// Destroys a finishing thread's values, on that thread (runtime/common/local.cpp).
+void destroy_local_values(std::vector<local_slot>& slots) noexcept;
 }  // namespace detail
 
 template <class T, class Sync>
@@ -38,12 +41,13 @@ public:
 
   // The running thread's T, value-initialised on first use.
   T& get() {
+    if (void* value = Sync::local_slot(key_).value) return *static_cast<T*>(value);
+    // T's constructor may use other locals and so grow the slots: look the slot up again.
+    T* made = new T();
     local_slot& slot = Sync::local_slot(key_);
-    if (!slot.value) {
-      slot.value = new T();
-      slot.destroy = [](void* p) { delete static_cast<T*>(p); };
-    }
-    return *static_cast<T*>(slot.value);
+    slot.value = made;
+    slot.destroy = [](void* p) { delete static_cast<T*>(p); };
+    return *made;
   }
   T& operator*() { return get(); }
   T* operator->() { return &get(); }

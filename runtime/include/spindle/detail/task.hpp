@@ -39,26 +39,31 @@ struct result_record<Base, void> : Base {
 };
 
 // Base must declare `virtual void run() noexcept`.
+// The function and its arguments are destroyed at the end of run(), on the thread
+// itself, as std::thread does: their destructors see the thread's own identity.
 template <class Base, class R, class F, class... Args>
 struct task final : result_record<Base, R> {
   template <class G, class... A>
   explicit task(G&& f, A&&... args)
-      : fn(std::forward<G>(f)), arguments(std::forward<A>(args)...) {}
+      : call(std::in_place, std::forward<G>(f), std::forward<A>(args)...) {}
 
   void run() noexcept override {
     try {
+      auto invoke = [](F&& fn, Args&&... args) -> R {
+        return std::invoke(std::move(fn), std::move(args)...);
+      };
       if constexpr (std::is_void_v<R>) {
-        std::apply(std::move(fn), std::move(arguments));
+        std::apply(invoke, std::move(*call));
       } else {
-        this->result.emplace(std::apply(std::move(fn), std::move(arguments)));
+        this->result.emplace(std::apply(invoke, std::move(*call)));
       }
     } catch (...) {
       this->error = std::current_exception();
     }
+    call.reset();
   }
 
-  F fn;
-  std::tuple<Args...> arguments;
+  std::optional<std::tuple<F, Args...>> call;  // emptied once run() is done with it
 };
 
 }  // namespace spindle::detail

@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "spindle/detail/task.hpp"
+#include "spindle/errors.hpp"
 
 namespace spindle::detail {
 
@@ -46,10 +47,17 @@ public:
 
   // Waits for the thread to finish; returns its result or rethrows its exception.
   // Throws std::system_error: invalid_argument when not joinable,
-  // resource_deadlock_would_occur when called by the thread itself.
+  // resource_deadlock_would_occur when called by the thread itself. Throws
+  // spindle::deadlock_error when the thread can never finish; the handle then gives the
+  // thread up (as detach() would), so unwinding past it does not terminate the program.
   R join() {
     if (!record_) throw_not_joinable("join");
-    Ops::wait_for_finish(record_);
+    try {
+      Ops::wait_for_finish(record_);
+    } catch (const deadlock_error&) {
+      detach();
+      throw;
+    }
     result* done = std::exchange(record_, nullptr);
     after_ = why_not::joined;
     struct reaper {

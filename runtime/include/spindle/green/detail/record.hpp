@@ -9,7 +9,7 @@
 // Read next: runtime/green/scheduler.hpp (the scheduler that moves records between
 // states), then spindle/green/thread.hpp (the handle users hold).
 //
-// The states (docs/03-scheduler.md has the diagram):
+// The states (docs/00-glossary.md has them too):
 //
 //     spawn ──> runnable ──(picked)──> running ──(return)──> finished ──(join/reap)──> freed
 //                  ^                     │  │
@@ -41,6 +41,7 @@ enum class state : std::uint8_t { runnable, running, blocked, finished };
 // Why a parked thread came back to life.
 enum class wake_status : std::uint8_t { woken, timed_out, deadlock };
 
+class scheduler;
 struct record;
 using thread_queue = spindle::detail::thread_queue<record>;
 
@@ -82,12 +83,13 @@ struct record {
   stack_span stack;                     // empty for the root thread (the kernel stack)
 
   // Scheduling: owned by the scheduler of the kernel thread that spawned this thread.
+  scheduler* home = nullptr;            // that scheduler; threads never move
   state st = state::runnable;
   boost::context::fiber context;        // where to resume; empty while running
   exception_state eh;                   // saved while not running
   record* prev = nullptr;               // links in the run queue or in one wait queue
   record* next = nullptr;
-  thread_queue* queue = nullptr;          // the wait queue holding this record, if any
+  thread_queue* queue = nullptr;        // the run or wait queue holding this record, if any
 
   // Blocking: valid while st == blocked.
   wait_reason waiting_on;

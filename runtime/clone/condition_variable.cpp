@@ -1,0 +1,88 @@
+// runtime/clone/condition_variable.cpp — the clone condition variable.
+// Explained in: docs/07-clone-backend.md (condition variable).
+// Read next: spindle/channel.hpp (the primitives built on mutex and condition variable).
+#include "spindle/clone/condition_variable.hpp"
+
+#include <cstdio>
+#include <exception>
+#include <system_error>
+
+#include "parking_lot.hpp"
+
+namespace spindle::clone {
+
+using detail::parking_lot;
+
+namespace {
+
+// Returns the caller's record after checking it holds the lock's mutex.
+detail::record* require_owned(const std::unique_lock<mutex>& lock) {
+  detail::record* self = detail::running();
+  if (!lock.owns_lock() || !lock.mutex()->owned_by(self)) {
+    throw std::system_error(std::make_error_code(std::errc::operation_not_permitted),
+                            "spindle::clone::condition_variable::wait: the lock passed in "
+                            "does not hold its mutex");
+  }
+  return self;
+}
+
+}  // namespace
+
+condition_variable::~condition_variable() {
+  if (!waiters_.empty()) {
+    std::fprintf(stderr, "spindle: a clone condition_variable was destroyed while threads "
+                         "were waiting on it. Terminating.\n");
+    std::terminate();
+  }
+}
+
+// Queues the caller and releases the mutex under the parking lot's lock, so a notifier,
+// which must take that lock, either comes before (and the caller re-checks its
+// predicate) or after (and finds the caller queued).
+void condition_variable::wait(std::unique_lock<mutex>& lock) {
+  detail::record* self = require_owned(lock);
+  auto& lot = parking_lot::instance();
+  auto held = lot.hold();
+  waiting_.fetch_add(1, std::memory_order_relaxed);
+  lock.mutex()->release_holding_the_lot();
+  try {
+    lot.park(held, self, &waiters_, {label_.what, label_.object ? label_.object : this, nullptr});
+  } catch (...) {
+    if (held.owns_lock()) held.unlock();
+    waiting_.fetch_sub(1, std::memory_order_relaxed);
+    lock.mutex()->lock();
+    throw;
+  }
+  waiting_.fetch_sub(1, std::memory_order_relaxed);
+  lock.mutex()->lock();
+}
+
+std::cv_status condition_variable::wait_until(std::unique_lock<mutex>& lock,
+                                              std::chrono::steady_clock::time_point deadline) {
+  detail::record* self = require_owned(lock);
+  auto& lot = parking_lot::instance();
+  auto held = lot.hold();
+  waiting_.fetch_add(1, std::memory_order_relaxed);
+  lock.mutex()->release_holding_the_lot();
+  bool woken = lot.park_until(held, self, deadline, &waiters_,
+                              {label_.what, label_.object ? label_.object : this, nullptr});
+  waiting_.fetch_sub(1, std::memory_order_relaxed);
+  lock.mutex()->lock();
+  return woken ? std::cv_status::no_timeout : std::cv_status::timeout;
+}
+
+void condition_variable::notify_one() noexcept {
+  if (waiting_.load(std::memory_order_relaxed) == 0) return;
+  auto& lot = parking_lot::instance();
+  auto held = lot.hold();
+  if (detail::record* first = waiters_.front()) lot.wake(first);
+}
+
+void condition_variable::notify_all() noexcept {
+  if (waiting_.load(std::memory_order_relaxed) == 0) return;
+  auto& lot = parking_lot::instance();
+  auto held = lot.hold();
+  while (detail::record* first = waiters_.front()) lot.wake(first);
+}
+
+}  // namespace spindle::clone

@@ -1,0 +1,96 @@
+// runtime/clone/mutex.cpp — the clone mutex: a futex word for the fast paths, the
+// parking lot for the contended ones.
+// Explained in: docs/07-clone-backend.md (mutex). Read next: runtime/clone/condition_variable.cpp.
+#include "spindle/clone/mutex.hpp"
+
+#include <cstdio>
+#include <exception>
+#include <system_error>
+
+#include "parking_lot.hpp"
+
+namespace spindle::clone {
+
+using detail::parking_lot;
+
+mutex::~mutex() {
+  if (!waiters_.empty()) {
+    std::fprintf(stderr, "spindle: a clone mutex was destroyed while threads were waiting "
+                         "for it. Terminating.\n");
+    std::terminate();
+  }
+}
+
+void mutex::lock() {
+  detail::record* self = detail::running();
+  std::uint32_t seen = free;
+  if (word_.compare_exchange_strong(seen, held, std::memory_order_acquire)) {
+    owner_.store(self, std::memory_order_relaxed);
+    return;
+  }
+  if (owner_.load(std::memory_order_relaxed) == self) {
+    throw std::system_error(std::make_error_code(std::errc::resource_deadlock_would_occur),
+                            "spindle::clone::mutex::lock: the calling thread already owns "
+                            "this mutex (it is not recursive)");
+  }
+  lock_contended(self);
+}
+
+// Under the parking lot's lock no unlock can hand the mutex over, and once the word says
+// contended every unlock must take that lock too: so it will find this thread queued.
+void mutex::lock_contended(detail::record* self) {
+  auto& lot = parking_lot::instance();
+  auto lock = lot.hold();
+  if (word_.exchange(contended, std::memory_order_acquire) == free) {
+    owner_.store(self, std::memory_order_relaxed);
+    return;
+  }
+  lot.park(lock, self, &waiters_, {"mutex", this, owner_.load(std::memory_order_relaxed)});
+  // unlock_contended made this thread the owner before waking it.
+}
+
+bool mutex::try_lock() {
+  std::uint32_t seen = free;
+  if (!word_.compare_exchange_strong(seen, held, std::memory_order_acquire)) return false;
+  owner_.store(detail::running(), std::memory_order_relaxed);
+  return true;
+}
+
+void mutex::unlock() {
+  detail::record* self = detail::running();
+  detail::record* owner = owner_.load(std::memory_order_relaxed);
+  if (owner != self) {
+    throw std::system_error(std::make_error_code(std::errc::operation_not_permitted),
+                            owner ? "spindle::clone::mutex::unlock: the mutex is owned by "
+                                    "another thread"
+                                  : "spindle::clone::mutex::unlock: the mutex is not locked");
+  }
+  owner_.store(nullptr, std::memory_order_relaxed);
+  std::uint32_t seen = held;
+  if (word_.compare_exchange_strong(seen, free, std::memory_order_release)) return;
+  auto lock = parking_lot::instance().hold();
+  hand_over();
+}
+
+// Precondition: the parking lot's lock is held and the word is contended. Gives the
+// mutex to the first waiter, or frees it if nobody waits after all.
+void mutex::hand_over() noexcept {
+  detail::record* next = waiters_.front();
+  if (!next) {
+    word_.store(free, std::memory_order_release);
+    return;
+  }
+  owner_.store(next, std::memory_order_relaxed);
+  // With no other waiter left, the new owner's unlock may take the fast path.
+  if (next->next == nullptr) word_.store(held, std::memory_order_relaxed);
+  parking_lot::instance().wake(next);
+}
+
+// Precondition: the parking lot's lock is held and the caller owns the mutex.
+void mutex::release_holding_the_lot() noexcept {
+  owner_.store(nullptr, std::memory_order_relaxed);
+  std::uint32_t seen = held;
+  if (!word_.compare_exchange_strong(seen, free, std::memory_order_release)) hand_over();
+}
+
+}  // namespace spindle::clone

@@ -1,0 +1,142 @@
+// runtime/clone/parking_lot.cpp — parking and waking clone threads, and the deadlock
+// detector that exact counting makes possible.
+// Explained in: docs/07-clone-backend.md (parking). Read next: runtime/clone/mutex.cpp.
+#include "parking_lot.hpp"
+
+#include <cassert>
+#include <ctime>
+#include <sstream>
+
+#include "futex.hpp"
+#include "spindle/errors.hpp"
+
+namespace spindle::clone::detail {
+
+void lot_lock::lock() noexcept {
+  std::uint32_t seen = 0;
+  if (word_.compare_exchange_strong(seen, 1, std::memory_order_acquire)) return;
+  // Contended: mark the word 2 so the holder's unlock knows to wake someone.
+  if (seen != 2) seen = word_.exchange(2, std::memory_order_acquire);
+  while (seen != 0) {
+    futex::wait_private(word_, std::uint32_t{2});
+    seen = word_.exchange(2, std::memory_order_acquire);
+  }
+}
+
+void lot_lock::unlock() noexcept {
+  if (word_.fetch_sub(1, std::memory_order_release) != 1) {
+    word_.store(0, std::memory_order_release);
+    futex::wake_private(word_, 1);
+  }
+}
+
+parking_lot& parking_lot::instance() {
+  // Never destroyed: clone threads may still park while the process runs its exit code.
+  static parking_lot* lot = new parking_lot;
+  return *lot;
+}
+
+void parking_lot::enter(record* r) noexcept {
+  r->all_prev = nullptr;
+  r->all_next = all_;
+  if (all_) all_->all_prev = r;
+  all_ = r;
+  ++live_;
+}
+
+bool parking_lot::leave(record* r) noexcept {
+  held lock = hold();
+  r->st = state::finished;
+  if (r->joiner) wake(r->joiner);
+  (r->all_prev ? r->all_prev->all_next : all_) = r->all_next;
+  if (r->all_next) r->all_next->all_prev = r->all_prev;
+  --live_;
+  // This thread may have been the last one able to wake the others.
+  if (blocked_ > 0 && every_live_thread_blocked()) fail_latest_parker();
+  return r->detached;
+}
+
+void parking_lot::block(record* self, thread_queue* queue, const wait_reason& why,
+                        bool counted) noexcept {
+  self->st = state::blocked;
+  self->waiting_on = why;
+  self->woke_by = wake_status::woken;
+  self->park_number = ++parks_;
+  self->counted = counted;
+  self->wake_word.store(0, std::memory_order_relaxed);
+  if (counted) ++blocked_;
+  if (queue) queue->push_back(self);
+}
+
+void parking_lot::unblock(record* r) noexcept {
+  if (r->queue) r->queue->remove(r);
+  if (r->counted) --blocked_;
+  r->counted = false;
+  r->st = state::running;
+}
+
+void parking_lot::park(held& lock, record* self, thread_queue* queue, const wait_reason& why) {
+  block(self, queue, why, true);
+  if (every_live_thread_blocked()) {
+    std::string report = describe_deadlock(self);
+    unblock(self);
+    throw deadlock_error(report);
+  }
+  lock.unlock();
+  while (self->wake_word.load(std::memory_order_acquire) == 0) {
+    futex::wait_private(self->wake_word, std::uint32_t{0});
+  }
+  if (self->woke_by == wake_status::deadlock) {
+    throw deadlock_error(std::move(self->deadlock_report));
+  }
+}
+
+bool parking_lot::park_until(held& lock, record* self,
+                             std::chrono::steady_clock::time_point deadline,
+                             thread_queue* queue, const wait_reason& why) {
+  block(self, queue, why, false);
+  lock.unlock();
+  while (self->wake_word.load(std::memory_order_acquire) == 0) {
+    auto left = deadline - std::chrono::steady_clock::now();
+    if (left <= left.zero()) break;
+    auto seconds = std::chrono::duration_cast<std::chrono::seconds>(left);
+    timespec relative{static_cast<time_t>(seconds.count()),
+                      static_cast<long>((left - seconds).count())};
+    futex::wait_private(self->wake_word, std::uint32_t{0}, &relative);
+  }
+  lock.lock();
+  // A waker may have taken us off the queue after the deadline passed: then we were woken.
+  bool woken = self->st != state::blocked;
+  if (!woken) unblock(self);
+  lock.unlock();
+  return woken;
+}
+
+// Called with the lock held. The futex wake happens under the lock on purpose: the woken
+// thread cannot finish (leave() needs the lock) and free its record before we touch it.
+void parking_lot::wake(record* r, wake_status why) noexcept {
+  assert(r->st == state::blocked && "wake of a thread that is not blocked");
+  unblock(r);
+  r->woke_by = why;
+  r->wake_word.store(1, std::memory_order_release);
+  futex::wake_private(r->wake_word, 1);
+}
+
+void parking_lot::fail_latest_parker() noexcept {
+  record* latest = nullptr;
+  for (record* r = all_; r; r = r->all_next) {
+    if (r->st == state::blocked && r->counted &&
+        (!latest || r->park_number > latest->park_number)) {
+      latest = r;
+    }
+  }
+  assert(latest);
+  try {
+    latest->deadlock_report = describe_deadlock(latest);
+  } catch (...) {
+    latest->deadlock_report = "spindle: deadlock (no memory left to describe it)";
+  }
+  wake(latest, wake_status::deadlock);
+}
+
+}  // namespace spindle::clone::detail

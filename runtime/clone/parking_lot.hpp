@@ -1,0 +1,73 @@
+// runtime/clone/parking_lot.hpp — how clone threads block, wake, and see a deadlock.
+//
+// Concept: the kernel schedules clone threads, but spindle still decides when one must
+// wait. Every wait queue of every clone mutex and condition variable, the registry of
+// threads, and two counts (threads alive, threads blocked with no deadline) are guarded
+// by ONE lock, the parking lot's. A thread parks by joining a queue and sleeping on a
+// futex word of its own; a waker takes it off the queue, counts it unblocked, sets the
+// word and wakes it. Because the waker does the counting, the counts are exact at every
+// moment, so "every live thread is blocked" proves that none can ever be woken.
+// (The name and the idea of one table of parked threads come from WebKit's ParkingLot
+// and Rust's parking_lot; this one is a single lock, kept simple to read.)
+// Explained in: docs/07-clone-backend.md (parking). Read next: runtime/clone/mutex.cpp.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <string>
+
+#include "spindle/clone/detail/record.hpp"
+
+namespace spindle::clone::detail {
+
+// Drepper's three-state futex mutex, as a plain lock for the parking lot itself.
+class lot_lock {
+public:
+  void lock() noexcept;
+  void unlock() noexcept;
+
+private:
+  std::atomic<std::uint32_t> word_{0};  // 0 free, 1 held, 2 held with sleepers
+};
+
+class parking_lot {
+public:
+  using held = std::unique_lock<lot_lock>;
+  static parking_lot& instance();
+
+  held hold() { return held(lock_); }
+
+  // A thread becomes known (spawned, or a root thread's first spindle call). Held.
+  void enter(record* r) noexcept;
+  // A thread's last act: finished, joiner woken, unregistered. Takes the lock itself.
+  // Returns whether the thread was detached (then it frees its own record).
+  bool leave(record* r) noexcept;
+
+  // Blocks `self` (queued in `queue` if not null) until wake(); releases `lock` first.
+  // Throws deadlock_error, with `lock` still held, if every live thread would then be
+  // blocked, or later, without it, if the detector picks this thread to fail.
+  void park(held& lock, record* self, thread_queue* queue, const wait_reason& why);
+  // As park, but also wakes at the deadline; returns false when it passed. A thread
+  // with a deadline never counts as blocked for ever. Returns without the lock.
+  bool park_until(held& lock, record* self, std::chrono::steady_clock::time_point deadline,
+                  thread_queue* queue, const wait_reason& why);
+  // blocked -> running, off its queue; sets its word and wakes it. Held.
+  void wake(record* r, wake_status why = wake_status::woken) noexcept;
+
+private:
+  void block(record* self, thread_queue* queue, const wait_reason& why, bool counted) noexcept;
+  void unblock(record* r) noexcept;
+  bool every_live_thread_blocked() const noexcept { return live_ > 0 && blocked_ == live_; }
+  void fail_latest_parker() noexcept;
+  std::string describe_deadlock(const record* failed) const;
+
+  lot_lock lock_;
+  record* all_ = nullptr;       // registered threads, linked by all_next; guarded by lock_
+  std::size_t live_ = 0;        // registered and not finished; guarded by lock_
+  std::size_t blocked_ = 0;     // parked with no deadline; guarded by lock_
+  std::uint64_t parks_ = 0;     // guarded by lock_
+};
+
+}  // namespace spindle::clone::detail

@@ -1,0 +1,65 @@
+// runtime/common/deadlock_report.hpp — the deadlock report, written once for both backends.
+//
+// Concept: when a backend proves that no thread can ever be woken, it fails one blocked
+// call with a report listing every blocked thread and what it waits on. The two
+// backends prove it differently (docs/06-deadlock.md); they word it the same way.
+// Explained in: docs/06-deadlock.md. Read next: runtime/green/deadlock.cpp.
+#pragma once
+
+#include <sstream>
+#include <string>
+#include <string_view>
+
+namespace spindle::detail {
+
+template <class Record>
+void describe_thread(std::ostringstream& out, const Record* r) {
+  out << '"' << (r->name.empty() ? std::string("unnamed") : r->name) << "\" (id " << r->id
+      << ')';
+}
+
+// `"name" (id 7)`, as threads are named in every message spindle prints.
+template <class Record>
+std::string describe_thread(const Record* r) {
+  std::ostringstream out;
+  describe_thread(out, r);
+  return out.str();
+}
+
+template <class Record>
+void describe_wait(std::ostringstream& out, const Record* r) {
+  const auto& why = r->waiting_on;
+  if (std::string_view(why.what) == "join") {
+    out << "join of ";
+    describe_thread(out, why.holder);
+    return;
+  }
+  out << why.what << ' ' << why.object;
+  if (why.holder) {
+    out << ", held by ";
+    describe_thread(out, why.holder);
+  }
+}
+
+// The report: `headline`, one line per thread for which is_blocked(r) holds (walking the
+// list linked by all_next from `all`), and who fails.
+template <class Record, class IsBlocked>
+std::string describe_deadlock(std::string_view headline, const Record* all,
+                              IsBlocked is_blocked, const Record* failed) {
+  std::ostringstream out;
+  out << headline << "\nBlocked threads:\n";
+  for (const Record* r = all; r; r = r->all_next) {
+    if (!is_blocked(r)) continue;
+    out << "  ";
+    describe_thread(out, r);
+    out << " waits on ";
+    describe_wait(out, r);
+    out << '\n';
+  }
+  out << "The blocking call of ";
+  describe_thread(out, failed);
+  out << ", the last to block, fails with this spindle::deadlock_error.";
+  return out.str();
+}
+
+}  // namespace spindle::detail

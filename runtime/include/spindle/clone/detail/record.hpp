@@ -1,0 +1,99 @@
+// spindle/clone/detail/record.hpp — what the clone backend knows about one thread.
+//
+// Concept: on the clone backend the kernel schedules threads, so a record holds no
+// context and no run-queue links: only identity, the kernel task, and what spindle
+// needs to block and wake it and to see a deadlock: its state, what it waits on, and a
+// futex word of its own that it sleeps on until a waker sets it.
+//
+//     spawn ──> running ──(park)──> blocked ──(wake, timeout)──> running
+//                  └──(return)──> finished ──(join/detach)──> freed
+//
+// (Running here means "not blocked in spindle": the kernel may be running it or not.)
+// Explained in: docs/07-clone-backend.md. Read next: runtime/clone/parking_lot.hpp.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "spindle/backend.hpp"
+#include "spindle/detail/task.hpp"
+#include "spindle/detail/thread_queue.hpp"
+#include "spindle/local.hpp"
+
+namespace spindle::clone::detail {
+
+struct kernel_thread;  // runtime/clone/kernel_thread.hpp
+struct record;
+using thread_queue = spindle::detail::thread_queue<record>;
+
+enum class state : std::uint8_t { running, blocked, finished };
+
+// Why a parked thread came back to life.
+enum class wake_status : std::uint8_t { woken, timed_out, deadlock };
+
+// What a blocked thread waits on, for the deadlock report.
+struct wait_reason {
+  const char* what = "";            // "mutex", "join", a wait_label's name...
+  const void* object = nullptr;     // the object waited on, printed as an address
+  const record* holder = nullptr;   // who holds it, when one thread does
+};
+
+struct record {
+  record() = default;
+  record(const record&) = delete;
+  record& operator=(const record&) = delete;
+  virtual ~record() = default;
+
+  // Runs the thread's function and stores its result or exception; on the new thread.
+  virtual void run() noexcept {}
+
+  // Identity: set by spawn (or when a root thread first calls spindle), then constant.
+  std::uint64_t id = 0;
+  std::string name;
+  kernel_thread* kernel = nullptr;      // the clone'd task; null for a root thread
+
+  // Blocking: guarded by the parking lot's lock (runtime/clone/parking_lot.cpp).
+  state st = state::running;
+  wait_reason waiting_on;
+  wake_status woke_by = wake_status::woken;
+  bool counted = false;                 // blocked with no deadline: counts for deadlock
+  std::uint64_t park_number = 0;        // orders parks; the deadlock report fails the latest
+  record* prev = nullptr;               // links in one wait queue
+  record* next = nullptr;
+  thread_queue* queue = nullptr;
+  std::string deadlock_report;          // set when this thread is the one failed
+  std::atomic<std::uint32_t> wake_word{0};  // 1 once woken: the futex it sleeps on
+
+  // Lifetime: guarded by the parking lot's lock.
+  record* joiner = nullptr;             // parked in join() on this thread
+  bool detached = false;
+  record* all_prev = nullptr;           // every registered thread, for the report
+  record* all_next = nullptr;
+
+  // Thread-local storage (spindle/local.hpp): touched only by the thread itself.
+  std::vector<local_slot> locals;
+};
+
+template <class R>
+using result_record = spindle::detail::result_record<record, R>;
+template <class R, class F, class... Args>
+using task = spindle::detail::task<record, R, F, Args...>;
+
+// Entry points into runtime/clone/thread.cpp, used by the templates in thread.hpp.
+
+// Registers a constructed record and starts its kernel thread. If it throws, it has
+// deleted the record.
+void start(record* thread, const spawn_options& options);
+// Parks the caller until `thread` has finished. Throws if the caller is `thread`.
+void wait_for_finish(record* thread);
+// Waits for the kernel task to be gone, then frees its memory and the record.
+void reap(record* thread) noexcept;
+// Lets the thread free itself when it finishes (or frees it now if it has).
+void detach(record* thread) noexcept;
+[[noreturn]] void abandon_joinable(const record* thread) noexcept;
+// The calling thread's record; a thread spindle did not make is registered as a root.
+record* running();
+
+}  // namespace spindle::clone::detail
