@@ -132,6 +132,9 @@ class Checker:
             where = f"{self.rel(path)}:{number}"
             for span in BACKTICKED.findall(line):
                 self.check_citation(where, citing_dir, span)
+            unclosed = BACKTICKED.sub("", line).partition("`")[2]
+            if re.match(r"[A-Za-z0-9_.+-]+/[A-Za-z0-9_./+-]*", unclosed):
+                self.error(where, f"a citation is broken across lines: `{unclosed.strip()}")
             for target in MD_LINK.findall(line):
                 self.check_link(where, citing_dir, target)
 
@@ -256,6 +259,7 @@ def self_test():
             "Bad symbol: `runtime/green/loop.cpp: scheduler::runn`.\n"
             "Bad path: `runtime/green/lopp.cpp`.\n"
             "Bad chapter: `docs/07-missing.md`, [gone](02-gone.md).\n"
+            "Broken: `runtime/green/loop.cpp:\n  scheduler::run`.\n"
             "```\nnot checked: `runtime/green/in_code_block.cpp`\n```\n"
         ),
         "runtime/green/loop.cpp": "// loop.cpp\n// Explained in: docs/00-glossary.md (timers).\nvoid scheduler::run() {}\n",
@@ -271,6 +275,7 @@ def self_test():
         "no_chapter.cpp:header: the header comment names no docs chapter",
         "has no heading containing 'policies'",
         "Read next: runtime/green/nowhere.cpp does not exist",
+        "a citation is broken across lines",
     ]
     with tempfile.TemporaryDirectory() as root:
         for name, text in files.items():
