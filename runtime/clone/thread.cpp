@@ -1,0 +1,183 @@
+// runtime/clone/thread.cpp — spawn, join, detach and exit of clone threads.
+//
+// Concept: spawn registers the thread with the parking lot (so the deadlock detector
+// counts it from the start) and asks runtime/clone/kernel_thread.cpp for a kernel task
+// that runs entry(). entry() runs the function, destroys the thread's locals and leaves
+// the parking lot, waking the joiner. join parks until then, and lets the kernel layer
+// wait for the task's exit (the tid word the kernel clears) before freeing its memory.
+// Explained in: docs/07-clone-backend.md (a thread's life). Read next: runtime/clone/mutex.cpp.
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <exception>
+#include <string>
+#include <system_error>
+
+#include "../common/deadlock_report.hpp"
+#include "kernel_thread.hpp"
+#include "parking_lot.hpp"
+#include "spindle/clone.hpp"
+
+namespace spindle::clone::detail {
+namespace {
+
+std::atomic<std::uint64_t> last_id{0};
+
+// The calling kernel thread's record: set by entry() for spawned threads, made on first
+// use for root threads (those spindle did not make, such as the process's main thread).
+thread_local record* current = nullptr;
+
+// A root thread is known from its first spindle call until it exits.
+struct root_registration {
+  record* root = nullptr;
+  ~root_registration() {
+    if (!root) return;
+    spindle::detail::destroy_local_values(root->locals);
+    parking_lot::instance().leave(root);
+    delete root;
+    current = nullptr;
+  }
+};
+thread_local root_registration root;
+
+std::string describe(const record* r) { return spindle::detail::describe_thread(r); }
+
+// The kernel's name for the task (15 characters at most), as ps and gdb show it.
+void name_kernel_task(const std::string& name) {
+  if (!name.empty()) prctl(PR_SET_NAME, name.substr(0, 15).c_str(), 0, 0, 0);
+}
+
+// Runs on the new kernel thread, on its own stack, with its own TLS.
+void entry(void* argument) noexcept {
+  auto* self = static_cast<record*>(argument);
+  current = self;
+  name_kernel_task(self->name);
+  self->run();
+  spindle::detail::destroy_local_values(self->locals);
+  // A detached thread is nobody else's to free: it frees its own record. Its stack and
+  // TLS are the kernel layer's, reclaimed after the task has exited.
+  if (parking_lot::instance().leave(self)) delete self;
+}
+
+}  // namespace
+
+record* running() {
+  if (current) return current;
+  auto* r = new record;
+  r->id = ++last_id;
+  pid_t tid = static_cast<pid_t>(syscall(SYS_gettid));
+  r->name = tid == getpid() ? "main" : "root of kernel thread " + std::to_string(tid);
+  {
+    auto held = parking_lot::instance().hold();
+    parking_lot::instance().enter(r);
+  }
+  current = r;
+  root.root = r;
+  return r;
+}
+
+void start(record* thread, const spawn_options& options) {
+  auto& lot = parking_lot::instance();
+  try {
+    running();  // the spawner is known (and counted) before its child
+    thread->name = options.name;
+  } catch (...) {
+    delete thread;
+    throw;
+  }
+  thread->id = ++last_id;
+  {
+    auto held = lot.hold();
+    lot.enter(thread);
+  }
+  try {
+    thread->kernel = kernel_thread_start(entry, thread, options.stack_size);
+  } catch (...) {
+    lot.leave(thread);
+    delete thread;
+    throw;
+  }
+}
+
+void wait_for_finish(record* thread) {
+  record* self = running();
+  if (thread == self) {
+    throw std::system_error(std::make_error_code(std::errc::resource_deadlock_would_occur),
+                            "spindle::clone::thread::join: thread " + describe(self) +
+                                " tried to join itself");
+  }
+  auto& lot = parking_lot::instance();
+  auto held = lot.hold();
+  if (thread->st == state::finished) return;
+  thread->joiner = self;
+  try {
+    lot.park(held, self, nullptr, {"join", thread, thread});
+  } catch (...) {
+    if (!held.owns_lock()) held.lock();
+    thread->joiner = nullptr;
+    throw;
+  }
+}
+
+void reap(record* thread) noexcept {
+  kernel_thread_join(thread->kernel);
+  delete thread;
+}
+
+void detach(record* thread) noexcept {
+  kernel_thread* kernel;
+  bool finished;
+  {
+    auto held = parking_lot::instance().hold();
+    kernel = thread->kernel;
+    thread->detached = true;
+    finished = thread->st == state::finished;
+  }
+  kernel_thread_detach(kernel);
+  if (finished) delete thread;  // else the thread frees it in entry()
+}
+
+void abandon_joinable(const record* thread) noexcept {
+  std::fprintf(stderr,
+               "spindle: the handle of clone thread %s was destroyed while the thread was "
+               "still joinable; call join() or detach() before the handle goes out of "
+               "scope. Terminating.\n",
+               describe(thread).c_str());
+  std::terminate();
+}
+
+}  // namespace spindle::clone::detail
+
+namespace spindle::clone::this_thread {
+
+void yield() noexcept { sched_yield(); }
+
+void sleep_until(std::chrono::steady_clock::time_point deadline) {
+  auto since_epoch = deadline.time_since_epoch();
+  if (since_epoch.count() < 0) return;
+  auto seconds = std::chrono::duration_cast<std::chrono::seconds>(since_epoch);
+  timespec until{static_cast<time_t>(seconds.count()),
+                 static_cast<long>((since_epoch - seconds).count())};
+  // steady_clock is CLOCK_MONOTONIC in libstdc++. EINTR: a signal handler ran; go back.
+  while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, nullptr) == EINTR) {
+  }
+}
+
+thread_id get_id() { return thread_id{detail::running()->id}; }
+std::string_view name() { return detail::running()->name; }
+
+void set_name(std::string_view name) {
+  detail::record* self = detail::running();
+  {
+    auto held = detail::parking_lot::instance().hold();  // the deadlock report reads names
+    self->name = name;
+  }
+  detail::name_kernel_task(self->name);
+}
+
+}  // namespace spindle::clone::this_thread
