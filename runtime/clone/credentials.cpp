@@ -77,7 +77,8 @@ void check_handler_installed()
     struct sigaction current{};
     sigaction(credential_signal(), nullptr, &current);
     if (!(current.sa_flags & SA_SIGINFO) || current.sa_sigaction != on_credential_signal)
-        die("the handler of SIGRTMAX, which spindle reserves for credential changes, was replaced");
+        die("the handler of signal " + std::to_string(credential_signal()) +
+            ", which spindle reserves for credential changes, was replaced");
 }
 
 // Caller holds the thread list lock and has applied the change to itself.
@@ -123,7 +124,7 @@ F next_definition(const char* name)
     return reinterpret_cast<F>(address);
 }
 
-std::atomic<bool> signal_reserved{false};  // set once the handler is installed
+std::atomic<int> reserved_signal{0};  // the credential signal; 0 until installed
 
 using mask_function = int (*)(int, const sigset_t*, sigset_t*) noexcept;
 
@@ -171,7 +172,7 @@ int initgroups_everywhere(const char* user, gid_t group)
 int mask_without_credential_signal(mask_function real, int how, const sigset_t* set, sigset_t* old) noexcept
 {
     sigset_t filtered;
-    if (set != nullptr && how != SIG_UNBLOCK && signal_reserved.load(std::memory_order_relaxed) &&
+    if (set != nullptr && how != SIG_UNBLOCK && credential_signal() != 0 &&
         sigismember(set, credential_signal()) == 1) {
         filtered = *set;
         sigdelset(&filtered, credential_signal());
@@ -184,24 +185,28 @@ int mask_without_credential_signal(mask_function real, int how, const sigset_t* 
 
 int credential_signal() noexcept
 {
-    return SIGRTMAX;
+    return reserved_signal.load(std::memory_order_relaxed);
 }
 
 void install_credential_broadcast()
 {
-    struct sigaction action{}, previous{};
+    real_sigprocmask();  // resolved now, not first in some signal handler
+    real_pthread_sigmask();
+    struct sigaction action{};
     action.sa_sigaction = on_credential_signal;
     action.sa_flags = SA_SIGINFO | SA_RESTART;
     sigfillset(&action.sa_mask);
-    sigaction(credential_signal(), nullptr, &previous);
-    bool ours = (previous.sa_flags & SA_SIGINFO) && previous.sa_sigaction == on_credential_signal;
-    if (!ours && previous.sa_handler != SIG_DFL)
-        throw std::runtime_error("spindle clone backend: SIGRTMAX already has a handler, but "
-                                 "spindle reserves it to apply credential changes to clone threads");
-    real_sigprocmask();  // resolved now, not first in some signal handler
-    real_pthread_sigmask();
-    sigaction(credential_signal(), &action, nullptr);
-    signal_reserved.store(true);
+    // The highest real-time signal nobody handles yet; valgrind, for one, keeps SIGRTMAX.
+    for (int candidate = SIGRTMAX; candidate >= SIGRTMIN; --candidate) {
+        struct sigaction previous{};
+        if (sigaction(candidate, nullptr, &previous) != 0 || (previous.sa_flags & SA_SIGINFO) ||
+            previous.sa_handler != SIG_DFL || sigaction(candidate, &action, nullptr) != 0)
+            continue;
+        reserved_signal.store(candidate);
+        return;
+    }
+    throw std::runtime_error("spindle clone backend: every real-time signal already has a "
+                             "handler, and one is needed to apply credential changes to clone threads");
 }
 
 }  // namespace spindle::clone::detail
