@@ -81,25 +81,24 @@ void check_handler_installed()
             ", which spindle reserves for credential changes, was replaced");
 }
 
-// Caller holds the thread list lock and has applied the change to itself.
-void broadcast(const char* function, long number, long a0, long a1, long a2)
+// Marks every listed thread but the caller; returns how many it marked. Caller holds
+// the thread list lock.
+unsigned mark_targets() noexcept
 {
-    pid_t self = static_cast<pid_t>(syscall(SYS_gettid));
-    change.number = number;
-    change.args[0] = a0, change.args[1] = a1, change.args[2] = a2;
-    change.failures.store(0);
+    auto self = static_cast<pid_t>(syscall(SYS_gettid));
     unsigned targets = 0;
     for_each_listed_thread([&](thread_list_entry& e) {
         bool target = e.tid->load() != self;
         e.credential_request.store(target ? 1 : 0);
         targets += target;
     });
-    if (targets == 0)
-        return;
-    check_handler_installed();
-    change.pending.store(targets);
-    change.in_flight.store(true);
-    for_each_listed_thread([&](thread_list_entry& e) {
+    return targets;
+}
+
+// Signals every marked thread; one that cannot be signalled counts as a failure.
+void signal_targets() noexcept
+{
+    for_each_listed_thread([](thread_list_entry& e) {
         if (e.credential_request.load() == 1 &&
             syscall(SYS_tgkill, getpid(), e.tid->load(), credential_signal()) != 0 &&
             e.credential_request.exchange(0) == 1) {
@@ -107,6 +106,25 @@ void broadcast(const char* function, long number, long a0, long a1, long a2)
             change.pending.fetch_sub(1);
         }
     });
+}
+
+// Makes every other listed thread run system call `number` with the arguments, and
+// returns when all have. Caller holds the thread list lock and has applied the change
+// to itself. Aborts the process when a thread failed.
+void broadcast(const char* function, long number, long a0, long a1, long a2)
+{
+    change.number = number;
+    change.args[0] = a0;
+    change.args[1] = a1;
+    change.args[2] = a2;
+    change.failures.store(0);
+    unsigned targets = mark_targets();
+    if (targets == 0)
+        return;
+    check_handler_installed();
+    change.pending.store(targets);
+    change.in_flight.store(true);
+    signal_targets();
     for (unsigned left; (left = change.pending.load()) != 0;)
         futex::wait_private(change.pending, left);
     change.in_flight.store(false);
@@ -160,9 +178,10 @@ int initgroups_everywhere(const char* user, gid_t group)
     if (result != 0)
         return result;
     // Broadcast the list libc's initgroups computed and installed in this thread.
-    std::vector<gid_t> groups(static_cast<std::size_t>(getgroups(0, nullptr)));
-    int count = getgroups(static_cast<int>(groups.size()), groups.data());
-    if (count < 0)
+    int listed = getgroups(0, nullptr);
+    std::vector<gid_t> groups(static_cast<std::size_t>(listed < 0 ? 0 : listed));
+    int count = getgroups(listed, groups.data());
+    if (listed < 0 || count < 0)
         die("initgroups succeeded but getgroups failed");
     broadcast("initgroups", SYS_setgroups, count, reinterpret_cast<long>(groups.data()), 0);
     return 0;

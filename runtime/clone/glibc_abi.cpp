@@ -20,10 +20,9 @@
 #include <pthread.h>
 #include <sys/auxv.h>
 #include <sys/rseq.h>
+#include <sys/single_threaded.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-
-extern "C" char __libc_single_threaded;  // <sys/single_threaded.h>, glibc 2.32
 
 namespace spindle::clone::detail {
 namespace {
@@ -250,7 +249,7 @@ void check_glibc_abi_live(const glibc_abi& abi)
     expect(helper.stack_guard == caller.stack_guard && helper.pointer_guard == caller.pointer_guard &&
                helper.feature_1 == caller.feature_1,
            "pthread_create did not copy fs:0x28, fs:0x30 and fs:0x48 as expected");
-    expect(read_thread_word(tcbhead::multiple_threads) % (1ull << 32) == 1 && __libc_single_threaded == 0,
+    expect((read_thread_word(tcbhead::multiple_threads) & 0xffffffffu) == 1 && __libc_single_threaded == 0,
            "glibc did not switch to multi-threaded mode");
 }
 
