@@ -1,0 +1,77 @@
+// runtime/clone/futex.hpp — the futex: the kernel's wait queue keyed by a 32-bit word.
+//
+// Concept: a thread that must wait for a word to change asks the kernel to put it to
+// sleep only if the word still holds the value it last saw (the expected value); a
+// thread that changes the word then wakes the sleepers. The check-and-sleep is atomic in
+// the kernel, which is what prevents the lost wake-up. A private futex is keyed by
+// (process, address) and is cheaper; a shared futex is keyed by the memory object, and
+// it is the only kind the kernel itself uses: the wake that CLONE_CHILD_CLEARTID sends
+// when a thread exits is a shared wake, which a private waiter never receives.
+// Explained in: docs/07-clone-backend.md. Read next: runtime/clone/glibc_abi.hpp.
+#pragma once
+
+#include <atomic>
+#include <cerrno>
+#include <climits>
+#include <concepts>
+#include <cstdint>
+#include <ctime>
+
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+namespace spindle::clone::detail::futex {
+
+// A futex word is any 32-bit integer that every thread reads and writes atomically.
+template <class T>
+concept word_value = std::integral<T> && sizeof(T) == 4;
+
+// Makes the futex system call on `word`. Returns 0 or the errno value of the failure.
+// Callers use the named wrappers below.
+template <word_value T>
+int call(const std::atomic<T>& word, int op, T value, const timespec* timeout) noexcept
+{
+    static_assert(sizeof(std::atomic<T>) == 4 && std::atomic<T>::is_always_lock_free);
+    int saved = errno;
+    long r = syscall(SYS_futex, &word, op, static_cast<std::uint32_t>(value), timeout, nullptr, 0);
+    int result = r < 0 ? errno : static_cast<int>(r);
+    errno = saved;
+    return result;
+}
+
+// Sleeps while `word` holds `expected`, for at most `timeout` (relative, monotonic) when
+// it is not null. Callable from any thread of this process, including signal handlers.
+// Returns 0 when woken (or spuriously), EAGAIN when the word already differed, EINTR
+// when a signal handler ran, ETIMEDOUT when the timeout passed. Callers re-check the
+// word in a loop: a return says nothing certain about the word's value.
+template <word_value T>
+int wait_private(const std::atomic<T>& word, T expected, const timespec* timeout = nullptr) noexcept
+{
+    return call(word, FUTEX_WAIT_PRIVATE, expected, timeout);
+}
+
+// As wait_private, but keyed so that wakes from other processes sharing the memory,
+// and from the kernel's CLONE_CHILD_CLEARTID at thread exit, reach this waiter.
+template <word_value T>
+int wait_shared(const std::atomic<T>& word, T expected, const timespec* timeout = nullptr) noexcept
+{
+    return call(word, FUTEX_WAIT, expected, timeout);
+}
+
+// Wakes up to `count` threads sleeping in wait_private on `word`; returns how many woke.
+// The caller changes the word before waking, never after (else the wake can be lost).
+template <word_value T>
+int wake_private(const std::atomic<T>& word, int count = INT_MAX) noexcept
+{
+    return call(word, FUTEX_WAKE_PRIVATE, static_cast<T>(count), nullptr);
+}
+
+// As wake_private, for threads sleeping in wait_shared.
+template <word_value T>
+int wake_shared(const std::atomic<T>& word, int count = INT_MAX) noexcept
+{
+    return call(word, FUTEX_WAKE, static_cast<T>(count), nullptr);
+}
+
+}  // namespace spindle::clone::detail::futex

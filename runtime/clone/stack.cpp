@@ -1,0 +1,221 @@
+// runtime/clone/stack.cpp — mapping, caching and reclaiming the memory of clone threads.
+//
+// Concept: see stack.hpp. One lock (the memory lock) guards the cache, the list of
+// memory awaiting its thread's exit, and tls.cpp's spare libc blocks.
+// Explained in: docs/07-clone-backend.md. Read next: runtime/clone/kernel_thread.cpp.
+
+#include "stack.hpp"
+
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <mutex>
+#include <new>
+#include <stdexcept>
+#include <system_error>
+
+#include <pthread.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "glibc_abi.hpp"
+#include "limits.hpp"
+#include "tls.hpp"
+
+namespace spindle::clone::detail {
+namespace {
+
+std::mutex memory_lock;
+// Protected by memory_lock:
+thread_memory* cache = nullptr;          // threads exited; memory ready for reuse
+std::size_t cached_bytes = 0;            // sum of the lengths in `cache`
+thread_memory* awaiting_exit = nullptr;  // detached threads, maybe still running
+
+std::size_t page_size() noexcept
+{
+    static const auto size = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+    return size;
+}
+
+std::uintptr_t round_up(std::uintptr_t value, std::uintptr_t alignment) noexcept
+{
+    return (value + alignment - 1) & ~(alignment - 1);
+}
+
+std::byte* round_down(std::byte* address, std::uintptr_t alignment) noexcept
+{
+    auto value = reinterpret_cast<std::uintptr_t>(address);
+    return reinterpret_cast<std::byte*>(value & ~(alignment - 1));
+}
+
+std::size_t mapping_length(std::size_t stack_size) noexcept
+{
+    const glibc_abi& abi = glibc();
+    std::size_t top = sizeof(thread_memory) + alignof(thread_memory) + abi.static_tls_size +
+                      abi.static_tls_align;
+    return page_size() + stack_size + round_up(top, page_size());
+}
+
+// Maps and lays out the memory; its control block is not built yet.
+thread_memory* map_thread_memory(std::size_t stack_size)
+{
+    const glibc_abi& abi = glibc();
+    std::size_t length = mapping_length(stack_size);
+    void* mapped = mmap(nullptr, length, PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (mapped == MAP_FAILED)
+        throw_exhausted(errno, "mmap of " + std::to_string(length >> 10) + " KiB");
+    auto* base = static_cast<std::byte*>(mapped);
+    if (mprotect(base, page_size(), PROT_NONE) != 0) {
+        int error = errno;
+        munmap(base, length);
+        throw_exhausted(error, "mprotect of the guard page");
+    }
+    std::byte* tcb = round_down(base + length - abi.pthread_size, abi.static_tls_align);
+    std::byte* lowest_tls = tcb - (abi.static_tls_size - abi.pthread_size);
+    std::byte* header = round_down(lowest_tls - sizeof(thread_memory), alignof(thread_memory));
+    auto* memory = new (header) thread_memory{};
+    memory->base = base;
+    memory->length = length;
+    memory->stack_size = stack_size;
+    memory->stack_top = round_down(header, 16);
+    memory->tcb = tcb;
+    return memory;
+}
+
+void unmap(thread_memory* memory) noexcept
+{
+    munmap(memory->base, memory->length);
+}
+
+// Caller holds memory_lock. Returns memory to unmap (outside the lock), or null.
+thread_memory* cache_or_evict(thread_memory* memory) noexcept
+{
+    if (cached_bytes + memory->length <= memory_cache_limit) {
+        memory->next = cache;
+        cache = memory;
+        cached_bytes += memory->length;
+        return nullptr;
+    }
+    tls_destroy(memory->tcb);
+    return memory;
+}
+
+// Caller holds memory_lock. Moves memory whose thread has exited to the cache; returns
+// a chain (through `next`) of memory to unmap.
+thread_memory* reclaim_exited() noexcept
+{
+    thread_memory* to_unmap = nullptr;
+    for (thread_memory** link = &awaiting_exit; *link != nullptr;) {
+        thread_memory* memory = *link;
+        if (tid_word(memory->tcb).load(std::memory_order_acquire) != 0) {
+            link = &memory->next;
+            continue;
+        }
+        *link = memory->next;
+        if (cache_or_evict(memory) != nullptr) {
+            memory->next = to_unmap;
+            to_unmap = memory;
+        }
+    }
+    return to_unmap;
+}
+
+// Caller holds memory_lock.
+thread_memory* take_cached(std::size_t stack_size) noexcept
+{
+    for (thread_memory** link = &cache; *link != nullptr; link = &(*link)->next) {
+        thread_memory* memory = *link;
+        if (memory->stack_size == stack_size) {
+            *link = memory->next;
+            cached_bytes -= memory->length;
+            return memory;
+        }
+    }
+    return nullptr;
+}
+
+std::size_t checked_stack_size(std::size_t asked)
+{
+    std::size_t size = asked == 0 ? default_stack_size : asked;
+    if (size < min_stack_size || size > max_stack_size)
+        throw std::invalid_argument("spindle: a clone thread's stack must have between " +
+                                    std::to_string(min_stack_size >> 10) + " KiB and " +
+                                    std::to_string(max_stack_size >> 20) + " MiB, not " +
+                                    std::to_string(size) + " bytes");
+    return round_up(size, page_size());
+}
+
+}  // namespace
+
+thread_memory* acquire_thread_memory(std::size_t asked)
+{
+    std::size_t stack_size = checked_stack_size(asked);
+    thread_memory* reused;
+    thread_memory* to_unmap;
+    {
+        std::lock_guard lock(memory_lock);
+        to_unmap = reclaim_exited();
+        reused = take_cached(stack_size);
+    }
+    for (thread_memory* next; to_unmap != nullptr; to_unmap = next) {
+        next = to_unmap->next;
+        unmap(to_unmap);
+    }
+    if (reused != nullptr && tls_recycle(reused->tcb))
+        return reused;
+    if (reused != nullptr)
+        unmap(reused);
+    thread_memory* fresh = map_thread_memory(stack_size);
+    bool created;
+    {
+        std::lock_guard lock(memory_lock);
+        created = tls_create(fresh->tcb);
+    }
+    if (!created) {
+        unmap(fresh);
+        throw_exhausted(ENOMEM, "malloc of the thread's dynamic thread vector");
+    }
+    return fresh;
+}
+
+void release_thread_memory(thread_memory* memory) noexcept
+{
+    thread_memory* evicted;
+    {
+        std::lock_guard lock(memory_lock);
+        evicted = cache_or_evict(memory);
+    }
+    if (evicted != nullptr)
+        unmap(evicted);
+}
+
+void release_thread_memory_after_exit(thread_memory* memory) noexcept
+{
+    std::lock_guard lock(memory_lock);
+    memory->next = awaiting_exit;
+    awaiting_exit = memory;
+}
+
+thread_memory_counts count_thread_memory() noexcept
+{
+    std::lock_guard lock(memory_lock);
+    thread_memory_counts counts{0, 0};
+    for (thread_memory* m = cache; m != nullptr; m = m->next)
+        ++counts.cached;
+    for (thread_memory* m = awaiting_exit; m != nullptr; m = m->next)
+        ++counts.awaiting_exit;
+    return counts;
+}
+
+void install_thread_memory_fork_handlers()
+{
+    // The child's only thread must find the lock free, whoever held it at fork.
+    int error = pthread_atfork([] { memory_lock.lock(); }, [] { memory_lock.unlock(); },
+                               [] { memory_lock.unlock(); });
+    if (error != 0)
+        throw std::system_error(error, std::generic_category(), "spindle: pthread_atfork");
+}
+
+}  // namespace spindle::clone::detail

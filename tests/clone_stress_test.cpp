@@ -1,0 +1,268 @@
+// tests/clone_stress_test.cpp — clone threads under load and at the end of resources.
+//
+// Concept: the stress from the feasibility note (2 to 64 threads using malloc, strings,
+// exceptions, errno, thread_local and stdio at once), memory use over 100k threads, and
+// exhausted limits (in forked children, which may lower their limits).
+// Explained in: docs/07-clone-backend.md. Read next: tests/clone_process_test.cpp.
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <map>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include <sched.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "clone_test_support.hpp"
+
+using namespace clone_test;
+
+namespace {
+
+std::atomic<int> stress_destroyed{0};
+struct stress_local {
+    int rounds = 0;
+    ~stress_local() { stress_destroyed.fetch_add(1); }
+};
+thread_local stress_local stress_state;
+
+constexpr int stress_rounds = 6;
+
+std::string expected_line(int thread, int round, const char* via)
+{
+    char line[64];
+    std::snprintf(line, sizeof line, "thread %02d round %d via %s", thread, round, via);
+    return line;
+}
+
+// One thread's share of the stress; returns how many checks failed.
+int stress_one_thread(int id)
+{
+    constexpr std::size_t sizes[] = {1, 8, 24, 100, 1000, 4096, 65536, 300000, 1 << 20, 4 << 20};
+    int failures = 0;
+    for (int round = 0; round < stress_rounds; ++round) {
+        for (std::size_t size : sizes) {
+            auto* bytes = static_cast<unsigned char*>(std::malloc(size));
+            auto first = static_cast<unsigned char>(id);
+            auto last = static_cast<unsigned char>(size == 1 ? id : id + round);
+            bytes[0] = first;
+            bytes[size - 1] = last;
+            sched_yield();
+            failures += bytes[0] != first || bytes[size - 1] != last;
+            std::free(bytes);
+        }
+        std::vector<std::string> words;
+        for (int i = 0; i < 200; ++i)
+            words.push_back("word " + std::to_string(id) + "/" + std::to_string(i));
+        failures += words[199] != "word " + std::to_string(id) + "/199";
+        try {
+            throw std::runtime_error(expected_line(id, round, "exception"));
+        } catch (const std::runtime_error& e) {
+            failures += e.what() != expected_line(id, round, "exception");
+        }
+        errno = id + 1;
+        sched_yield();
+        failures += errno != id + 1;
+        failures += ++stress_state.rounds != round + 1;
+        std::printf("%s\n", expected_line(id, round, "printf").c_str());
+        std::cout << expected_line(id, round, "iostream") + "\n";
+    }
+    return failures;
+}
+
+// Sends stdout (stdio and iostream) to a temporary file until finish().
+class captured_stdout {
+public:
+    captured_stdout()
+    {
+        std::fflush(stdout);
+        saved_ = dup(STDOUT_FILENO);
+        file_ = std::tmpfile();
+        dup2(fileno(file_), STDOUT_FILENO);
+    }
+    std::string finish()
+    {
+        std::cout.flush();
+        std::fflush(stdout);
+        dup2(saved_, STDOUT_FILENO);
+        close(saved_);
+        std::string text;
+        std::rewind(file_);
+        for (int c; (c = std::fgetc(file_)) != EOF;)
+            text += static_cast<char>(c);
+        std::fclose(file_);
+        return text;
+    }
+
+private:
+    int saved_;
+    std::FILE* file_;
+};
+
+struct stress_outcome {
+    int failures = 0;
+    int destroyed = 0;
+    std::map<std::string, int> lines;
+};
+
+stress_outcome run_stress(int threads)
+{
+    stress_destroyed = 0;
+    std::vector<int> failures(threads, 0);
+    std::vector<std::pair<int, int*>> work;
+    for (int i = 0; i < threads; ++i)
+        work.emplace_back(i, &failures[i]);
+    auto body = [](void* p) noexcept {
+        auto* job = static_cast<std::pair<int, int*>*>(p);
+        *job->second = stress_one_thread(job->first);
+    };
+    captured_stdout capture;
+    std::vector<kt::kernel_thread*> started;
+    for (auto& job : work)
+        started.push_back(kt::start(body, &job));
+    for (auto* t : started)
+        kt::join(t);
+    std::istringstream text(capture.finish());
+    stress_outcome outcome;
+    for (int f : failures)
+        outcome.failures += f;
+    outcome.destroyed = stress_destroyed.load();
+    for (std::string line; std::getline(text, line);)
+        ++outcome.lines[line];
+    return outcome;
+}
+
+int stress_repetitions()
+{
+    const char* runs = std::getenv("SPINDLE_STRESS_RUNS");
+    return runs != nullptr ? std::atoi(runs) : 1;
+}
+
+}  // namespace
+
+// Do malloc, strings, exceptions, errno, thread_local and stdio all hold up when 2 to
+// 64 clone threads use them at once?
+TEST_CASE("stress_of_2_to_64_threads_keeps_every_thread_state_private")
+{
+    for (int repetition = 0; repetition < stress_repetitions(); ++repetition)
+        for (int threads : {2, 4, 8, 16, 32, 64}) {
+            CAPTURE(threads);
+            stress_outcome outcome = run_stress(threads);
+            CHECK(outcome.failures == 0);
+            CHECK(outcome.destroyed == threads);
+            CHECK(outcome.lines.size() == static_cast<std::size_t>(threads * stress_rounds * 2));
+            for (int id = 0; id < threads; ++id)
+                for (int round = 0; round < stress_rounds; ++round) {
+                    CHECK(outcome.lines[expected_line(id, round, "printf")] == 1);
+                    CHECK(outcome.lines[expected_line(id, round, "iostream")] == 1);
+                }
+        }
+}
+
+// Does memory stay flat over 100k threads that each use malloc (glibc frees a thread's
+// malloc cache only for its own threads; a lost cache costs about 1 KiB a thread)?
+TEST_CASE("a_hundred_thousand_threads_using_malloc_leave_memory_use_flat")
+{
+    const char* asked = std::getenv("SPINDLE_RSS_THREADS");
+    const int total = asked != nullptr ? std::atoi(asked) : 100000;
+    auto body = [] {
+        void* small = std::malloc(200);
+        void* medium = std::malloc(20000);
+        std::string text(500, 'x');
+        std::free(medium);
+        std::free(small);
+    };
+    for (int i = 0; i < total / 10; ++i)
+        kt::join(start_running(body));
+    long after_tenth = memory_in_use_kib();
+    for (int i = total / 10; i < total; ++i)
+        kt::join(start_running(body));
+    long after_all = memory_in_use_kib();
+    MESSAGE("KiB in use after " << total / 10 << " threads: " << after_tenth << ", after "
+                                << total << ": " << after_all);
+    CHECK(after_all - after_tenth < 8 * 1024);
+}
+
+// Is running out of address space a std::system_error naming RLIMIT_AS, after which
+// threads can be started again?
+TEST_CASE("exhausted_address_space_gives_system_error_and_the_layer_recovers")
+{
+    int status = exit_status_of_child([] {
+        long pages = 0;
+        std::FILE* statm = std::fopen("/proc/self/statm", "r");
+        if (std::fscanf(statm, "%ld", &pages) != 1)
+            return 1;
+        std::fclose(statm);
+        rlimit limit{};
+        limit.rlim_cur = limit.rlim_max = pages * sysconf(_SC_PAGESIZE) + (64 << 20);
+        std::vector<kt::kernel_thread*> started;
+        started.reserve(4096);
+        setrlimit(RLIMIT_AS, &limit);
+        gate go;
+        auto parked = [&] { go.wait(); };
+        std::string message;
+        int code = 0;
+        try {
+            for (int i = 0; i < 4096; ++i)
+                started.push_back(start_running(parked));
+        } catch (const std::system_error& e) {
+            message = e.what();
+            code = e.code().value();
+        }
+        go.open();
+        for (auto* t : started)
+            kt::join(t);
+        std::fprintf(stderr, "after %zu threads: %s\n", started.size(), message.c_str());
+        if (code != ENOMEM || message.find("RLIMIT_AS") == std::string::npos || started.empty())
+            return 2;
+        auto nothing = [] {};
+        for (int i = 0; i < 10; ++i)
+            kt::join(start_running(nothing));
+        return 0;
+    });
+    CHECK(status == 0);
+}
+
+// Is hitting the task limit a std::system_error naming RLIMIT_NPROC, after which
+// threads can be started again?
+TEST_CASE("exhausted_task_limit_gives_system_error_and_the_layer_recovers")
+{
+    int status = exit_status_of_child([] {
+        rlimit limit{20, 20};
+        if (setrlimit(RLIMIT_NPROC, &limit) != 0 || setuid(65534) != 0)
+            return 1;
+        std::vector<kt::kernel_thread*> started;
+        started.reserve(100);
+        gate go;
+        auto parked = [&] { go.wait(); };
+        std::string message;
+        int code = 0;
+        try {
+            for (int i = 0; i < 100; ++i)
+                started.push_back(start_running(parked));
+        } catch (const std::system_error& e) {
+            message = e.what();
+            code = e.code().value();
+        }
+        go.open();
+        for (auto* t : started)
+            kt::join(t);
+        std::fprintf(stderr, "after %zu threads: %s\n", started.size(), message.c_str());
+        if (code != EAGAIN || message.find("RLIMIT_NPROC") == std::string::npos || started.empty())
+            return 2;
+        auto nothing = [] {};
+        kt::join(start_running(nothing));
+        return 0;
+    });
+    CHECK(status == 0);
+}
