@@ -60,7 +60,7 @@ scheduler::scheduler()
   root_.st = state::running;
   link(&root_);
   loop_.name = "scheduler";
-  loop_.stack = allocate_stack(loop_stack_size);
+  loop_.stack = allocate_stack(loop_stack_size, stack_kind::guarded);
   loop_.context = make_context(loop_.stack, loop_.stack.high(),
                                [this](boost::context::fiber&& from) {
                                  arrived(std::move(from));
