@@ -258,7 +258,7 @@ TEST_CASE("spawning guarded threads until vm.max_map_count runs out throws a sys
   long fitted = number_field(outcome.out, "first_threads");
   long maps_before = number_field(outcome.out, "first_maps_before");
   MESSAGE("guarded green threads alive at once: " << fitted << " (vm.max_map_count "
-          << limit << ", " << maps_before << " mappings before)");
+          << limit << ", " << maps_before << " mappings before); then: " << message);
   // Two mappings per guarded stack, whatever the process already had (give or take the
   // few stacks it had cached, and the heap's growth).
   CHECK(fitted >= (limit - maps_before) / 2 - 16);
@@ -339,6 +339,8 @@ TEST_CASE("a pooled spawn beyond RLIMIT_AS throws a system_error naming it, and 
   REQUIRE(outcome.exited_with(0));
   std::string message = field(outcome.out, "message");
   CHECK(number_field(outcome.out, "error") == ENOMEM);
+  MESSAGE("pooled threads that fit under RLIMIT_AS: " << number_field(outcome.out, "threads")
+          << "; then: " << message);
   CHECK(message.find("pooled stacks of 256 KiB") != std::string::npos);
   CHECK(message.find("RLIMIT_AS is") != std::string::npos);
   CHECK(message.find("ulimit -v") != std::string::npos);

@@ -115,6 +115,7 @@ std::string in_units(std::size_t bytes) {
 
 std::string what_was_refused(std::size_t bytes, std::size_t usable, stack_kind kind) {
   if (kind == stack_kind::guarded) return "a " + in_units(usable) + " guarded stack";
+  if (bytes == usable) return "a slab for one " + in_units(usable) + " pooled stack";
   return "a slab of " + std::to_string(bytes / usable) + " pooled stacks of " +
          in_units(usable);
 }
