@@ -90,9 +90,11 @@ void report_what_the_filter_refuses() {
   if (child > 0) waitpid(child, nullptr, 0);
   std::printf("fork=%s\n", child < 0 && errno == EPERM ? "EPERM" : "allowed");
   pthread_t thread;
-  int created = pthread_create(&thread, nullptr, [](void*) -> void* { return nullptr; }, nullptr);
+  auto nothing = [](void*) -> void* { return nullptr; };
+  int created = pthread_create(&thread, nullptr, nothing, nullptr);
   if (created == 0) pthread_join(thread, nullptr);
-  std::printf("pthread_create=%s\n", created == EPERM ? "EPERM" : created == 0 ? "allowed" : "other");
+  std::printf("pthread_create=%s\n",
+              created == EPERM ? "EPERM" : created == 0 ? "allowed" : "other");
   errno = 0;
   long clone3 = syscall(SYS_clone3, nullptr, 0);
   std::printf("clone3=%s\n", clone3 < 0 && errno == EPERM ? "EPERM" : "other");
@@ -139,7 +141,9 @@ void run_workload() {
     return total;
   });
   std::vector<green::thread<int>> threads;
-  for (int i = 0; i < workers; ++i) threads.push_back(spawn_worker(i, m, all_here, arrived, numbers));
+  for (int i = 0; i < workers; ++i) {
+    threads.push_back(spawn_worker(i, m, all_here, arrived, numbers));
+  }
   long caught = 0, escaped = 0, escaped_sum = 0;
   for (auto& t : threads) {
     try {
@@ -198,7 +202,9 @@ TEST_CASE("a green workload of 10000 threads runs to the end while the kernel re
   INFO(outcome.describe());
   REQUIRE(outcome.exited_with(0));
   const std::string& out = outcome.out;
-  auto has = [&](const std::string& line) { return out.find(line + "\n") != std::string::npos; };
+  auto has = [&](const std::string& line) {
+    return out.find(line + "\n") != std::string::npos;
+  };
   CHECK(has("seccomp_mode=2"));
   CHECK(has("fork=EPERM"));
   CHECK(has("pthread_create=EPERM"));

@@ -9,6 +9,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstdint>
@@ -143,7 +144,7 @@ TEST_CASE("pooled stacks alive at the same time lie side by side in one mapping"
   }
   for (std::size_t i = 0; i < frames.size(); ++i) {
     for (std::size_t j = i + 1; j < frames.size(); ++j) {
-      std::uintptr_t apart = frames[i] > frames[j] ? frames[i] - frames[j] : frames[j] - frames[i];
+      std::uintptr_t apart = std::max(frames[i], frames[j]) - std::min(frames[i], frames[j]);
       CHECK(apart % default_stack_bytes == 0);
       CHECK(apart >= default_stack_bytes);
     }
@@ -198,7 +199,8 @@ TEST_CASE("a stack larger than the address space is refused with a system_error 
                   std::invalid_argument);
   for (stack_kind kind : {stack_kind::guarded, stack_kind::pooled}) {
     try {
-      green::spawn(spawn_options{.stack_size = std::size_t{1} << 50, .stack = kind}, [] {}).join();
+      spawn_options petabyte{.stack_size = std::size_t{1} << 50, .stack = kind};
+      green::spawn(petabyte, [] {}).join();
       FAIL("a 1 PiB stack was mapped");
     } catch (const std::system_error& e) {
       INFO(std::string(e.what()));

@@ -36,7 +36,8 @@ struct sigaction previous_action;
 thread_local void* own_signal_stack = nullptr;
 
 std::size_t signal_stack_bytes() noexcept {
-  return std::max<std::size_t>(signal_stack_size, static_cast<std::size_t>(sysconf(_SC_SIGSTKSZ)));
+  auto minimum = static_cast<std::size_t>(sysconf(_SC_SIGSTKSZ));
+  return std::max(signal_stack_size, minimum);
 }
 
 // A line of text built without malloc or stdio; what does not fit is cut off.
@@ -82,8 +83,9 @@ void report_overflow(const record& owner, const void* fault) noexcept {
   const std::byte* guard_low = static_cast<const std::byte*>(s.low) - s.guard;
   std::string_view name = owner.name.empty() ? "unnamed" : std::string_view(owner.name);
   report r;
-  r.text("spindle: green thread \"").text(name.substr(0, 128)).text("\" (id ").number(owner.id);
-  r.text(") overflowed its stack: the fault at ").address(fault).text(" is in the guard page [");
+  r.text("spindle: green thread \"").text(name.substr(0, 128));
+  r.text("\" (id ").number(owner.id).text(") overflowed its stack: the fault at ");
+  r.address(fault).text(" is in the guard page [");
   r.address(guard_low).text(", ").address(s.low).text(") below its ").number(s.size / 1024);
   r.text(" KiB stack [").address(s.low).text(", ").address(s.high()).text("). Give it a ");
   r.text("larger spawn_options::stack_size, or make its recursion shallower. Aborting.\n");

@@ -49,7 +49,7 @@ namespace spindle {
 // guard either, so an overflow silently overwrites the neighbouring stack. Pooled is
 // therefore opt-in. The clone backend always uses guarded stacks and ignores the choice.
 enum class stack_kind : unsigned char {
-  program_default,  // the program's choice (spindle::green::set_default_stack): guarded at start
+  program_default,  // the program's choice (green::set_default_stack); guarded at start
   guarded,
   pooled,
 };
