@@ -4,7 +4,6 @@
 // thread gets. Outcomes only, never durations. Stress and exhaustion are tested in
 // tests/clone_stress_test.cpp; credentials, fork and exit in tests/clone_process_test.cpp.
 // Explained in: docs/07-clone-backend.md. Read next: tests/clone_stress_test.cpp.
-#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
 #include <atomic>

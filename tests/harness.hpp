@@ -13,11 +13,13 @@
 #include <string>
 #include <string_view>
 
+#include "child_process.hpp"
+#include "spindle/clone.hpp"
 #include "spindle/green.hpp"
 
 namespace spindle_test {
 
-#define SPINDLE_TEST_BACKENDS spindle::green::backend
+#define SPINDLE_TEST_BACKENDS spindle::green::backend, spindle::clone::backend
 
 template <class B>
 constexpr bool is_green = B::name == std::string_view("green");
@@ -45,14 +47,5 @@ void under_many_schedules(Body body) {
     for (int round = 0; round < repeats; ++round) body();
   }
 }
-
-// Outcome of a function run in a forked child: how it ended and what it wrote to stderr.
-struct child_outcome {
-  int status;          // as from waitpid
-  std::string errors;  // the child's stderr
-};
-
-// Runs fn() in a forked child whose stderr is captured; the child exits 0 if fn returns.
-child_outcome run_in_child(void (*fn)());
 
 }  // namespace spindle_test

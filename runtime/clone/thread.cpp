@@ -96,7 +96,7 @@ void start(record* thread, const spawn_options& options) {
     lot.enter(thread);
   }
   try {
-    thread->kernel = kernel_thread_start(entry, thread, options.stack_size);
+    thread->kernel = start(entry, thread, options.stack_size);
   } catch (...) {
     lot.leave(thread);
     delete thread;
@@ -125,7 +125,7 @@ void wait_for_finish(record* thread) {
 }
 
 void reap(record* thread) noexcept {
-  kernel_thread_join(thread->kernel);
+  join(thread->kernel);
   delete thread;
 }
 
@@ -138,7 +138,7 @@ void detach(record* thread) noexcept {
     thread->detached = true;
     finished = thread->st == state::finished;
   }
-  kernel_thread_detach(kernel);
+  detach(kernel);
   if (finished) delete thread;  // else the thread frees it in entry()
 }
 

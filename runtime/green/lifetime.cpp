@@ -4,7 +4,8 @@
 // scheduler, and the code already running there becomes the root green thread (named
 // "main" on the process's first thread), so a plain main() can spawn and join. When
 // the kernel thread exits, the scheduler is torn down if only the root thread is left;
-// threads still alive then are abandoned, as detached std::threads are at exit.
+// threads still alive then are abandoned, as detached std::threads are at exit. Its birth
+// also arms the stack-overflow report for the kernel thread (runtime/green/overflow.cpp).
 // Explained in: docs/03-scheduler.md (birth and death). Read next: runtime/green/thread.cpp.
 #include <cxxabi.h>
 #include <sys/syscall.h>
@@ -16,8 +17,9 @@
 #include <utility>
 
 #include "context.hpp"
-#include "scheduler.hpp"
 #include "local_slots.hpp"
+#include "overflow.hpp"
+#include "scheduler.hpp"
 #include "stack.hpp"
 
 namespace spindle::green::detail {
@@ -49,6 +51,8 @@ scheduler& scheduler::here() {
   return *current;
 }
 
+scheduler* scheduler::here_if_any() noexcept { return current; }
+
 scheduler::scheduler()
     : running_(&root_),
       policy_(make_fifo_policy()),
@@ -61,22 +65,24 @@ scheduler::scheduler()
   root_.home = this;
   link(&root_);
   loop_.name = "scheduler";
-  loop_.stack = allocate_stack(loop_stack_size);
+  loop_.stack = allocate_stack(loop_stack_size, stack_kind::guarded);
   loop_.context = make_context(loop_.stack, loop_.stack.high(),
                                [this](boost::context::fiber&& from) {
                                  arrived(std::move(from));
                                  run();
                                  return leave_scheduler();
                                });
+  arm_overflow_reports();
 }
 
 // Runs on the root thread with no other thread alive: stops the loop, lets its context
-// finish, then frees its stack.
+// finish, then frees its stack and the kernel thread's alternate signal stack.
 scheduler::~scheduler() {
   assert(running_ == &root_ && all_ == &root_ && root_.all_next == nullptr);
   stopping_ = true;
   switch_to(&loop_);
   free_stack(loop_.stack);
+  disarm_overflow_reports();
 }
 
 // Called as the kernel thread exits. Frees everything if the root thread is the only

@@ -27,6 +27,9 @@ public:
   // The calling kernel thread's scheduler, made on first use; the caller becomes the
   // root thread ("main" on the process's first thread).
   static scheduler& here();
+  // The calling kernel thread's scheduler, or nullptr if it has none yet. Never makes
+  // one; async-signal-safe (one load from static TLS), for the overflow handler.
+  static scheduler* here_if_any() noexcept;
 
   scheduler();
   ~scheduler();
@@ -64,6 +67,11 @@ public:
   void reap(record* finished) noexcept;
 
   void use_policy(std::unique_ptr<policy> next);
+
+  // The thread whose stack has its guard page at `address`, or nullptr. Called by the
+  // SIGSEGV handler (runtime/green/overflow.cpp) on the alternate signal stack: it only
+  // reads, and allocates nothing.
+  const record* owner_of_guard(const void* address) const noexcept;
 
 private:
   void run();

@@ -1,47 +1,93 @@
-// runtime/green/stack.cpp — mapping, guarding and caching green threads' stacks.
-// Explained in: docs/04-stacks.md. Read next: runtime/green/thread.cpp.
+// runtime/green/stack.cpp — choosing a stack's kind; mapping, guarding and caching
+// guarded stacks; and saying clearly why no stack could be had.
+// Explained in: docs/04-stacks.md. Read next: runtime/green/stack_pool.cpp.
 #include "stack.hpp"
 
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
+#include <valgrind/valgrind.h>
 
+#include <atomic>
 #include <cerrno>
 #include <fstream>
+#include <stdexcept>
 #include <string>
 #include <system_error>
 #include <vector>
 
+#include "spindle/green/thread.hpp"
+#include "stack_pool.hpp"
+
 namespace spindle::green::detail {
 namespace {
 
-// Stacks kept for reuse per kernel thread; beyond this, freed stacks are unmapped.
+// Freed guarded stacks kept for reuse per kernel thread; beyond this, they are unmapped.
 constexpr std::size_t cache_capacity = 1024;
 
-std::size_t page_size() noexcept {
-  static const std::size_t size = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
-  return size;
+// What spawn_options::stack = program_default means; set_default_stack changes it.
+std::atomic<stack_kind> program_default{stack_kind::guarded};
+
+// The stacks of one kernel thread. First touched by the scheduler's constructor (for
+// the loop's stack), so its destructor runs after the scheduler's teardown, which may
+// still free stacks into it.
+struct thread_stacks {
+  std::vector<stack_span> cached;    // guarded, free, most recently freed last
+  std::size_t guarded_in_use = 0;    // guarded stacks handed out and not yet freed
+  stack_pool pooled;
+  ~thread_stacks();
+};
+thread_local thread_stacks stacks;
+
+void unmap_guarded(const stack_span& s) noexcept {
+  deregister_from_valgrind(s);
+  munmap(static_cast<std::byte*>(s.low) - s.guard, s.size + s.guard);
 }
 
-std::size_t round_to_pages(std::size_t bytes) noexcept {
+thread_stacks::~thread_stacks() {
+  for (const stack_span& s : cached) unmap_guarded(s);
+}
+
+std::size_t round_to_pages(std::size_t bytes) {
   std::size_t page = page_size();
+  if (bytes > SIZE_MAX - page) {
+    throw std::invalid_argument("spindle::green::spawn: stack_size " + std::to_string(bytes) +
+                                " is too large");
+  }
   return (bytes + page - 1) / page * page;
 }
 
-// The cache holds stacks of any size; most programs use one size, so a linear search
-// from the most recently freed stack finds a match at once.
-struct stack_cache {
-  std::vector<stack_span> stacks;
-  ~stack_cache() {
-    for (const stack_span& s : stacks) munmap(static_cast<std::byte*>(s.low) - page_size(), s.size + page_size());
+// Two mappings: the guard (PROT_NONE) and the stack above it. They cannot merge with
+// each other or with a neighbouring stack, whose lowest page is its guard.
+stack_span map_guarded(std::size_t usable) {
+  std::size_t guard = page_size();
+  void* base = mmap(nullptr, usable + guard, PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
+  if (base == MAP_FAILED) throw_exhausted(errno, usable + guard, usable, stack_kind::guarded);
+  // The guard splits the mapping in two: this is what uses up vm.max_map_count.
+  if (mprotect(base, guard, PROT_NONE) != 0) {
+    int error = errno;
+    munmap(base, usable + guard);
+    throw_exhausted(error, usable + guard, usable, stack_kind::guarded);
   }
-};
-thread_local stack_cache cache;
+  stack_span stack{static_cast<std::byte*>(base) + guard, usable, guard};
+  register_with_valgrind(stack);
+  return stack;
+}
 
-std::size_t count_lines(const char* path) {
-  std::ifstream in(path);
-  std::size_t lines = 0;
-  for (std::string line; std::getline(in, line);) ++lines;
-  return lines;
+// Most programs use one size, so a search from the most recently freed stack finds a
+// match at once.
+stack_span allocate_guarded(std::size_t usable) {
+  auto& cached = stacks.cached;
+  for (std::size_t i = cached.size(); i-- > 0;) {
+    if (cached[i].size == usable) {
+      stack_span found = cached[i];
+      cached[i] = cached.back();
+      cached.pop_back();
+      return found;
+    }
+  }
+  return map_guarded(usable);
 }
 
 long read_number(const char* path) {
@@ -51,65 +97,138 @@ long read_number(const char* path) {
   return value;
 }
 
-[[noreturn]] void throw_exhausted(int error, std::size_t usable) {
-  std::string message = "spindle: cannot map a " + std::to_string(usable / 1024) +
-                        " KiB stack for a new green thread: ";
-  long limit = read_number("/proc/sys/vm/max_map_count");
-  std::size_t mappings = count_lines("/proc/self/maps");
-  if (error == ENOMEM && limit > 0 && mappings + 2 >= static_cast<std::size_t>(limit)) {
-    message += "the process has " + std::to_string(mappings) +
-               " memory mappings, the limit vm.max_map_count is " + std::to_string(limit) +
-               ", and each guarded stack takes two. Remedies: join or detach finished "
-               "threads, spawn fewer threads at once, or raise the limit "
-               "(sysctl -w vm.max_map_count=1048576).";
-  } else {
-    message += "the kernel refused the memory (" + std::system_category().message(error) +
-               "). Remedies: smaller stacks (spawn_options::stack_size), fewer threads "
-               "alive at once, or more memory / a higher RLIMIT_AS.";
+// What the kernel counts against vm.max_map_count: a line of /proc/self/maps per
+// mapping, except [vsyscall], which the kernel shows but does not count.
+std::size_t count_mappings() {
+  std::ifstream in("/proc/self/maps");
+  std::size_t mappings = 0;
+  for (std::string line; std::getline(in, line);) {
+    if (!line.ends_with("[vsyscall]")) ++mappings;
   }
-  throw std::system_error(error, std::system_category(), message);
+  return mappings;
 }
 
-stack_span map_stack(std::size_t usable) {
-  std::size_t guard = page_size();
-  void* base = mmap(nullptr, usable + guard, PROT_READ | PROT_WRITE,
-                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
-  if (base == MAP_FAILED) throw_exhausted(errno, usable);
-  // The guard splits the mapping in two: this is what uses up vm.max_map_count.
-  if (mprotect(base, guard, PROT_NONE) != 0) {
-    int error = errno;
-    munmap(base, usable + guard);
-    throw_exhausted(error, usable);
+std::string in_units(std::size_t bytes) {
+  if (bytes % (1024 * 1024) == 0) return std::to_string(bytes / (1024 * 1024)) + " MiB";
+  return std::to_string(bytes / 1024) + " KiB";
+}
+
+std::string what_was_refused(std::size_t bytes, std::size_t usable, stack_kind kind) {
+  if (kind == stack_kind::guarded) return "a " + in_units(usable) + " guarded stack";
+  if (bytes == usable) return "a slab for one " + in_units(usable) + " pooled stack";
+  return "a slab of " + std::to_string(bytes / usable) + " pooled stacks of " +
+         in_units(usable);
+}
+
+std::string map_count_reason(std::size_t mappings, long limit, stack_kind kind) {
+  std::string reason =
+      "the process has " + std::to_string(mappings) + " memory mappings and the limit "
+      "vm.max_map_count is " + std::to_string(limit) + ". Each guarded stack takes two "
+      "mappings (the stack and its guard page), a slab of pooled stacks one; this kernel "
+      "thread has " + std::to_string(stacks.guarded_in_use) + " guarded stacks in use, " +
+      std::to_string(stacks.cached.size()) + " cached, and " +
+      std::to_string(stacks.pooled.in_use()) + " pooled stacks in use. Remedies: join "
+      "threads that have finished and keep fewer alive at once; ";
+  if (kind == stack_kind::guarded) {
+    reason += "use pooled stacks, which share large mappings but have no guard page "
+              "(spawn_options::stack = spindle::stack_kind::pooled, or "
+              "spindle::green::set_default_stack(spindle::stack_kind::pooled)); ";
   }
-  return {static_cast<std::byte*>(base) + guard, usable};
+  return reason + "or raise the limit (as root: sysctl -w vm.max_map_count=" +
+         std::to_string(4 * limit) + ").";
+}
+
+std::string memory_reason(int error, std::size_t bytes) {
+  rlimit as{};
+  getrlimit(RLIMIT_AS, &as);
+  std::string rlimit_as =
+      as.rlim_cur == RLIM_INFINITY ? "unlimited" : in_units(as.rlim_cur / 1024 * 1024);
+  return "the kernel refused " + in_units(bytes) + " of memory (" +
+         std::system_category().message(error) + "); RLIMIT_AS is " + rlimit_as +
+         " and vm.overcommit_memory is " +
+         std::to_string(read_number("/proc/sys/vm/overcommit_memory")) +
+         ". Remedies: smaller stacks (spawn_options::stack_size), fewer threads alive at "
+         "once, or a higher RLIMIT_AS (ulimit -v).";
+}
+
+stack_kind resolve(stack_kind kind) {
+  if (kind == stack_kind::program_default) kind = program_default.load();
+  if (kind != stack_kind::guarded && kind != stack_kind::pooled) {
+    throw std::invalid_argument("spindle::green::spawn: spawn_options::stack holds " +
+                                std::to_string(static_cast<int>(kind)) +
+                                ", which is no spindle::stack_kind");
+  }
+  return kind;
 }
 
 }  // namespace
 
-stack_span allocate_stack(std::size_t usable) {
-  usable = round_to_pages(usable == 0 ? default_stack_size : usable);
-  auto& stacks = cache.stacks;
-  for (std::size_t i = stacks.size(); i-- > 0;) {
-    if (stacks[i].size == usable) {
-      stack_span found = stacks[i];
-      stacks[i] = stacks.back();
-      stacks.pop_back();
-      return found;
-    }
+std::size_t page_size() noexcept {
+  static const std::size_t size = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+  return size;
+}
+
+void register_with_valgrind(stack_span& stack) noexcept {
+  stack.valgrind_id = VALGRIND_STACK_REGISTER(stack.low, stack.high());
+}
+
+void deregister_from_valgrind(const stack_span& stack) noexcept {
+  VALGRIND_STACK_DEREGISTER(stack.valgrind_id);
+}
+
+// Counting /proc/self/maps is slow, but it runs once, on the way to an exception.
+void throw_exhausted(int error, std::size_t bytes, std::size_t usable, stack_kind kind) {
+  std::string message = "spindle: cannot map " + what_was_refused(bytes, usable, kind) +
+                        " for a new green thread: ";
+  long limit = read_number("/proc/sys/vm/max_map_count");
+  std::size_t mappings = count_mappings();
+  if (error == ENOMEM && limit > 0 && mappings + 2 >= static_cast<std::size_t>(limit)) {
+    message += map_count_reason(mappings, limit, kind);
+  } else {
+    message += memory_reason(error, bytes);
   }
-  return map_stack(usable);
+  throw std::system_error(error, std::system_category(), message);
+}
+
+stack_span allocate_stack(std::size_t usable, stack_kind kind) {
+  kind = resolve(kind);
+  usable = round_to_pages(usable == 0 ? default_stack_size : usable);
+  if (kind == stack_kind::pooled) return stacks.pooled.allocate(usable);
+  stack_span stack = allocate_guarded(usable);
+  ++stacks.guarded_in_use;
+  return stack;
 }
 
 void free_stack(const stack_span& stack) noexcept {
-  if (cache.stacks.size() < cache_capacity) {
+  if (stack.guard == 0) {
+    stacks.pooled.free(stack);
+    return;
+  }
+  --stacks.guarded_in_use;
+  if (stacks.cached.size() < cache_capacity) {
     try {
-      cache.stacks.push_back(stack);
+      stacks.cached.push_back(stack);
       return;
     } catch (...) {
       // No memory to remember it: unmap it below instead.
     }
   }
-  munmap(static_cast<std::byte*>(stack.low) - page_size(), stack.size + page_size());
+  unmap_guarded(stack);
 }
 
 }  // namespace spindle::green::detail
+
+namespace spindle::green {
+
+stack_kind set_default_stack(stack_kind kind) {
+  if (kind != stack_kind::guarded && kind != stack_kind::pooled) {
+    throw std::invalid_argument(
+        "spindle::green::set_default_stack: the default must be stack_kind::guarded or "
+        "stack_kind::pooled");
+  }
+  return detail::program_default.exchange(kind);
+}
+
+stack_kind default_stack() noexcept { return detail::program_default.load(); }
+
+}  // namespace spindle::green

@@ -1,15 +1,20 @@
 // runtime/green/stack.hpp — stacks for green threads.
 //
-// Concept: every green thread runs on its own stack, an anonymous mapping with a
-// PROT_NONE guard page below it, so that an overflow faults instead of silently
-// overwriting a neighbour. Stacks of finished threads go to a cache and are reused;
-// mapping a fresh one costs two system calls (mmap, mprotect) and two memory
-// mappings, and vm.max_map_count caps the mappings a process may have.
-// Explained in: docs/04-stacks.md. Read next: runtime/green/thread.cpp.
+// Concept: every green thread runs on a stack of its own, of one of two kinds
+// (spindle::stack_kind). A guarded stack is an anonymous mapping with a PROT_NONE guard
+// page below it, so an overflow faults (and runtime/green/overflow.cpp reports it)
+// instead of silently overwriting a neighbour; the guard splits the mapping in two, and
+// vm.max_map_count caps the mappings of a process, so it caps the guarded stacks alive
+// at once. A pooled stack is carved with many others out of one large mapping
+// (runtime/green/stack_pool.cpp): no such cap, and no guard. Freed stacks of both kinds
+// are kept by their kernel thread and reused.
+// Explained in: docs/04-stacks.md. Read next: runtime/green/stack.cpp, then
+// runtime/green/stack_pool.cpp, then runtime/green/overflow.cpp.
 #pragma once
 
 #include <cstddef>
 
+#include "spindle/backend.hpp"
 #include "spindle/green/detail/record.hpp"
 
 namespace spindle::green::detail {
@@ -18,13 +23,35 @@ namespace spindle::green::detail {
 // to 64 KiB in printf and friends, so much smaller stacks are a risk for general code.
 inline constexpr std::size_t default_stack_size = 256 * 1024;
 
-// Returns a stack with at least `usable` bytes (rounded up to whole pages) above a guard
-// page, from the calling kernel thread's cache or freshly mapped. Throws
-// std::system_error naming the limit reached and the remedies when none can be mapped.
-stack_span allocate_stack(std::size_t usable);
+// Returns a stack of `kind` (program_default means the program's choice, see
+// spindle::green::set_default_stack) with at least `usable` bytes, rounded up to whole
+// pages; 0 means default_stack_size. Reuses a stack freed on the calling kernel thread
+// when one of that kind and size is kept, else maps one. Throws std::system_error naming
+// the limit reached and the remedies when none can be mapped, and std::invalid_argument
+// for a size too large to round or a kind that is no stack_kind.
+stack_span allocate_stack(std::size_t usable, stack_kind kind);
 
-// Returns a stack to the cache (or unmaps it when the cache is full). The caller must
-// not be running on it: see scheduler::reap_finished and docs/04-stacks.md.
+// Keeps a stack for reuse by the next allocate_stack of the same kernel thread, or gives
+// it back to the kernel. The caller must not be running on it (see
+// scheduler::reap_finished and docs/04-stacks.md) and must be on the kernel thread that
+// allocated it.
 void free_stack(const stack_span& stack) noexcept;
+
+// --- Shared by stack.cpp and stack_pool.cpp. ---
+
+std::size_t page_size() noexcept;
+
+// Tells valgrind that [low, high) is a stack, so that memcheck follows a switch onto it
+// instead of taking it for a huge frame. Stores the id in the span. Costs a few
+// instructions and does nothing when the program does not run under valgrind.
+void register_with_valgrind(stack_span& stack) noexcept;
+// Forgets a registered stack; called just before its memory is unmapped.
+void deregister_from_valgrind(const stack_span& stack) noexcept;
+
+// Throws the std::system_error for a mapping of `bytes` that mmap or mprotect refused
+// with `error`, while making stacks of `usable` bytes of `kind`. The message says which
+// limit was reached (vm.max_map_count, or memory) and the remedies for it.
+[[noreturn]] void throw_exhausted(int error, std::size_t bytes, std::size_t usable,
+                                  stack_kind kind);
 
 }  // namespace spindle::green::detail

@@ -44,7 +44,7 @@ void* reserve_stack(const spawn_options& options, std::size_t bytes, std::size_t
                                 std::to_string(options.stack_size) +
                                 " is below the minimum of 16 KiB");
   }
-  stack = allocate_stack(options.stack_size);
+  stack = allocate_stack(options.stack_size, options.stack);
   std::uintptr_t low = reinterpret_cast<std::uintptr_t>(stack.low);
   std::uintptr_t top = reinterpret_cast<std::uintptr_t>(stack.high()) - bytes;
   top &= ~(std::uintptr_t{align < 64 ? 64 : align} - 1);

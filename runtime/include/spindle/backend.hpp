@@ -42,10 +42,23 @@
 
 namespace spindle {
 
+// Which kind of stack a thread gets (docs/04-stacks.md). A guarded stack is a mapping
+// of its own with an inaccessible guard page below it, so an overflow crashes at once
+// with a report; it costs two memory mappings, and vm.max_map_count caps those. A pooled
+// stack is carved, with many others, out of one large mapping: no mapping limit, but no
+// guard either, so an overflow silently overwrites the neighbouring stack. Pooled is
+// therefore opt-in. The clone backend always uses guarded stacks and ignores the choice.
+enum class stack_kind : unsigned char {
+  program_default,  // the program's choice (green::set_default_stack); guarded at start
+  guarded,
+  pooled,
+};
+
 // How to start a thread. Every field has a default; both backends accept all of them.
 struct spawn_options {
-  std::string_view name;       // shown in deadlock reports, traces and debuggers
-  std::size_t stack_size = 0;  // usable bytes; 0 picks the backend's default
+  std::string_view name{};                        // shown in reports, traces and debuggers
+  std::size_t stack_size = 0;                     // usable bytes; 0 picks the backend's default
+  stack_kind stack = stack_kind::program_default;  // guarded or pooled, see stack_kind
 };
 
 // What a blocked thread waits on, for the deadlock report: "channel 0x55d0...".

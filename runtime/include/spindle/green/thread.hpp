@@ -20,6 +20,15 @@
 namespace spindle::green {
 
 using spindle::spawn_options;
+using spindle::stack_kind;
+
+// Sets the stack kind that spawn uses when spawn_options::stack is program_default, for
+// every kernel thread of the program; returns the previous one. At start it is guarded.
+// Throws std::invalid_argument unless `kind` is guarded or pooled. See docs/04-stacks.md
+// for the trade-off: pooled stacks lift the vm.max_map_count cap but have no guard page.
+stack_kind set_default_stack(stack_kind kind);
+// The kind set_default_stack set last (guarded if it was never called).
+stack_kind default_stack() noexcept;
 
 struct thread_id_tag;
 using thread_id = basic_thread_id<thread_id_tag>;
@@ -44,7 +53,8 @@ using thread = spindle::detail::thread_handle<R, detail::handle_ops>;
 
 // Starts f(args...) on a new green thread of the calling kernel thread's scheduler.
 // The new thread is runnable; the caller keeps running until it yields or blocks.
-// Throws std::system_error when no stack can be mapped (see docs/04-stacks.md).
+// Throws std::system_error when no stack can be mapped (see docs/04-stacks.md), and
+// std::invalid_argument for options it cannot honour (a stack_size below 16 KiB).
 template <class F, class... Args>
   requires std::is_invocable_v<std::decay_t<F>, std::decay_t<Args>...>
 auto spawn(const spawn_options& options, F&& f, Args&&... args) {

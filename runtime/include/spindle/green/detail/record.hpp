@@ -52,10 +52,12 @@ struct wait_reason {
   const record* holder = nullptr;   // who holds it, when one thread does (a mutex owner)
 };
 
-// A thread's stack: [low, low + size) is usable, a guard page may sit just below low.
+// A thread's stack: [low, low + size) is usable; [low - guard, low) is the guard.
 struct stack_span {
-  void* low = nullptr;
-  std::size_t size = 0;
+  void* low = nullptr;        // the lowest usable byte; the stack grows down towards it
+  std::size_t size = 0;       // usable bytes, whole pages
+  std::size_t guard = 0;      // PROT_NONE bytes just below low: one page, or 0 if pooled
+  unsigned valgrind_id = 0;   // VALGRIND_STACK_REGISTER's answer, for DEREGISTER
   std::byte* high() const noexcept { return static_cast<std::byte*>(low) + size; }
 };
 

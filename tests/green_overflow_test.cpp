@@ -1,0 +1,188 @@
+// tests/green_overflow_test.cpp — a green thread that overflows its guarded stack is
+// named on stderr before the process aborts; every other SIGSEGV keeps its usual fate.
+// Explained in: docs/04-stacks.md (overflow).
+//
+// Each scenario ends a process, so each runs in a child (tests/child_process.hpp) that
+// starts as a plain program, without the test runner's signal handlers.
+#include <doctest/doctest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <thread>
+
+#include "child_process.hpp"
+#include "spindle/green.hpp"
+
+namespace green = spindle::green;
+using spindle::spawn_options;
+using spindle_test::child_outcome;
+using spindle_test::run_in_child;
+
+namespace {
+
+// Read at run time, so the compiler cannot see where the recursion ends.
+volatile int recursion_limit = INT_MAX;
+
+// Each call keeps half a kilobyte alive and hands its address down, and uses it after
+// the inner call returns: no tail call, no loop, a new frame per level.
+[[gnu::noinline]] int descend(int depth, volatile char* caller_frame) {
+  volatile char frame[512];
+  frame[0] = static_cast<char>(caller_frame[0] + 1);
+  if (depth == recursion_limit) return frame[0];
+  return descend(depth + 1, frame) + frame[1];
+}
+
+// In the child: spawns a thread named `name` that recurses without end, prints its id
+// and an address inside its stack on stdout, and joins it. Does not return normally.
+int overflow_a_green_thread(const char* name) {
+  auto t = green::spawn(spawn_options{.name = name}, [] {
+    volatile char first[2] = {0, 0};
+    std::printf("frame=%p\n", static_cast<void*>(const_cast<char*>(first)));
+    std::fflush(stdout);
+    return descend(0, first);
+  });
+  std::printf("id=%llu\n", static_cast<unsigned long long>(t.get_id().value()));
+  std::fflush(stdout);
+  return t.join() == 0 ? 10 : 11;
+}
+
+int write_through_null_in_a_green_thread() {
+  green::spawn(spawn_options{.name = "null_writer"}, [] {
+    int* nowhere = nullptr;
+    asm volatile("" : "+r"(nowhere));  // hides the value: the store cannot be dropped
+    *nowhere = 1;
+  }).join();
+  return 10;
+}
+
+void program_handler(int, siginfo_t* info, void*) {
+  char line[64];
+  int n = std::snprintf(line, sizeof line, "program handler: fault at %p\n", info->si_addr);
+  if (write(STDERR_FILENO, line, static_cast<std::size_t>(n)) < 0) _exit(43);
+  _exit(42);
+}
+
+void install_program_handler() {
+  struct sigaction own {};
+  own.sa_sigaction = program_handler;
+  own.sa_flags = SA_SIGINFO;
+  sigaction(SIGSEGV, &own, nullptr);
+}
+
+std::uintptr_t hex_after(const std::string& text, const std::string& key) {
+  std::size_t at = text.find(key);
+  return at == std::string::npos ? 0 : std::stoull(text.substr(at + key.size()), nullptr, 16);
+}
+
+// The numbers in the report line, as the handler printed them.
+struct overflow_report {
+  std::uintptr_t fault = 0, guard_low = 0, guard_high = 0, stack_low = 0, stack_high = 0;
+  unsigned long kib = 0;
+  bool parsed = false;
+};
+
+overflow_report parse_report(const std::string& err) {
+  overflow_report r;
+  std::size_t at = err.find("the fault at ");
+  if (at == std::string::npos) return r;
+  int fields = std::sscanf(err.c_str() + at,
+                           "the fault at %lx is in the guard page [%lx, %lx) below its %lu "
+                           "KiB stack [%lx, %lx)",
+                           &r.fault, &r.guard_low, &r.guard_high, &r.kib, &r.stack_low,
+                           &r.stack_high);
+  r.parsed = fields == 6;
+  return r;
+}
+
+bool mentions(const child_outcome& outcome, const std::string& text) {
+  return outcome.err.find(text) != std::string::npos;
+}
+
+}  // namespace
+
+// What does a runaway recursion in a green thread look like?
+TEST_CASE("a green thread that overflows its stack dies by SIGABRT with a report naming "
+          "the thread and its stack") {
+  auto outcome = run_in_child([] { return overflow_a_green_thread("deep_recursion"); });
+  INFO(outcome.describe());
+  REQUIRE(outcome.killed_by(SIGABRT));
+  std::size_t at = outcome.out.find("id=");
+  REQUIRE(at != std::string::npos);
+  std::string id = outcome.out.substr(at + 3, outcome.out.find('\n', at) - at - 3);
+  CHECK(mentions(outcome, "spindle: green thread \"deep_recursion\" (id " + id +
+                              ") overflowed its stack"));
+  overflow_report r = parse_report(outcome.err);
+  REQUIRE(r.parsed);
+  std::uintptr_t frame = hex_after(outcome.out, "frame=0x");
+  CHECK(r.kib == 256);
+  CHECK(r.stack_high - r.stack_low == 256 * 1024);
+  CHECK(r.guard_high == r.stack_low);
+  CHECK(r.guard_high - r.guard_low == static_cast<std::uintptr_t>(sysconf(_SC_PAGESIZE)));
+  CHECK((r.guard_low <= r.fault && r.fault < r.guard_high));
+  CHECK((r.stack_low <= frame && frame < r.stack_high));
+  MESSAGE("the report: " << outcome.err);
+}
+
+// Is a stray pointer mistaken for an overflow?
+TEST_CASE("a write through a null pointer in a green thread still dies by SIGSEGV, "
+          "without an overflow report") {
+  auto outcome = run_in_child(write_through_null_in_a_green_thread);
+  INFO(outcome.describe());
+  CHECK(outcome.killed_by(SIGSEGV));
+  CHECK_FALSE(mentions(outcome, "overflowed"));
+}
+
+// Does spindle swallow a SIGSEGV that someone sends on purpose?
+TEST_CASE("a SIGSEGV sent with kill ends the process as it would without spindle") {
+  auto outcome = run_in_child([] {
+    green::spawn([] { kill(getpid(), SIGSEGV); }).join();
+    return 10;
+  });
+  INFO(outcome.describe());
+  CHECK(outcome.killed_by(SIGSEGV));
+  CHECK_FALSE(mentions(outcome, "overflowed"));
+}
+
+// Does spindle's handler push aside one the program installed first?
+TEST_CASE("a SIGSEGV handler the program installed first still gets faults that are not "
+          "overflows") {
+  auto outcome = run_in_child([] {
+    install_program_handler();
+    return write_through_null_in_a_green_thread();
+  });
+  INFO(outcome.describe());
+  CHECK(outcome.exited_with(42));
+  CHECK(mentions(outcome, "program handler: fault at (nil)"));
+  CHECK_FALSE(mentions(outcome, "overflowed"));
+}
+
+// ...and does that handler hide overflows from spindle?
+TEST_CASE("an overflow is reported even when the program installed a SIGSEGV handler first") {
+  auto outcome = run_in_child([] {
+    install_program_handler();
+    return overflow_a_green_thread("deep_under_handler");
+  });
+  INFO(outcome.describe());
+  CHECK(outcome.killed_by(SIGABRT));
+  CHECK(mentions(outcome, "green thread \"deep_under_handler\""));
+  CHECK_FALSE(mentions(outcome, "program handler"));
+}
+
+// Does a second kernel thread, with a scheduler of its own, get a signal stack too?
+TEST_CASE("an overflow on a kernel thread other than the first is reported too") {
+  auto outcome = run_in_child([] {
+    green::spawn([] {}).join();  // the first kernel thread's scheduler exists
+    int result = 0;
+    std::thread([&result] { result = overflow_a_green_thread("deep_elsewhere"); }).join();
+    return result;
+  });
+  INFO(outcome.describe());
+  CHECK(outcome.killed_by(SIGABRT));
+  CHECK(mentions(outcome, "green thread \"deep_elsewhere\""));
+  CHECK(mentions(outcome, "overflowed its stack"));
+}

@@ -1,0 +1,351 @@
+// tests/green_stacks_test.cpp — guarded and pooled stacks, their reuse, and what happens
+// when no more can be mapped. Explained in: docs/04-stacks.md.
+//
+// Stacks are observed from outside, the way a reader would check them: a thread reports
+// where its frame is, and /proc/self/maps says which mapping holds it and what lies
+// below. The tests that fill a per-process limit run in a child process.
+#include <doctest/doctest.h>
+#include <malloc.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "child_process.hpp"
+#include "spindle/green.hpp"
+
+namespace green = spindle::green;
+using spindle::spawn_options;
+using spindle::stack_kind;
+using spindle_test::run_in_child;
+
+namespace {
+
+constexpr std::uintptr_t default_stack_bytes = 256 * 1024;
+
+struct mapping {
+  std::uintptr_t start = 0;
+  std::uintptr_t end = 0;
+  std::string perms;
+};
+
+std::vector<mapping> read_maps() {
+  std::ifstream in("/proc/self/maps");
+  std::vector<mapping> maps;
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream fields(line);
+    mapping m;
+    char dash;
+    fields >> std::hex >> m.start >> dash >> m.end >> m.perms;
+    maps.push_back(m);
+  }
+  return maps;
+}
+
+std::size_t count_maps() { return read_maps().size(); }
+
+std::optional<mapping> mapping_where(const std::vector<mapping>& maps, auto&& wanted) {
+  for (const mapping& m : maps) {
+    if (wanted(m)) return m;
+  }
+  return std::nullopt;
+}
+
+std::optional<mapping> mapping_holding(const std::vector<mapping>& maps, std::uintptr_t at) {
+  return mapping_where(maps, [at](const mapping& m) { return m.start <= at && at < m.end; });
+}
+
+// Where the calling thread's frame is: an address inside its stack.
+[[gnu::noinline]] std::uintptr_t frame_address() {
+  return reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
+}
+
+// True if `at` lies on a guarded stack: within the stack size above the start of its
+// mapping, and right below that start, one inaccessible page.
+bool on_guarded_stack(std::uintptr_t at) {
+  auto maps = read_maps();
+  auto stack = mapping_holding(maps, at);
+  if (!stack || stack->perms != "rw-p" || at - stack->start >= default_stack_bytes) return false;
+  auto guard = mapping_where(maps, [&](const mapping& m) { return m.end == stack->start; });
+  return guard && guard->perms == "---p" &&
+         guard->end - guard->start == static_cast<std::uintptr_t>(sysconf(_SC_PAGESIZE));
+}
+
+// Spawns `count` threads of `kind`, all alive at once, and returns their frame addresses.
+std::vector<std::uintptr_t> frames_of_threads_alive_together(int count, stack_kind kind) {
+  green::latch arrived(count), release(1);
+  std::vector<std::uintptr_t> frames(static_cast<std::size_t>(count));
+  std::vector<green::thread<void>> threads;
+  for (int i = 0; i < count; ++i) {
+    threads.push_back(green::spawn(spawn_options{.stack = kind}, [&, i] {
+      frames[static_cast<std::size_t>(i)] = frame_address();
+      arrived.count_down();
+      release.wait();
+    }));
+  }
+  arrived.wait();
+  release.count_down();
+  for (auto& t : threads) t.join();
+  return frames;
+}
+
+std::uintptr_t frame_of_a_thread(spawn_options options) {
+  return green::spawn(options, frame_address).join();
+}
+
+long max_map_count() {
+  std::ifstream in("/proc/sys/vm/max_map_count");
+  long value = -1;
+  in >> value;
+  return value;
+}
+
+// The value after "key=" in a child's report, or an empty string.
+std::string field(const std::string& report, const std::string& key) {
+  std::size_t at = report.find(key + "=");
+  if (at == std::string::npos) return {};
+  at += key.size() + 1;
+  return report.substr(at, report.find('\n', at) - at);
+}
+
+long number_field(const std::string& report, const std::string& key) {
+  std::string value = field(report, key);
+  return value.empty() ? -1 : std::stol(value);
+}
+
+}  // namespace
+
+// Does a guard page really sit below every thread's stack by default?
+TEST_CASE("a guarded stack is a mapping of its own with an inaccessible page just below it") {
+  green::thread<bool> t = green::spawn([] { return on_guarded_stack(frame_address()); });
+  CHECK(t.join());
+}
+
+// Do pooled stacks really share mappings, with nothing between them?
+TEST_CASE("pooled stacks alive at the same time lie side by side in one mapping") {
+  auto frames = frames_of_threads_alive_together(3, stack_kind::pooled);
+  auto maps = read_maps();
+  auto shared = mapping_holding(maps, frames[0]);
+  REQUIRE(shared);
+  for (std::uintptr_t frame : frames) {
+    CHECK(mapping_holding(maps, frame)->start == shared->start);
+    CHECK_FALSE(on_guarded_stack(frame));
+  }
+  for (std::size_t i = 0; i < frames.size(); ++i) {
+    for (std::size_t j = i + 1; j < frames.size(); ++j) {
+      std::uintptr_t apart = std::max(frames[i], frames[j]) - std::min(frames[i], frames[j]);
+      CHECK(apart % default_stack_bytes == 0);
+      CHECK(apart >= default_stack_bytes);
+    }
+  }
+}
+
+// Is a finished thread's stack handed to the next thread instead of a fresh mapping?
+TEST_CASE("the next spawn reuses the stack of a joined thread of the same kind") {
+  for (stack_kind kind : {stack_kind::guarded, stack_kind::pooled}) {
+    std::uintptr_t first = frame_of_a_thread({.stack = kind});
+    std::uintptr_t second = frame_of_a_thread({.stack = kind});
+    CHECK(first == second);
+  }
+}
+
+// Could a guarded spawn be fobbed off with a kept pooled stack?
+TEST_CASE("a guarded spawn never gets a pooled stack, even when one is kept for reuse") {
+  std::uintptr_t pooled = frame_of_a_thread({.stack = stack_kind::pooled});
+  green::thread<bool> t = green::spawn(spawn_options{.stack = stack_kind::guarded}, [] {
+    return on_guarded_stack(frame_address());
+  });
+  CHECK(t.join());
+  CHECK(frame_of_a_thread({.stack = stack_kind::pooled}) == pooled);
+}
+
+// Does the program-wide default decide what a plain spawn gets, and can it be undone?
+TEST_CASE("set_default_stack makes plain spawns pooled until it is set back") {
+  REQUIRE(green::default_stack() == stack_kind::guarded);
+  CHECK(green::set_default_stack(stack_kind::pooled) == stack_kind::guarded);
+  CHECK(green::default_stack() == stack_kind::pooled);
+  auto frames = frames_of_threads_alive_together(2, stack_kind::program_default);
+  auto maps = read_maps();
+  CHECK(mapping_holding(maps, frames[0])->start == mapping_holding(maps, frames[1])->start);
+  CHECK(green::set_default_stack(stack_kind::guarded) == stack_kind::pooled);
+  green::thread<bool> t = green::spawn([] { return on_guarded_stack(frame_address()); });
+  CHECK(t.join());
+}
+
+// What if the options name no kind of stack at all?
+TEST_CASE("a stack kind that is no stack_kind is refused with invalid_argument") {
+  CHECK_THROWS_AS(green::set_default_stack(stack_kind::program_default), std::invalid_argument);
+  CHECK_THROWS_AS(green::set_default_stack(static_cast<stack_kind>(9)), std::invalid_argument);
+  CHECK_THROWS_AS(green::spawn(spawn_options{.stack = static_cast<stack_kind>(9)}, [] {}),
+                  std::invalid_argument);
+  CHECK(green::default_stack() == stack_kind::guarded);
+  CHECK(green::spawn([] { return 7; }).join() == 7);
+}
+
+// What if a stack is asked for that no address space could hold?
+TEST_CASE("a stack larger than the address space is refused with a system_error about memory") {
+  CHECK_THROWS_AS(green::spawn(spawn_options{.stack_size = SIZE_MAX}, [] {}),
+                  std::invalid_argument);
+  for (stack_kind kind : {stack_kind::guarded, stack_kind::pooled}) {
+    try {
+      spawn_options petabyte{.stack_size = std::size_t{1} << 50, .stack = kind};
+      green::spawn(petabyte, [] {}).join();
+      FAIL("a 1 PiB stack was mapped");
+    } catch (const std::system_error& e) {
+      INFO(std::string(e.what()));
+      CHECK(e.code() == std::errc::not_enough_memory);
+      CHECK(std::string(e.what()).find("the kernel refused") != std::string::npos);
+      CHECK(std::string(e.what()).find("RLIMIT_AS is") != std::string::npos);
+    }
+  }
+  CHECK(green::spawn([] { return 7; }).join() == 7);
+}
+
+// Spawns guarded threads that park until spawn throws; reports how many fit and why not.
+int fill_with_guarded_threads(const char* label, std::size_t capacity) {
+  green::latch release(1);
+  std::vector<green::thread<void>> parked;
+  parked.reserve(capacity);
+  std::size_t maps_before = count_maps();
+  try {
+    while (parked.size() < capacity) {
+      parked.push_back(green::spawn([&release] { release.wait(); }));
+      green::this_thread::yield();  // the new thread runs and parks on the latch
+    }
+    std::printf("%s_error=none\n", label);
+  } catch (const std::system_error& e) {
+    std::printf("%s_error=%d\n%s_message=%s\n", label, e.code().value(), label, e.what());
+  }
+  std::printf("%s_maps_before=%zu\n%s_threads=%zu\n", label, maps_before, label, parked.size());
+  release.count_down();
+  for (auto& t : parked) t.join();
+  return 0;
+}
+
+// What happens when the guarded stacks use up vm.max_map_count, and after?
+TEST_CASE("spawning guarded threads until vm.max_map_count runs out throws a system_error "
+          "naming the limit, and spawns succeed again once the threads are joined") {
+  long limit = max_map_count();
+  REQUIRE(limit > 0);
+  if (limit > 1'000'000) {
+    MESSAGE("skipped: vm.max_map_count is " << limit << ", too high to fill in a test");
+    return;
+  }
+  auto outcome = run_in_child([limit] {
+    std::size_t capacity = static_cast<std::size_t>(limit) / 2 + 100;
+    fill_with_guarded_threads("first", capacity);
+    std::printf("between=%d\n", green::spawn([] { return 42; }).join());
+    fill_with_guarded_threads("second", capacity);
+    return 0;
+  });
+  INFO(outcome.describe());
+  REQUIRE(outcome.exited_with(0));
+  std::string message = field(outcome.out, "first_message");
+  CHECK(number_field(outcome.out, "first_error") == ENOMEM);
+  CHECK(message.find("vm.max_map_count is " + std::to_string(limit)) != std::string::npos);
+  CHECK(message.find("guarded stack") != std::string::npos);
+  CHECK(message.find("spindle::stack_kind::pooled") != std::string::npos);
+  CHECK(message.find("sysctl -w vm.max_map_count=") != std::string::npos);
+  long fitted = number_field(outcome.out, "first_threads");
+  long maps_before = number_field(outcome.out, "first_maps_before");
+  MESSAGE("guarded green threads alive at once: " << fitted << " (vm.max_map_count "
+          << limit << ", " << maps_before << " mappings before); then: " << message);
+  // Two mappings per guarded stack, whatever the process already had (give or take the
+  // few stacks it had cached, and the heap's growth).
+  CHECK(fitted >= (limit - maps_before) / 2 - 16);
+  CHECK(fitted <= (limit - maps_before) / 2 + 16);
+  CHECK(field(outcome.out, "between") == "42");
+  CHECK(number_field(outcome.out, "second_error") == ENOMEM);
+  CHECK(number_field(outcome.out, "second_threads") >= fitted - 8);
+}
+
+// Do pooled stacks lift the cap that vm.max_map_count sets on guarded ones?
+TEST_CASE("more pooled threads than vm.max_map_count allows guarded ones can be alive at once") {
+  long limit = max_map_count();
+  REQUIRE(limit > 0);
+  if (limit > 1'000'000) {
+    MESSAGE("skipped: vm.max_map_count is " << limit << ", too high to exceed in a test");
+    return;
+  }
+  auto outcome = run_in_child([limit] {
+    std::size_t maps_before = count_maps();
+    std::size_t count = (static_cast<std::size_t>(limit) - maps_before) / 2 + 1000;
+    green::latch release(1);
+    std::vector<green::thread<void>> parked;
+    parked.reserve(count);
+    for (std::size_t i = 0; i < count; ++i) {
+      parked.push_back(green::spawn(spawn_options{.stack = stack_kind::pooled},
+                                    [&release] { release.wait(); }));
+      green::this_thread::yield();
+    }
+    std::printf("threads=%zu\nnew_maps=%zu\n", parked.size(), count_maps() - maps_before);
+    release.count_down();
+    for (auto& t : parked) t.join();
+    return 0;
+  });
+  INFO(outcome.describe());
+  REQUIRE(outcome.exited_with(0));
+  long threads = number_field(outcome.out, "threads");
+  long new_maps = number_field(outcome.out, "new_maps");
+  MESSAGE("pooled green threads alive at once: " << threads << ", new mappings: " << new_maps);
+  CHECK(threads > limit / 2);
+  CHECK(new_maps <= threads / 32);
+}
+
+// What does a pooled spawn say when the address space itself runs out?
+TEST_CASE("a pooled spawn beyond RLIMIT_AS throws a system_error naming it, and spawns "
+          "succeed again once the threads are joined") {
+  auto outcome = run_in_child([] {
+    std::vector<green::thread<void>> parked;
+    parked.reserve(100'000);
+    green::latch release(1);
+    green::spawn([] {}).join();  // the scheduler and its mappings exist before the limit
+    mallopt(M_TOP_PAD, 4 * 1024 * 1024);
+    std::free(std::malloc(64));  // the heap keeps 4 MiB spare for the error's strings
+    rlimit as{};
+    getrlimit(RLIMIT_AS, &as);
+    std::ifstream status("/proc/self/status");
+    std::size_t kib = 0;
+    for (std::string line; std::getline(status, line);) {
+      if (line.rfind("VmSize:", 0) == 0) kib = std::stoul(line.substr(7));
+    }
+    as.rlim_cur = (kib + 64 * 1024) * 1024;
+    if (setrlimit(RLIMIT_AS, &as) != 0) return 3;
+    try {
+      while (parked.size() < parked.capacity()) {
+        parked.push_back(green::spawn(spawn_options{.stack = stack_kind::pooled},
+                                      [&release] { release.wait(); }));
+      }
+    } catch (const std::system_error& e) {
+      std::printf("error=%d\nmessage=%s\n", e.code().value(), e.what());
+    }
+    std::printf("threads=%zu\n", parked.size());
+    release.count_down();
+    for (auto& t : parked) t.join();
+    auto again = green::spawn(spawn_options{.stack = stack_kind::pooled}, [] { return 42; });
+    std::printf("again=%d\n", again.join());
+    return 0;
+  });
+  INFO(outcome.describe());
+  REQUIRE(outcome.exited_with(0));
+  std::string message = field(outcome.out, "message");
+  CHECK(number_field(outcome.out, "error") == ENOMEM);
+  MESSAGE("pooled threads that fit under RLIMIT_AS: " << number_field(outcome.out, "threads")
+          << "; then: " << message);
+  CHECK(message.find("pooled stacks of 256 KiB") != std::string::npos);
+  CHECK(message.find("RLIMIT_AS is") != std::string::npos);
+  CHECK(message.find("ulimit -v") != std::string::npos);
+  CHECK(number_field(outcome.out, "threads") > 0);
+  CHECK(field(outcome.out, "again") == "42");
+}
