@@ -28,12 +28,13 @@ void scheduler::run() {
     budget_ = switches_per_round;
     reap_finished();
     fire_expired_timers();
+    poll_io();
     if (record* next = policy_->pick_next()) {
       switch_to(next);
-    } else if (timers_.empty()) {
+    } else if (timers_.empty() && !reactor_.has_waiters()) {
       fail_one_deadlocked_thread();
     } else {
-      wait_for_next_deadline();
+      wait_for_events();
     }
   }
 }
@@ -119,15 +120,28 @@ void scheduler::fire_expired_timers() noexcept {
   }
 }
 
+// Wakes threads whose descriptors are ready, without blocking.
+void scheduler::poll_io() noexcept {
+  if (reactor_.has_waiters()) reactor_.poll(*this, timespec{0, 0});
+}
+
 // With nothing runnable, the kernel thread sleeps in the kernel until the earliest
-// deadline, so an idle program costs no processor time.
-void scheduler::wait_for_next_deadline() const noexcept {
-  auto since_epoch = timers_.next_deadline().time_since_epoch();
-  auto seconds = std::chrono::duration_cast<std::chrono::seconds>(since_epoch);
-  timespec until{static_cast<time_t>(seconds.count()),
-                 static_cast<long>((since_epoch - seconds).count())};
-  // steady_clock is CLOCK_MONOTONIC in libstdc++; EINTR just means look again.
-  clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, nullptr);
+// deadline or, with threads parked on descriptors, until one is ready: one wait for
+// timers and I/O, so an idle program costs no processor time.
+void scheduler::wait_for_events() noexcept {
+  constexpr auto forever = std::chrono::hours(24 * 365);
+  auto now = clock::now();
+  auto left = timers_.empty() ? forever : timers_.next_deadline() - now;
+  if (left < left.zero()) left = left.zero();
+  auto seconds = std::chrono::duration_cast<std::chrono::seconds>(left);
+  timespec timeout{static_cast<time_t>(seconds.count()),
+                   static_cast<long>((left - seconds).count())};
+  if (reactor_.has_waiters()) {
+    reactor_.poll(*this, timeout);
+  } else {
+    // EINTR just means look again; the loop comes round either way.
+    nanosleep(&timeout, nullptr);
+  }
 }
 
 // Finishing threads cannot free the stack they run on; detached ones wait here until the

@@ -18,6 +18,7 @@
 #include "spindle/green/detail/record.hpp"
 #include "spindle/detail/thread_queue.hpp"
 #include "spindle/green/policy.hpp"
+#include "reactor.hpp"
 #include "timer_queue.hpp"
 
 namespace spindle::green::detail {
@@ -68,6 +69,9 @@ public:
 
   void use_policy(std::unique_ptr<policy> next);
 
+  // The reactor of this kernel thread, for spindle's I/O calls (runtime/green/io.cpp).
+  detail::reactor& io() noexcept { return reactor_; }
+
   // The thread whose stack has its guard page at `address`, or nullptr. Called by the
   // SIGSEGV handler (runtime/green/overflow.cpp) on the alternate signal stack: it only
   // reads, and allocates nothing.
@@ -83,7 +87,8 @@ private:
   void wake(record* blocked, wake_status why) noexcept;
   void fire_expired_timers() noexcept;
   void reap_finished() noexcept;
-  void wait_for_next_deadline() const noexcept;
+  void poll_io() noexcept;
+  void wait_for_events() noexcept;
   void fail_one_deadlocked_thread();
   std::string describe_deadlock(const record* failed) const;
   void link(record* r) noexcept;
@@ -106,6 +111,7 @@ private:
   record* all_ = nullptr;               // every live thread but loop_, linked by all_next
   std::unique_ptr<policy> policy_;      // holds the run queue
   timer_queue timers_;
+  detail::reactor reactor_;             // threads parked on descriptors
   thread_queue finished_;               // detached threads that finished, to reap
   std::size_t blocked_ = 0;             // threads in state blocked
   std::uint64_t parks_ = 0;             // numbers each park, for the deadlock report

@@ -20,6 +20,7 @@
 #include "spindle/clone/mutex.hpp"
 #include "spindle/clone/thread.hpp"
 #include "spindle/errors.hpp"
+#include "spindle/io.hpp"
 #include "spindle/latch.hpp"
 #include "spindle/local.hpp"
 #include "spindle/once.hpp"
@@ -88,6 +89,8 @@ struct backend {
     flag.call_once(std::forward<F>(f), std::forward<Args>(args)...);
   }
 
+  using io = io_calls<backend>;
+
   struct this_thread {
     static void yield() { clone::this_thread::yield(); }
     template <class Rep, class Period>
@@ -105,5 +108,8 @@ struct backend {
 };
 
 static_assert(spindle::backend<backend>);
+
+// spindle::clone::io::recv(fd, ...) and the rest: see spindle/io.hpp.
+using io = io_calls<backend>;
 
 }  // namespace spindle::clone

@@ -17,6 +17,7 @@
 #include "spindle/barrier.hpp"
 #include "spindle/channel.hpp"
 #include "spindle/errors.hpp"
+#include "spindle/io.hpp"
 #include "spindle/green/condition_variable.hpp"
 #include "spindle/green/mutex.hpp"
 #include "spindle/green/policy.hpp"
@@ -89,6 +90,8 @@ struct backend {
     flag.call_once(std::forward<F>(f), std::forward<Args>(args)...);
   }
 
+  using io = io_calls<backend>;
+
   struct this_thread {
     static void yield() { green::this_thread::yield(); }
     template <class Rep, class Period>
@@ -106,5 +109,8 @@ struct backend {
 };
 
 static_assert(spindle::backend<backend>);
+
+// spindle::green::io::recv(fd, ...) and the rest: see spindle/io.hpp.
+using io = io_calls<backend>;
 
 }  // namespace spindle::green

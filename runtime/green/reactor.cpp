@@ -1,0 +1,89 @@
+// runtime/green/reactor.cpp — epoll, and parking threads on descriptors.
+// Explained in: docs/10-reactor.md. Read next: runtime/common/io_calls.hpp.
+#include "reactor.hpp"
+
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <limits>
+#include <system_error>
+
+#include "scheduler.hpp"
+
+namespace spindle::green::detail {
+
+reactor::~reactor() {
+  if (epoll_ >= 0) ::close(epoll_);
+}
+
+reactor::waiters& reactor::waiters_of(int fd) {
+  auto slot = static_cast<std::size_t>(fd);
+  if (by_fd_.size() <= slot) by_fd_.resize(slot + 1);
+  if (!by_fd_[slot]) by_fd_[slot] = std::make_unique<waiters>();
+  return *by_fd_[slot];
+}
+
+// Asks epoll to watch `fd` for both directions, edge-triggered: an event says the state
+// changed, so a thread parks only after EAGAIN told it the descriptor was not ready.
+// Asking again on every park costs one system call but stays right when a descriptor
+// number was closed without spindle and reused (EEXIST then just means "already").
+// Returns false for descriptors epoll refuses because they are always ready.
+bool reactor::watch(int fd) {
+  if (epoll_ < 0) {
+    epoll_ = epoll_create1(EPOLL_CLOEXEC);
+    if (epoll_ < 0) throw std::system_error(errno, std::system_category(), "spindle: epoll_create1");
+  }
+  epoll_event interest{};
+  interest.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+  interest.data.fd = fd;
+  if (epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &interest) == 0 || errno == EEXIST) return true;
+  if (errno == EPERM) return false;
+  throw std::system_error(errno, std::system_category(),
+                          "spindle: epoll cannot watch descriptor " + std::to_string(fd));
+}
+
+bool reactor::wait(scheduler& s, int fd, readiness what, clock::time_point deadline) {
+  if (!watch(fd)) return true;
+  waiters& w = waiters_of(fd);
+  thread_queue& queue = what == readiness::readable ? w.readers : w.writers;
+  wait_reason why{what == readiness::readable ? "I/O (readable)" : "I/O (writable)",
+                  reinterpret_cast<const void*>(static_cast<std::intptr_t>(fd)), nullptr};
+  ++waiting_;
+  struct count_down {
+    std::size_t& n;
+    ~count_down() { --n; }
+  } leaving{waiting_};
+  if (deadline == clock::time_point::max()) {
+    s.park(&queue, why);
+    return true;
+  }
+  return s.park_until(deadline, &queue, why);
+}
+
+void reactor::wake_all(scheduler& s, thread_queue& queue) {
+  while (record* r = queue.front()) s.wake(r);
+}
+
+void reactor::poll(scheduler& s, const timespec& timeout) {
+  constexpr int batch = 128;
+  epoll_event events[batch];
+  int ready = epoll_pwait2(epoll_, events, batch, &timeout, nullptr);
+  for (int i = 0; i < ready; ++i) {
+    auto slot = static_cast<std::size_t>(events[i].data.fd);
+    if (slot >= by_fd_.size() || !by_fd_[slot]) continue;
+    std::uint32_t e = events[i].events;
+    if (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) wake_all(s, by_fd_[slot]->readers);
+    if (e & (EPOLLOUT | EPOLLHUP | EPOLLERR)) wake_all(s, by_fd_[slot]->writers);
+  }
+  // ready < 0: EINTR (a signal handler ran) — the loop simply comes round again.
+}
+
+void reactor::forget(scheduler& s, int fd) {
+  auto slot = static_cast<std::size_t>(fd);
+  if (slot >= by_fd_.size() || !by_fd_[slot]) return;
+  wake_all(s, by_fd_[slot]->readers);
+  wake_all(s, by_fd_[slot]->writers);
+}
+
+}  // namespace spindle::green::detail

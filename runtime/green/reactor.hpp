@@ -1,0 +1,63 @@
+// runtime/green/reactor.hpp — the reactor: green threads parked until a descriptor is ready.
+//
+// Concept: a green thread must never make a system call that blocks, or every green
+// thread of its kernel thread stops with it. So spindle's I/O calls ask the kernel for
+// non-blocking I/O; when the answer is EAGAIN ("would block"), the thread parks in the
+// reactor, which watches the descriptor with epoll. When the scheduler has nothing to
+// run it sleeps in epoll_pwait2, with the next timer's deadline as the timeout: timers
+// and I/O are one wait.
+// Explained in: docs/10-reactor.md. Read next: runtime/green/reactor.cpp, then
+// runtime/common/io_calls.hpp.
+#pragma once
+
+#include <ctime>
+#include <memory>
+#include <vector>
+
+#include "spindle/green/detail/record.hpp"
+
+namespace spindle::green::detail {
+
+class scheduler;
+
+enum class readiness { readable, writable };
+
+class reactor {
+public:
+  reactor() = default;
+  reactor(const reactor&) = delete;
+  reactor& operator=(const reactor&) = delete;
+  ~reactor();
+
+  // Parks the running thread until `fd` may be ready for `what`, or until the deadline
+  // passes (then returns false). Throws std::system_error if epoll cannot watch `fd`.
+  // A descriptor that epoll cannot watch because it is always ready (a regular file)
+  // returns true at once.
+  bool wait(scheduler& s, int fd, readiness what, clock::time_point deadline);
+
+  // Wakes every thread whose descriptor became ready, sleeping at most `timeout` in the
+  // kernel (zero: just look). Called by the scheduler loop only.
+  void poll(scheduler& s, const timespec& timeout);
+
+  // Wakes the threads waiting on `fd` as if it were ready; their next call on it fails
+  // (EBADF once closed). Called by io::close before it closes the descriptor.
+  void forget(scheduler& s, int fd);
+
+  bool has_waiters() const noexcept { return waiting_ > 0; }
+  bool started() const noexcept { return epoll_ >= 0; }
+
+private:
+  struct waiters {
+    thread_queue readers;
+    thread_queue writers;
+  };
+  waiters& waiters_of(int fd);
+  bool watch(int fd);
+  void wake_all(scheduler& s, thread_queue& queue);
+
+  int epoll_ = -1;                                  // made on first wait
+  std::vector<std::unique_ptr<waiters>> by_fd_;     // indexed by descriptor
+  std::size_t waiting_ = 0;                         // threads parked in wait()
+};
+
+}  // namespace spindle::green::detail
