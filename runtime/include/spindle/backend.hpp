@@ -124,6 +124,16 @@ concept backend =
       B::this_thread::sleep_until(std::chrono::steady_clock::now());
       { B::this_thread::get_id() } -> std::same_as<typename B::thread_id>;
       { B::this_thread::name() } -> std::convertible_to<std::string_view>;
+    } &&
+    requires(int fd, char* buffer, std::size_t size, std::chrono::milliseconds d) {
+      { B::io::read(fd, buffer, size) } -> std::same_as<std::size_t>;
+      { B::io::write(fd, buffer, size) } -> std::same_as<std::size_t>;
+      { B::io::recv(fd, buffer, size) } -> std::same_as<std::size_t>;
+      { B::io::send(fd, buffer, size) } -> std::same_as<std::size_t>;
+      { B::io::accept(fd) } -> std::same_as<int>;
+      { B::io::wait_readable(fd, d) } -> std::same_as<bool>;
+      { B::io::wait_writable(fd, d) } -> std::same_as<bool>;
+      B::io::close(fd);
     };
 
 }  // namespace spindle
