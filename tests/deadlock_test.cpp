@@ -43,6 +43,31 @@ TEST_CASE_TEMPLATE("a_lock_order_deadlock_fails_one_thread_with_a_report", B, SP
   });
 }
 
+// main blocks last, in a join: is a thread of the cycle failed rather than main?
+TEST_CASE_TEMPLATE("a_joiner_is_not_failed_while_a_thread_of_the_cycle_can_be", B,
+                   SPINDLE_TEST_BACKENDS) {
+  typename B::mutex a, b;
+  typename B::latch both_hold_one(2);
+  auto take = [&](typename B::mutex& first, typename B::mutex& second) {
+    std::lock_guard hold(first);
+    both_hold_one.arrive_and_wait();
+    std::lock_guard want(second);
+  };
+  auto t1 = B::spawn(take, std::ref(a), std::ref(b));
+  auto t2 = B::spawn(take, std::ref(b), std::ref(a));
+  B::this_thread::sleep_for(std::chrono::milliseconds(30));  // both are stuck by now
+  int failed = 0;
+  for (auto* t : {&t1, &t2}) {
+    try {
+      t->join();
+    } catch (const spindle::deadlock_error& e) {
+      ++failed;
+      CHECK(contains(e.what(), "waits on mutex"));
+    }
+  }
+  CHECK(failed == 1);
+}
+
 // Receiving on a channel that nobody will ever send on: does recv fail instead of hanging?
 TEST_CASE_TEMPLATE("receiving_from_a_channel_nobody_sends_on_is_reported", B, SPINDLE_TEST_BACKENDS) {
   typename B::template channel<int> silent(0);

@@ -198,6 +198,7 @@ TEST_CASE_TEMPLATE("a_signal_during_a_blocked_read_does_not_fail_it", B, SPINDLE
   CHECK(reader.join() == 4);
   itimerval off{};
   setitimer(ITIMER_REAL, &off, nullptr);
+  signal(SIGALRM, SIG_IGN);  // discards an alarm still pending, before the old action returns
   sigaction(SIGALRM, &previous, nullptr);
 }
 

@@ -2,8 +2,8 @@
 //
 // Concept: the parking lot counts live threads and threads blocked with no deadline,
 // exactly, under one lock. When the two are equal, no thread is left to wake any other:
-// the blocking call of the thread that blocked last fails with this report, as on the
-// green backend. Only threads that have called spindle are known; see
+// one blocking call fails with this report, chosen as on the green backend
+// (runtime/common/deadlock_report.hpp: choose_deadlock_victim). Only threads that have called spindle are known; see
 // docs/07-clone-backend.md for what that means for threads made by other means.
 // Explained in: docs/06-deadlock.md. Read next: runtime/clone/mutex.cpp.
 #include "../common/deadlock_report.hpp"

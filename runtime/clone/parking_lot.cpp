@@ -7,6 +7,7 @@
 #include <ctime>
 #include <sstream>
 
+#include "../common/deadlock_report.hpp"
 #include "futex.hpp"
 #include "spindle/errors.hpp"
 
@@ -52,7 +53,7 @@ bool parking_lot::leave(record* r) noexcept {
   if (r->all_next) r->all_next->all_prev = r->all_prev;
   --live_;
   // This thread may have been the last one able to wake the others.
-  if (blocked_ > 0 && every_live_thread_blocked()) fail_latest_parker();
+  if (blocked_ > 0 && every_live_thread_blocked()) fail_victim(r);
   return r->detached;
 }
 
@@ -77,8 +78,8 @@ void parking_lot::unblock(record* r) noexcept {
 
 void parking_lot::park(held& lock, record* self, thread_queue* queue, const wait_reason& why) {
   block(self, queue, why, true);
-  if (every_live_thread_blocked()) {
-    std::string report = describe_deadlock(self);
+  if (every_live_thread_blocked() && fail_victim(self) == self) {
+    std::string report = std::move(self->deadlock_report);
     unblock(self);
     throw deadlock_error(report);
   }
@@ -122,21 +123,19 @@ void parking_lot::wake(record* r, wake_status why) noexcept {
   futex::wake_private(r->wake_word, 1);
 }
 
-void parking_lot::fail_latest_parker() noexcept {
-  record* latest = nullptr;
-  for (record* r = all_; r; r = r->all_next) {
-    if (r->st == state::blocked && r->counted &&
-        (!latest || r->park_number > latest->park_number)) {
-      latest = r;
-    }
-  }
-  assert(latest);
+// Precondition: every live thread is blocked. Chooses the thread to fail, hands it the
+// report and, unless it is `caller` (which throws at once), wakes it to throw.
+record* parking_lot::fail_victim(const record* caller) noexcept {
+  record* victim = spindle::detail::choose_deadlock_victim(
+      all_, [](const record* r) { return r->st == state::blocked && r->counted; });
+  assert(victim);
   try {
-    latest->deadlock_report = describe_deadlock(latest);
+    victim->deadlock_report = describe_deadlock(victim);
   } catch (...) {
-    latest->deadlock_report = "spindle: deadlock (no memory left to describe it)";
+    victim->deadlock_report = "spindle: deadlock (no memory left to describe it)";
   }
-  wake(latest, wake_status::deadlock);
+  if (victim != caller) wake(victim, wake_status::deadlock);
+  return victim;
 }
 
 }  // namespace spindle::clone::detail

@@ -60,7 +60,7 @@ private:
   void block(record* self, thread_queue* queue, const wait_reason& why, bool counted) noexcept;
   void unblock(record* r) noexcept;
   bool every_live_thread_blocked() const noexcept { return live_ > 0 && blocked_ == live_; }
-  void fail_latest_parker() noexcept;
+  record* fail_victim(const record* caller) noexcept;
   std::string describe_deadlock(const record* failed) const;
 
   lot_lock lock_;

@@ -41,6 +41,22 @@ void describe_wait(std::ostringstream& out, const Record* r) {
   }
 }
 
+// Whom to fail: the thread that blocked last among those waiting on an object another
+// thread holds or must signal (a mutex, a channel, ...), so that as it unwinds it may
+// release what the others wait for; only if every blocked thread waits in a join, the
+// last of those. A thread waiting in join is downstream of a deadlock, not part of it.
+template <class Record, class IsBlocked>
+Record* choose_deadlock_victim(Record* all, IsBlocked is_blocked) {
+  Record* latest = nullptr;
+  Record* latest_joiner = nullptr;
+  for (Record* r = all; r; r = r->all_next) {
+    if (!is_blocked(r)) continue;
+    Record*& best = std::string_view(r->waiting_on.what) == "join" ? latest_joiner : latest;
+    if (!best || r->park_number > best->park_number) best = r;
+  }
+  return latest ? latest : latest_joiner;
+}
+
 // The report: `headline`, one line per thread for which is_blocked(r) holds (walking the
 // list linked by all_next from `all`), and who fails.
 template <class Record, class IsBlocked>
@@ -58,7 +74,7 @@ std::string describe_deadlock(std::string_view headline, const Record* all,
   }
   out << "The blocking call of ";
   describe_thread(out, failed);
-  out << ", the last to block, fails with this spindle::deadlock_error.";
+  out << " fails with this spindle::deadlock_error (the last to block on a resource).";
   return out.str();
 }
 

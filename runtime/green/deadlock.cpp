@@ -17,12 +17,10 @@ namespace spindle::green::detail {
 // Called by the loop when nothing is runnable and no timer is pending.
 void scheduler::fail_one_deadlocked_thread() {
   assert(blocked_ > 0 && "nothing runnable, yet no thread is blocked");
-  record* latest = nullptr;
-  for (record* r = all_; r; r = r->all_next) {
-    if (r->st == state::blocked && (!latest || r->park_number > latest->park_number)) latest = r;
-  }
-  deadlock_report_ = describe_deadlock(latest);
-  wake(latest, wake_status::deadlock);
+  record* victim = spindle::detail::choose_deadlock_victim(
+      all_, [](const record* r) { return r->st == state::blocked; });
+  deadlock_report_ = describe_deadlock(victim);
+  wake(victim, wake_status::deadlock);
 }
 
 std::string scheduler::describe_deadlock(const record* failed) const {

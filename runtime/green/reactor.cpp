@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <limits>
 #include <system_error>
 
@@ -61,6 +62,24 @@ bool reactor::wait(scheduler& s, int fd, readiness what, clock::time_point deadl
   return s.park_until(deadline, &queue, why);
 }
 
+namespace {
+
+// epoll_pwait2 takes a nanosecond timeout; kernels before 5.11, and valgrind, do not
+// know it (ENOSYS). Then epoll_wait serves, its millisecond timeout rounded up so that a
+// timer never fires early.
+int wait_for_ready(int epoll, epoll_event* events, int capacity, const timespec& timeout) {
+  static bool has_pwait2 = true;
+  if (has_pwait2) {
+    int ready = epoll_pwait2(epoll, events, capacity, &timeout, nullptr);
+    if (ready >= 0 || errno != ENOSYS) return ready;
+    has_pwait2 = false;
+  }
+  long long ms = static_cast<long long>(timeout.tv_sec) * 1000 + (timeout.tv_nsec + 999999) / 1000000;
+  return epoll_wait(epoll, events, capacity, ms > INT_MAX ? INT_MAX : static_cast<int>(ms));
+}
+
+}  // namespace
+
 void reactor::wake_all(scheduler& s, thread_queue& queue) {
   while (record* r = queue.front()) s.wake(r);
 }
@@ -68,7 +87,7 @@ void reactor::wake_all(scheduler& s, thread_queue& queue) {
 void reactor::poll(scheduler& s, const timespec& timeout) {
   constexpr int batch = 128;
   epoll_event events[batch];
-  int ready = epoll_pwait2(epoll_, events, batch, &timeout, nullptr);
+  int ready = wait_for_ready(epoll_, events, batch, timeout);
   for (int i = 0; i < ready; ++i) {
     auto slot = static_cast<std::size_t>(events[i].data.fd);
     if (slot >= by_fd_.size() || !by_fd_[slot]) continue;
