@@ -19,6 +19,7 @@
 #include "scheduler.hpp"
 #include "local_slots.hpp"
 #include "stack.hpp"
+#include "switch_hooks.hpp"
 
 namespace spindle::green::detail {
 namespace {
@@ -51,6 +52,7 @@ scheduler& scheduler::here() {
 
 scheduler::scheduler()
     : running_(&root_),
+      root_stack_(switch_hooks::kernel_stack()),
       policy_(make_fifo_policy()),
       eh_globals_(reinterpret_cast<exception_state*>(abi::__cxa_get_globals())) {
   root_.id = next_thread_id();
@@ -61,7 +63,7 @@ scheduler::scheduler()
   link(&root_);
   loop_.name = "scheduler";
   loop_.stack = allocate_stack(loop_stack_size);
-  loop_.context = make_context(loop_.stack, loop_.stack.high(),
+  loop_.context = make_context(root_stack_, loop_.stack, loop_.stack.high(),
                                [this](boost::context::fiber&& from) {
                                  arrived(std::move(from));
                                  run();
@@ -76,6 +78,7 @@ scheduler::~scheduler() {
   stopping_ = true;
   budget_ = 0;
   switch_to(&loop_);
+  switch_hooks::frames_abandoned(loop_.stack);
   free_stack(loop_.stack);
 }
 

@@ -34,6 +34,8 @@ public:
   scheduler& operator=(const scheduler&) = delete;
 
   record* running() const noexcept { return running_; }
+  // The stack the running thread runs on, where the switch hooks need it.
+  const stack_span& running_stack() const noexcept { return stack_of(running_); }
 
   // Frees the scheduler of an exiting kernel thread if only its root thread is left.
   static void retire(scheduler* s) noexcept;
@@ -82,6 +84,10 @@ private:
   void unlink(record* r) noexcept;
   void save_exceptions(record* r) noexcept;
   void load_exceptions(const record* r) noexcept;
+  // The stack `r` runs on, as the switch hooks need it (runtime/green/switch_hooks.hpp).
+  const stack_span& stack_of(const record* r) const noexcept {
+    return r == &root_ ? root_stack_ : r->stack;
+  }
 
   // How many switches may go thread-to-thread before the loop runs again to fire
   // timers and reap (docs/03-scheduler.md, "the fast path").
@@ -94,6 +100,7 @@ private:
 
   // The threads: owned by this scheduler alone (one kernel thread, no locks).
   record root_;                         // the kernel thread's own stack and context
+  stack_span root_stack_;               // root_'s stack, if the switch hooks need it
   record loop_;                         // the scheduler loop's context and stack
   record* all_ = nullptr;               // every live thread but loop_, linked by all_next
   std::unique_ptr<policy> policy_;      // holds the run queue

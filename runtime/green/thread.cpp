@@ -74,12 +74,13 @@ void start(record* thread, const spawn_options& options, const stack_span& stack
   }
   thread->id = next_thread_id();
   // The record sits at the very top of the stack; the thread's frames grow below it.
-  thread->context = make_context(stack, thread, [thread, &s](boost::context::fiber&& from) {
-    s.arrived(std::move(from));
-    thread->run();
-    destroy_locals(thread);
-    return s.finish_running();
-  });
+  thread->context = make_context(s.running_stack(), stack, thread,
+                                 [thread, &s](boost::context::fiber&& from) {
+                                   s.arrived(std::move(from));
+                                   thread->run();
+                                   destroy_locals(thread);
+                                   return s.finish_running();
+                                 });
   s.admit(thread);
 }
 
