@@ -129,14 +129,18 @@ TEST_CASE("threads_on_reused_stacks_start_with_clean_frames") {
 }
 
 // What if nothing is runnable and the scheduler loop must sleep until a deadline?
+// (Both deadlines are counted from the moment the first thread runs, and the later one
+// parks first, so the order does not depend on how fast the machine is.)
 TEST_CASE("sleeping_threads_wake_in_deadline_order") {
+  std::chrono::steady_clock::time_point start;
   std::vector<int> woke;
   auto late = g::spawn([&] {
-    g::this_thread::sleep_for(6ms);
+    start = std::chrono::steady_clock::now();
+    g::this_thread::sleep_until(start + 30ms);
     woke.push_back(2);
   });
   auto early = g::spawn([&] {
-    g::this_thread::sleep_for(2ms);
+    g::this_thread::sleep_until(start + 10ms);
     woke.push_back(1);
   });
   late.join();
