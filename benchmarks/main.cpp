@@ -4,7 +4,9 @@
 // Google Benchmark runs and prints everything as usual (every --benchmark_* flag works,
 // --benchmark_format=json included); a reporter in between keeps a copy of each result.
 // Afterwards the summary prints each ratio and target, and by how much a target is
-// missed. It goes to stdout under the console format, to stderr under
+// missed. Times are processor time (the CPU column): every subject runs on the one
+// benchmark thread, and on a shared machine wall time also counts the moments other
+// processes held the processor. It goes to stdout under the console format, to stderr under
 // --benchmark_format=json, so that the JSON on stdout stays parseable (the deprecated
 // csv format is shown as console). Where repetitions were asked for, it uses medians.
 // Explained in: benchmarks/README.md and docs/08-performance.md.
@@ -57,7 +59,8 @@ std::unique_ptr<benchmark::BenchmarkReporter> make_reporter(const std::string& f
                             : benchmark::ConsoleReporter::OO_Tabular);
 }
 
-// The result of one benchmark (and argument): its median if repeated, else its only run.
+// The result of one benchmark (and argument): its median if repeated, else its only run;
+// its time is processor nanoseconds per iteration.
 class results {
 public:
   explicit results(const std::vector<run>& runs) : runs_(runs) {}
@@ -75,7 +78,7 @@ public:
   std::optional<double> ns(std::string_view name) const {
     const run* r = find(name);
     if (!r || r->error_occurred) return std::nullopt;
-    return r->GetAdjustedRealTime() / benchmark::GetTimeUnitMultiplier(r->time_unit) * 1e9;
+    return r->GetAdjustedCPUTime() / benchmark::GetTimeUnitMultiplier(r->time_unit) * 1e9;
   }
 
 private:
