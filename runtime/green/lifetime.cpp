@@ -30,10 +30,7 @@ constexpr std::size_t loop_stack_size = 64 * 1024;
 // Ids are unique in the process: the first scheduler's root thread is 1.
 std::atomic<std::uint64_t> last_id{0};
 
-// The fast way to the scheduler (one load from static TLS on every green call), and
-// the object whose destructor runs when the kernel thread exits.
-[[gnu::tls_model("initial-exec")]] thread_local scheduler* current = nullptr;
-
+// The object whose destructor runs when the kernel thread exits.
 struct teardown_at_thread_exit {
   ~teardown_at_thread_exit();
 };
@@ -41,13 +38,15 @@ thread_local teardown_at_thread_exit teardown;
 
 }  // namespace
 
+[[gnu::tls_model("initial-exec")]] constinit thread_local scheduler* current_scheduler = nullptr;
+
 std::uint64_t next_thread_id() noexcept { return ++last_id; }
 
-scheduler& scheduler::here() {
-  if (current) return *current;
-  current = new scheduler();
+// The first green call on a kernel thread: here() found no scheduler.
+scheduler& scheduler::make_here() {
+  current_scheduler = new scheduler();
   (void)&teardown;  // odr-use: registers the destructor for this kernel thread
-  return *current;
+  return *current_scheduler;
 }
 
 scheduler::scheduler()
@@ -94,7 +93,7 @@ void scheduler::retire(scheduler* s) noexcept {
 }
 
 teardown_at_thread_exit::~teardown_at_thread_exit() {
-  if (scheduler* s = std::exchange(current, nullptr)) scheduler::retire(s);
+  if (scheduler* s = std::exchange(current_scheduler, nullptr)) scheduler::retire(s);
 }
 
 }  // namespace spindle::green::detail

@@ -22,11 +22,22 @@
 
 namespace spindle::green::detail {
 
+class scheduler;
+
+// The calling kernel thread's scheduler, or nullptr before its first green call. Read on
+// every green call, so it is one load from static TLS: constinit tells other files that
+// it needs no dynamic initialisation (no TLS wrapper call), initial-exec that it sits at
+// a fixed offset from the thread pointer. Set by scheduler::make_here.
+[[gnu::tls_model("initial-exec")]] extern constinit thread_local scheduler* current_scheduler;
+
 class scheduler {
 public:
   // The calling kernel thread's scheduler, made on first use; the caller becomes the
   // root thread ("main" on the process's first thread).
-  static scheduler& here();
+  static scheduler& here() {
+    if (scheduler* s = current_scheduler) [[likely]] return *s;
+    return make_here();
+  }
 
   scheduler();
   ~scheduler();
@@ -68,6 +79,7 @@ public:
   void use_policy(std::unique_ptr<policy> next);
 
 private:
+  static scheduler& make_here();
   void run();
   boost::context::fiber leave_scheduler() noexcept;
   void switch_to(record* next);
