@@ -21,6 +21,7 @@ record::local_slot& local_slot_of_running(std::size_t key) {
 }
 
 void destroy_locals(record* thread) noexcept {
+  if (thread->locals.empty()) return;  // most threads never touch a local
   constexpr int passes = 4;
   for (int pass = 0; pass < passes; ++pass) {
     bool destroyed_any = false;
