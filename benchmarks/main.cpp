@@ -88,7 +88,9 @@ private:
 // "met", or "MISSED by 54%", for a value that must stay at or below its target.
 std::string verdict(double value, double target) {
   if (value <= target) return "met";
-  return "MISSED by " + std::to_string(static_cast<int>((value / target - 1) * 100 + 0.5)) + "%";
+  char missed[32];
+  std::snprintf(missed, sizeof missed, "MISSED by %.1f%%", (value / target - 1) * 100);
+  return missed;
 }
 
 void compare(std::FILE* out, const results& r, const char* measure, const char* peer,
