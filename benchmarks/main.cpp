@@ -13,6 +13,7 @@
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
@@ -118,14 +119,27 @@ void spawn_join_target(std::FILE* out, const results& r) {
                verdict(*a, target_ns).c_str());
 }
 
-void parked_targets(std::FILE* out, const std::vector<run>& runs, const results& r) {
-  constexpr double target_kib = 6;
-  constexpr const char* target_count = "1000000";
+// The thread counts parked/spindle_green ran with, smallest first.
+std::vector<std::string> parked_counts(const std::vector<run>& runs) {
+  std::vector<std::string> counts;
   for (const run& each : runs) {
     if (each.run_name.function_name != "parked/spindle_green") continue;
-    const run* p = r.find(each.run_name.function_name, each.run_name.args);
-    if (p != &each) continue;  // one line per thread count: its median, or its only run
-    std::fprintf(out, "  %-11s %7s threads: ", "parked", p->run_name.args.c_str());
+    if (std::find(counts.begin(), counts.end(), each.run_name.args) == counts.end()) {
+      counts.push_back(each.run_name.args);
+    }
+  }
+  std::sort(counts.begin(), counts.end(), [](const std::string& a, const std::string& b) {
+    return std::stoull(a) < std::stoull(b);
+  });
+  return counts;
+}
+
+void parked_targets(std::FILE* out, const std::vector<run>& runs, const results& r) {
+  constexpr double target_kib = 6;
+  const std::string target_count = "1000000";
+  for (const std::string& count : parked_counts(runs)) {
+    const run* p = r.find("parked/spindle_green", count);
+    std::fprintf(out, "  %-11s %7s threads: ", "parked", count.c_str());
     if (p->error_occurred) {
       std::string first_clause = p->error_message.substr(0, p->error_message.find(':'));
       std::fprintf(out, "not measured: %s (the error is printed above)\n", first_clause.c_str());
@@ -134,7 +148,7 @@ void parked_targets(std::FILE* out, const std::vector<run>& runs, const results&
     double kib = p->counters.at("KiB_per_thread");
     std::fprintf(out, "%5.2f KiB resident and %6.0f ns to spawn, per thread", kib,
                  static_cast<double>(p->counters.at("spawn_ns_per_thread")));
-    if (p->run_name.args == target_count) {
+    if (count == target_count) {
       std::fprintf(out, "   target <= %.0f KiB: %s", target_kib, verdict(kib, target_kib).c_str());
     }
     std::fprintf(out, "\n");
