@@ -9,7 +9,7 @@
 // when its kernel thread exits. They pass in every configuration of
 // scripts/ci_configurations.sh; there the sanitizers and valgrind must stay silent.
 // SPINDLE_SEEDS (default 100) is how many random-policy seeds the seeded case tries.
-// Explained in: docs/08-performance.md (the configurations).
+// Explained in: docs/08-performance.md (the checked configurations).
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
