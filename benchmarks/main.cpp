@@ -105,7 +105,8 @@ void compare(std::FILE* out, const results& r, const char* measure, const char* 
   std::fprintf(out, "  %-11s spindle_green %8.1f ns = %5.2fx %s (%.1f ns)", measure, *a, ratio,
                peer, *b);
   if (target_ratio) {
-    std::fprintf(out, "   target <= %.2fx: %s", *target_ratio, verdict(ratio, *target_ratio).c_str());
+    std::fprintf(out, "   target <= %.2fx: %s", *target_ratio,
+                 verdict(ratio, *target_ratio).c_str());
   }
   std::fprintf(out, "\n");
 }
