@@ -3,7 +3,8 @@
 # either the comparison tour or the whole test suite.
 #
 #   scripts/run.sh tour    # install what is missing, build, run the tour (the main job)
-#   scripts/run.sh test    # install what is missing, build, run every test
+#   scripts/run.sh test    # install what is missing, then build and run every test in
+#                          # each checked configuration (plain, ASan+UBSan, valgrind)
 #
 # Everything the project needs is installed here, from Debian's packages, so that a
 # clean machine and CI get exactly what a developer has. Re-running is cheap: packages
@@ -17,8 +18,9 @@ readonly build_dir="${SPINDLE_BUILD_DIR:-build}"
 readonly packages=(
   g++ meson ninja-build pkgconf python3      # the build
   libboost-context-dev                        # the green backend's context switch
-  doctest-dev                                 # the tests
+  doctest-dev valgrind                        # the tests, and memcheck's configuration
   libcli11-dev                                # command-line flags of the examples
+  libbenchmark-dev libboost-fiber-dev         # spindle-bench, and Boost.Fiber as its peer
 )
 
 missing_packages() {
@@ -60,11 +62,11 @@ main() {
       ;;
   esac
   install_packages
-  configure_and_build
-  if [ "$what" = tour ]; then
-    exec scripts/tour.sh "$build_dir" "${@:2}"
+  if [ "$what" = test ]; then
+    exec scripts/ci_configurations.sh "${@:2}"
   fi
-  meson test -C "$build_dir" --print-errorlogs "${@:2}"
+  configure_and_build
+  exec scripts/tour.sh "$build_dir" "${@:2}"
 }
 
 main "$@"

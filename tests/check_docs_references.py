@@ -37,6 +37,7 @@ SOURCE_SUFFIXES = (".cpp", ".hpp", ".h", ".c", ".S")
 PATH_SUFFIXES = SOURCE_SUFFIXES + (".md", ".py", ".build", ".txt", ".sh", ".json", ".toml")
 # Paths that name files outside the project (system headers, URLs) are not checked.
 EXTERNAL_PREFIXES = ("/", "boost/", "sys/", "bits/", "linux/", "asm/", "cxxabi")
+PROJECT_FOLDERS = ("runtime", "tests", "docs", "examples", "scripts", "benchmarks", ".ci")
 PATH_CHARS = re.compile(r"^[A-Za-z0-9_.+\-/]+$")
 CHAPTER = re.compile(r"docs/(\d\d-[A-Za-z0-9-]+\.md)")
 CHAPTER_NAME = re.compile(r"\b(\d\d-[A-Za-z0-9-]+\.md)\b")
@@ -50,7 +51,11 @@ def looks_like_path(text):
         return False
     if not PATH_CHARS.match(text) or text.startswith(("-", ".")):
         return False
-    return "/" in text or text.endswith(PATH_SUFFIXES)
+    if text.endswith(PATH_SUFFIXES) or text.endswith("/"):
+        return True
+    # A path without a suffix must start at one of the project's top folders; other
+    # slashed names (benchmark names such as switch/spindle_green) are not paths.
+    return "/" in text and text.split("/", 1)[0] in PROJECT_FOLDERS
 
 
 def resolve(root, citing_dir, path):

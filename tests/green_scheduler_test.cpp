@@ -15,7 +15,6 @@
 #include <vector>
 
 #include "harness.hpp"
-#include "spindle/clone.hpp"
 
 namespace green = spindle::green;
 using namespace std::chrono_literals;
@@ -154,24 +153,6 @@ TEST_CASE("a_kernel_thread_made_by_other_means_gets_its_own_scheduler") {
   CHECK(root_name.find("root of kernel thread") == 0);
   CHECK(distinct);
   CHECK(sum == 11);
-}
-
-// Both backends in one process: can a clone thread run green threads of its own?
-TEST_CASE("a_clone_thread_runs_a_green_scheduler_of_its_own") {
-  auto kernel_thread = spindle::clone::spawn([] {
-    green::channel<int> numbers(0);
-    auto producer = green::spawn([&] {
-      for (int i = 1; i <= 100; ++i) numbers.send(i);
-      numbers.close();
-    });
-    int sum = 0;
-    for (int n : numbers) sum += n;
-    producer.join();
-    return std::pair{sum, std::string(green::this_thread::name())};
-  });
-  auto [sum, root_name] = kernel_thread.join();
-  CHECK(sum == 5050);
-  CHECK(root_name.find("root of kernel thread") == 0);
 }
 
 // Two threads park inside catch blocks: does each rethrow its own exception later?

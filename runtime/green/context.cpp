@@ -4,7 +4,9 @@
 // Concept: switch_to saves the running thread's registers on its own stack, loads the
 // next thread's, and jumps (Boost.Context's jump_fcontext: 24 instructions). When
 // the first thread is switched back to, resume() returns — possibly much later, and
-// handed by a different thread than the one it switched to.
+// handed by a different thread than the one it switched to. Every switch is announced
+// to the tools that track stacks (AddressSanitizer) through runtime/green/switch_hooks.hpp:
+// before_switch just before the jump, after_switch as the first act after landing.
 // Explained in: docs/02-context-switch.md. Read next: runtime/green/thread.cpp.
 #include <cxxabi.h>
 
@@ -12,6 +14,7 @@
 #include <cstring>
 
 #include "scheduler.hpp"
+#include "switch_hooks.hpp"
 
 // exception_state mirrors the Itanium C++ ABI's __cxa_eh_globals, two fields everywhere
 // but under the 32-bit ARM EABI unwinder, which adds a third.
@@ -37,7 +40,9 @@ void scheduler::switch_to(record* next) {
   switched_from_ = self;
   running_ = next;
   next->st = state::running;
+  switch_hooks::departure kept = switch_hooks::before_switch(stack_of(next));
   boost::context::fiber back = std::move(next->context).resume();
+  switch_hooks::after_switch(kept);
   // Running again. Whoever switched here set switched_from_ to itself before resuming
   // us, and `back` is its suspended context; it is empty if that thread finished.
   switched_from_->context = std::move(back);
@@ -46,6 +51,7 @@ void scheduler::switch_to(record* next) {
 // A context starting for the first time has no switch_to frame to return into, so it
 // stores the context that switched to it here, exactly as switch_to would have.
 void scheduler::arrived(boost::context::fiber&& from) noexcept {
+  switch_hooks::after_switch();
   switched_from_->context = std::move(from);
 }
 
@@ -63,6 +69,7 @@ boost::context::fiber scheduler::finish_running() noexcept {
   switched_from_ = self;
   running_ = next;
   next->st = state::running;
+  switch_hooks::before_last_switch(stack_of(next));
   return std::move(next->context);
 }
 
@@ -72,6 +79,7 @@ boost::context::fiber scheduler::leave_scheduler() noexcept {
   switched_from_ = &loop_;
   running_ = &root_;
   root_.st = state::running;
+  switch_hooks::before_last_switch(root_stack_);
   return std::move(root_.context);
 }
 

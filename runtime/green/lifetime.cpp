@@ -21,6 +21,7 @@
 #include "overflow.hpp"
 #include "scheduler.hpp"
 #include "stack.hpp"
+#include "switch_hooks.hpp"
 
 namespace spindle::green::detail {
 namespace {
@@ -31,10 +32,7 @@ constexpr std::size_t loop_stack_size = 64 * 1024;
 // Ids are unique in the process: the first scheduler's root thread is 1.
 std::atomic<std::uint64_t> last_id{0};
 
-// The fast way to the scheduler (one load from static TLS on every green call), and
-// the object whose destructor runs when the kernel thread exits.
-[[gnu::tls_model("initial-exec")]] thread_local scheduler* current = nullptr;
-
+// The object whose destructor runs when the kernel thread exits.
 struct teardown_at_thread_exit {
   ~teardown_at_thread_exit();
 };
@@ -42,19 +40,22 @@ thread_local teardown_at_thread_exit teardown;
 
 }  // namespace
 
+[[gnu::tls_model("initial-exec")]] constinit thread_local scheduler* current_scheduler = nullptr;
+
 std::uint64_t next_thread_id() noexcept { return ++last_id; }
 
-scheduler& scheduler::here() {
-  if (current) return *current;
-  current = new scheduler();
+// The first green call on a kernel thread: here() found no scheduler.
+scheduler& scheduler::make_here() {
+  current_scheduler = new scheduler();
   (void)&teardown;  // odr-use: registers the destructor for this kernel thread
-  return *current;
+  return *current_scheduler;
 }
 
-scheduler* scheduler::here_if_any() noexcept { return current; }
+scheduler* scheduler::here_if_any() noexcept { return current_scheduler; }
 
 scheduler::scheduler()
     : running_(&root_),
+      root_stack_(switch_hooks::kernel_stack()),
       policy_(make_fifo_policy()),
       eh_globals_(reinterpret_cast<exception_state*>(abi::__cxa_get_globals())) {
   root_.id = next_thread_id();
@@ -66,7 +67,7 @@ scheduler::scheduler()
   link(&root_);
   loop_.name = "scheduler";
   loop_.stack = allocate_stack(loop_stack_size, stack_kind::guarded);
-  loop_.context = make_context(loop_.stack, loop_.stack.high(),
+  loop_.context = make_context(root_stack_, loop_.stack, loop_.stack.high(),
                                [this](boost::context::fiber&& from) {
                                  arrived(std::move(from));
                                  run();
@@ -81,6 +82,7 @@ scheduler::~scheduler() {
   assert(running_ == &root_ && all_ == &root_ && root_.all_next == nullptr);
   stopping_ = true;
   switch_to(&loop_);
+  switch_hooks::frames_abandoned(loop_.stack);
   free_stack(loop_.stack);
   disarm_overflow_reports();
 }
@@ -100,9 +102,9 @@ void scheduler::retire(scheduler* s) noexcept {
 // the green API. Order of thread-exit destructors: this object is constructed after the
 // scheduler's stack cache (here() maps a stack first), so it is destroyed before it.
 teardown_at_thread_exit::~teardown_at_thread_exit() {
-  if (scheduler* s = current) {
+  if (scheduler* s = current_scheduler) {
     scheduler::retire(s);
-    current = nullptr;
+    current_scheduler = nullptr;
   }
 }
 

@@ -13,6 +13,7 @@ local_slot& green::sync_primitives::local_slot(std::size_t key) {
 }
 
 void green::detail::destroy_locals(record* thread) noexcept {
+  if (thread->locals.empty()) return;  // most threads never touch a local
   spindle::detail::destroy_local_values(thread->locals);
 }
 

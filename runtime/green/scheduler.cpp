@@ -17,6 +17,7 @@
 
 #include "spindle/errors.hpp"
 #include "stack.hpp"
+#include "switch_hooks.hpp"
 
 namespace spindle::green::detail {
 
@@ -155,6 +156,7 @@ void scheduler::reap(record* finished) noexcept {
   unlink(finished);
   stack_span stack = finished->stack;
   finished->~record();
+  switch_hooks::frames_abandoned(stack);
   free_stack(stack);
 }
 

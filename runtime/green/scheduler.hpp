@@ -23,11 +23,22 @@
 
 namespace spindle::green::detail {
 
+class scheduler;
+
+// The calling kernel thread's scheduler, or nullptr before its first green call. Read on
+// every green call, so it is one load from static TLS: constinit tells other files that
+// it needs no dynamic initialisation (no TLS wrapper call), initial-exec that it sits at
+// a fixed offset from the thread pointer. Set by scheduler::make_here.
+[[gnu::tls_model("initial-exec")]] extern constinit thread_local scheduler* current_scheduler;
+
 class scheduler {
 public:
   // The calling kernel thread's scheduler, made on first use; the caller becomes the
   // root thread ("main" on the process's first thread).
-  static scheduler& here();
+  static scheduler& here() {
+    if (scheduler* s = current_scheduler) [[likely]] return *s;
+    return make_here();
+  }
   // The calling kernel thread's scheduler, or nullptr if it has none yet. Never makes
   // one; async-signal-safe (one load from static TLS), for the overflow handler.
   static scheduler* here_if_any() noexcept;
@@ -38,6 +49,8 @@ public:
   scheduler& operator=(const scheduler&) = delete;
 
   record* running() const noexcept { return running_; }
+  // The stack the running thread runs on, where the switch hooks need it.
+  const stack_span& running_stack() const noexcept { return stack_of(running_); }
 
   // Frees the scheduler of an exiting kernel thread if only its root thread is left.
   static void retire(scheduler* s) noexcept;
@@ -78,6 +91,7 @@ public:
   const record* owner_of_guard(const void* address) const noexcept;
 
 private:
+  static scheduler& make_here();
   void run();
   boost::context::fiber leave_scheduler() noexcept;
   void switch_to(record* next);
@@ -95,6 +109,10 @@ private:
   void unlink(record* r) noexcept;
   void save_exceptions(record* r) noexcept;
   void load_exceptions(const record* r) noexcept;
+  // The stack `r` runs on, as the switch hooks need it (runtime/green/switch_hooks.hpp).
+  const stack_span& stack_of(const record* r) const noexcept {
+    return r == &root_ ? root_stack_ : r->stack;
+  }
 
   // How many switches may go thread-to-thread before the loop runs again to fire
   // timers and reap (docs/03-scheduler.md, "the fast path").
@@ -107,6 +125,7 @@ private:
 
   // The threads: owned by this scheduler alone (one kernel thread, no locks).
   record root_;                         // the kernel thread's own stack and context
+  stack_span root_stack_;               // root_'s stack, if the switch hooks need it
   record loop_;                         // the scheduler loop's context and stack
   record* all_ = nullptr;               // every live thread but loop_, linked by all_next
   std::unique_ptr<policy> policy_;      // holds the run queue

@@ -63,21 +63,25 @@ void unreserve_stack(const stack_span& stack) noexcept { free_stack(stack); }
 void start(record* thread, const spawn_options& options, const stack_span& stack) {
   scheduler& s = scheduler::here();
   thread->stack = stack;
-  try {
-    thread->name = options.name;
-  } catch (...) {
-    thread->~record();
-    free_stack(stack);
-    throw;
+  // Most threads are unnamed, and assigning even an empty name calls into std::string.
+  if (!options.name.empty()) {
+    try {
+      thread->name = options.name;
+    } catch (...) {
+      thread->~record();
+      free_stack(stack);
+      throw;
+    }
   }
   thread->id = next_thread_id();
   // The record sits at the very top of the stack; the thread's frames grow below it.
-  thread->context = make_context(stack, thread, [thread, &s](boost::context::fiber&& from) {
-    s.arrived(std::move(from));
-    thread->run();
-    destroy_locals(thread);
-    return s.finish_running();
-  });
+  thread->context = make_context(s.running_stack(), stack, thread,
+                                 [thread, &s](boost::context::fiber&& from) {
+                                   s.arrived(std::move(from));
+                                   thread->run();
+                                   destroy_locals(thread);
+                                   return s.finish_running();
+                                 });
   s.admit(thread);
 }
 

@@ -1,0 +1,72 @@
+// benchmarks/count_instructions.cpp — spindle-instructions: repeats one operation a
+// given number of times, for scripts/count_instructions.sh to run under callgrind.
+//
+// Instruction counts do not depend on the load of a shared machine, so they show what
+// an optimisation saved where timings are too noisy. The script runs each operation
+// twice, n and 2n times, and divides the difference by n: what one operation costs,
+// without the program's start and exit.
+//   spindle-instructions switch N       2N switches between two yielding green threads
+//   spindle-instructions spawn_join N   N spawns and joins of an empty green thread
+//   spindle-instructions boost_switch N 2N switches between two boost::context fibers
+// Explained in: docs/08-performance.md (what a switch costs, what a spawn costs).
+#include <boost/context/fiber.hpp>
+
+#include <spindle/green.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string_view>
+#include <utility>
+
+namespace {
+
+namespace g = spindle::green;
+
+void yield_to_each_other(long rounds) {
+  bool stop = false;
+  auto partner = g::spawn([&] {
+    while (!stop) g::this_thread::yield();
+  });
+  for (long i = 0; i < rounds; ++i) g::this_thread::yield();
+  stop = true;
+  partner.join();
+}
+
+void spawn_and_join(long count) {
+  for (long i = 0; i < count; ++i) g::spawn([] {}).join();
+}
+
+void resume_each_other(long rounds) {
+  namespace ctx = boost::context;
+  bool stop = false;
+  ctx::fiber partner{[&](ctx::fiber&& caller) {
+    while (!stop) caller = std::move(caller).resume();
+    return std::move(caller);
+  }};
+  for (long i = 0; i < rounds; ++i) partner = std::move(partner).resume();
+  stop = true;
+  partner = std::move(partner).resume();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 3) {
+    std::fprintf(stderr, "usage: %s switch|spawn_join|boost_switch N\n", argv[0]);
+    return 2;
+  }
+  std::string_view what = argv[1];
+  long n = std::atol(argv[2]);
+  g::this_thread::get_id();  // the scheduler exists before counting starts, in every mode
+  if (what == "switch") {
+    yield_to_each_other(n);
+  } else if (what == "spawn_join") {
+    spawn_and_join(n);
+  } else if (what == "boost_switch") {
+    resume_each_other(n);
+  } else {
+    std::fprintf(stderr, "unknown operation %s\n", argv[1]);
+    return 2;
+  }
+  return 0;
+}
