@@ -1,5 +1,6 @@
 // docs/programs/clone_spawn_and_join.cpp — the system calls behind spawn and join on
-// the clone backend: the first thread's memory is mapped, the second reuses it.
+// the clone backend. The first spawn also runs the backend's one-time checks of glibc;
+// the first thread's memory is mapped, the second thread reuses it.
 // Shown in: docs/07-clone-backend.md. Regenerate the output: docs/programs/run_all.sh.
 // Traced by run_all.sh: strace -f -e trace=clone,clone3,mmap,mprotect,futex,write
 #include <cstdio>
@@ -7,7 +8,6 @@
 #include "spindle/clone.hpp"
 
 int main() {
-  spindle::clone::this_thread::get_id();  // the backend's start-up checks happen here
   std::printf("first spawn\n");
   std::fflush(stdout);
   spindle::clone::spawn([] { return 1; }).join();
