@@ -1,6 +1,8 @@
 #!/bin/sh
 # docs/programs/run_all.sh — builds spindle and every program in docs/programs, runs
-# each, and stores what it printed (stdout and stderr) in NAME.out beside it. The
+# each, and stores what it printed (stdout and stderr) in NAME.out beside it. A program
+# whose header has a line "// Traced by run_all.sh: strace ARGS" is run once more under
+# strace ARGS (when strace is installed), and the trace is stored in NAME.trace. The
 # figures in the book are copied from these files.
 # Usage: docs/programs/run_all.sh   (BUILD=dir to use another meson build folder)
 set -eu
@@ -18,4 +20,11 @@ for source in "$root"/docs/programs/*.cpp; do
   (cd "$bin" && "./$name") >"$root/docs/programs/$name.out" 2>&1 || status=$?
   [ "$status" -eq 0 ] || echo "(exit status $status)" >>"$root/docs/programs/$name.out"
   echo "$name.out"
+  trace=$(sed -n 's|^// Traced by run_all.sh: strace ||p' "$source")
+  if [ -n "$trace" ] && command -v strace >/dev/null 2>&1; then
+    # $trace is left unquoted on purpose: it holds several strace arguments.
+    (cd "$bin" && strace -o "$root/docs/programs/$name.trace" $trace "./$name") \
+      >/dev/null 2>&1 || echo "(strace failed for $name)"
+    echo "$name.trace"
+  fi
 done
