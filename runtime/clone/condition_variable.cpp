@@ -26,6 +26,17 @@ detail::record* require_owned(const std::unique_lock<mutex>& lock) {
   return self;
 }
 
+// Takes the mutex again after a wait. Should that fail (a deadlock_error), the lock is
+// left owning nothing, so that its destructor does not unlock a mutex it does not hold.
+void relock(std::unique_lock<mutex>& lock) {
+  try {
+    lock.mutex()->lock();
+  } catch (...) {
+    lock.release();
+    throw;
+  }
+}
+
 }  // namespace
 
 condition_variable::~condition_variable() {
@@ -50,11 +61,11 @@ void condition_variable::wait(std::unique_lock<mutex>& lock) {
   } catch (...) {
     if (held.owns_lock()) held.unlock();
     waiting_.fetch_sub(1, std::memory_order_relaxed);
-    lock.mutex()->lock();
+    relock(lock);
     throw;
   }
   waiting_.fetch_sub(1, std::memory_order_relaxed);
-  lock.mutex()->lock();
+  relock(lock);
 }
 
 std::cv_status condition_variable::wait_until(std::unique_lock<mutex>& lock,
@@ -67,7 +78,7 @@ std::cv_status condition_variable::wait_until(std::unique_lock<mutex>& lock,
   bool woken = lot.park_until(held, self, deadline, &waiters_,
                               {label_.what, label_.object ? label_.object : this, nullptr});
   waiting_.fetch_sub(1, std::memory_order_relaxed);
-  lock.mutex()->lock();
+  relock(lock);
   return woken ? std::cv_status::no_timeout : std::cv_status::timeout;
 }
 

@@ -34,6 +34,9 @@ struct poll_descriptor {
         limit = &timeout;
       }
       int ready = ppoll(&watched, 1, limit, nullptr);
+      if (ready > 0 && (watched.revents & POLLNVAL)) {
+        spindle::detail::throw_io_error(EBADF, "poll", fd);
+      }
       if (ready > 0) return true;
       if (ready == 0) return false;
       if (errno != EINTR) spindle::detail::throw_io_error(errno, "poll", fd);
@@ -86,12 +89,12 @@ void clone_io::connect(int fd, const sockaddr* address, socklen_t length) {
 
 template <>
 bool clone_io::wait_readable(int fd, std::chrono::nanoseconds timeout) {
-  return park(fd, io_wait::readable, io_clock::now() + timeout);
+  return park(fd, io_wait::readable, spindle::detail::deadline_after(timeout));
 }
 
 template <>
 bool clone_io::wait_writable(int fd, std::chrono::nanoseconds timeout) {
-  return park(fd, io_wait::writable, io_clock::now() + timeout);
+  return park(fd, io_wait::writable, spindle::detail::deadline_after(timeout));
 }
 
 // A clone thread blocked in read on this descriptor is NOT woken by close (Linux keeps

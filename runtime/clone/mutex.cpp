@@ -50,9 +50,10 @@ void mutex::lock_contended(detail::record* self) {
 }
 
 bool mutex::try_lock() {
+  detail::record* self = detail::running();  // may throw: before the mutex is taken
   std::uint32_t seen = free;
   if (!word_.compare_exchange_strong(seen, held, std::memory_order_acquire)) return false;
-  owner_.store(detail::running(), std::memory_order_relaxed);
+  owner_.store(self, std::memory_order_relaxed);
   return true;
 }
 

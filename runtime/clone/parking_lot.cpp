@@ -123,6 +123,25 @@ void parking_lot::wake(record* r, wake_status why) noexcept {
   futex::wake_private(r->wake_word, 1);
 }
 
+// The other threads do not exist in the child: they count as finished, so a join on one
+// returns (the kernel layer has cleared their tid words too) instead of waiting for ever.
+void parking_lot::after_fork_in_child(record* forking) noexcept {
+  for (record* r = all_; r;) {
+    record* next = r->all_next;
+    if (r != forking) {
+      r->st = state::finished;
+      r->counted = false;
+      r->all_prev = r->all_next = nullptr;
+    }
+    r = next;
+  }
+  all_ = forking;
+  if (forking) forking->all_prev = forking->all_next = nullptr;
+  live_ = forking ? 1 : 0;
+  blocked_ = 0;
+  lock_.unlock();
+}
+
 // Precondition: every live thread is blocked. Chooses the thread to fail, hands it the
 // report and, unless it is `caller` (which throws at once), wakes it to throw.
 record* parking_lot::fail_victim(const record* caller) noexcept {

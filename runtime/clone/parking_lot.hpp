@@ -56,6 +56,12 @@ public:
   // blocked -> running, off its queue; sets its word and wakes it. Held.
   void wake(record* r, wake_status why = wake_status::woken) noexcept;
 
+  // fork(): the lock is held across it; in the child only `forking` (the thread that
+  // called fork, if spindle knows it) exists, so every other thread is forgotten.
+  void before_fork() noexcept { lock_.lock(); }
+  void after_fork_in_parent() noexcept { lock_.unlock(); }
+  void after_fork_in_child(record* forking) noexcept;
+
 private:
   void block(record* self, thread_queue* queue, const wait_reason& why, bool counted) noexcept;
   void unblock(record* r) noexcept;

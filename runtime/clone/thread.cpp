@@ -11,7 +11,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <pthread.h>
+
 #include <atomic>
+#include <mutex>
 #include <cerrno>
 #include <cstdio>
 #include <exception>
@@ -32,18 +35,34 @@ std::atomic<std::uint64_t> last_id{0};
 // use for root threads (those spindle did not make, such as the process's main thread).
 thread_local record* current = nullptr;
 
-// A root thread is known from its first spindle call until it exits.
-struct root_registration {
-  record* root = nullptr;
-  ~root_registration() {
-    if (!root) return;
-    spindle::detail::destroy_local_values(root->locals);
-    parking_lot::instance().leave(root);
-    delete root;
+// What every thread spindle knows does last, after its thread_local destructors (this
+// object is the first thread_local a spindle thread touches, so C++ destroys it last):
+// it leaves the parking lot, waking its joiner, and frees its record if nobody else will
+// (a root thread, or a detached one).
+struct leave_at_thread_exit {
+  record* self = nullptr;
+  bool root = false;
+  ~leave_at_thread_exit() {
+    if (!self) return;
+    spindle::detail::destroy_local_values(self->locals);  // set again by a destructor
+    bool detached = parking_lot::instance().leave(self);
     current = nullptr;
+    if (root || detached) delete self;
   }
 };
-thread_local root_registration root;
+thread_local leave_at_thread_exit leaving;
+
+// fork(): the parking lot's lock is held across it, and the child forgets the threads
+// that stayed behind in the parent.
+void install_fork_handlers() {
+  static std::once_flag installed;
+  std::call_once(installed, [] {
+    int error = pthread_atfork([] { parking_lot::instance().before_fork(); },
+                               [] { parking_lot::instance().after_fork_in_parent(); },
+                               [] { parking_lot::instance().after_fork_in_child(current); });
+    if (error != 0) throw std::system_error(error, std::generic_category(), "spindle: pthread_atfork");
+  });
+}
 
 std::string describe(const record* r) { return spindle::detail::describe_thread(r); }
 
@@ -52,22 +71,22 @@ void name_kernel_task(const std::string& name) {
   if (!name.empty()) prctl(PR_SET_NAME, name.substr(0, 15).c_str(), 0, 0, 0);
 }
 
-// Runs on the new kernel thread, on its own stack, with its own TLS.
+// Runs on the new kernel thread, on its own stack, with its own TLS. What it does last,
+// after returning and after its thread_local destructors, is leaving's destructor.
 void entry(void* argument) noexcept {
   auto* self = static_cast<record*>(argument);
   current = self;
+  leaving.self = self;
   name_kernel_task(self->name);
   self->run();
   spindle::detail::destroy_local_values(self->locals);
-  // A detached thread is nobody else's to free: it frees its own record. Its stack and
-  // TLS are the kernel layer's, reclaimed after the task has exited.
-  if (parking_lot::instance().leave(self)) delete self;
 }
 
 }  // namespace
 
 record* running() {
   if (current) return current;
+  install_fork_handlers();
   auto* r = new record;
   r->id = ++last_id;
   pid_t tid = static_cast<pid_t>(syscall(SYS_gettid));
@@ -77,7 +96,8 @@ record* running() {
     parking_lot::instance().enter(r);
   }
   current = r;
-  root.root = r;
+  leaving.self = r;
+  leaving.root = true;
   return r;
 }
 

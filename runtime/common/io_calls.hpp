@@ -69,10 +69,19 @@ void connect_with(Wait& wait, int fd, const sockaddr* address, socklen_t length)
 template <class Wait>
 int accept_with(Wait& wait, int listener, sockaddr* address, socklen_t* length, int flags) {
   for (;;) {
-    int fd = retry([&] { return ::accept4(listener, address, length, flags | SOCK_CLOEXEC); },
-                   wait, listener, io_wait::readable, "accept");
+    int fd = ::accept4(listener, address, length, flags | SOCK_CLOEXEC);
     if (fd >= 0) return fd;
+    if (errno == EINTR || errno == ECONNABORTED) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) throw_io_error(errno, "accept", listener);
+    wait(listener, io_wait::readable, io_clock::time_point::max());
   }
+}
+
+// now + timeout, or "never" when that would pass the clock's range.
+inline io_clock::time_point deadline_after(std::chrono::nanoseconds timeout) {
+  io_clock::time_point now = io_clock::now();
+  if (timeout >= io_clock::time_point::max() - now) return io_clock::time_point::max();
+  return now + std::chrono::duration_cast<io_clock::duration>(timeout);
 }
 
 }  // namespace spindle::detail

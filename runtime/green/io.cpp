@@ -20,14 +20,17 @@ namespace {
 using spindle::detail::io_clock;
 using spindle::detail::io_wait;
 
-// Parks the calling green thread in its scheduler's reactor.
+// Parks the calling green thread in its scheduler's reactor. A descriptor closed by
+// io::close meanwhile is EBADF, never retried: its number may name another file by now.
 struct park_in_reactor {
   bool operator()(int fd, io_wait what, io_clock::time_point deadline) const {
+    using green::detail::readiness;
+    using green::detail::wait_outcome;
     auto& s = green::detail::scheduler::here();
-    return s.io().wait(s, fd,
-                       what == io_wait::readable ? green::detail::readiness::readable
-                                                 : green::detail::readiness::writable,
-                       deadline);
+    wait_outcome outcome = s.io().wait(
+        s, fd, what == io_wait::readable ? readiness::readable : readiness::writable, deadline);
+    if (outcome == wait_outcome::closed) spindle::detail::throw_io_error(EBADF, "wait", fd);
+    return outcome == wait_outcome::ready;
   }
 };
 park_in_reactor park;
@@ -108,12 +111,12 @@ bool ready_now(int fd, short events) {
 
 template <>
 bool green_io::wait_readable(int fd, std::chrono::nanoseconds timeout) {
-  return ready_now(fd, POLLIN) || park(fd, io_wait::readable, io_clock::now() + timeout);
+  return ready_now(fd, POLLIN) || park(fd, io_wait::readable, spindle::detail::deadline_after(timeout));
 }
 
 template <>
 bool green_io::wait_writable(int fd, std::chrono::nanoseconds timeout) {
-  return ready_now(fd, POLLOUT) || park(fd, io_wait::writable, io_clock::now() + timeout);
+  return ready_now(fd, POLLOUT) || park(fd, io_wait::writable, spindle::detail::deadline_after(timeout));
 }
 
 template <>

@@ -38,8 +38,9 @@ void mutex::lock() {
 }
 
 bool mutex::try_lock() {
+  detail::record* self = detail::running();
   if (owner_ != nullptr) return false;
-  owner_ = detail::running();
+  owner_ = self;
   return true;
 }
 

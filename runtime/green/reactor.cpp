@@ -44,9 +44,10 @@ bool reactor::watch(int fd) {
                           "spindle: epoll cannot watch descriptor " + std::to_string(fd));
 }
 
-bool reactor::wait(scheduler& s, int fd, readiness what, clock::time_point deadline) {
-  if (!watch(fd)) return true;
+wait_outcome reactor::wait(scheduler& s, int fd, readiness what, clock::time_point deadline) {
+  if (!watch(fd)) return wait_outcome::ready;
   waiters& w = waiters_of(fd);
+  std::uint64_t closes_before = w.closes;
   thread_queue& queue = what == readiness::readable ? w.readers : w.writers;
   wait_reason why{what == readiness::readable ? "I/O (readable)" : "I/O (writable)",
                   reinterpret_cast<const void*>(static_cast<std::intptr_t>(fd)), nullptr};
@@ -55,11 +56,15 @@ bool reactor::wait(scheduler& s, int fd, readiness what, clock::time_point deadl
     std::size_t& n;
     ~count_down() { --n; }
   } leaving{waiting_};
+  bool woken = true;
   if (deadline == clock::time_point::max()) {
     s.park(&queue, why);
-    return true;
+  } else {
+    woken = s.park_until(deadline, &queue, why);
   }
-  return s.park_until(deadline, &queue, why);
+  // by_fd_ may have grown meanwhile: look the waiters up again.
+  if (waiters_of(fd).closes != closes_before) return wait_outcome::closed;
+  return woken ? wait_outcome::ready : wait_outcome::timed_out;
 }
 
 namespace {
@@ -101,6 +106,7 @@ void reactor::poll(scheduler& s, const timespec& timeout) {
 void reactor::forget(scheduler& s, int fd) {
   auto slot = static_cast<std::size_t>(fd);
   if (slot >= by_fd_.size() || !by_fd_[slot]) return;
+  ++by_fd_[slot]->closes;
   wake_all(s, by_fd_[slot]->readers);
   wake_all(s, by_fd_[slot]->writers);
 }

@@ -10,6 +10,7 @@
 // runtime/common/io_calls.hpp.
 #pragma once
 
+#include <cstdint>
 #include <ctime>
 #include <memory>
 #include <vector>
@@ -22,6 +23,9 @@ class scheduler;
 
 enum class readiness { readable, writable };
 
+// How a wait in the reactor ended.
+enum class wait_outcome { ready, timed_out, closed };
+
 class reactor {
 public:
   reactor() = default;
@@ -29,11 +33,12 @@ public:
   reactor& operator=(const reactor&) = delete;
   ~reactor();
 
-  // Parks the running thread until `fd` may be ready for `what`, or until the deadline
-  // passes (then returns false). Throws std::system_error if epoll cannot watch `fd`.
-  // A descriptor that epoll cannot watch because it is always ready (a regular file)
-  // returns true at once.
-  bool wait(scheduler& s, int fd, readiness what, clock::time_point deadline);
+  // Parks the running thread until `fd` may be ready for `what` (ready), the deadline
+  // passes (timed_out), or io::close closes it (closed: the number may already name
+  // another file, which the caller must not touch). Throws std::system_error if epoll
+  // cannot watch `fd`. A descriptor epoll cannot watch because it is always ready (a
+  // regular file) is ready at once.
+  wait_outcome wait(scheduler& s, int fd, readiness what, clock::time_point deadline);
 
   // Wakes every thread whose descriptor became ready, sleeping at most `timeout` in the
   // kernel (zero: just look). Called by the scheduler loop only.
@@ -50,6 +55,7 @@ private:
   struct waiters {
     thread_queue readers;
     thread_queue writers;
+    std::uint64_t closes = 0;  // times io::close closed this number; a waiter compares
   };
   waiters& waiters_of(int fd);
   bool watch(int fd);

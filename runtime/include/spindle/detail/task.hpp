@@ -10,6 +10,7 @@
 #include <exception>
 #include <functional>
 #include <optional>
+#include <stdexcept>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -25,6 +26,11 @@ struct result_record : Base {
 
   R take() {
     if (error) std::rethrow_exception(error);
+    if (!result) {
+      throw std::logic_error(
+          "spindle: the thread left no result: it never ran in this process (it stayed "
+          "behind in the parent of a fork)");
+    }
     return static_cast<R>(std::move(*result));
   }
 };
