@@ -13,13 +13,15 @@
 #include <mutex>
 
 #include "spindle/backend.hpp"
+#include "spindle/detail/timed_waits.hpp"
 #include "spindle/green/detail/record.hpp"
 #include "spindle/detail/thread_queue.hpp"
 #include "spindle/green/mutex.hpp"
 
 namespace spindle::green {
 
-class condition_variable {
+class condition_variable
+    : public spindle::detail::timed_waits<condition_variable, mutex> {
 public:
   condition_variable() = default;
   // Names what the waiters wait on in a deadlock report (used by channel, latch, ...).
@@ -34,44 +36,10 @@ public:
   void wait(std::unique_lock<mutex>& lock);
   std::cv_status wait_until(std::unique_lock<mutex>& lock,
                             std::chrono::steady_clock::time_point deadline);
-
-  template <class Predicate>
-  void wait(std::unique_lock<mutex>& lock, Predicate ready) {
-    while (!ready()) wait(lock);
-  }
-
-  template <class Clock, class Duration>
-  std::cv_status wait_until(std::unique_lock<mutex>& lock,
-                            std::chrono::time_point<Clock, Duration> deadline) {
-    return wait_until(lock, std::chrono::steady_clock::now() +
-                                std::chrono::ceil<std::chrono::steady_clock::duration>(
-                                    deadline - Clock::now()));
-  }
-
-  template <class Clock, class Duration, class Predicate>
-  bool wait_until(std::unique_lock<mutex>& lock,
-                  std::chrono::time_point<Clock, Duration> deadline, Predicate ready) {
-    while (!ready()) {
-      if (wait_until(lock, deadline) == std::cv_status::timeout) return ready();
-    }
-    return true;
-  }
-
-  template <class Rep, class Period>
-  std::cv_status wait_for(std::unique_lock<mutex>& lock,
-                          std::chrono::duration<Rep, Period> timeout) {
-    return wait_until(lock, std::chrono::steady_clock::now() +
-                                std::chrono::ceil<std::chrono::steady_clock::duration>(timeout));
-  }
-
-  template <class Rep, class Period, class Predicate>
-  bool wait_for(std::unique_lock<mutex>& lock, std::chrono::duration<Rep, Period> timeout,
-                Predicate ready) {
-    return wait_until(lock,
-                      std::chrono::steady_clock::now() +
-                          std::chrono::ceil<std::chrono::steady_clock::duration>(timeout),
-                      std::move(ready));
-  }
+  // With a predicate, with wait_for, on other clocks: spindle/detail/timed_waits.hpp.
+  using timed_waits::wait;
+  using timed_waits::wait_until;
+  using timed_waits::wait_for;
 
   void notify_one() noexcept;
   void notify_all() noexcept;

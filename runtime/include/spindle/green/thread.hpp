@@ -15,6 +15,7 @@
 
 #include "spindle/backend.hpp"
 #include "spindle/detail/thread_handle.hpp"
+#include "spindle/detail/timed_waits.hpp"
 #include "spindle/green/detail/record.hpp"
 
 namespace spindle::green {
@@ -88,14 +89,12 @@ void sleep_until(std::chrono::steady_clock::time_point deadline);
 
 template <class Clock, class Duration>
 void sleep_until(std::chrono::time_point<Clock, Duration> deadline) {
-  sleep_until(std::chrono::steady_clock::now() +
-              std::chrono::ceil<std::chrono::steady_clock::duration>(deadline - Clock::now()));
+  sleep_until(spindle::detail::to_steady(deadline));
 }
 
 template <class Rep, class Period>
 void sleep_for(std::chrono::duration<Rep, Period> d) {
-  sleep_until(std::chrono::steady_clock::now() +
-              std::chrono::ceil<std::chrono::steady_clock::duration>(d));
+  sleep_until(spindle::detail::steady_after(d));
 }
 
 thread_id get_id() noexcept;
