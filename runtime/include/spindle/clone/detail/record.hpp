@@ -20,6 +20,7 @@
 #include "spindle/backend.hpp"
 #include "spindle/detail/task.hpp"
 #include "spindle/detail/thread_queue.hpp"
+#include "spindle/detail/wait_reason.hpp"
 #include "spindle/local.hpp"
 
 namespace spindle::clone::detail {
@@ -30,15 +31,9 @@ using thread_queue = spindle::detail::thread_queue<record>;
 
 enum class state : std::uint8_t { running, blocked, finished };
 
-// Why a parked thread came back to life.
-enum class wake_status : std::uint8_t { woken, timed_out, deadlock };
+using wake_status = spindle::detail::wake_status;
 
-// What a blocked thread waits on, for the deadlock report.
-struct wait_reason {
-  const char* what = "";            // "mutex", "join", a wait_label's name...
-  const void* object = nullptr;     // the object waited on, printed as an address
-  const record* holder = nullptr;   // who holds it, when one thread does
-};
+using wait_reason = spindle::detail::wait_reason<record>;
 
 struct record {
   record() = default;

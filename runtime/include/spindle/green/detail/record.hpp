@@ -30,6 +30,7 @@
 #include "spindle/backend.hpp"
 #include "spindle/detail/task.hpp"
 #include "spindle/detail/thread_queue.hpp"
+#include "spindle/detail/wait_reason.hpp"
 #include "spindle/local.hpp"
 
 namespace spindle::green::detail {
@@ -38,19 +39,13 @@ using clock = std::chrono::steady_clock;
 
 enum class state : std::uint8_t { runnable, running, blocked, finished };
 
-// Why a parked thread came back to life.
-enum class wake_status : std::uint8_t { woken, timed_out, deadlock };
+using wake_status = spindle::detail::wake_status;
 
 class scheduler;
 struct record;
 using thread_queue = spindle::detail::thread_queue<record>;
 
-// What a blocked thread waits on, for the deadlock report.
-struct wait_reason {
-  const char* what = "";            // "mutex", "join", "sleep", a wait_label's name...
-  const void* object = nullptr;     // the object waited on, printed as an address
-  const record* holder = nullptr;   // who holds it, when one thread does (a mutex owner)
-};
+using wait_reason = spindle::detail::wait_reason<record>;
 
 // A thread's stack: [low, low + size) is usable; [low - guard, low) is the guard.
 struct stack_span {
