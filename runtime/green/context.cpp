@@ -40,6 +40,7 @@ void scheduler::switch_to(record* next) {
   switched_from_ = self;
   running_ = next;
   next->st = state::running;
+  note(event_kind::run, next);
   switch_hooks::departure kept = switch_hooks::before_switch(stack_of(next));
   boost::context::fiber back = std::move(next->context).resume();
   switch_hooks::after_switch(kept);
@@ -61,6 +62,7 @@ void scheduler::arrived(boost::context::fiber&& from) noexcept {
 boost::context::fiber scheduler::finish_running() noexcept {
   record* self = running_;
   self->st = state::finished;
+  note(event_kind::exit, self);
   if (self->joiner) wake(self->joiner);
   if (self->detached) finished_.push_back(self);
   record* next = next_to_run();
@@ -69,6 +71,7 @@ boost::context::fiber scheduler::finish_running() noexcept {
   switched_from_ = self;
   running_ = next;
   next->st = state::running;
+  note(event_kind::run, next);
   switch_hooks::before_last_switch(stack_of(next));
   return std::move(next->context);
 }

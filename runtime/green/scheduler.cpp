@@ -51,6 +51,7 @@ record* scheduler::next_to_run() noexcept {
 }
 
 void scheduler::admit(record* fresh) noexcept {
+  if (tracing_) [[unlikely]] note_spawn(fresh);
   fresh->home = this;
   fresh->st = state::runnable;
   link(fresh);
@@ -75,6 +76,7 @@ void scheduler::block(thread_queue* queue, const wait_reason& why) noexcept {
   self->woke_by = wake_status::woken;
   self->park_number = ++parks_;
   ++blocked_;
+  note(event_kind::park, self, why.what);
   if (queue) queue->push_back(self);
 }
 
@@ -110,6 +112,9 @@ void scheduler::wake(record* blocked, wake_status why) noexcept {
   blocked->st = state::runnable;
   blocked->woke_by = why;
   --blocked_;
+  note(event_kind::wake, blocked,
+       why == wake_status::woken ? "woken" : why == wake_status::timed_out ? "timed out" : "deadlock",
+       running_->id);
   policy_->awakened(blocked);
 }
 
@@ -117,6 +122,7 @@ void scheduler::fire_expired_timers() noexcept {
   if (timers_.empty()) return;
   clock::time_point now = clock::now();
   while (!timers_.empty() && timers_.next_deadline() <= now) {
+    note(event_kind::timer, timers_.earliest());
     wake(timers_.earliest(), wake_status::timed_out);
   }
 }

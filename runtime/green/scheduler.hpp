@@ -20,6 +20,7 @@
 #include "spindle/green/policy.hpp"
 #include "reactor.hpp"
 #include "timer_queue.hpp"
+#include "tracer.hpp"
 
 namespace spindle::green::detail {
 
@@ -82,6 +83,11 @@ public:
 
   void use_policy(std::unique_ptr<policy> next);
 
+  // Tracing (spindle/green/trace.hpp, runtime/green/trace.cpp).
+  void start_trace(std::size_t capacity);
+  void stop_trace() noexcept;
+  const tracer* trace_log() const noexcept { return tracer_.get(); }
+
   // The reactor of this kernel thread, for spindle's I/O calls (runtime/green/io.cpp).
   detail::reactor& io() noexcept { return reactor_; }
 
@@ -91,6 +97,12 @@ public:
   const record* owner_of_guard(const void* address) const noexcept;
 
 private:
+  // Records an event while tracing; otherwise one load and one predicted branch.
+  void note(event_kind kind, const record* r, const char* what = nullptr,
+            std::uint64_t argument = 0) noexcept {
+    if (tracing_) [[unlikely]] tracer_->add(kind, r->id, what, argument);
+  }
+  void note_spawn(const record* fresh) noexcept;
   static scheduler& make_here();
   void run();
   boost::context::fiber leave_scheduler() noexcept;
@@ -131,6 +143,8 @@ private:
   std::unique_ptr<policy> policy_;      // holds the run queue
   timer_queue timers_;
   detail::reactor reactor_;             // threads parked on descriptors
+  std::unique_ptr<tracer> tracer_;      // the last recording, if any
+  bool tracing_ = false;                // whether events are recorded now
   thread_queue finished_;               // detached threads that finished, to reap
   std::size_t blocked_ = 0;             // threads in state blocked
   std::uint64_t parks_ = 0;             // numbers each park, for the deadlock report
