@@ -285,8 +285,8 @@ Action keys(Call& call) {
   return Action::reply;
 }
 
+// Like Redis, counts the keys held, stale ones not yet purged included.
 Action dbsize(Call& call) {
-  call.store.purge_expired();
   append_integer(call.reply, static_cast<std::int64_t>(call.store.size()));
   return Action::reply;
 }
@@ -318,7 +318,7 @@ Action bgsave(Call& call) {
 
 Action quit(Call& call) {
   append_simple_string(call.reply, "OK");
-  return Action::close;
+  return Action::close_after_reply;
 }
 
 struct Command {
@@ -352,10 +352,10 @@ Action execute(const Argv& argv, Store& store, const Persistence& persistence,
                const ServerFacts& facts, std::string& reply) {
   Call call{argv, store, persistence, facts, reply};
   // An HTTP request sent to the port by a web page ("POST /", "Host: ...") is closed
-  // on without a reply, as Redis does against cross-protocol attacks.
+  // on without a word, as Redis does against cross-protocol attacks.
   std::string_view name = c_string(argv[0]);
   if (equals_ignoring_case(name, "post") || equals_ignoring_case(name, "host:"))
-    return Action::close;
+    return Action::close_now;
   for (const Command& command : command_table) {
     if (!equals_ignoring_case(argv[0], command.name)) continue;
     int argc = static_cast<int>(std::min<std::size_t>(argv.size(), 1 << 30));

@@ -27,10 +27,13 @@ namespace spindle_kv {
 
 // What the server does after execute() returns.
 enum class Action {
-  reply,            // send the reply
-  save,             // call Persistence::save(), send what it appends
-  background_save,  // call Persistence::start_background_save(), send what it appends
-  close,            // send the reply (if any), then close the connection
+  reply,              // send the reply
+  save,               // call Persistence::save(), send what it appends
+  background_save,    // call Persistence::start_background_save(), send what it appends
+  close_after_reply,  // send the reply, then close the connection (QUIT)
+  close_now,          // close the connection without sending the replies not yet sent,
+                      // those of earlier pipelined requests included (Redis frees the
+                      // client at once when it sees an HTTP request)
 };
 
 // Runs one request (argv non-empty, as RequestParser produces) and appends its reply

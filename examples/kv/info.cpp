@@ -64,7 +64,7 @@ void persistence_fields(std::string& out, const PersistenceStats& stats, const S
   field(out, "rdb_last_load_keys_loaded", stats.rdb_last_load_keys_loaded);
 }
 
-void section(std::string& out, std::size_t index, Store& store, const Persistence& persistence,
+void section(std::string& out, std::size_t index, const Store& store, const Persistence& persistence,
              const ServerFacts& facts) {
   std::string_view name = section_names[index];
   if (name == "server") {
@@ -95,10 +95,9 @@ void section(std::string& out, std::size_t index, Store& store, const Persistenc
 
 }  // namespace
 
-std::string render_info(const Argv& args, Store& store, const Persistence& persistence,
+std::string render_info(const Argv& args, const Store& store, const Persistence& persistence,
                         const ServerFacts& facts) {
   auto wanted = requested_sections(args);
-  if (wanted.back()) store.purge_expired();
   std::string out;
   for (std::size_t i = 0; i < section_names.size(); ++i) {
     if (!wanted[i]) continue;

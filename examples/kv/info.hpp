@@ -29,9 +29,9 @@ struct ServerFacts {
 // The text of INFO's reply for the requested sections (args are INFO's arguments,
 // case-insensitive): server, clients, memory, persistence, stats and keyspace, in that
 // order, as Redis orders them. No argument, "default", "all" or "everything" means all
-// of them; names that are not sections are ignored. Keys that have expired are purged
-// first, so the keyspace counts are exact.
-std::string render_info(const Argv& args, Store& store, const Persistence& persistence,
+// of them; names that are not sections are ignored. Like Redis's, the keyspace counts
+// include stale keys not yet purged.
+std::string render_info(const Argv& args, const Store& store, const Persistence& persistence,
                         const ServerFacts& facts);
 
 }  // namespace spindle_kv
