@@ -4,6 +4,7 @@
 // Read next: inline.cpp, which splits the lines people type.
 #include "resp.hpp"
 
+#include <algorithm>
 #include <charconv>
 
 #include "inline.hpp"
@@ -50,6 +51,7 @@ RequestParser::Status RequestParser::next(Argv& argv) {
     if (step == Step::command) return Status::command;
     if (step == Step::need_more) {
       buffer_.erase(0, pos_);
+      scanned_ -= std::min(scanned_, pos_);
       pos_ = 0;
       return Status::need_more;
     }
@@ -60,14 +62,21 @@ RequestParser::Status RequestParser::next(Argv& argv) {
 RequestParser::Step RequestParser::fail(std::string_view message) {
   append_error(error_reply_, message);
   buffer_.clear();
-  pos_ = 0;
+  pos_ = scanned_ = 0;
   return Step::failed;
+}
+
+// The index of the first byte of ends at or after pos_, or npos.
+std::size_t RequestParser::find_line_end(std::string_view ends) {
+  std::size_t end = buffer_.find_first_of(ends, std::max(pos_, scanned_));
+  if (end == std::string::npos) scanned_ = buffer_.size();
+  return end;
 }
 
 RequestParser::Step RequestParser::read_inline(Argv& argv) {
   // Redis looks for the newline with strchr, so a NUL byte hides it: the line stays
   // unfinished until it passes the limit. We keep that so clients see the same thing.
-  std::size_t end = buffer_.find_first_of(std::string_view("\n\0", 2), pos_);
+  std::size_t end = find_line_end(std::string_view("\n\0", 2));
   bool complete = end != std::string::npos && buffer_[end] == '\n';
   std::size_t length = (complete ? end : buffer_.size()) - pos_;
   // Redis checks the limit only while the newline is missing, so whether it accepts a
@@ -86,7 +95,7 @@ RequestParser::Step RequestParser::read_inline(Argv& argv) {
 // Finds the '\r' that ends a "*n" or "$n" line starting at pos_. Like Redis, the byte
 // after '\r' is skipped unread (it should be '\n'), and a NUL hides the '\r'.
 std::optional<std::size_t> RequestParser::find_header_end(std::string_view too_big_message) {
-  std::size_t cr = buffer_.find_first_of(std::string_view("\r\0", 2), pos_);
+  std::size_t cr = find_line_end(std::string_view("\r\0", 2));
   if (cr == std::string::npos || buffer_[cr] == '\0') {
     if (buffer_.size() - pos_ > max_inline_length) fail(too_big_message);
     return std::nullopt;

@@ -27,6 +27,8 @@ using Argv = std::vector<std::string>;
 inline constexpr std::int64_t max_bulk_length = 512 * 1024 * 1024;  // proto-max-bulk-len
 inline constexpr std::int64_t max_multibulk_count = 2147483647;     // INT_MAX
 inline constexpr std::size_t max_inline_length = 64 * 1024;         // PROTO_INLINE_MAX_SIZE
+// (An inline line, counting its CR but not its LF, and a "*n" or "$n" line still
+// without its CR, may be max_inline_length bytes long.)
 
 // Parses a decimal integer the way Redis does everywhere (its string2ll): an optional
 // '-', then "0" or a digit 1-9 followed by digits, nothing else. "+1", "01", "-0", " 1"
@@ -69,6 +71,7 @@ class RequestParser {
   enum class Step { command, progress, need_more, failed };
 
   Step read_inline(Argv& argv);
+  std::size_t find_line_end(std::string_view ends);
   Step read_multibulk_count();
   Step read_bulk_count();
   Step read_bulks(Argv& argv);
@@ -78,6 +81,9 @@ class RequestParser {
   // Input: bytes before pos_ are consumed and dropped when the parser next runs dry.
   std::string buffer_;
   std::size_t pos_ = 0;
+  // The bytes from pos_ up to scanned_ hold no line end: a search resumes at scanned_,
+  // so a line that arrives one byte at a time is scanned once, not once per byte.
+  std::size_t scanned_ = 0;
 
   // A multibulk request in progress (Redis's multibulklen and bulklen).
   std::int64_t bulks_missing_ = 0;  // bulk strings not yet read; 0 between requests
