@@ -7,6 +7,7 @@
 #include <doctest/doctest.h>
 
 #include <filesystem>
+#include <stdexcept>
 
 #include "kv_golden_format.hpp"
 #include "kv_session.hpp"
@@ -14,15 +15,19 @@
 namespace spindle_kv::testing {
 namespace {
 
-// The golden file, found from this source file's path (absolute, or relative to the
-// directory the compiler ran in, which is where the tests run from) unless the build
-// names it.
+// The golden file: where the build says (-DKV_GOLDEN_REPLIES="path"), or found from
+// this source file's path, which is relative to where the compiler ran: run the tests
+// from there too.
 std::filesystem::path golden_replies_file() {
 #ifdef KV_GOLDEN_REPLIES
-  return KV_GOLDEN_REPLIES;
+  std::filesystem::path file = KV_GOLDEN_REPLIES;
 #else
-  return std::filesystem::path(__FILE__).parent_path() / "../examples/kv/golden_replies.txt";
+  std::filesystem::path file = std::filesystem::path(__FILE__).parent_path() / "../examples/kv/golden_replies.txt";
 #endif
+  if (!std::filesystem::exists(file))
+    throw std::runtime_error(file.string() + " not found: run from the directory the tests were "
+                             "compiled in, or compile with -DKV_GOLDEN_REPLIES=\"/path/to/it\"");
+  return file;
 }
 
 // What if the file were missing or empty? The test must fail, not pass on nothing.
