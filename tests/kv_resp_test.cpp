@@ -93,6 +93,27 @@ TEST_CASE("requests cut at any point, or into random pieces, come out the same")
   }
 }
 
+// What if the bytes are garbage? Whatever they are, parsing them must not depend on how
+// the network cuts them, and must neither crash nor hang.
+TEST_CASE("random bytes parse the same whether fed whole, byte by byte or in pieces") {
+  const std::string pieces[] = {"*", "$", "2", "-1", "0", "\r\n", "\r", "\n", "PING", " ", "\"", "'",
+                                "\\", "x", "\0"s, "*1\r\n$4\r\nECHO\r\n", "$3\r\nabc\r\n", "\t"};
+  std::mt19937 random(1);
+  for (int round = 0; round < 3000; ++round) {
+    std::string bytes;
+    for (int n = static_cast<int>(random() % 12); n >= 0; --n) bytes += pieces[random() % std::size(pieces)];
+    Parsed whole = parse(bytes);
+    Parsed by_byte = parse_chunks(one_byte_chunks(bytes));
+    std::size_t cut = random() % (bytes.size() + 1);
+    Parsed in_two = parse_chunks({bytes.substr(0, cut), bytes.substr(cut)});
+    INFO("bytes: " << bytes);
+    CHECK(by_byte.requests == whole.requests);
+    CHECK(by_byte.error_reply == whole.error_reply);
+    CHECK(in_two.requests == whole.requests);
+    CHECK(in_two.error_reply == whole.error_reply);
+  }
+}
+
 TEST_CASE("a request is not handed out until its last byte has arrived") {
   const std::string request = "*2\r\n$3\r\nGET\r\n$1\r\nk\r\n";
   RequestParser parser;
