@@ -60,6 +60,9 @@ class Persistence {
   // (1 on failure, with the reason on stderr); it never returns into the caller's code.
   // Appends "+Background saving started", "-ERR" if fork() fails, or Redis's error if
   // a BGSAVE is already running. Call it from the thread that holds the store's mutex.
+  // Only that thread exists in the child, which must therefore touch no lock another
+  // thread might have held: write_snapshot() touches none. The child also inherits the
+  // server's descriptors, sockets included, and holds them open until it exits.
   void start_background_save(Store& store, std::string& reply);
 
   // Collects the BGSAVE child if it has exited, without waiting (waitpid with WNOHANG),

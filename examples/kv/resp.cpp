@@ -92,8 +92,10 @@ RequestParser::Step RequestParser::read_inline(Argv& argv) {
   return argv.empty() ? Step::progress : Step::command;
 }
 
-// Finds the '\r' that ends a "*n" or "$n" line starting at pos_. Like Redis, the byte
-// after '\r' is skipped unread (it should be '\n'), and a NUL hides the '\r'.
+// Finds the '\r' that ends a "*n" or "$n" line starting at pos_, or nullopt while it
+// has not arrived; a line still without it past the limit also fails the parser, with
+// too_big_message. Like Redis, the byte after '\r' is skipped unread (it should be
+// '\n'), and a NUL hides the '\r'.
 std::optional<std::size_t> RequestParser::find_header_end(std::string_view too_big_message) {
   std::size_t cr = find_line_end(std::string_view("\r\0", 2));
   if (cr == std::string::npos || buffer_[cr] == '\0') {
@@ -166,13 +168,17 @@ void append_error(std::string& out, std::string_view text) {
   out += "\r\n";
 }
 
-static void append_number_line(std::string& out, char type, std::int64_t value) {
+namespace {
+
+void append_number_line(std::string& out, char type, std::int64_t value) {
   char digits[24];
   auto end = std::to_chars(digits, digits + sizeof digits, value).ptr;
   out += type;
   out.append(digits, end);
   out += "\r\n";
 }
+
+}  // namespace
 
 void append_integer(std::string& out, std::int64_t value) { append_number_line(out, ':', value); }
 
