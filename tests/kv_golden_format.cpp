@@ -1,7 +1,7 @@
 // The golden file format: the contract is in kv_golden_format.hpp.
 //
-// Explained in docs/09-spindle-kv.md ("Testing against Redis").
-// Read next: kv_golden_recorder.cpp.
+// Explained in: docs/09-spindle-kv.md (testing against redis).
+// Read next: tests/kv_golden_recorder.cpp.
 #include "kv_golden_format.hpp"
 
 #include <cstdio>

@@ -1,8 +1,8 @@
 // Tests of the RESP2 request parser, inline splitting and reply encoders (resp.hpp,
 // inline.hpp): requests cut anywhere, pipelined, oversized and malformed.
 //
-// Explained in docs/09-spindle-kv.md ("The protocol").
-// Read next: kv_store_test.cpp.
+// Explained in: docs/09-spindle-kv.md (the protocol).
+// Read next: tests/kv_store_test.cpp.
 #include <doctest/doctest.h>
 
 #include <random>

@@ -2,8 +2,8 @@
 // the engine the way the server does for one connection (feed bytes, execute each
 // complete request, carry out its action), without sockets or threads.
 //
-// Explained in docs/09-spindle-kv.md ("Commands").
-// Read next: kv_commands_test.cpp.
+// Explained in: docs/09-spindle-kv.md (commands).
+// Read next: tests/kv_test_main.cpp.
 #pragma once
 
 #include <stdlib.h>

@@ -3,8 +3,8 @@
 // the checks inside each function is Redis's, because it decides which error a
 // request with several mistakes gets.
 //
-// Explained in docs/09-spindle-kv.md ("Commands").
-// Read next: info.cpp, then persistence.hpp.
+// Explained in: docs/09-spindle-kv.md (commands).
+// Read next: examples/kv/info.hpp.
 #include "commands.hpp"
 
 #include <algorithm>

@@ -2,8 +2,8 @@
 // [abc] one of a set, [^abc] one byte not in it, [a-z] a range, and a backslash makes
 // the next byte literal.
 //
-// Explained in docs/09-spindle-kv.md ("The keyspace").
-// Read next: store.hpp, whose keys_matching() uses it.
+// Explained in: docs/09-spindle-kv.md (the keyspace).
+// Read next: examples/kv/glob.cpp.
 #pragma once
 
 #include <bitset>

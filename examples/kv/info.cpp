@@ -1,7 +1,7 @@
 // INFO's text: the contract is in info.hpp.
 //
-// Explained in docs/09-spindle-kv.md ("Commands").
-// Read next: snapshot.cpp.
+// Explained in: docs/09-spindle-kv.md (commands).
+// Read next: examples/kv/snapshot.hpp.
 #include "info.hpp"
 
 #include <unistd.h>

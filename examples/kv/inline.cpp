@@ -1,7 +1,7 @@
 // Splitting inline requests: the contract is in inline.hpp.
 //
-// Explained in docs/09-spindle-kv.md ("The protocol").
-// Read next: store.hpp.
+// Explained in: docs/09-spindle-kv.md (the protocol).
+// Read next: examples/kv/store.hpp.
 #include "inline.hpp"
 
 #include <string>

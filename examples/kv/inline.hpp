@@ -2,8 +2,8 @@
 // ("SET greeting \"hello world\""), which Redis accepts beside the RESP arrays that
 // client libraries send.
 //
-// Explained in docs/09-spindle-kv.md ("The protocol").
-// Read next: store.hpp.
+// Explained in: docs/09-spindle-kv.md (the protocol).
+// Read next: examples/kv/inline.cpp.
 #pragma once
 
 #include <string_view>

@@ -1,7 +1,7 @@
 // SAVE and BGSAVE: the contracts are in persistence.hpp.
 //
-// Explained in docs/09-spindle-kv.md ("Snapshots").
-// Read next: info.cpp.
+// Explained in: docs/09-spindle-kv.md (snapshots).
+// Read next: tests/kv_session.hpp.
 #include "persistence.hpp"
 
 #include <sys/wait.h>

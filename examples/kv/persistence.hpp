@@ -11,8 +11,8 @@
 // that guards the store. Forking under that mutex is also what makes the child's image
 // of the store consistent: no other thread is halfway through changing it.
 //
-// Explained in docs/09-spindle-kv.md ("Snapshots").
-// Read next: info.hpp, which reports these statistics.
+// Explained in: docs/09-spindle-kv.md (snapshots).
+// Read next: examples/kv/persistence.cpp.
 #pragma once
 
 #include <sys/types.h>

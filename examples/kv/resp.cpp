@@ -1,7 +1,7 @@
 // RESP2 request parsing and reply encoding: the contracts are in resp.hpp.
 //
-// Explained in docs/09-spindle-kv.md ("The protocol").
-// Read next: inline.cpp, which splits the lines people type.
+// Explained in: docs/09-spindle-kv.md (the protocol).
+// Read next: examples/kv/inline.hpp.
 #include "resp.hpp"
 
 #include <algorithm>

@@ -7,8 +7,8 @@
 // pipelined ones. RequestParser keeps what it has been fed and hands out complete commands,
 // so the server's loop is: read, feed, take every complete command, reply.
 //
-// Explained in docs/09-spindle-kv.md ("The protocol").
-// Read next: store.hpp, then commands.hpp.
+// Explained in: docs/09-spindle-kv.md (the protocol).
+// Read next: examples/kv/resp.cpp.
 #pragma once
 
 #include <cstddef>

@@ -1,7 +1,7 @@
 // Writing and reading snapshots: the format and the contracts are in snapshot.hpp.
 //
-// Explained in docs/09-spindle-kv.md ("Snapshots").
-// Read next: persistence.cpp.
+// Explained in: docs/09-spindle-kv.md (snapshots).
+// Read next: examples/kv/persistence.hpp.
 #include "snapshot.hpp"
 
 #include <fcntl.h>

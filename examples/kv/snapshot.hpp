@@ -17,8 +17,8 @@
 // a power cut. rename() replaces a name atomically: a reader sees the old file or the
 // new one. A temporary file left by a crash is never read.
 //
-// Explained in docs/09-spindle-kv.md ("Snapshots").
-// Read next: persistence.hpp, which runs SAVE and BGSAVE with these functions.
+// Explained in: docs/09-spindle-kv.md (snapshots).
+// Read next: examples/kv/snapshot.cpp.
 #pragma once
 
 #include <cstddef>

@@ -3,8 +3,8 @@
 // Every change goes through remove(), drop_expiry() or the few lines of set() and
 // set_expiry(), which keep the map, the expiry index and the memory count in step.
 //
-// Explained in docs/09-spindle-kv.md ("The keyspace").
-// Read next: commands.cpp.
+// Explained in: docs/09-spindle-kv.md (the keyspace).
+// Read next: examples/kv/commands.hpp.
 #include "store.hpp"
 
 #include <cassert>

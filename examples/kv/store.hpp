@@ -8,8 +8,8 @@
 // The store is not thread-safe. spindle-kv runs one thread per connection, so the
 // server serialises every call on the store (and on Persistence) with one spindle mutex.
 //
-// Explained in docs/09-spindle-kv.md ("The keyspace").
-// Read next: commands.hpp, which gives the store its Redis commands.
+// Explained in: docs/09-spindle-kv.md (the keyspace).
+// Read next: examples/kv/glob.hpp.
 #pragma once
 
 #include <algorithm>
