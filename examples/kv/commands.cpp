@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cassert>
 #include <limits>
 #include <optional>
 
@@ -350,6 +351,7 @@ Action unknown_command(Call& call) {
 
 Action execute(const Argv& argv, Store& store, const Persistence& persistence,
                const ServerFacts& facts, std::string& reply) {
+  assert(!argv.empty());
   Call call{argv, store, persistence, facts, reply};
   // An HTTP request sent to the port by a web page ("POST /", "Host: ...") is closed
   // on without a word, as Redis does against cross-protocol attacks.

@@ -42,5 +42,9 @@ redis-cli -p "$port" ping >/dev/null
 
 version=$(redis-server --version)
 "$scratch/recorder" "$port" "$here/golden_cases.txt" "$here/golden_replies.txt" "$version"
+for _ in $(seq 50); do  # let the last cases' BGSAVE child finish before the server stops
+  redis-cli -p "$port" info persistence | grep -q '^rdb_bgsave_in_progress:0' && break
+  sleep 0.1
+done
 echo "recorded $(grep -c '^send' "$here/golden_replies.txt") cases from: $version"
 git -C "$root" diff --stat -- examples/kv/golden_replies.txt || true
