@@ -86,12 +86,12 @@ void clone_io::connect(int fd, const sockaddr* address, socklen_t length) {
 
 template <>
 bool clone_io::wait_readable(int fd, std::chrono::nanoseconds timeout) {
-  return park(fd, io_wait::readable, io_clock::now() + timeout);
+  return park(fd, io_wait::readable, spindle::detail::deadline_after(timeout));
 }
 
 template <>
 bool clone_io::wait_writable(int fd, std::chrono::nanoseconds timeout) {
-  return park(fd, io_wait::writable, io_clock::now() + timeout);
+  return park(fd, io_wait::writable, spindle::detail::deadline_after(timeout));
 }
 
 // A clone thread blocked in read on this descriptor is NOT woken by close (Linux keeps
