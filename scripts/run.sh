@@ -19,6 +19,8 @@ readonly packages=(
   libboost-context-dev                        # the green backend's context switch
   doctest-dev                                 # the tests
   libcli11-dev                                # command-line flags of the examples
+  redis-tools                                 # redis-cli for spindle-kv's tests, redis-benchmark
+  redis-server                                # the reference in scripts/kv_benchmark.sh
 )
 
 missing_packages() {
