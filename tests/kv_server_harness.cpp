@@ -73,8 +73,8 @@ int announced_port(int output) {
 std::string backend_under_test() { return environment("SPINDLE_KV_BACKEND"); }
 
 RunningServer::RunningServer(const std::filesystem::path& dir, const Options& options) {
-  std::vector<std::string> argv = {environment("SPINDLE_KV"), "--port", "0", "--backend",
-                                   backend_under_test(), "--dir", dir.string()};
+  std::vector<std::string> argv = {environment("SPINDLE_KV"), "--port", "0",         "--backend",
+                                   backend_under_test(),      "--dir",  dir.string()};
   argv.insert(argv.end(), options.arguments.begin(), options.arguments.end());
   int ends[2];
   REQUIRE(::pipe2(ends, O_CLOEXEC) == 0);
@@ -170,8 +170,8 @@ std::string Client::replies(std::size_t count) {
       end += *length;
       ++found;
     } else {
-      REQUIRE_MESSAGE(receive_more(), "the server closed the connection after " << found << " of "
-                                                                               << count << " replies");
+      REQUIRE_MESSAGE(receive_more(), "the server closed the connection after "
+                                          << found << " of " << count << " replies");
     }
   }
   std::string taken = received_.substr(0, end);
@@ -275,8 +275,11 @@ std::string redis_cli(int port, const std::vector<std::string>& arguments,
   int status = 0;
   ::waitpid(pid, &status, 0);
   REQUIRE_MESSAGE((WIFEXITED(status) && WEXITSTATUS(status) == 0),
-                  "redis-cli failed (wait status " << status << "; 124: timed out, 127: not "
-                  "installed, apt-get install redis-tools); its output: " << text);
+                  "redis-cli failed (wait status "
+                      << status
+                      << "; 124: timed out, 127: not "
+                         "installed, apt-get install redis-tools); its output: "
+                      << text);
   return text;
 }
 

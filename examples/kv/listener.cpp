@@ -37,9 +37,9 @@ Listener::Listener(const std::string& address, int port) {
   fd_ = ::socket(found->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
   int error = fd_ < 0 ? errno : 0;
   int yes = 1;
-  if (fd_ >= 0 && (::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes) != 0 ||
-                   ::bind(fd_, found->ai_addr, found->ai_addrlen) != 0 ||
-                   ::listen(fd_, backlog) != 0)) {
+  if (fd_ >= 0 &&
+      (::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes) != 0 ||
+       ::bind(fd_, found->ai_addr, found->ai_addrlen) != 0 || ::listen(fd_, backlog) != 0)) {
     error = errno;
   }
   ::freeaddrinfo(found);

@@ -6,7 +6,6 @@
 // Explained in: docs/09-spindle-kv.md (the server).
 // Run: build/examples/spindle-kv --help
 #include <CLI/CLI.hpp>
-
 #include <cstdio>
 #include <exception>
 #include <string>

@@ -33,10 +33,10 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr auto housekeeping_period = 100ms;         // Redis's hz 10: ten rounds a second
-constexpr std::size_t purge_batch = 1000;           // stale keys deleted per hold of the mutex
-constexpr auto accept_back_off = 100ms;             // after accept fails (EMFILE, ENOMEM, ...)
-constexpr std::size_t receive_size = 16 * 1024;     // Redis's PROTO_IOBUF_LEN
+constexpr auto housekeeping_period = 100ms;      // Redis's hz 10: ten rounds a second
+constexpr std::size_t purge_batch = 1000;        // stale keys deleted per hold of the mutex
+constexpr auto accept_back_off = 100ms;          // after accept fails (EMFILE, ENOMEM, ...)
+constexpr std::size_t receive_size = 16 * 1024;  // Redis's PROTO_IOBUF_LEN
 constexpr std::size_t reply_capacity_kept = 64 * 1024;
 
 template <spindle::backend B>
@@ -79,7 +79,7 @@ class Server {
   std::unordered_map<int, thread> connections_;  // each open connection's thread, by socket
   std::vector<thread> finished_;                 // threads of closed connections, to join
   std::int64_t total_connections_ = 0;
-  typename B::condition_variable all_closed_;    // notified when connections_ becomes empty
+  typename B::condition_variable all_closed_;  // notified when connections_ becomes empty
 };
 
 // The accept loop's thread (serve's caller) runs the whole server: it starts the two
@@ -87,10 +87,10 @@ class Server {
 // down in order. Returns once every thread it started has been joined.
 template <spindle::backend B>
 void Server<B>::run() {
-  thread watcher = B::spawn(spindle::spawn_options{.name = "stop watcher"},
-                            [this] { wait_for_stop_signal(); });
-  thread housekeeper = B::spawn(spindle::spawn_options{.name = "housekeeper"},
-                                [this] { keep_house(); });
+  thread watcher =
+      B::spawn(spindle::spawn_options{.name = "stop watcher"}, [this] { wait_for_stop_signal(); });
+  thread housekeeper =
+      B::spawn(spindle::spawn_options{.name = "housekeeper"}, [this] { keep_house(); });
   accept_connections();
   close_every_connection();
   watcher.join();
@@ -124,7 +124,8 @@ void Server<B>::accept_connections() {
       continue;
     }
     if (failures > 0) {
-      std::fprintf(stderr, "spindle-kv: accepting connections again, after %d failures\n", failures);
+      std::fprintf(stderr, "spindle-kv: accepting connections again, after %d failures\n",
+                   failures);
       failures = 0;
     }
   }
@@ -151,8 +152,7 @@ void Server<B>::serve_connection(int fd) noexcept {
   } catch (const std::system_error&) {
     // The client vanished (ECONNRESET, EPIPE) or the server is stopping: nothing to do.
   } catch (const std::exception& error) {
-    std::fprintf(stderr, "spindle-kv: closing the connection on socket %d: %s\n", fd,
-                 error.what());
+    std::fprintf(stderr, "spindle-kv: closing the connection on socket %d: %s\n", fd, error.what());
   }
   end_connection(fd);
 }
@@ -173,8 +173,9 @@ void Server<B>::converse(int fd) {
     parser.feed(std::string_view(received, got));
     After after = run_requests(parser, argv, replies);
     if (after == After::keep_open && parser.buffered() > options_.max_query_buffer) {
+      std::string limit = std::to_string(options_.max_query_buffer);
       append_error(replies, "ERR Protocol error: the request is over the client query buffer "
-                            "limit of " + std::to_string(options_.max_query_buffer) + " bytes");
+                            "limit of " + limit + " bytes");
       after = After::close;
     }
     if (!replies.empty()) B::io::send(fd, replies.data(), replies.size());
@@ -223,8 +224,9 @@ template <spindle::backend B>
 ServerFacts Server<B>::facts() const {
   ServerFacts facts;
   facts.thread_backend = B::name;
-  facts.uptime_in_seconds = std::chrono::duration_cast<std::chrono::seconds>(
-                                std::chrono::steady_clock::now() - started_).count();
+  facts.uptime_in_seconds =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_)
+          .count();
   facts.connected_clients = static_cast<std::int64_t>(connections_.size());
   facts.total_connections_received = total_connections_;
   return facts;

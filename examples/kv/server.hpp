@@ -28,9 +28,9 @@ namespace spindle_kv {
 
 struct ServerOptions {
   std::string bind_address = "127.0.0.1";
-  int port = 6379;                           // 0: a free port, announced on stdout
-  std::filesystem::path dir = ".";           // where dump.spkv is loaded from and saved to
-  std::size_t max_query_buffer = 1 << 30;    // Redis's client-query-buffer-limit, 1 GiB
+  int port = 6379;                         // 0: a free port, announced on stdout
+  std::filesystem::path dir = ".";         // where dump.spkv is loaded from and saved to
+  std::size_t max_query_buffer = 1 << 30;  // Redis's client-query-buffer-limit, 1 GiB
 };
 
 // Loads dir/dump.spkv, listens, prints "spindle-kv: listening on ADDRESS:PORT ..." on
