@@ -108,13 +108,18 @@ stop_server() {
   server_pid=
 }
 
-# sample PID PORT: until killed, appends the server's VmRSS (kB) to $scratch/rss every
-# 0.1 s, and its connected_clients (less this sampler's own connection) to
-# $scratch/clients every 0.5 s.
+# The machine's kernel stacks, in kB: every kernel thread has one (16 KiB on x86-64),
+# outside any process's RSS. System-wide, so other programs move it too.
+kernel_stacks() { awk '/^KernelStack/ { print $2 }' /proc/meminfo; }
+
+# sample PID PORT: until killed, appends the server's VmRSS (kB) to $scratch/rss and the
+# machine's kernel stacks to $scratch/kstack every 0.1 s, and its connected_clients
+# (less this sampler's own connection) to $scratch/clients every 0.5 s.
 sample() {
   local pid=$1 port=$2 round=0
   while kill -0 "$pid" 2>/dev/null; do
     awk '/^VmRSS/ { print $2 }' "/proc/$pid/status" >>"$scratch/rss" 2>/dev/null || true
+    kernel_stacks >>"$scratch/kstack"
     if [ $((round % 5)) = 0 ]; then
       timeout 2 redis-cli -p "$port" info clients 2>/dev/null |
         awk -F: '/^connected_clients/ { print $2 - 1 }' >>"$scratch/clients" || true
@@ -136,7 +141,9 @@ bench() {
   local name=$1 port=$2 clients=$3 sampler
   : >"$scratch/rss"
   : >"$scratch/clients"
+  : >"$scratch/kstack"
   result[$name,$clients,rss_before]=$(awk '/^VmRSS/ { print $2 }' "/proc/$server_pid/status")
+  result[$name,$clients,kstack_before]=$(kernel_stacks)
   sample "$server_pid" "$port" &
   sampler=$!
   if ! timeout 900 redis-benchmark -h 127.0.0.1 -p "$port" -c "$clients" \
@@ -156,6 +163,7 @@ bench() {
       awk -F, -v t="$test" '$1 == t { print $2, $5, $7 }')
   done
   result[$name,$clients,rss]=$(peak "$scratch/rss")
+  result[$name,$clients,kstack]=$(peak "$scratch/kstack")
   result[$name,$clients,reached]=$(peak "$scratch/clients")
 }
 
@@ -191,13 +199,15 @@ print_summary() {
         "$(awk -v r="$r" 'BEGIN { print (r >= 0.70 ? "met" : "NOT met") }')"
     fi
   done
-  local name before after
+  local name before after kernel
   for name in green clone redis; do
     [ -n "${result[$name,10000,rss]:-}" ] || continue
     before=${result[$name,10000,rss_before]}
     after=${result[$name,10000,rss]}
-    printf "%-6s at 10000 connections: peak RSS %s MiB, %s MiB above its RSS before (%s KiB a connection)\n" \
+    kernel=$((result[$name,10000,kstack] - result[$name,10000,kstack_before]))
+    printf "%-6s at 10000 connections: peak RSS %s MiB, %s MiB above its RSS before (%s KiB a connection);\n" \
       "$name" "$(mib "$after")" "$(mib $((after - before)))" "$(awk -v d=$((after - before)) 'BEGIN { printf "%.1f", d / 10000 }')"
+    printf "       kernel stacks of the machine rose by %s MiB during the run, outside RSS\n" "$(mib "$kernel")"
   done
   if [ -n "${result[green,10000,rss]:-}" ] && [ -n "${result[clone,10000,rss]:-}" ]; then
     echo "clone / green peak RSS at 10000 connections: $(ratio "${result[clone,10000,rss]}" "${result[green,10000,rss]}")"
