@@ -49,7 +49,7 @@ done
 requests_for() {
   local clients=$1
   if [ "$quick" = 1 ]; then
-    echo $((clients >= 10000 ? 10000 : 20000))
+    case "$clients" in 50) echo 60000 ;; 1000) echo 20000 ;; *) echo 10000 ;; esac
   else
     echo $((clients >= 10000 ? 100000 : 200000))
   fi
@@ -171,7 +171,10 @@ mib() { awk -v kb="$1" 'BEGIN { printf "%.1f", kb / 1024 }'; }
 
 print_row() {
   local name=$1 clients=$2 label
-  case "$name" in green) label="spindle-kv green" ;; clone) label="spindle-kv clone" ;; *) label="redis-server" ;; esac
+  case "$name" in
+    green | clone) label="spindle-kv $name" ;;
+    *) label="redis-server" ;;
+  esac
   if [ -n "${result[$name,$clients,failed]:-}" ]; then
     printf "%-7s %-17s %s\n" "$clients" "$label" "${result[$name,$clients,failed]}"
     return
@@ -186,31 +189,36 @@ print_row() {
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
-print_summary() {
-  local test green redis
-  echo
+# Green's throughput over redis-server's at 50 clients, against the target.
+print_ratios() {
+  local test green redis r verdict
   for test in SET GET; do
     green=$(cut -d' ' -f1 <<<"${result[green,50,$test]:-0}")
     redis=$(cut -d' ' -f1 <<<"${result[redis,50,$test]:-0}")
-    if [ "${redis%.*}" -gt 0 ] && [ "${green%.*}" -gt 0 ]; then
-      local r
-      r=$(ratio "$green" "$redis")
-      printf "green / redis-server at 50 clients, %s: %s (target: at least 0.70: %s)\n" "$test" "$r" \
-        "$(awk -v r="$r" 'BEGIN { print (r >= 0.70 ? "met" : "NOT met") }')"
-    fi
+    if [ "${redis%.*}" -le 0 ] || [ "${green%.*}" -le 0 ]; then continue; fi
+    r=$(ratio "$green" "$redis")
+    verdict=$(awk -v r="$r" 'BEGIN { print (r >= 0.70 ? "met" : "NOT met") }')
+    echo "green / redis-server at 50 clients, $test: $r (target: at least 0.70: $verdict)"
   done
-  local name before after kernel
+}
+
+# What 10,000 connections cost each server: RSS, and kernel stacks outside it.
+print_memory() {
+  local name before after grown kernel
   for name in green clone redis; do
     [ -n "${result[$name,10000,rss]:-}" ] || continue
     before=${result[$name,10000,rss_before]}
     after=${result[$name,10000,rss]}
+    grown=$((after - before))
     kernel=$((result[$name,10000,kstack] - result[$name,10000,kstack_before]))
-    printf "%-6s at 10000 connections: peak RSS %s MiB, %s MiB above its RSS before (%s KiB a connection);\n" \
-      "$name" "$(mib "$after")" "$(mib $((after - before)))" "$(awk -v d=$((after - before)) 'BEGIN { printf "%.1f", d / 10000 }')"
-    printf "       kernel stacks of the machine rose by %s MiB during the run, outside RSS\n" "$(mib "$kernel")"
+    printf "%-6s at 10000 connections: peak RSS %s MiB, %s MiB above its RSS before" \
+      "$name" "$(mib "$after")" "$(mib "$grown")"
+    printf " (%s KiB a connection);\n" "$(awk -v d="$grown" 'BEGIN { printf "%.1f", d / 10000 }')"
+    echo "       kernel stacks of the machine rose by $(mib "$kernel") MiB during the run, outside RSS"
   done
   if [ -n "${result[green,10000,rss]:-}" ] && [ -n "${result[clone,10000,rss]:-}" ]; then
-    echo "clone / green peak RSS at 10000 connections: $(ratio "${result[clone,10000,rss]}" "${result[green,10000,rss]}")"
+    echo "clone / green peak RSS at 10000 connections:" \
+      "$(ratio "${result[clone,10000,rss]}" "${result[green,10000,rss]}")"
   fi
 }
 
@@ -220,7 +228,7 @@ main() {
   if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt "$descriptors_wanted" ]; then
     echo "NOTE: 10000 connections need about $descriptors_wanted descriptors per process, and the"
     echo "      hard limit here is $(ulimit -n): the 10000-connection runs are left out."
-    echo "      (As root: ulimit -Hn $descriptors_wanted, or raise nofile in /etc/security/limits.conf.)"
+    echo "      (As root: ulimit -Hn $descriptors_wanted, or nofile in /etc/security/limits.conf.)"
     counts=(50 1000)
   fi
   echo "spindle-kv against redis-server: $(redis-server --version | cut -d' ' -f1-3), $(nproc) cores,"
@@ -232,7 +240,8 @@ main() {
     port=$(free_port)
     start_server "$name" "$port"
     for clients in "${counts[@]}"; do
-      echo "  running: $name, $clients clients, $(tests_for "$clients"), $(requests_for "$clients") requests each" >&2
+      echo "  running: $name, $clients clients," \
+        "$(tests_for "$clients"), $(requests_for "$clients") requests each" >&2
       bench "$name" "$port" "$clients"
     done
     stop_server
@@ -245,7 +254,9 @@ main() {
   done
   echo "(p50/p99: latency percentiles in ms; RSS: peak during the run; reached: most"
   echo " connections the server reported at once, sampled every 0.5 s)"
-  print_summary
+  echo
+  print_ratios
+  print_memory
 }
 
 main

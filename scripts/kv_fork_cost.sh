@@ -102,7 +102,10 @@ main() {
       rss=$(awk '/^VmRSS/ { printf "%.1f", $2 / 1024 }' "/proc/$server_pid/status")
       usecs=()
       for _ in $(seq "$forks"); do usecs+=("$(fork_once "$port")"); done
-      case "$name" in green | clone) label="spindle-kv $name" ;; *) label=redis-server ;; esac
+      case "$name" in
+        green | clone) label="spindle-kv $name" ;;
+        *) label="redis-server" ;;
+      esac
       median=$(printf "%s\n" "${usecs[@]}" | sort -n | sed -n "$(((forks + 1) / 2))p")
       printf "%-17s %9s %9s %8s   %s\n" "$label" "$size" "$rss" "$median" "${usecs[*]}"
       stop_server
