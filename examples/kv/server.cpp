@@ -114,8 +114,8 @@ void Server<B>::accept_connections() {
       fd = B::io::accept(listener_.fd());
       start_connection(fd);
     } catch (const std::exception& error) {
+      if (fd >= 0) B::io::close(fd);  // accepted, but no thread could be started for it
       if (stopping_) break;
-      if (fd >= 0) B::io::close(fd);
       if (failures++ == 0) {
         std::fprintf(stderr, "spindle-kv: cannot accept a connection: %s; retrying every %lld ms\n",
                      error.what(), static_cast<long long>(accept_back_off.count()));
