@@ -21,6 +21,8 @@ readonly packages=(
   doctest-dev valgrind                        # the tests, and memcheck's configuration
   libcli11-dev                                # command-line flags of the examples
   libbenchmark-dev libboost-fiber-dev         # spindle-bench, and Boost.Fiber as its peer
+  redis-tools                                 # redis-cli for spindle-kv's tests, redis-benchmark
+  redis-server                                # the reference in scripts/kv_benchmark.sh
 )
 
 missing_packages() {

@@ -1,5 +1,6 @@
 // tests/io_test.cpp — I/O that blocks only the calling thread, and its errors.
 #include <arpa/inet.h>
+#include <dlfcn.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -44,6 +45,29 @@ struct loopback_listener {
   }
   ~loopback_listener() { ::close(fd); }
 };
+
+// How many of the next accept4 calls fail with ECONNABORTED, as Linux's does when the
+// connection was reset before it could be accepted (the peer's address is gone).
+std::atomic<int> accepts_to_abort{0};
+
+}  // namespace
+
+// accept4 as the runtime sees it in this test program, which defines it and so comes
+// before the C library in the dynamic linker's search: it fails accepts_to_abort
+// times, then hands the call on to the C library's accept4.
+extern "C" int accept4(int fd, sockaddr* __restrict address, socklen_t* __restrict length,
+                       int flags) {
+  if (accepts_to_abort > 0) {
+    --accepts_to_abort;
+    errno = ECONNABORTED;
+    return -1;
+  }
+  using accept4_function = int (*)(int, sockaddr*, socklen_t*, int);
+  static auto c_library_accept4 = reinterpret_cast<accept4_function>(dlsym(RTLD_NEXT, "accept4"));
+  return c_library_accept4(fd, address, length, flags);
+}
+
+namespace {
 
 std::error_code error_of(auto call) {
   try {
@@ -108,6 +132,37 @@ TEST_CASE_TEMPLATE("wait_readable_times_out_when_nothing_arrives", B, SPINDLE_TE
   B::io::write(pair.ends[1], "!", 1);
   CHECK(B::io::wait_readable(pair.ends[0], 10s));
   CHECK(B::io::wait_writable(pair.ends[0], 10s));
+}
+
+// "Wait for ever" as the longest timeout there is: does it wait, or overflow the clock
+// into the past and give up at once?
+TEST_CASE_TEMPLATE("wait_readable_with_the_longest_timeout_waits_for_the_data", B,
+                   SPINDLE_TEST_BACKENDS) {
+  socket_pair pair;
+  auto writer = B::spawn([&] {
+    B::this_thread::sleep_for(5ms);
+    B::io::write(pair.ends[1], "!", 1);
+  });
+  CHECK(B::io::wait_readable(pair.ends[0], std::chrono::nanoseconds::max()));
+  writer.join();
+  CHECK(B::io::wait_writable(pair.ends[0], std::chrono::nanoseconds::max()));
+}
+
+// A connection aborted before it was accepted: is it skipped, and the next one
+// accepted, instead of the whole accept failing?
+TEST_CASE_TEMPLATE("accept_skips_a_connection_aborted_before_it_was_accepted", B,
+                   SPINDLE_TEST_BACKENDS) {
+  loopback_listener listener;
+  int client = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(connect(client, reinterpret_cast<const sockaddr*>(&listener.address),
+                  sizeof listener.address) == 0);
+  accepts_to_abort = 2;
+  int accepted = -1;
+  CHECK(error_of([&] { accepted = B::io::accept(listener.fd); }) == std::error_code{});
+  CHECK(accepts_to_abort == 0);
+  CHECK(accepted >= 0);
+  if (accepted >= 0) B::io::close(accepted);
+  ::close(client);
 }
 
 // Is a descriptor that is not open an error rather than a hang?

@@ -27,6 +27,14 @@ using io_clock = std::chrono::steady_clock;
                               std::to_string(fd));
 }
 
+// The moment `timeout` from now; a timeout longer than the clock can count (such as
+// nanoseconds::max(), "for ever") is time_point::max(), never an overflow into the past.
+inline io_clock::time_point deadline_after(std::chrono::nanoseconds timeout) {
+  io_clock::time_point now = io_clock::now();
+  if (timeout > io_clock::time_point::max() - now) return io_clock::time_point::max();
+  return now + timeout;
+}
+
 // Makes `call()` until it succeeds, waiting with `wait` whenever it would block.
 // Wait: bool(int fd, io_wait, io_clock::time_point deadline).
 template <class Call, class Wait>
@@ -65,7 +73,8 @@ void connect_with(Wait& wait, int fd, const sockaddr* address, socklen_t length)
   if (error != 0) throw_io_error(error, "connect", fd);
 }
 
-// accept4(2); a connection the peer aborted before it was accepted is skipped.
+// accept4(2); a connection the peer aborted before it was accepted (ECONNABORTED) is
+// skipped, and the next one waited for.
 template <class Wait>
 int accept_with(Wait& wait, int listener, sockaddr* address, socklen_t* length, int flags) {
   for (;;) {
@@ -75,13 +84,6 @@ int accept_with(Wait& wait, int listener, sockaddr* address, socklen_t* length, 
     if (errno != EAGAIN && errno != EWOULDBLOCK) throw_io_error(errno, "accept", listener);
     wait(listener, io_wait::readable, io_clock::time_point::max());
   }
-}
-
-// now + timeout, or "never" when that would pass the clock's range.
-inline io_clock::time_point deadline_after(std::chrono::nanoseconds timeout) {
-  io_clock::time_point now = io_clock::now();
-  if (timeout >= io_clock::time_point::max() - now) return io_clock::time_point::max();
-  return now + std::chrono::duration_cast<io_clock::duration>(timeout);
 }
 
 }  // namespace spindle::detail

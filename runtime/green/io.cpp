@@ -111,12 +111,14 @@ bool ready_now(int fd, short events) {
 
 template <>
 bool green_io::wait_readable(int fd, std::chrono::nanoseconds timeout) {
-  return ready_now(fd, POLLIN) || park(fd, io_wait::readable, spindle::detail::deadline_after(timeout));
+  return ready_now(fd, POLLIN) ||
+         park(fd, io_wait::readable, spindle::detail::deadline_after(timeout));
 }
 
 template <>
 bool green_io::wait_writable(int fd, std::chrono::nanoseconds timeout) {
-  return ready_now(fd, POLLOUT) || park(fd, io_wait::writable, spindle::detail::deadline_after(timeout));
+  return ready_now(fd, POLLOUT) ||
+         park(fd, io_wait::writable, spindle::detail::deadline_after(timeout));
 }
 
 template <>

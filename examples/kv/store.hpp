@@ -1,0 +1,151 @@
+// The keyspace: string keys mapped to string values, each with an optional expiry time.
+//
+// A key with an expiry time disappears once the clock passes that time, but nothing
+// wakes up to delete it: like Redis, the store expires keys lazily, when a lookup finds
+// them stale, and purge_expired() sweeps the ones nobody asks for. An index of keys
+// ordered by expiry time makes that sweep take only the keys that are due.
+//
+// The store is not thread-safe. spindle-kv runs one thread per connection, so the
+// server serialises every call on the store (and on Persistence) with one spindle mutex.
+//
+// Explained in: docs/09-spindle-kv.md (the keyspace).
+// Read next: examples/kv/glob.hpp.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <set>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace spindle_kv {
+
+// Unix time in milliseconds, the unit of every expiry time. Tests pass their own.
+using Clock = std::function<std::int64_t()>;
+std::int64_t unix_time_ms();
+
+inline constexpr std::int64_t no_expiry = -1;
+
+struct Entry {
+  std::string value;
+  std::int64_t expires_at = no_expiry;  // unix ms; the key is gone once now > expires_at
+};
+
+enum class KeepExpiry { no, yes };
+
+class Store {
+ public:
+  explicit Store(Clock clock = unix_time_ms);
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+  // Moving keeps the hash table's nodes where they are, so the expiry index's
+  // pointers to keys stay valid.
+  Store(Store&&) = default;
+  Store& operator=(Store&&) = default;
+
+  std::int64_t now() const { return clock_(); }
+  const Clock& clock() const { return clock_; }
+
+  // The live entry for key, or nullptr. A stale entry found here is deleted.
+  // The pointer is valid until the next call that changes the store.
+  const Entry* find(std::string_view key);
+
+  // Stores value under key. Any expiry time is dropped unless keep is KeepExpiry::yes
+  // (SET KEEPTTL, INCR).
+  void set(std::string_view key, std::string value, KeepExpiry keep = KeepExpiry::no);
+
+  // Deletes key; false if it did not exist (or had expired).
+  bool erase(std::string_view key);
+
+  // Gives a key an expiry time (unix ms). Precondition: find(key) != nullptr.
+  // A time already past makes the key stale at once.
+  void set_expiry(std::string_view key, std::int64_t expires_at);
+
+  // The live keys that match a glob pattern (glob.hpp), in no particular order.
+  // "*" lists every key, the empty key too, as Redis's KEYS * does.
+  // Stale keys are skipped, not deleted.
+  std::vector<std::string> keys_matching(std::string_view pattern) const;
+
+  // Deletes up to limit stale keys, the longest-expired first; returns how many.
+  // The server calls it from time to time (as Redis's activeExpireCycle runs) so that
+  // keys nobody reads again do not stay in memory; limit bounds the time it takes.
+  std::size_t purge_expired(std::size_t limit = std::numeric_limits<std::size_t>::max());
+
+  // Deletes every key.
+  void clear();
+
+  // Calls visit(key, entry) for each live key, in no particular order.
+  // visit must not change the store.
+  template <class Visit>
+  void for_each_live(Visit&& visit) const {
+    std::int64_t time = now();
+    for (const auto& [key, entry] : entries_)
+      if (!is_stale(entry, time)) visit(std::string_view(key), entry);
+  }
+
+  // Keys held, stale ones not yet purged included (call purge_expired() first for
+  // the live count), and how many of them have an expiry time.
+  std::size_t size() const { return entries_.size(); }
+  std::size_t expiring() const { return deadlines_.size(); }
+
+  // Mean time to live, in ms, of the live keys that have an expiry time; 0 if none.
+  std::int64_t average_ttl() const;
+
+  // Bytes of keys and values plus the fixed size of the nodes that hold them: an
+  // estimate of the memory the keyspace takes, ignoring the allocator's rounding.
+  std::size_t used_memory() const { return memory_; }
+  std::size_t peak_memory() const { return peak_memory_; }
+
+  // Keys deleted because they expired, since the store was made.
+  std::uint64_t expired_keys() const { return expired_keys_; }
+
+  // Writes since the last snapshot (Redis's "dirty" counter): each key set, deleted,
+  // or given an expiry time counts one. A successful save forgets what it covered.
+  std::uint64_t changes_since_save() const { return changes_; }
+  void forget_changes(std::uint64_t saved) { changes_ -= std::min(saved, changes_); }
+
+ private:
+  // Lets find() take a string_view without building a std::string.
+  struct KeyHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view key) const { return std::hash<std::string_view>()(key); }
+  };
+  using Map = std::unordered_map<std::string, Entry, KeyHash, std::equal_to<>>;
+  // The expiry index: (expires_at, key) for each key that has an expiry time. The key
+  // pointer points into the map's node, which never moves while the key exists.
+  using Deadline = std::pair<std::int64_t, const std::string*>;
+  struct EarliestFirst {
+    using is_transparent = void;  // lets lower_bound() take just a time
+    bool operator()(const Deadline& a, const Deadline& b) const {
+      if (a.first != b.first) return a.first < b.first;
+      return std::less<const std::string*>()(a.second, b.second);
+    }
+    bool operator()(const Deadline& a, std::int64_t time) const { return a.first < time; }
+    bool operator()(std::int64_t time, const Deadline& b) const { return time < b.first; }
+  };
+
+  static bool is_stale(const Entry& entry, std::int64_t time) {
+    return entry.expires_at != no_expiry && time > entry.expires_at;
+  }
+  Map::iterator find_live(std::string_view key);
+  void remove(Map::iterator it);
+  void drop_expiry(Map::iterator it);
+  void add_memory(std::size_t bytes);
+
+  Clock clock_;
+  Map entries_;
+  std::set<Deadline, EarliestFirst> deadlines_;
+
+  // Accounting for INFO.
+  std::size_t memory_ = 0;
+  std::size_t peak_memory_ = 0;
+  std::uint64_t expired_keys_ = 0;
+  std::uint64_t changes_ = 0;
+};
+
+}  // namespace spindle_kv

@@ -1,0 +1,73 @@
+// Test support for spindle-kv's engine: a scratch directory, and a Session that drives
+// the engine the way the server does for one connection (feed bytes, execute each
+// complete request, carry out its action), without sockets or threads.
+//
+// Explained in: docs/09-spindle-kv.md (commands).
+// Read next: tests/kv_test_main.cpp.
+#pragma once
+
+#include <stdlib.h>
+
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include "commands.hpp"
+#include "persistence.hpp"
+#include "resp.hpp"
+#include "store.hpp"
+
+namespace spindle_kv::testing {
+
+// A fresh directory under /tmp, deleted with everything in it at the end of the scope.
+class TempDir {
+ public:
+  TempDir() {
+    std::string name = (std::filesystem::temp_directory_path() / "spindle-kv-test-XXXXXX").string();
+    if (::mkdtemp(name.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    path_ = name;
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// A keyspace with its persistence, as one server holds them.
+class Session {
+ public:
+  explicit Session(const std::filesystem::path& dir, Clock clock = unix_time_ms)
+      : store(std::move(clock)), persistence(dir) {}
+
+  // Sends bytes on a new connection and returns every byte the server would send
+  // back before the connection goes idle or is closed.
+  std::string send(std::string_view bytes) {
+    RequestParser parser;
+    parser.feed(bytes);
+    std::string replies;
+    Argv argv;
+    for (;;) {
+      RequestParser::Status status = parser.next(argv);
+      if (status == RequestParser::Status::need_more) return replies;
+      if (status == RequestParser::Status::error) return replies + parser.error_reply();
+      Action action = execute(argv, store, persistence, facts, replies);
+      if (action == Action::save) persistence.save(store, replies);
+      if (action == Action::background_save) persistence.start_background_save(store, replies);
+      if (action == Action::close_after_reply) return replies;
+      if (action == Action::close_now) return "";
+    }
+  }
+
+  Store store;
+  Persistence persistence;
+  ServerFacts facts;
+};
+
+}  // namespace spindle_kv::testing
