@@ -4,9 +4,10 @@
 // Google Benchmark runs and prints everything as usual (every --benchmark_* flag works,
 // --benchmark_format=json included); a reporter in between keeps a copy of each result.
 // Afterwards the summary prints each ratio and target, and by how much a target is
-// missed. Times are processor time (the CPU column): every subject runs on the one
-// benchmark thread, and on a shared machine wall time also counts the moments other
-// processes held the processor. It goes to stdout under the console format, to stderr under
+// missed. Times are processor time (the CPU column): on a shared machine wall time also
+// counts the moments other processes held the processor. Green threads and fibers run on
+// the one benchmark thread, whose processor time is theirs; the benchmarks with kernel
+// threads count the whole process's, and their wall time is printed beside it. It goes to stdout under the console format, to stderr under
 // --benchmark_format=json, so that the JSON on stdout stays parseable (the deprecated
 // csv format is shown as console). Where repetitions were asked for, it uses medians.
 // Explained in: benchmarks/README.md and docs/08-performance.md.
@@ -60,8 +61,10 @@ std::unique_ptr<benchmark::BenchmarkReporter> make_reporter(const std::string& f
                             : benchmark::ConsoleReporter::OO_Tabular);
 }
 
-// The result of one benchmark (and argument): its median if repeated, else its only run;
-// its time is processor nanoseconds per iteration.
+// The result of one benchmark (and argument): its median if repeated, else its only run.
+// ns() is processor nanoseconds per iteration: the benchmark thread's, or the whole
+// process's for the benchmarks that ask for it (those with kernel threads), whose
+// wall_ns() is also shown.
 class results {
 public:
   explicit results(const std::vector<run>& runs) : runs_(runs) {}
@@ -82,6 +85,12 @@ public:
     return r->GetAdjustedCPUTime() / benchmark::GetTimeUnitMultiplier(r->time_unit) * 1e9;
   }
 
+  std::optional<double> wall_ns(std::string_view name) const {
+    const run* r = find(name);
+    if (!r || r->error_occurred) return std::nullopt;
+    return r->GetAdjustedRealTime() / benchmark::GetTimeUnitMultiplier(r->time_unit) * 1e9;
+  }
+
 private:
   const std::vector<run>& runs_;
 };
@@ -94,19 +103,37 @@ std::string verdict(double value, double target) {
   return missed;
 }
 
-void compare(std::FILE* out, const results& r, const char* measure, const char* peer,
-             std::optional<double> target_ratio) {
-  std::string ours = std::string(measure) + "/spindle_green";
-  std::string theirs = std::string(measure) + "/" + peer;
+// One line of the summary: spindle's subject beside a peer, as measure[/variant].
+struct comparison {
+  const char* measure;
+  const char* variant;  // "" for none
+  const char* ours;
+  const char* peer;
+  std::optional<double> target_ratio;
+  bool wall_too;  // kernel threads: also the ratio of wall times
+};
+
+std::string full_name(const comparison& c, const char* subject) {
+  std::string name = std::string(c.measure) + "/" + subject;
+  return *c.variant ? name + "/" + c.variant : name;
+}
+
+void compare(std::FILE* out, const results& r, const comparison& c) {
+  std::string ours = full_name(c, c.ours), theirs = full_name(c, c.peer);
   auto a = r.ns(ours);
   auto b = r.ns(theirs);
   if (!a || !b) return;
+  std::string label = *c.variant ? std::string(c.measure) + "/" + c.variant : c.measure;
   double ratio = *a / *b;
-  std::fprintf(out, "  %-11s spindle_green %8.1f ns = %5.2fx %s (%.1f ns)", measure, *a, ratio,
-               peer, *b);
-  if (target_ratio) {
-    std::fprintf(out, "   target <= %.2fx: %s", *target_ratio,
-                 verdict(ratio, *target_ratio).c_str());
+  std::fprintf(out, "  %-19s %-13s %9.1f ns = %5.2fx %s (%.1f ns)", label.c_str(), c.ours, *a,
+               ratio, c.peer, *b);
+  if (c.target_ratio) {
+    std::fprintf(out, "   target <= %.2fx: %s", *c.target_ratio,
+                 verdict(ratio, *c.target_ratio).c_str());
+  }
+  if (c.wall_too) {
+    auto wall_a = r.wall_ns(ours), wall_b = r.wall_ns(theirs);
+    std::fprintf(out, "   (wall: %.1f ns = %.2fx %.1f ns)", *wall_a, *wall_a / *wall_b, *wall_b);
   }
   std::fprintf(out, "\n");
 }
@@ -115,16 +142,15 @@ void spawn_join_target(std::FILE* out, const results& r) {
   constexpr double target_ns = 100;
   auto a = r.ns("spawn_join/spindle_green");
   if (!a) return;
-  std::fprintf(out, "  %-11s spindle_green %8.1f ns                                 "
-               "target <= %.0f ns: %s\n", "spawn_join", *a, target_ns,
-               verdict(*a, target_ns).c_str());
+  std::fprintf(out, "  %-19s %-13s %9.1f ns %*s target <= %.0f ns: %s\n", "spawn_join",
+               "spindle_green", *a, 30, "", target_ns, verdict(*a, target_ns).c_str());
 }
 
-// The thread counts parked/spindle_green ran with, smallest first.
-std::vector<std::string> parked_counts(const std::vector<run>& runs) {
+// The thread counts a parked benchmark ran with, smallest first.
+std::vector<std::string> parked_counts(const std::vector<run>& runs, std::string_view name) {
   std::vector<std::string> counts;
   for (const run& each : runs) {
-    if (each.run_name.function_name != "parked/spindle_green") continue;
+    if (each.run_name.function_name != name) continue;
     if (std::find(counts.begin(), counts.end(), each.run_name.args) == counts.end()) {
       counts.push_back(each.run_name.args);
     }
@@ -135,40 +161,55 @@ std::vector<std::string> parked_counts(const std::vector<run>& runs) {
   return counts;
 }
 
-void parked_targets(std::FILE* out, const std::vector<run>& runs, const results& r) {
+// One line per thread count of one parked benchmark; the target applies to
+// `target_name` at one million threads.
+void parked_lines(std::FILE* out, const std::vector<run>& runs, const results& r,
+                  const char* name, const char* label) {
   constexpr double target_kib = 6;
+  constexpr std::string_view target_name = "parked/spindle_green/pooled";
   const std::string target_count = "1000000";
-  for (const std::string& count : parked_counts(runs)) {
-    const run* p = r.find("parked/spindle_green", count);
-    std::fprintf(out, "  %-11s %7s threads: ", "parked", count.c_str());
+  for (const std::string& count : parked_counts(runs, name)) {
+    const run* p = r.find(name, count);
+    std::fprintf(out, "  %-19s %-13s %7s threads: ", "parked", label, count.c_str());
     if (p->error_occurred) {
       std::string first_clause = p->error_message.substr(0, p->error_message.find(':'));
       std::fprintf(out, "not measured: %s (the error is printed above)\n", first_clause.c_str());
       continue;
     }
     double kib = p->counters.at("KiB_per_thread");
-    std::fprintf(out, "%5.2f KiB resident and %6.0f ns to spawn, per thread", kib,
+    std::fprintf(out, "%6.2f KiB resident", kib);
+    if (auto kernel = p->counters.find("kernel_stack_KiB_per_thread"); kernel != p->counters.end()) {
+      std::fprintf(out, " (+%.1f KiB kernel stack)", static_cast<double>(kernel->second));
+    }
+    std::fprintf(out, " and %6.0f ns to spawn, per thread",
                  static_cast<double>(p->counters.at("spawn_ns_per_thread")));
-    if (count == target_count) {
+    if (name == target_name && count == target_count) {
       std::fprintf(out, "   target <= %.0f KiB: %s", target_kib, verdict(kib, target_kib).c_str());
     }
     std::fprintf(out, "\n");
   }
-  const run* million = r.find("parked/spindle_green", target_count);
+  if (name != target_name) return;
+  const run* million = r.find(name, target_count);
   if (million && million->error_occurred) {
-    std::fprintf(out, "  %-11s target <= %.0f KiB per thread at 1M threads: NOT MEASURED\n",
+    std::fprintf(out, "  %-19s target <= %.0f KiB per thread at 1M green threads: NOT MEASURED\n",
                  "parked", target_kib);
   }
 }
 
 void print_summary(std::FILE* out, const std::vector<run>& runs) {
   results r(runs);
-  std::fprintf(out, "\nspindle beside its peers and targets, all measured in this run:\n");
-  compare(out, r, "switch", "boost_context", 1.5);
-  compare(out, r, "switch", "boost_fiber", std::nullopt);
+  std::fprintf(out, "\nspindle beside its peers and targets, all measured in this run "
+                    "(processor time; of the whole process for kernel threads):\n");
+  compare(out, r, {"switch", "", "spindle_green", "boost_context", 1.5, false});
+  compare(out, r, {"switch", "", "spindle_green", "boost_fiber", std::nullopt, false});
+  compare(out, r, {"switch", "one_cpu", "spindle_clone", "pthread_futex", 1.1, true});
+  compare(out, r, {"switch", "two_cpus", "spindle_clone", "pthread_futex", 1.1, true});
   spawn_join_target(out, r);
-  compare(out, r, "spawn_join", "boost_fiber", std::nullopt);
-  parked_targets(out, runs, r);
+  compare(out, r, {"spawn_join", "", "spindle_green", "boost_fiber", std::nullopt, false});
+  compare(out, r, {"spawn_join", "", "spindle_clone", "pthread", 1.0, true});
+  parked_lines(out, runs, r, "parked/spindle_green/guarded", "green guarded");
+  parked_lines(out, runs, r, "parked/spindle_green/pooled", "green pooled");
+  parked_lines(out, runs, r, "parked/spindle_clone", "clone");
 }
 
 }  // namespace

@@ -8,11 +8,24 @@
 // finishes, and the spawner resumes: two switches and one context made, per iteration.
 //   spawn_join/spindle_green   spindle::green::spawn + thread::join, default options;
 //   spawn_join/boost_fiber     boost::fibers::fiber + join, default stack allocator.
+// With kernel threads, the new thread runs on its own kernel task, maybe on the other
+// processor, while the spawner waits in the kernel; the benchmark thread's processor time
+// would miss the new thread's, so these two count the whole process's processor time and
+// also report wall time (docs/08-performance.md):
+//   spawn_join/spindle_clone   spindle::clone::spawn + thread::join, default options (its
+//                              memory, stack and control block, comes from its cache);
+//   spawn_join/pthread         pthread_create + pthread_join of an empty function, default
+//                              attributes (glibc reuses stacks from its own cache).
 // Explained in: docs/08-performance.md. Read next: benchmarks/parked.cpp.
 #include <benchmark/benchmark.h>
 #include <boost/fiber/all.hpp>
+#include <pthread.h>
 
+#include <spindle/clone.hpp>
 #include <spindle/green.hpp>
+
+#include <cstring>
+#include <string>
 
 namespace {
 
@@ -30,7 +43,32 @@ void spawn_join_boost_fiber(benchmark::State& state) {
   }
 }
 
+void spawn_join_spindle_clone(benchmark::State& state) {
+  for (auto _ : state) {
+    auto thread = spindle::clone::spawn([] {});
+    thread.join();
+  }
+}
+
+void* do_nothing(void*) { return nullptr; }
+
+void spawn_join_pthread(benchmark::State& state) {
+  for (auto _ : state) {
+    pthread_t thread;
+    if (int error = pthread_create(&thread, nullptr, do_nothing, nullptr); error != 0) {
+      state.SkipWithError(("pthread_create: " + std::string(std::strerror(error))).c_str());
+      break;
+    }
+    pthread_join(thread, nullptr);
+  }
+}
+
 }  // namespace
 
 BENCHMARK(spawn_join_spindle_green)->Name("spawn_join/spindle_green");
 BENCHMARK(spawn_join_boost_fiber)->Name("spawn_join/boost_fiber");
+BENCHMARK(spawn_join_spindle_clone)
+    ->Name("spawn_join/spindle_clone")
+    ->MeasureProcessCPUTime()
+    ->UseRealTime();
+BENCHMARK(spawn_join_pthread)->Name("spawn_join/pthread")->MeasureProcessCPUTime()->UseRealTime();

@@ -7,13 +7,37 @@
 //   switch/boost_context   two boost::context::fiber resume each other: the floor, the
 //                          register save and restore that every switch pays;
 //   switch/boost_fiber     two Boost.Fiber fibers call this_fiber::yield: a peer runtime.
+//
+// Kernel threads hand over by blocking: one thread wakes the other and goes to sleep
+// until woken back, so one switch is a futex wake, a futex wait and the kernel's
+// scheduler between them. Each runs twice: /one_cpu with both threads pinned to the
+// same processor (the kernel switches from one to the other), /two_cpus with one thread
+// on each (every hand-over wakes a sleeping processor: the latency of a cross-CPU wake).
+//   switch/spindle_clone   two clone threads hand a token back and forth, a token per
+//                          direction made of a spindle::clone::mutex, a condition
+//                          variable and a flag: post, then take;
+//   switch/pthread_futex   the same with a pthread (std::thread) and the smallest futex
+//                          token there is: a word per direction, and a wake only when the
+//                          other thread sleeps. The floor of a blocking hand-over.
+// Both threads' processor time counts, so these measure the whole process's processor
+// time, and report wall time beside it (docs/08-performance.md says which is compared).
 // Explained in: docs/08-performance.md. Read next: benchmarks/spawn_join.cpp.
 #include <benchmark/benchmark.h>
 #include <boost/context/fiber.hpp>
 #include <boost/fiber/all.hpp>
+#include <linux/futex.h>
+#include <sched.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
+#include <spindle/clone.hpp>
 #include <spindle/green.hpp>
 
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <thread>
 #include <utility>
 
 namespace {
@@ -55,8 +79,188 @@ void switch_boost_fiber(benchmark::State& state) {
   partner.join();
 }
 
+// --- Kernel threads: where they run. ---
+
+enum class placement { one_cpu, two_cpus };
+
+// The processors of each thread: the first two this process may use, or the first twice.
+struct processors {
+  int benchmark_thread;
+  int partner;
+};
+
+std::optional<processors> choose_processors(placement where) {
+  cpu_set_t allowed;
+  if (sched_getaffinity(0, sizeof allowed, &allowed) != 0) return std::nullopt;
+  int first = -1;
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (!CPU_ISSET(cpu, &allowed)) continue;
+    if (first < 0) {
+      first = cpu;
+      if (where == placement::one_cpu) return processors{cpu, cpu};
+    } else {
+      return processors{first, cpu};
+    }
+  }
+  return std::nullopt;
+}
+
+bool pin_calling_thread(int cpu) {
+  cpu_set_t only;
+  CPU_ZERO(&only);
+  CPU_SET(cpu, &only);
+  return sched_setaffinity(0, sizeof only, &only) == 0;
+}
+
+// Pins the benchmark thread for the life of the object, then gives it back its
+// processors. A thread started meanwhile inherits the pin.
+class pinned_benchmark_thread {
+public:
+  explicit pinned_benchmark_thread(int cpu) {
+    sched_getaffinity(0, sizeof saved_, &saved_);
+    pinned_ = pin_calling_thread(cpu);
+  }
+  ~pinned_benchmark_thread() { sched_setaffinity(0, sizeof saved_, &saved_); }
+  pinned_benchmark_thread(const pinned_benchmark_thread&) = delete;
+  pinned_benchmark_thread& operator=(const pinned_benchmark_thread&) = delete;
+  bool pinned() const { return pinned_; }
+
+private:
+  cpu_set_t saved_;
+  bool pinned_ = false;
+};
+
+// Runs one hand-over benchmark with its threads placed: `run(state, partner_cpu)`.
+template <class Run>
+void placed(benchmark::State& state, placement where, Run run) {
+  auto cpus = choose_processors(where);
+  if (!cpus) {
+    state.SkipWithError("this process may not run on two processors");
+    return;
+  }
+  pinned_benchmark_thread pin(cpus->benchmark_thread);
+  if (!pin.pinned()) {
+    state.SkipWithError("sched_setaffinity refused to pin the benchmark thread");
+    return;
+  }
+  run(state, cpus->partner);
+}
+
+// A token for one direction, made of spindle's clone mutex and condition variable. The
+// notify comes after the unlock, as futex_token's wake comes after its store: a woken
+// thread then never finds the mutex still held by its waker. (spindle's semaphores
+// notify while they hold their mutex, so that a semaphore may be destroyed as soon as
+// it is acquired; on one processor that costs extra switches: docs/08-performance.md.)
+class spindle_clone_token {
+public:
+  void post() {
+    {
+      std::lock_guard lock(mutex_);
+      posted_ = true;
+    }
+    posted_changed_.notify_one();
+  }
+  void take() {
+    std::unique_lock lock(mutex_);
+    posted_changed_.wait(lock, [&] { return posted_; });
+    posted_ = false;
+  }
+
+private:
+  spindle::clone::mutex mutex_;
+  spindle::clone::condition_variable posted_changed_;
+  bool posted_ = false;  // guarded by mutex_
+};
+
+// The benchmark thread posts the partner's token and takes its own; the partner does
+// the opposite, so each post finds the other thread asleep (or about to be).
+void switch_spindle_clone(benchmark::State& state, placement where) {
+  placed(state, where, [](benchmark::State& st, int partner_cpu) {
+    spindle_clone_token to_partner, to_benchmark;
+    std::atomic<bool> stop{false};
+    auto partner = spindle::clone::spawn([&] {
+      pin_calling_thread(partner_cpu);
+      for (;;) {
+        to_partner.take();
+        if (stop.load(std::memory_order_relaxed)) return;
+        to_benchmark.post();
+      }
+    });
+    while (st.KeepRunningBatch(2)) {
+      to_partner.post();
+      to_benchmark.take();
+    }
+    stop = true;
+    to_partner.post();
+    partner.join();
+  });
+}
+
+// A token for one direction: 0 empty, 1 posted, 2 empty with the taker asleep. A post
+// makes a system call only when the taker sleeps; a take only when nothing is posted.
+class futex_token {
+public:
+  void post() {
+    if (word_.exchange(1, std::memory_order_release) == 2) futex(FUTEX_WAKE_PRIVATE, 1);
+  }
+  void take() {
+    for (;;) {
+      std::uint32_t seen = 1;
+      if (word_.compare_exchange_strong(seen, 0, std::memory_order_acquire)) return;
+      seen = 0;
+      if (word_.compare_exchange_strong(seen, 2, std::memory_order_relaxed) || seen == 2) {
+        futex(FUTEX_WAIT_PRIVATE, 2);
+      }
+    }
+  }
+
+private:
+  void futex(int op, std::uint32_t value) {
+    syscall(SYS_futex, &word_, op, value, nullptr, nullptr, 0);
+  }
+  std::atomic<std::uint32_t> word_{0};
+};
+
+void switch_pthread_futex(benchmark::State& state, placement where) {
+  placed(state, where, [](benchmark::State& st, int partner_cpu) {
+    futex_token to_partner, to_benchmark;
+    std::atomic<bool> stop{false};
+    std::thread partner([&] {
+      pin_calling_thread(partner_cpu);
+      for (;;) {
+        to_partner.take();
+        if (stop.load(std::memory_order_relaxed)) return;
+        to_benchmark.post();
+      }
+    });
+    while (st.KeepRunningBatch(2)) {
+      to_partner.post();
+      to_benchmark.take();
+    }
+    stop = true;
+    to_partner.post();
+    partner.join();
+  });
+}
+
 }  // namespace
 
 BENCHMARK(switch_spindle_green)->Name("switch/spindle_green");
 BENCHMARK(switch_boost_context)->Name("switch/boost_context");
 BENCHMARK(switch_boost_fiber)->Name("switch/boost_fiber");
+BENCHMARK_CAPTURE(switch_spindle_clone, one_cpu, placement::one_cpu)
+    ->Name("switch/spindle_clone/one_cpu")
+    ->MeasureProcessCPUTime()
+    ->UseRealTime();
+BENCHMARK_CAPTURE(switch_pthread_futex, one_cpu, placement::one_cpu)
+    ->Name("switch/pthread_futex/one_cpu")
+    ->MeasureProcessCPUTime()
+    ->UseRealTime();
+BENCHMARK_CAPTURE(switch_spindle_clone, two_cpus, placement::two_cpus)
+    ->Name("switch/spindle_clone/two_cpus")
+    ->MeasureProcessCPUTime()
+    ->UseRealTime();
+BENCHMARK_CAPTURE(switch_pthread_futex, two_cpus, placement::two_cpus)
+    ->Name("switch/pthread_futex/two_cpus")
+    ->MeasureProcessCPUTime()
+    ->UseRealTime();

@@ -74,4 +74,24 @@ int wake_shared(const std::atomic<T>& word, int count = INT_MAX) noexcept
     return call(word, FUTEX_WAKE, static_cast<T>(count), nullptr);
 }
 
+// Releases a three-state lock (stores 0 into `lock_word`, which held 1 or 2) and wakes
+// up to one thread sleeping in wait_private on `word`, in one system call
+// (FUTEX_WAKE_OP); if `lock_word` held 2, also wakes one of its sleepers. The caller
+// holds the lock until the kernel stores the 0, so whatever the lock keeps alive, such
+// as the memory of `word`, is alive when the kernel reads that address; the kernel then
+// wakes under its own lock of the wait queue, where no new sleeper can join meanwhile.
+// Returns the number of threads woken, or the errno value of the failure.
+inline int wake_and_release_private(const std::atomic<std::uint32_t>& word,
+                                    std::atomic<std::uint32_t>& lock_word) noexcept
+{
+    constexpr std::uintptr_t also_wake_one_lock_sleeper = 1;  // passed as the timeout argument
+    constexpr unsigned set_0_then_wake_if_above_1 = FUTEX_OP(FUTEX_OP_SET, 0, FUTEX_OP_CMP_GT, 1);
+    int saved = errno;
+    long r = syscall(SYS_futex, &word, FUTEX_WAKE_OP_PRIVATE, 1, also_wake_one_lock_sleeper,
+                     &lock_word, set_0_then_wake_if_above_1);
+    int result = r < 0 ? errno : static_cast<int>(r);
+    errno = saved;
+    return result;
+}
+
 }  // namespace spindle::clone::detail::futex

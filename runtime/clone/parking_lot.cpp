@@ -25,9 +25,22 @@ void lot_lock::lock() noexcept {
 }
 
 void lot_lock::unlock() noexcept {
+  if (const std::atomic<std::uint32_t>* woken = deferred_wake_) {
+    deferred_wake_ = nullptr;
+    futex::wake_and_release_private(*woken, word_);
+    return;
+  }
   if (word_.fetch_sub(1, std::memory_order_release) != 1) {
     word_.store(0, std::memory_order_release);
     futex::wake_private(word_, 1);
+  }
+}
+
+void lot_lock::wake_at_unlock(const std::atomic<std::uint32_t>& word) noexcept {
+  if (deferred_wake_ == nullptr) {
+    deferred_wake_ = &word;
+  } else {
+    futex::wake_private(word, 1);
   }
 }
 
@@ -113,14 +126,15 @@ bool parking_lot::park_until(held& lock, record* self,
   return woken;
 }
 
-// Called with the lock held. The futex wake happens under the lock on purpose: the woken
-// thread cannot finish (leave() needs the lock) and free its record before we touch it.
+// Called with the lock held. The futex wake is made by the system call that releases the
+// lock (lot_lock::unlock): until then the woken thread cannot finish (leave() needs the
+// lock) and free its record, so the word the kernel reads is still the record's.
 void parking_lot::wake(record* r, wake_status why) noexcept {
   assert(r->st == state::blocked && "wake of a thread that is not blocked");
   unblock(r);
   r->woke_by = why;
   r->wake_word.store(1, std::memory_order_release);
-  futex::wake_private(r->wake_word, 1);
+  lock_.wake_at_unlock(r->wake_word);
 }
 
 // The other threads do not exist in the child: they count as finished, so a join on one

@@ -26,10 +26,17 @@ namespace spindle::clone::detail {
 class lot_lock {
 public:
   void lock() noexcept;
+  // Releases the lock. A wake deferred by wake_at_unlock is made in the same system call.
   void unlock() noexcept;
+  // Caller holds the lock. Wakes the thread sleeping on `word` (whose new value the
+  // caller has stored) when the lock is released, so that the woken thread, should the
+  // kernel run it at once on the waker's processor, does not find the lock still held
+  // by its waker. One wake waits for the unlock; a second is made at once.
+  void wake_at_unlock(const std::atomic<std::uint32_t>& word) noexcept;
 
 private:
   std::atomic<std::uint32_t> word_{0};  // 0 free, 1 held, 2 held with sleepers
+  const std::atomic<std::uint32_t>* deferred_wake_ = nullptr;  // guarded by this lock
 };
 
 class parking_lot {
@@ -53,7 +60,7 @@ public:
   // with a deadline never counts as blocked for ever. Returns without the lock.
   bool park_until(held& lock, record* self, std::chrono::steady_clock::time_point deadline,
                   thread_queue* queue, const wait_reason& why);
-  // blocked -> running, off its queue; sets its word and wakes it. Held.
+  // blocked -> running, off its queue; sets its word and wakes it (at the unlock). Held.
   void wake(record* r, wake_status why = wake_status::woken) noexcept;
 
   // fork(): the lock is held across it; in the child only `forking` (the thread that

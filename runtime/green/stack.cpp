@@ -37,7 +37,21 @@ struct thread_stacks {
   stack_pool pooled;
   ~thread_stacks();
 };
-thread_local thread_stacks stacks;
+thread_local thread_stacks stacks_of_this_thread;  // made on first use: see stacks()
+// Every spawn and reap finds the stacks, so the pointer to them is initial-exec: a load
+// at a fixed offset from the thread pointer, where any other thread_local of a shared
+// library takes a call to __tls_get_addr (as current_scheduler, scheduler.hpp). The
+// object cannot be that itself: its destructor must be registered on first use, through
+// a guard that GCC keeps in global-dynamic TLS even when the object is initial-exec.
+[[gnu::tls_model("initial-exec")]] constinit thread_local thread_stacks* stacks_here = nullptr;
+
+// The calling kernel thread's stacks; the first call makes them (and registers their
+// destructor, to run at the kernel thread's exit).
+thread_stacks& stacks() {
+  if (thread_stacks* here = stacks_here) [[likely]] return *here;
+  stacks_here = &stacks_of_this_thread;
+  return *stacks_here;
+}
 
 void unmap_guarded(const stack_span& s) noexcept {
   deregister_from_valgrind(s);
@@ -78,7 +92,7 @@ stack_span map_guarded(std::size_t usable) {
 // Most programs use one size, so a search from the most recently freed stack finds a
 // match at once.
 stack_span allocate_guarded(std::size_t usable) {
-  auto& cached = stacks.cached;
+  auto& cached = stacks().cached;
   for (std::size_t i = cached.size(); i-- > 0;) {
     if (cached[i].size == usable) {
       stack_span found = cached[i];
@@ -125,9 +139,9 @@ std::string map_count_reason(std::size_t mappings, long limit, stack_kind kind) 
       "the process has " + std::to_string(mappings) + " memory mappings and the limit "
       "vm.max_map_count is " + std::to_string(limit) + ". Each guarded stack takes two "
       "mappings (the stack and its guard page), a slab of pooled stacks one; this kernel "
-      "thread has " + std::to_string(stacks.guarded_in_use) + " guarded stacks in use, " +
-      std::to_string(stacks.cached.size()) + " cached, and " +
-      std::to_string(stacks.pooled.in_use()) + " pooled stacks in use. Remedies: join "
+      "thread has " + std::to_string(stacks().guarded_in_use) + " guarded stacks in use, " +
+      std::to_string(stacks().cached.size()) + " cached, and " +
+      std::to_string(stacks().pooled.in_use()) + " pooled stacks in use. Remedies: join "
       "threads that have finished and keep fewer alive at once; ";
   if (kind == stack_kind::guarded) {
     reason += "use pooled stacks, which share large mappings but have no guard page "
@@ -193,21 +207,21 @@ void throw_exhausted(int error, std::size_t bytes, std::size_t usable, stack_kin
 stack_span allocate_stack(std::size_t usable, stack_kind kind) {
   kind = resolve(kind);
   usable = round_to_pages(usable == 0 ? default_stack_size : usable);
-  if (kind == stack_kind::pooled) return stacks.pooled.allocate(usable);
+  if (kind == stack_kind::pooled) return stacks().pooled.allocate(usable);
   stack_span stack = allocate_guarded(usable);
-  ++stacks.guarded_in_use;
+  ++stacks().guarded_in_use;
   return stack;
 }
 
 void free_stack(const stack_span& stack) noexcept {
   if (stack.guard == 0) {
-    stacks.pooled.free(stack);
+    stacks().pooled.free(stack);
     return;
   }
-  --stacks.guarded_in_use;
-  if (stacks.cached.size() < cache_capacity) {
+  --stacks().guarded_in_use;
+  if (stacks().cached.size() < cache_capacity) {
     try {
-      stacks.cached.push_back(stack);
+      stacks().cached.push_back(stack);
       return;
     } catch (...) {
       // No memory to remember it: unmap it below instead.
