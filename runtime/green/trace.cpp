@@ -57,6 +57,17 @@ void write_instant(std::ostream& out, const event& e, double us) {
 
 }  // namespace
 
+void tracer::add(event_kind kind, std::uint64_t thread, const char* what,
+                 std::uint64_t argument) noexcept {
+  if (events_.size() == events_.capacity()) {
+    ++dropped_;
+    return;
+  }
+  auto now = std::chrono::steady_clock::now().time_since_epoch();
+  events_.push_back({std::chrono::duration_cast<std::chrono::nanoseconds>(now).count(), thread,
+                     kind, what, argument});
+}
+
 void tracer::write_chrome_json(std::ostream& out) const {
   out << "{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n";
   for (const auto& [id, name] : names_) {
