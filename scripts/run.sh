@@ -20,6 +20,7 @@ readonly packages=(
   libboost-context-dev                        # the green backend's context switch
   doctest-dev valgrind                        # the tests, and memcheck's configuration
   libcli11-dev                                # command-line flags of the examples
+  nlohmann-json3-dev                          # the comparisons' JSON output (examples/compare)
   libbenchmark-dev libboost-fiber-dev         # spindle-bench, and Boost.Fiber as its peer
 )
 
