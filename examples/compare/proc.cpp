@@ -7,6 +7,7 @@
 #include "proc.hpp"
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -47,6 +48,22 @@ std::string read_first_line(const std::string& path) {
   std::string line;
   std::getline(file, line);
   return line;
+}
+
+long tasks_of_user(unsigned uid) {
+  long tasks = 0;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    std::string name = entry.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream status(entry.path() / "status");
+    std::string line;
+    bool owned = false;
+    while (std::getline(status, line)) {
+      if (line.rfind("Uid:", 0) == 0) owned = std::stoul(line.substr(4)) == uid;
+      if (line.rfind("Threads:", 0) == 0 && owned) tasks += std::stol(line.substr(8));
+    }
+  }
+  return tasks;
 }
 
 long tasks_on_machine() noexcept {

@@ -1,0 +1,403 @@
+// examples/compare/scale.cpp — how many threads fit in one process, and the memory each
+// costs while it waits: green threads with guarded and with pooled stacks, clone threads.
+//
+// Concept: a parked thread costs what it has touched: the top page or two of its stack
+// (its frames and record), plus what the kernel keeps for it, which the resident set
+// does not show: page tables, mapping records, and for a kernel thread a kernel stack
+// and a task. Each model spawns threads that park on a latch, samples the process's
+// resident set (VmRSS) and page tables (VmPTE) and the machine's kernel stacks at a few
+// counts, and stops at a cap or when spawn throws, printing the message that names the
+// limit: vm.max_map_count for guarded green stacks (two mappings each), memory for
+// pooled ones, and for clone threads the tasks (RLIMIT_NPROC, kernel.threads-max,
+// kernel.pid_max), the mappings or the memory. Clone threads are capped well below the
+// machine's task limits, which every process on the machine shares; a second clone run
+// meets a limit safely, as a user whose RLIMIT_NPROC allows a few hundred tasks. Each
+// model runs in a child process of its own, so that one's stacks and caches do not count
+// in another's memory, and nothing it does can take the others down.
+// Explained in: docs/11-comparisons.md (how many threads fit).
+// Run: build/examples/compare/scale --help. Read next: docs/11-comparisons.md.
+#include <fcntl.h>
+#include <grp.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <functional>
+#include <new>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "proc.hpp"
+#include "report.hpp"
+#include "spawning.hpp"
+#include "spindle/clone.hpp"
+#include "spindle/green.hpp"
+
+namespace {
+
+constexpr std::string_view program = "scale";
+
+// What the process and the machine hold before the first parked thread.
+struct baseline {
+  long rss_kib;           // VmRSS
+  long page_tables_kib;   // VmPTE
+  long kernel_stack_kib;  // KernelStack in /proc/meminfo: every process on the machine
+};
+
+baseline read_baseline() {
+  return {compare::status_kib("VmRSS"), compare::status_kib("VmPTE"),
+          compare::meminfo_kib("KernelStack")};
+}
+
+// The memory that `threads` parked threads added to `before`, in total and per thread.
+compare::json sample(long threads, const baseline& before) {
+  baseline now = read_baseline();
+  auto per_thread = [threads](long kib) { return static_cast<double>(kib) / threads; };
+  return {
+      {"threads", threads},
+      {"rss_kib", now.rss_kib},
+      {"rss_kib_per_thread", per_thread(now.rss_kib - before.rss_kib)},
+      {"page_tables_kib_per_thread", per_thread(now.page_tables_kib - before.page_tables_kib)},
+      {"kernel_stack_kib_per_thread", per_thread(now.kernel_stack_kib - before.kernel_stack_kib)}};
+}
+
+// Returns once `count` spawned threads have reached their park (each counts itself in
+// `arrived` first). The caller yields meanwhile: for green threads, that is what lets
+// them run at all.
+template <spindle::backend B>
+void wait_for_arrivals(const std::atomic<long>& arrived, long count) {
+  while (arrived.load() < count) B::this_thread::yield();
+}
+
+// Written once over the backend concept: spawns threads of B with `options`, each of
+// which parks on one latch, until `cap` are alive or spawn throws std::system_error
+// (or std::bad_alloc); samples the memory when the count reaches each of `sample_at`
+// and at the end; then opens the latch and joins every thread.
+template <spindle::backend B>
+compare::json fill_with_parked_threads(const spindle::spawn_options& options, long cap,
+                                       const std::vector<long>& sample_at) {
+  typename B::latch gate(1);
+  std::atomic<long> arrived{0};
+  std::vector<typename B::template thread<void>> threads;
+  threads.reserve(static_cast<std::size_t>(cap));
+  auto park = [&arrived, &gate] {
+    arrived.fetch_add(1);
+    gate.wait();
+  };
+  compare::spawn_and_join<B>();  // the backend's one-time setup is not a thread's cost
+  baseline before = read_baseline();
+  compare::json samples = compare::json::array();
+  compare::json result = {{"stopped_by", "cap"}, {"message", ""}};
+  try {
+    for (std::size_t next = 0; static_cast<long>(threads.size()) < cap;) {
+      threads.push_back(B::spawn(options, park));
+      long alive = static_cast<long>(threads.size());
+      if (next < sample_at.size() && alive == sample_at[next]) {
+        wait_for_arrivals<B>(arrived, alive);
+        samples.push_back(sample(alive, before));
+        ++next;
+      }
+    }
+  } catch (const std::system_error& e) {
+    result = {{"stopped_by", "limit"}, {"message", e.what()}};
+  } catch (const std::bad_alloc&) {
+    result = {{"stopped_by", "limit"}, {"message", "operator new failed: std::bad_alloc"}};
+  }
+  long alive = static_cast<long>(threads.size());
+  wait_for_arrivals<B>(arrived, alive);
+  if (alive > 0 && (samples.empty() || samples.back()["threads"] != alive)) {
+    samples.push_back(sample(alive, before));
+  }
+  gate.count_down();
+  for (auto& t : threads) t.join();
+  result["threads_alive"] = alive;
+  result["samples"] = samples;
+  return result;
+}
+
+// Writes all of `text` to `fd`, as far as the reader takes it.
+void write_all(int fd, const std::string& text) {
+  for (std::size_t done = 0; done < text.size();) {
+    ssize_t n = write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    done += static_cast<std::size_t>(n);
+  }
+}
+
+std::string read_all(int fd) {
+  std::string text;
+  char buffer[4096];
+  for (;;) {
+    ssize_t n = read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return text;
+    text.append(buffer, static_cast<std::size_t>(n));
+  }
+}
+
+// What a model reports when its child process failed.
+compare::json failed(const std::string& why) {
+  return {{"stopped_by", "error"},
+          {"message", why},
+          {"threads_alive", 0},
+          {"samples", compare::json::array()}};
+}
+
+// Runs `fill` in a child process and returns the JSON it sends back through a pipe, or
+// a failure that says how the child ended (an exception, a signal such as SIGKILL from
+// the kernel's out-of-memory killer).
+compare::json run_in_child(const std::function<compare::json()>& fill) {
+  int channel[2];
+  if (pipe2(channel, O_CLOEXEC) != 0) compare::throw_errno("pipe2");
+  std::fflush(nullptr);
+  pid_t pid = fork();
+  if (pid < 0) compare::throw_errno("fork");
+  if (pid == 0) {
+    close(channel[0]);
+    int status = 0;
+    std::string text;
+    try {
+      text = fill().dump();
+    } catch (const std::exception& e) {
+      text = failed(e.what()).dump();
+      status = 1;
+    }
+    write_all(channel[1], text);
+    _exit(status);
+  }
+  close(channel[1]);
+  std::string text = read_all(channel[0]);
+  close(channel[0]);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFSIGNALED(status)) {
+    return failed(std::string("the child process died by signal ") + strsignal(WTERMSIG(status)));
+  }
+  return text.empty() ? failed("the child process sent nothing") : compare::json::parse(text);
+}
+
+// The limits on threads that the machine and the process have now.
+struct limits {
+  long max_map_count;  // vm.max_map_count: mappings per process
+  long threads_max;    // kernel.threads-max: tasks on the machine
+  long pid_max;        // kernel.pid_max: process ids, one per task, on the machine
+  long tasks;          // tasks on the machine now, in every process
+  std::string nproc;   // RLIMIT_NPROC: tasks per user
+};
+
+limits read_limits() {
+  limits l{compare::read_number("/proc/sys/vm/max_map_count"),
+           compare::read_number("/proc/sys/kernel/threads-max"),
+           compare::read_number("/proc/sys/kernel/pid_max"), compare::tasks_on_machine(), ""};
+  rlimit nproc{};
+  getrlimit(RLIMIT_NPROC, &nproc);
+  l.nproc = nproc.rlim_cur == RLIM_INFINITY ? "unlimited" : std::to_string(nproc.rlim_cur);
+  if (geteuid() == 0) l.nproc += " (not enforced for root)";
+  return l;
+}
+
+// The clone cap, lowered if need be so that the run takes at most half of the tasks the
+// machine has left: every process on the machine shares them. `note` says why.
+long safe_clone_cap(long wanted, const limits& l, std::string& note) {
+  long free_tasks = std::min(l.pid_max, l.threads_max) - l.tasks;
+  if (wanted <= free_tasks / 2) return wanted;
+  note = "the clone cap was lowered from " + std::to_string(wanted) + " to " +
+         std::to_string(free_tasks / 2) + ": the machine has only " + std::to_string(free_tasks) +
+         " free task slots, shared by every process";
+  return std::max(free_tasks / 2, 0L);
+}
+
+// What a clone run that stopped at its cap would have met next.
+std::string clone_limits_ahead(const limits& l) {
+  return "kernel.pid_max (" + std::to_string(l.pid_max) + ") and kernel.threads-max (" +
+         std::to_string(l.threads_max) + ") with " + std::to_string(l.tasks) +
+         " tasks already on the machine; RLIMIT_NPROC " + l.nproc + "; vm.max_map_count (" +
+         std::to_string(l.max_map_count) + ", two mappings per clone thread)";
+}
+
+// How the run is set up, from the flags.
+struct plan {
+  long max_threads;             // the cap for green threads
+  long max_clone_threads;       // the cap for clone threads, after safe_clone_cap
+  long clone_nproc;             // tasks the second clone run may add, by RLIMIT_NPROC
+  std::vector<long> sample_at;  // the counts at which memory is sampled
+};
+
+// Sets RLIMIT_NPROC so that this process meets it after `threads` more tasks. RLIMIT_NPROC
+// does not bind root, so a root process first becomes the user nobody, whose tasks the
+// limit then counts. Throws std::system_error if a step is refused.
+void limit_tasks(long threads) {
+  if (geteuid() == 0) {
+    constexpr unsigned nobody = 65534;
+    if (setgroups(0, nullptr) != 0 || setgid(nobody) != 0 || setuid(nobody) != 0) {
+      compare::throw_errno("becoming the user nobody");
+    }
+    prctl(PR_SET_DUMPABLE, 1);  // setuid made /proc/self root's; make it this process's again
+  }
+  auto limit = static_cast<rlim_t>(compare::tasks_of_user(getuid()) + threads);
+  rlimit tasks{limit, limit};
+  if (setrlimit(RLIMIT_NPROC, &tasks) != 0) compare::throw_errno("setrlimit(RLIMIT_NPROC)");
+}
+
+// One kind of thread to fill a child process with.
+struct model {
+  std::string name;
+  std::string stack;  // the stack each thread gets
+  long cap;
+  std::function<compare::json()> fill;  // runs in the child
+};
+
+std::vector<model> models(const plan& p) {
+  constexpr std::size_t green_stack = 16 * 1024, clone_stack = 256 * 1024;
+  spindle::spawn_options guarded{.stack_size = green_stack, .stack = spindle::stack_kind::guarded};
+  spindle::spawn_options pooled{.stack_size = green_stack, .stack = spindle::stack_kind::pooled};
+  spindle::spawn_options clone{.stack_size = clone_stack};
+  using green_backend = spindle::green::backend;
+  using clone_backend = spindle::clone::backend;
+  return {
+      {"green guarded", "16 KiB + guard page", p.max_threads,
+       [=] {
+         return fill_with_parked_threads<green_backend>(guarded, p.max_threads, p.sample_at);
+       }},
+      {"green pooled", "16 KiB from a slab", p.max_threads,
+       [=] { return fill_with_parked_threads<green_backend>(pooled, p.max_threads, p.sample_at); }},
+      {"clone", "256 KiB + guard page", p.max_clone_threads,
+       [=] {
+         return fill_with_parked_threads<clone_backend>(clone, p.max_clone_threads, p.sample_at);
+       }},
+      {"clone under RLIMIT_NPROC", "256 KiB + guard page", p.max_clone_threads,
+       [=] {
+         limit_tasks(p.clone_nproc);
+         return fill_with_parked_threads<clone_backend>(clone, p.max_clone_threads, p.sample_at);
+       }},
+  };
+}
+
+// 100, 1000, 2000, 5000, 10 000, ... up to `cap`.
+std::vector<long> sample_counts(long cap) {
+  std::vector<long> counts;
+  for (long decade = 100; decade <= cap; decade *= 10) {
+    for (long multiple : {1, 2, 5}) {
+      if (decade * multiple <= cap && (decade > 100 || multiple == 1)) {
+        counts.push_back(decade * multiple);
+      }
+    }
+  }
+  return counts;
+}
+
+std::string kib(double value) { return compare::format_number(value, value < 10 ? 2 : 1) + " KiB"; }
+
+void print_table(const std::vector<model>& all, const compare::json& results) {
+  compare::table t({"model", "stack", "threads", "RSS", "RSS per thread", "page tables per thread",
+                    "kernel stacks per thread (machine-wide)"});
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    for (const auto& s : results[i]["samples"]) {
+      t.add_row({all[i].name, all[i].stack, std::to_string(s["threads"].get<long>()),
+                 std::to_string(s["rss_kib"].get<long>() / 1024) + " MiB",
+                 kib(s["rss_kib_per_thread"].get<double>()),
+                 kib(s["page_tables_kib_per_thread"].get<double>()),
+                 kib(s["kernel_stack_kib_per_thread"].get<double>())});
+    }
+  }
+  t.print(stdout);
+  std::printf("\nWhere each model stopped:\n");
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    const compare::json& r = results[i];
+    std::printf("- %s: %ld threads alive; %s: %s\n", all[i].name.c_str(),
+                r["threads_alive"].get<long>(),
+                r["stopped_by"] == "cap" ? "stopped at the cap" : "spawn failed",
+                r["message"].get<std::string>().c_str());
+  }
+}
+
+compare::json limits_json(const limits& l) {
+  return {{"vm.max_map_count", l.max_map_count},
+          {"kernel.threads-max", l.threads_max},
+          {"kernel.pid_max", l.pid_max},
+          {"tasks_on_machine", l.tasks},
+          {"RLIMIT_NPROC", l.nproc}};
+}
+
+// Runs every model in its own child; a run that stopped at its cap says what was ahead.
+compare::json measure_all(const std::vector<model>& all, const limits& l) {
+  compare::json results = compare::json::array();
+  for (const model& m : all) {
+    compare::progress(program, m.name + ": parking up to " + std::to_string(m.cap) +
+                                   " threads in a child process");
+    compare::json r = run_in_child(m.fill);
+    if (r["stopped_by"] == "cap") {
+      r["message"] = "the cap of " + std::to_string(m.cap) + " threads" +
+                     (m.name.starts_with("clone") ? "; the limits ahead: " + clone_limits_ahead(l)
+                                                  : std::string());
+    }
+    compare::json entry = {{"model", m.name}, {"stack", m.stack}, {"cap", m.cap}};
+    entry.update(r);
+    results.push_back(entry);
+  }
+  return results;
+}
+
+void run(plan p, const compare::run_options& options) {
+  compare::machine here = compare::describe_machine();
+  limits l = read_limits();
+  std::string note;
+  p.max_clone_threads = safe_clone_cap(p.max_clone_threads, l, note);
+  if (!note.empty()) compare::progress(program, note);
+  std::vector<model> all = models(p);
+  compare::json results = measure_all(all, l);
+  if (options.json) {
+    compare::json document = compare::start_document(program, here, options);
+    document["limits"] = limits_json(l);
+    document["results"] = results;
+    compare::print_json(document);
+  } else {
+    compare::print_machine(here, stdout);
+    print_table(all, results);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "How many threads fit, and the memory each costs while parked: green threads with "
+      "guarded and pooled stacks, clone threads; where each stops, and which limit stops it."};
+  compare::run_options options;
+  compare::add_run_flags(app, options);
+  long max_threads = 0, max_clone_threads = 0, clone_nproc = 500;
+  app.add_option("--max-threads", max_threads,
+                 "cap on green threads (default 100000, 40000 with --quick)")
+      ->check(CLI::Range(100L, 10000000L));
+  app.add_option("--max-clone-threads", max_clone_threads,
+                 "cap on clone threads, which use the machine's shared task slots "
+                 "(default 5000, 1000 with --quick)")
+      ->check(CLI::Range(100L, 30000L));
+  app.add_option("--clone-nproc", clone_nproc,
+                 "tasks the RLIMIT_NPROC run may add to those its user has (default 500)")
+      ->check(CLI::Range(10L, 30000L));
+  CLI11_PARSE(app, argc, argv);
+  plan p;
+  p.max_threads = max_threads > 0 ? max_threads : options.quick ? 40000 : 100000;
+  p.max_clone_threads = max_clone_threads > 0 ? max_clone_threads : options.quick ? 1000 : 5000;
+  p.clone_nproc = clone_nproc;
+  p.sample_at = sample_counts(std::max(p.max_threads, p.max_clone_threads));
+  try {
+    run(p, options);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: %s\n", program.data(), e.what());
+    return 1;
+  }
+  return 0;
+}
