@@ -16,18 +16,14 @@
 // in another's memory, and nothing it does can take the others down.
 // Explained in: docs/11-comparisons.md (how many threads fit).
 // Run: build/examples/compare/scale --help. Read next: docs/11-comparisons.md.
-#include <fcntl.h>
 #include <grp.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <exception>
 #include <functional>
 #include <new>
@@ -36,6 +32,7 @@
 #include <system_error>
 #include <vector>
 
+#include "child_process.hpp"
 #include "proc.hpp"
 #include "report.hpp"
 #include "spawning.hpp"
@@ -78,10 +75,41 @@ void wait_for_arrivals(const std::atomic<long>& arrived, long count) {
   while (arrived.load() < count) B::this_thread::yield();
 }
 
-// Written once over the backend concept: spawns threads of B with `options`, each of
-// which parks on one latch, until `cap` are alive or spawn throws std::system_error
-// (or std::bad_alloc); samples the memory when the count reaches each of `sample_at`
-// and at the end; then opens the latch and joins every thread.
+// How a fill ended: at its cap, or at a limit that spawn's exception names.
+struct fill_end {
+  std::string stopped_by = "cap";
+  std::string message;
+};
+
+// Spawns threads of B with `options`, each running `park`, into `threads` until `cap`
+// are alive or spawn throws std::system_error (or std::bad_alloc); when the count
+// reaches one of `sample_at`, waits until all have parked and samples the memory.
+template <spindle::backend B, class F>
+fill_end spawn_until_stopped(const spindle::spawn_options& options, const F& park, long cap,
+                             std::vector<typename B::template thread<void>>& threads,
+                             const std::atomic<long>& arrived, const std::vector<long>& sample_at,
+                             const baseline& before, compare::json& samples) {
+  try {
+    for (std::size_t next = 0; static_cast<long>(threads.size()) < cap;) {
+      threads.push_back(B::spawn(options, park));
+      long alive = static_cast<long>(threads.size());
+      if (next < sample_at.size() && alive == sample_at[next]) {
+        wait_for_arrivals<B>(arrived, alive);
+        samples.push_back(sample(alive, before));
+        ++next;
+      }
+    }
+  } catch (const std::system_error& e) {
+    return {"limit", e.what()};
+  } catch (const std::bad_alloc&) {
+    return {"limit", "operator new failed: std::bad_alloc"};
+  }
+  return {};
+}
+
+// Written once over the backend concept: fills the process with threads of B that park
+// on one latch (spawn_until_stopped), samples the memory once more with all of them
+// parked, then opens the latch and joins every thread.
 template <spindle::backend B>
 compare::json fill_with_parked_threads(const spindle::spawn_options& options, long cap,
                                        const std::vector<long>& sample_at) {
@@ -96,22 +124,8 @@ compare::json fill_with_parked_threads(const spindle::spawn_options& options, lo
   compare::spawn_and_join<B>();  // the backend's one-time setup is not a thread's cost
   baseline before = read_baseline();
   compare::json samples = compare::json::array();
-  compare::json result = {{"stopped_by", "cap"}, {"message", ""}};
-  try {
-    for (std::size_t next = 0; static_cast<long>(threads.size()) < cap;) {
-      threads.push_back(B::spawn(options, park));
-      long alive = static_cast<long>(threads.size());
-      if (next < sample_at.size() && alive == sample_at[next]) {
-        wait_for_arrivals<B>(arrived, alive);
-        samples.push_back(sample(alive, before));
-        ++next;
-      }
-    }
-  } catch (const std::system_error& e) {
-    result = {{"stopped_by", "limit"}, {"message", e.what()}};
-  } catch (const std::bad_alloc&) {
-    result = {{"stopped_by", "limit"}, {"message", "operator new failed: std::bad_alloc"}};
-  }
+  fill_end end =
+      spawn_until_stopped<B>(options, park, cap, threads, arrived, sample_at, before, samples);
   long alive = static_cast<long>(threads.size());
   wait_for_arrivals<B>(arrived, alive);
   if (alive > 0 && (samples.empty() || samples.back()["threads"] != alive)) {
@@ -119,72 +133,10 @@ compare::json fill_with_parked_threads(const spindle::spawn_options& options, lo
   }
   gate.count_down();
   for (auto& t : threads) t.join();
-  result["threads_alive"] = alive;
-  result["samples"] = samples;
-  return result;
-}
-
-// Writes all of `text` to `fd`, as far as the reader takes it.
-void write_all(int fd, const std::string& text) {
-  for (std::size_t done = 0; done < text.size();) {
-    ssize_t n = write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;
-    done += static_cast<std::size_t>(n);
-  }
-}
-
-std::string read_all(int fd) {
-  std::string text;
-  char buffer[4096];
-  for (;;) {
-    ssize_t n = read(fd, buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return text;
-    text.append(buffer, static_cast<std::size_t>(n));
-  }
-}
-
-// What a model reports when its child process failed.
-compare::json failed(const std::string& why) {
-  return {{"stopped_by", "error"},
-          {"message", why},
-          {"threads_alive", 0},
-          {"samples", compare::json::array()}};
-}
-
-// Runs `fill` in a child process and returns the JSON it sends back through a pipe, or
-// a failure that says how the child ended (an exception, a signal such as SIGKILL from
-// the kernel's out-of-memory killer).
-compare::json run_in_child(const std::function<compare::json()>& fill) {
-  int channel[2];
-  if (pipe2(channel, O_CLOEXEC) != 0) compare::throw_errno("pipe2");
-  std::fflush(nullptr);
-  pid_t pid = fork();
-  if (pid < 0) compare::throw_errno("fork");
-  if (pid == 0) {
-    close(channel[0]);
-    int status = 0;
-    std::string text;
-    try {
-      text = fill().dump();
-    } catch (const std::exception& e) {
-      text = failed(e.what()).dump();
-      status = 1;
-    }
-    write_all(channel[1], text);
-    _exit(status);
-  }
-  close(channel[1]);
-  std::string text = read_all(channel[0]);
-  close(channel[0]);
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (WIFSIGNALED(status)) {
-    return failed(std::string("the child process died by signal ") + strsignal(WTERMSIG(status)));
-  }
-  return text.empty() ? failed("the child process sent nothing") : compare::json::parse(text);
+  return {{"stopped_by", end.stopped_by},
+          {"message", end.message},
+          {"threads_alive", alive},
+          {"samples", samples}};
 }
 
 // The limits on threads that the machine and the process have now.
@@ -317,7 +269,9 @@ void print_table(const std::vector<model>& all, const compare::json& results) {
     const compare::json& r = results[i];
     std::printf("- %s: %ld threads alive; %s: %s\n", all[i].name.c_str(),
                 r["threads_alive"].get<long>(),
-                r["stopped_by"] == "cap" ? "stopped at the cap" : "spawn failed",
+                r["stopped_by"] == "cap"     ? "stopped at the cap"
+                : r["stopped_by"] == "limit" ? "spawn failed"
+                                             : "the measurement failed",
                 r["message"].get<std::string>().c_str());
   }
 }
@@ -336,7 +290,15 @@ compare::json measure_all(const std::vector<model>& all, const limits& l) {
   for (const model& m : all) {
     compare::progress(program, m.name + ": parking up to " + std::to_string(m.cap) +
                                    " threads in a child process");
-    compare::json r = run_in_child(m.fill);
+    compare::json r;
+    try {
+      r = compare::run_in_child(m.fill);
+    } catch (const std::runtime_error& e) {
+      r = {{"stopped_by", "error"},
+           {"message", e.what()},
+           {"threads_alive", 0},
+           {"samples", compare::json::array()}};
+    }
     if (r["stopped_by"] == "cap") {
       r["message"] = "the cap of " + std::to_string(m.cap) + " threads" +
                      (m.name.starts_with("clone") ? "; the limits ahead: " + clone_limits_ahead(l)
@@ -349,7 +311,20 @@ compare::json measure_all(const std::vector<model>& all, const limits& l) {
   return results;
 }
 
+// Refuses a green cap the machine's memory cannot hold: two pages per parked thread (it
+// keeps about one), and 1 GiB to spare.
+void check_memory(long max_threads) {
+  long available_mib = compare::meminfo_kib("MemAvailable") / 1024;
+  long needed_mib = max_threads * 8 / 1024 + 1024;
+  if (available_mib < needed_mib) {
+    throw std::runtime_error(std::to_string(max_threads) + " parked threads need about " +
+                             std::to_string(needed_mib) + " MiB, and MemAvailable is " +
+                             std::to_string(available_mib) + " MiB: use a smaller --max-threads");
+  }
+}
+
 void run(plan p, const compare::run_options& options) {
+  check_memory(p.max_threads);
   compare::machine here = compare::describe_machine();
   limits l = read_limits();
   std::string note;
@@ -379,7 +354,7 @@ int main(int argc, char** argv) {
   long max_threads = 0, max_clone_threads = 0, clone_nproc = 500;
   app.add_option("--max-threads", max_threads,
                  "cap on green threads (default 100000, 40000 with --quick)")
-      ->check(CLI::Range(100L, 10000000L));
+      ->check(CLI::Range(100L, 2000000L));
   app.add_option("--max-clone-threads", max_clone_threads,
                  "cap on clone threads, which use the machine's shared task slots "
                  "(default 5000, 1000 with --quick)")
