@@ -1,7 +1,7 @@
 // examples/compare/child_process.hpp — running a measurement in a child process, and
 // getting its JSON back.
 //
-// Concept: a measurement that fills a limit (mappings, tasks, memory) changes the process
+// Concept: a measurement that fills a limit (mappings, kernel threads, memory) changes the process
 // it runs in: caches keep stacks, the limit stays lowered, and a failure may end the
 // process. Run in a child made by fork, it leaves the parent as it was, does not count
 // in the next measurement's memory, and may die without taking the comparison along.

@@ -169,9 +169,9 @@ std::vector<pairing> pairings() {
        [](long rounds, placement) {
          return semaphore_ping_pong_ns<spindle::green::backend>(rounds, {-1, -1});
        }},
-      {"clone", "spindle::clone::binary_semaphore (futex)", false, 20000, 2000,
+      {"clone", "spindle::clone::binary_semaphore (futex)", false, 10000, 2000,
        semaphore_ping_pong_ns<spindle::clone::backend>},
-      {"pthread", "sem_t (futex)", false, 20000, 2000, pthread_ping_pong_ns},
+      {"pthread", "sem_t (futex)", false, 10000, 2000, pthread_ping_pong_ns},
   };
 }
 

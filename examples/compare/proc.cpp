@@ -50,8 +50,8 @@ std::string read_first_line(const std::string& path) {
   return line;
 }
 
-long tasks_of_user(unsigned uid) {
-  long tasks = 0;
+long kernel_threads_of_user(unsigned uid) {
+  long threads = 0;
   for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
     std::string name = entry.path().filename();
     if (name.find_first_not_of("0123456789") != std::string::npos) continue;
@@ -60,13 +60,13 @@ long tasks_of_user(unsigned uid) {
     bool owned = false;
     while (std::getline(status, line)) {
       if (line.rfind("Uid:", 0) == 0) owned = std::stoul(line.substr(4)) == uid;
-      if (line.rfind("Threads:", 0) == 0 && owned) tasks += std::stol(line.substr(8));
+      if (line.rfind("Threads:", 0) == 0 && owned) threads += std::stol(line.substr(8));
     }
   }
-  return tasks;
+  return threads;
 }
 
-long tasks_on_machine() noexcept {
+long kernel_threads_on_machine() noexcept {
   std::istringstream fields(read_first_line("/proc/loadavg"));
   std::string one, five, fifteen, running_and_total;
   if (!(fields >> one >> five >> fifteen >> running_and_total)) return -1;

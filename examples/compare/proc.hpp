@@ -28,12 +28,12 @@ long read_number(const std::string& path) noexcept;
 // The first line of a file, without its newline; "" if unreadable.
 std::string read_first_line(const std::string& path);
 
-// How many tasks (kernel threads) the processes whose real user is `uid` have now: what
+// How many kernel threads the processes whose real user is `uid` have now: what
 // RLIMIT_NPROC limits. Counts the processes it can read in /proc.
-long tasks_of_user(unsigned uid);
+long kernel_threads_of_user(unsigned uid);
 
-// How many tasks (kernel threads, in every process) the machine runs now: the fourth
+// How many kernel threads (in every process) the machine runs now: the fourth
 // field of /proc/loadavg, "running/total". -1 if unreadable.
-long tasks_on_machine() noexcept;
+long kernel_threads_on_machine() noexcept;
 
 }  // namespace compare

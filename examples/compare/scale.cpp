@@ -2,18 +2,19 @@
 // costs while it waits: green threads with guarded and with pooled stacks, clone threads.
 //
 // Concept: a parked thread costs what it has touched: the top page or two of its stack
-// (its frames and record), plus what the kernel keeps for it, which the resident set
-// does not show: page tables, mapping records, and for a kernel thread a kernel stack
-// and a task. Each model spawns threads that park on a latch, samples the process's
-// resident set (VmRSS) and page tables (VmPTE) and the machine's kernel stacks at a few
-// counts, and stops at a cap or when spawn throws, printing the message that names the
-// limit: vm.max_map_count for guarded green stacks (two mappings each), memory for
-// pooled ones, and for clone threads the tasks (RLIMIT_NPROC, kernel.threads-max,
-// kernel.pid_max), the mappings or the memory. Clone threads are capped well below the
-// machine's task limits, which every process on the machine shares; a second clone run
-// meets a limit safely, as a user whose RLIMIT_NPROC allows a few hundred tasks. Each
-// model runs in a child process of its own, so that one's stacks and caches do not count
-// in another's memory, and nothing it does can take the others down.
+// (its frames and record), plus what the kernel keeps for it and the resident set does
+// not show: page tables, mapping records, and for a clone thread a kernel stack and the
+// kernel's record of a kernel thread. Each model spawns threads that park on a latch,
+// samples the process's resident set (VmRSS) and page tables (VmPTE) and the machine's
+// kernel stacks at a few counts, and stops at a cap or when spawn throws, printing the
+// message that names the limit: vm.max_map_count for guarded green stacks (two mappings
+// each), memory for pooled ones, and for clone threads the limits on kernel threads
+// (RLIMIT_NPROC, kernel.threads-max, kernel.pid_max), the mappings or the memory. Clone
+// threads are capped well below the machine's limits on kernel threads, which every
+// process shares; a second clone run meets a limit safely, as a user whose RLIMIT_NPROC
+// allows a few hundred. Each model runs in a child process of its own, so that one's
+// stacks and caches do not count in another's memory, and nothing it does can take the
+// others down.
 // Explained in: docs/11-comparisons.md (how many threads fit).
 // Run: build/examples/compare/scale --help. Read next: docs/11-comparisons.md.
 #include <grp.h>
@@ -141,17 +142,18 @@ compare::json fill_with_parked_threads(const spindle::spawn_options& options, lo
 
 // The limits on threads that the machine and the process have now.
 struct limits {
-  long max_map_count;  // vm.max_map_count: mappings per process
-  long threads_max;    // kernel.threads-max: tasks on the machine
-  long pid_max;        // kernel.pid_max: process ids, one per task, on the machine
-  long tasks;          // tasks on the machine now, in every process
-  std::string nproc;   // RLIMIT_NPROC: tasks per user
+  long max_map_count;   // vm.max_map_count: mappings per process
+  long threads_max;     // kernel.threads-max: kernel threads on the machine
+  long pid_max;         // kernel.pid_max: ids, one per kernel thread, on the machine
+  long kernel_threads;  // kernel threads on the machine now, in every process
+  std::string nproc;    // RLIMIT_NPROC: kernel threads per user
 };
 
 limits read_limits() {
   limits l{compare::read_number("/proc/sys/vm/max_map_count"),
            compare::read_number("/proc/sys/kernel/threads-max"),
-           compare::read_number("/proc/sys/kernel/pid_max"), compare::tasks_on_machine(), ""};
+           compare::read_number("/proc/sys/kernel/pid_max"), compare::kernel_threads_on_machine(),
+           ""};
   rlimit nproc{};
   getrlimit(RLIMIT_NPROC, &nproc);
   l.nproc = nproc.rlim_cur == RLIM_INFINITY ? "unlimited" : std::to_string(nproc.rlim_cur);
@@ -159,37 +161,38 @@ limits read_limits() {
   return l;
 }
 
-// The clone cap, lowered if need be so that the run takes at most half of the tasks the
+// The clone cap, lowered if need be so that the run takes at most half of the kernel threads the
 // machine has left: every process on the machine shares them. `note` says why.
 long safe_clone_cap(long wanted, const limits& l, std::string& note) {
-  long free_tasks = std::min(l.pid_max, l.threads_max) - l.tasks;
-  if (wanted <= free_tasks / 2) return wanted;
+  long free_slots = std::min(l.pid_max, l.threads_max) - l.kernel_threads;
+  if (wanted <= free_slots / 2) return wanted;
   note = "the clone cap was lowered from " + std::to_string(wanted) + " to " +
-         std::to_string(free_tasks / 2) + ": the machine has only " + std::to_string(free_tasks) +
-         " free task slots, shared by every process";
-  return std::max(free_tasks / 2, 0L);
+         std::to_string(free_slots / 2) + ": the machine has only " + std::to_string(free_slots) +
+         " free slots for kernel threads, shared by every process";
+  return std::max(free_slots / 2, 0L);
 }
 
 // What a clone run that stopped at its cap would have met next.
 std::string clone_limits_ahead(const limits& l) {
   return "kernel.pid_max (" + std::to_string(l.pid_max) + ") and kernel.threads-max (" +
-         std::to_string(l.threads_max) + ") with " + std::to_string(l.tasks) +
-         " tasks already on the machine; RLIMIT_NPROC " + l.nproc + "; vm.max_map_count (" +
-         std::to_string(l.max_map_count) + ", two mappings per clone thread)";
+         std::to_string(l.threads_max) + ") with " + std::to_string(l.kernel_threads) +
+         " kernel threads already on the machine; RLIMIT_NPROC " + l.nproc +
+         "; vm.max_map_count (" + std::to_string(l.max_map_count) +
+         ", two mappings per clone thread)";
 }
 
 // How the run is set up, from the flags.
 struct plan {
   long max_threads;             // the cap for green threads
   long max_clone_threads;       // the cap for clone threads, after safe_clone_cap
-  long clone_nproc;             // tasks the second clone run may add, by RLIMIT_NPROC
+  long clone_nproc;             // kernel threads the second clone run may add
   std::vector<long> sample_at;  // the counts at which memory is sampled
 };
 
-// Sets RLIMIT_NPROC so that this process meets it after `threads` more tasks. RLIMIT_NPROC
-// does not bind root, so a root process first becomes the user nobody, whose tasks the
+// Sets RLIMIT_NPROC so that this process meets it after `threads` more kernel threads. RLIMIT_NPROC
+// does not bind root, so a root process first becomes the user nobody, whose kernel threads the
 // limit then counts. Throws std::system_error if a step is refused.
-void limit_tasks(long threads) {
+void limit_kernel_threads(long threads) {
   if (geteuid() == 0) {
     constexpr unsigned nobody = 65534;
     if (setgroups(0, nullptr) != 0 || setgid(nobody) != 0 || setuid(nobody) != 0) {
@@ -197,9 +200,9 @@ void limit_tasks(long threads) {
     }
     prctl(PR_SET_DUMPABLE, 1);  // setuid made /proc/self root's; make it this process's again
   }
-  auto limit = static_cast<rlim_t>(compare::tasks_of_user(getuid()) + threads);
-  rlimit tasks{limit, limit};
-  if (setrlimit(RLIMIT_NPROC, &tasks) != 0) compare::throw_errno("setrlimit(RLIMIT_NPROC)");
+  auto limit = static_cast<rlim_t>(compare::kernel_threads_of_user(getuid()) + threads);
+  rlimit most{limit, limit};
+  if (setrlimit(RLIMIT_NPROC, &most) != 0) compare::throw_errno("setrlimit(RLIMIT_NPROC)");
 }
 
 // One kind of thread to fill a child process with.
@@ -230,7 +233,7 @@ std::vector<model> models(const plan& p) {
        }},
       {"clone under RLIMIT_NPROC", "256 KiB + guard page", p.max_clone_threads,
        [=] {
-         limit_tasks(p.clone_nproc);
+         limit_kernel_threads(p.clone_nproc);
          return fill_with_parked_threads<clone_backend>(clone, p.max_clone_threads, p.sample_at);
        }},
   };
@@ -280,7 +283,7 @@ compare::json limits_json(const limits& l) {
   return {{"vm.max_map_count", l.max_map_count},
           {"kernel.threads-max", l.threads_max},
           {"kernel.pid_max", l.pid_max},
-          {"tasks_on_machine", l.tasks},
+          {"kernel_threads_on_machine", l.kernel_threads},
           {"RLIMIT_NPROC", l.nproc}};
 }
 
@@ -356,11 +359,11 @@ int main(int argc, char** argv) {
                  "cap on green threads (default 100000, 40000 with --quick)")
       ->check(CLI::Range(100L, 2000000L));
   app.add_option("--max-clone-threads", max_clone_threads,
-                 "cap on clone threads, which use the machine's shared task slots "
+                 "cap on clone threads, which use the machine's shared kernel-thread slots "
                  "(default 5000, 1000 with --quick)")
       ->check(CLI::Range(100L, 30000L));
   app.add_option("--clone-nproc", clone_nproc,
-                 "tasks the RLIMIT_NPROC run may add to those its user has (default 500)")
+                 "kernel threads the RLIMIT_NPROC run may add to those its user has (default 500)")
       ->check(CLI::Range(10L, 30000L));
   CLI11_PARSE(app, argc, argv);
   plan p;
