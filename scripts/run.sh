@@ -3,6 +3,7 @@
 # either the comparison tour or the whole test suite.
 #
 #   scripts/run.sh tour    # install what is missing, build, run the tour (the main job)
+#   scripts/run.sh tour --full   # the same, with the comparisons at full size (minutes)
 #   scripts/run.sh test    # install what is missing, then build and run every test in
 #                          # each checked configuration (plain, ASan+UBSan, valgrind)
 #

@@ -14,7 +14,7 @@ Usage:  compare_examples_check.py PROGRAM FILE.json   (exit 0: sane; 1: problems
             each FILE a sane document; breaks each in a few ways and exits 1 unless
             every broken copy is caught.
 
-Explained in: docs/11-comparisons.md (exercises). Run by tests/compare_examples_test.sh.
+Explained in: docs/11-comparisons.md (code: the comparisons). Run by tests/compare_examples_test.sh.
 """
 
 import copy
