@@ -161,6 +161,7 @@ struct pairing {
   std::function<double(long rounds, placement where)> once;  // returns ns per hand-over
 };
 
+// The pairings, in the order of the table: green first.
 std::vector<pairing> pairings() {
   return {
       {"green", "yield", true, 200000, 20000,
@@ -184,6 +185,7 @@ struct result {
   std::string note;                   // why ns is empty
 };
 
+// Measures `p` with both threads on processor `cpu`.
 result on_one_processor(const pairing& p, int cpu, long rounds, int repetitions) {
   result r{&p, "one_cpu", {cpu, cpu}, std::nullopt, ""};
   if (p.one_kernel_thread) {
@@ -195,6 +197,7 @@ result on_one_processor(const pairing& p, int cpu, long rounds, int repetitions)
   return r;
 }
 
+// Measures `p` with one thread on each of `cpus`, or says why it cannot be.
 result on_two_processors(const pairing& p, placement cpus, long rounds, int repetitions) {
   result r{&p, "two_cpus", cpus, std::nullopt, ""};
   if (p.one_kernel_thread) {
@@ -207,6 +210,7 @@ result on_two_processors(const pairing& p, placement cpus, long rounds, int repe
   return r;
 }
 
+// Every pairing on one processor and on two, with a progress line on stderr before each.
 std::vector<result> measure_all(const compare::run_options& options) {
   static const std::vector<pairing> all = pairings();
   placement cpus = usable_processors();
@@ -223,8 +227,10 @@ std::vector<result> measure_all(const compare::run_options& options) {
   return results;
 }
 
+// A table cell: the spread, or why there is none.
 std::string cell(const result& r) { return r.ns ? compare::format_spread(*r.ns) : r.note; }
 
+// One row per pairing: its one-processor and two-processor results side by side.
 void print_table(const std::vector<result>& results) {
   compare::table t(
       {"model", "hand-over through", "one processor, per hand-over (p10–p90)", "two processors"});
@@ -238,6 +244,7 @@ void print_table(const std::vector<result>& results) {
       "thread\nasleep on the other processor, which is slower when that processor idles.\n");
 }
 
+// Every result in the JSON document; an unmeasured one has ns_per_switch null and a note.
 compare::json to_json(const std::vector<result>& results) {
   compare::json list = compare::json::array();
   for (const result& r : results) {
@@ -253,6 +260,7 @@ compare::json to_json(const std::vector<result>& results) {
   return list;
 }
 
+// Measures, then prints the table or (--json) the document.
 void run(const compare::run_options& options) {
   compare::machine here = compare::describe_machine();
   std::vector<result> results = measure_all(options);

@@ -24,6 +24,7 @@
 namespace compare {
 namespace {
 
+// The "model name" of the first processor listed in /proc/cpuinfo.
 std::string cpu_model() {
   std::ifstream cpuinfo("/proc/cpuinfo");
   std::string line;
@@ -36,12 +37,14 @@ std::string cpu_model() {
   return "unknown";
 }
 
+// "Linux 6.1.0-13-amd64 x86_64", from uname.
 std::string kernel() {
   utsname names{};
   if (uname(&names) != 0) return "unknown";
   return std::string(names.sysname) + " " + names.release + " " + names.machine;
 }
 
+// The processors in this process's affinity mask.
 int usable_cpus() {
   cpu_set_t set;
   CPU_ZERO(&set);
@@ -57,6 +60,7 @@ std::string transparent_hugepages() {
   return line.substr(open + 1, close - open - 1);
 }
 
+// A field of /proc/meminfo in MiB; 0 if it cannot be read.
 long meminfo_mib(std::string_view field) {
   try {
     return meminfo_kib(field) / 1024;
@@ -65,6 +69,7 @@ long meminfo_mib(std::string_view field) {
   }
 }
 
+// The 1, 5 and 15 minute load averages, as /proc/loadavg writes them.
 std::string load_average() {
   std::istringstream fields(read_first_line("/proc/loadavg"));
   std::string one, five, fifteen;

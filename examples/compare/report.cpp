@@ -21,6 +21,7 @@ std::size_t display_width(const std::string& text) {
   }));
 }
 
+// One row of a table, each cell padded to its column's width.
 void print_row(std::FILE* out, const std::vector<std::string>& cells,
                const std::vector<std::size_t>& widths) {
   for (std::size_t i = 0; i < cells.size(); ++i) {

@@ -51,6 +51,7 @@ struct baseline {
   long kernel_stack_kib;  // KernelStack in /proc/meminfo: every process on the machine
 };
 
+// Reads the baseline's three numbers now.
 baseline read_baseline() {
   return {compare::status_kib("VmRSS"), compare::status_kib("VmPTE"),
           compare::meminfo_kib("KernelStack")};
@@ -149,6 +150,7 @@ struct limits {
   std::string nproc;    // RLIMIT_NPROC: kernel threads per user
 };
 
+// Reads the limits from /proc/sys and getrlimit.
 limits read_limits() {
   limits l{compare::read_number("/proc/sys/vm/max_map_count"),
            compare::read_number("/proc/sys/kernel/threads-max"),
@@ -213,6 +215,7 @@ struct model {
   std::function<compare::json()> fill;  // runs in the child
 };
 
+// The four models, in the order of the table.
 std::vector<model> models(const plan& p) {
   constexpr std::size_t green_stack = 16 * 1024, clone_stack = 256 * 1024;
   spindle::spawn_options guarded{.stack_size = green_stack, .stack = spindle::stack_kind::guarded};
@@ -252,8 +255,10 @@ std::vector<long> sample_counts(long cap) {
   return counts;
 }
 
+// "4.05 KiB", "16.0 KiB".
 std::string kib(double value) { return compare::format_number(value, value < 10 ? 2 : 1) + " KiB"; }
 
+// One row per sample of every model, then where each model stopped and why.
 void print_table(const std::vector<model>& all, const compare::json& results) {
   compare::table t({"model", "stack", "threads", "RSS", "RSS per thread", "page tables per thread",
                     "kernel stacks per thread (machine-wide)"});
@@ -279,6 +284,7 @@ void print_table(const std::vector<model>& all, const compare::json& results) {
   }
 }
 
+// The limits in the JSON document, by their sysctl and rlimit names.
 compare::json limits_json(const limits& l) {
   return {{"vm.max_map_count", l.max_map_count},
           {"kernel.threads-max", l.threads_max},
@@ -326,6 +332,7 @@ void check_memory(long max_threads) {
   }
 }
 
+// Checks the memory, runs every model, then prints the table or the document.
 void run(plan p, const compare::run_options& options) {
   check_memory(p.max_threads);
   compare::machine here = compare::describe_machine();

@@ -36,6 +36,7 @@ struct model {
   std::function<void()> once;  // starts one unit and waits for it to end
 };
 
+// The six ways, in the order of the table: threads first, then processes.
 std::vector<model> models() {
   return {
       {"green", "spindle::green spawn + join", 20000, 2000,
@@ -49,12 +50,14 @@ std::vector<model> models() {
   };
 }
 
+// One model, measured.
 struct result {
   const model* measured;
   long batch;
   compare::spread ns;  // per operation
 };
 
+// Measures every model in turn, with a progress line on stderr before each.
 std::vector<result> measure_all(const std::vector<model>& all,
                                 const compare::run_options& options) {
   int repetitions = options.repetitions_or(5, 15);
@@ -69,6 +72,7 @@ std::vector<result> measure_all(const std::vector<model>& all,
   return results;
 }
 
+// The table, with each median as a multiple of green's, and the forking process's size.
 void print_table(const std::vector<result>& results, long rss_kib, long pte_kib) {
   compare::table t({"model", "operation", "time per operation, median (p10–p90)", "× green"});
   double green = results.front().ns.median;
@@ -78,7 +82,7 @@ void print_table(const std::vector<result>& results, long rss_kib, long pte_kib)
   }
   t.print(stdout);
   std::printf(
-      "\nThe forking process had %ld KiB resident and %ld KiB of page tables; fork's "
+      "\nAt the end the forking process had %ld KiB resident and %ld KiB of page tables; fork's "
       "cost grows with them (build/examples/compare/fork_cost).\n",
       rss_kib, pte_kib);
 }
@@ -94,6 +98,7 @@ compare::json to_json(const std::vector<result>& results) {
   return list;
 }
 
+// Measures, then prints the table or (--json) the document.
 void run(const compare::run_options& options) {
   compare::machine here = compare::describe_machine();
   std::vector<model> all = models();
