@@ -3,6 +3,7 @@
 # either the comparison tour or the whole test suite.
 #
 #   scripts/run.sh tour    # install what is missing, build, run the tour (the main job)
+#   scripts/run.sh tour --full   # the same, with the comparisons at full size (minutes)
 #   scripts/run.sh test    # install what is missing, then build and run every test in
 #                          # each checked configuration (plain, ASan+UBSan, valgrind)
 #
@@ -20,6 +21,7 @@ readonly packages=(
   libboost-context-dev                        # the green backend's context switch
   doctest-dev valgrind                        # the tests, and memcheck's configuration
   libcli11-dev                                # command-line flags of the examples
+  nlohmann-json3-dev                          # the comparisons' JSON output (examples/compare)
   libbenchmark-dev libboost-fiber-dev         # spindle-bench, and Boost.Fiber as its peer
   redis-tools                                 # redis-cli for spindle-kv's tests, redis-benchmark
   redis-server                                # the reference in scripts/kv_benchmark.sh

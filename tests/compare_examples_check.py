@@ -1,0 +1,247 @@
+#!/usr/bin/env python3
+"""Checks the JSON that a comparison of examples/compare printed with --json.
+
+Each comparison must name itself and the machine, list every model it compares, and
+give measurements that make sense: spreads of positive numbers in order (min <= p10 <=
+median <= p90 <= max), memory that grows with what was touched, and limits that name
+themselves. No check compares a duration with a number: speed belongs to benchmarks
+(the book, chapter 11, prints the durations). Two kernel facts are checked, because the
+comparisons exist to show them: fork copies about 8 bytes of page table per 4 KiB page,
+and dirtying a page that a child shares costs one fault per page.
+
+Usage:  compare_examples_check.py PROGRAM FILE.json   (exit 0: sane; 1: problems listed)
+        compare_examples_check.py --self-test FILE.json...
+            each FILE a sane document; breaks each in a few ways and exits 1 unless
+            every broken copy is caught.
+
+Explained in: docs/11-comparisons.md (code: the comparisons). Run by tests/compare_examples_test.sh.
+"""
+
+import copy
+import json
+import sys
+
+MACHINE_KEYS = ("cpu_model", "online_cpus", "usable_cpus", "kernel", "glibc", "spindle",
+                "memory_total_mib", "memory_available_mib", "transparent_hugepages",
+                "load_average")
+
+
+def spread_problems(where, spread):
+    """Problems of one spread: positive numbers, in order, three or more samples."""
+    if not isinstance(spread, dict):
+        return [f"{where}: not a spread: {spread!r}"]
+    missing = [k for k in ("min", "p10", "median", "p90", "max", "repetitions") if k not in spread]
+    if missing:
+        return [f"{where}: spread lacks {missing}"]
+    values = [spread[k] for k in ("min", "p10", "median", "p90", "max")]
+    problems = []
+    if not all(isinstance(v, (int, float)) and v > 0 for v in values):
+        problems.append(f"{where}: a value is not a positive number: {values}")
+    elif values != sorted(values):
+        problems.append(f"{where}: not min <= p10 <= median <= p90 <= max: {values}")
+    if not isinstance(spread["repetitions"], int) or spread["repetitions"] < 3:
+        problems.append(f"{where}: fewer than 3 repetitions")
+    return problems
+
+
+def common_problems(program, doc):
+    problems = []
+    if doc.get("program") != program:
+        problems.append(f"program is {doc.get('program')!r}, not {program!r}")
+    machine = doc.get("machine", {})
+    problems += [f"machine lacks {k}" for k in MACHINE_KEYS if k not in machine]
+    if not machine.get("cpu_model") or machine.get("online_cpus", 0) < 1:
+        problems.append("machine has no processor model or no processors")
+    if doc.get("quick") is not True:
+        problems.append("the document does not say it is a --quick run")
+    return problems
+
+
+def models_problems(results, key, expected):
+    found = sorted({r.get(key) for r in results})
+    return [] if found == sorted(expected) else [f"models {found}, expected {sorted(expected)}"]
+
+
+def spawn_cost_problems(doc):
+    results = doc.get("results", [])
+    problems = models_problems(results, "model",
+                               ["green", "clone", "pthread", "fork", "vfork", "posix_spawn"])
+    for r in results:
+        problems += spread_problems(f"{r.get('model')}: ns_per_operation", r.get("ns_per_operation"))
+    process = doc.get("process", {})
+    if not process.get("rss_kib", 0) > 0 or not process.get("page_tables_kib", 0) > 0:
+        problems.append("process lacks a positive rss_kib and page_tables_kib")
+    return problems
+
+
+def fork_step_problems(step):
+    where = f"step {step.get('target_mib')} MiB"
+    problems = []
+    for key in ("fork_ns", "fork_cpu_ns", "vfork_wait_ns", "clone_spawn_join_ns",
+                "green_spawn_join_ns"):
+        problems += spread_problems(f"{where}: {key}", step.get(key))
+    if not step.get("rss_kib", 0) > 0 or not step.get("page_tables_kib", 0) > 0:
+        problems.append(f"{where}: no positive rss_kib and page_tables_kib")
+    touched_pages = step.get("target_mib", 0) * 256
+    if step.get("dirty_after_fork_minor_faults", -1) < touched_pages:
+        problems.append(f"{where}: {step.get('dirty_after_fork_minor_faults')} copy-on-write "
+                        f"faults for {touched_pages} shared pages written")
+    return problems
+
+
+def fork_cost_problems(doc):
+    steps = doc.get("steps", [])
+    if len(steps) < 3:
+        return [f"{len(steps)} steps, expected 3 or more"]
+    problems = []
+    for step in steps:
+        problems += fork_step_problems(step)
+    rss = [s.get("rss_kib", 0) for s in steps]
+    if rss != sorted(rss) or rss[-1] <= rss[0]:
+        problems.append(f"the parent's RSS does not grow from step to step: {rss}")
+    fit = doc.get("fit", {})
+    for key in ("fork_ms_per_gib", "fork_cpu_ms_per_gib", "dirty_after_fork_ms_per_gib"):
+        if not isinstance(fit.get(key), (int, float)):
+            problems.append(f"fit lacks {key}")
+    if not 1500 <= fit.get("page_tables_kib_per_gib", 0) <= 2600:
+        problems.append(f"page tables grow by {fit.get('page_tables_kib_per_gib')} KiB per GiB, "
+                        "not about 2048 (8 bytes per 4 KiB page)")
+    if len(doc.get("published", {}).get("fork_ms_per_gb", [])) != 2:
+        problems.append("published lacks the Redis range fork_ms_per_gb")
+    return problems
+
+
+def context_switch_problems(doc):
+    results = doc.get("results", [])
+    problems = models_problems(results, "model", ["green", "clone", "pthread"])
+    two_cpus = doc.get("machine", {}).get("usable_cpus", 0) >= 2
+    for r in results:
+        where = f"{r.get('model')} through {r.get('through')} on {r.get('placement')}"
+        measured = r.get("ns_per_switch") is not None
+        expected = r.get("placement") == "one_cpu" or (r.get("model") != "green" and two_cpus)
+        if expected:
+            problems += spread_problems(where, r.get("ns_per_switch"))
+        elif measured or not r.get("note"):
+            problems.append(f"{where}: should be unmeasured, with a note saying why")
+    placements = {}
+    for r in results:
+        placements.setdefault((r.get("model"), r.get("through")), []).append(r.get("placement"))
+    for (model, through), found in placements.items():
+        if sorted(found) != ["one_cpu", "two_cpus"]:
+            problems.append(f"{model} through {through}: placements {found}, "
+                            "expected one_cpu and two_cpus")
+    return problems
+
+
+def scale_result_problems(result, limits):
+    where = result.get("model")
+    problems = []
+    samples = result.get("samples", [])
+    if not samples or not result.get("threads_alive", 0) > 0:
+        problems.append(f"{where}: no threads, or no samples")
+    for s in samples:
+        if not s.get("threads", 0) > 0 or not s.get("rss_kib_per_thread", 0) > 0:
+            problems.append(f"{where}: a sample without positive threads and RSS per thread: {s}")
+    if result.get("stopped_by") not in ("cap", "limit") or not result.get("message"):
+        problems.append(f"{where}: stopped_by {result.get('stopped_by')!r} without a message")
+    expected_limit = {
+        "green guarded": ("vm.max_map_count", limits.get("vm.max_map_count", 0) // 2),
+        "clone under RLIMIT_NPROC": ("RLIMIT_NPROC", 0),
+    }.get(where)
+    if expected_limit and expected_limit[1] < result.get("cap", 0):
+        name = expected_limit[0]
+        if result.get("stopped_by") != "limit" or name not in result.get("message", ""):
+            problems.append(f"{where}: should stop at the limit {name}, stopped: "
+                            f"{result.get('stopped_by')}: {result.get('message')}")
+    return problems
+
+
+def scale_problems(doc):
+    results = doc.get("results", [])
+    problems = models_problems(results, "model",
+                               ["green guarded", "green pooled", "clone", "clone under RLIMIT_NPROC"])
+    limits = doc.get("limits", {})
+    for key in ("vm.max_map_count", "kernel.threads-max", "kernel.pid_max", "RLIMIT_NPROC"):
+        if key not in limits:
+            problems.append(f"limits lacks {key}")
+    for result in results:
+        problems += scale_result_problems(result, limits)
+    return problems
+
+
+CHECKS = {
+    "spawn_cost": spawn_cost_problems,
+    "fork_cost": fork_cost_problems,
+    "context_switch": context_switch_problems,
+    "scale": scale_problems,
+}
+
+
+def problems_of(program, doc):
+    return common_problems(program, doc) + CHECKS[program](doc)
+
+
+def breakages(doc):
+    """Broken copies of a sane document, each with what was broken."""
+    program = doc["program"]
+    broken = []
+
+    def breaking(what, change):
+        copied = copy.deepcopy(doc)
+        change(copied)
+        broken.append((what, copied))
+
+    breaking("the machine dropped", lambda d: d.pop("machine"))
+    breaking("another program's name", lambda d: d.update(program="primes"))
+    if program in ("spawn_cost", "context_switch", "scale"):
+        breaking("the first model dropped", lambda d: d["results"].pop(0))
+    if program == "spawn_cost":
+        breaking("a negative median", lambda d: d["results"][1]["ns_per_operation"].update(median=-1))
+        breaking("p90 above max", lambda d: d["results"][2]["ns_per_operation"].update(p90=1e18))
+    if program == "fork_cost":
+        breaking("no copy-on-write faults", lambda d: d["steps"][-1].update(dirty_after_fork_minor_faults=0))
+        breaking("page tables of 16 KiB per GiB", lambda d: d["fit"].update(page_tables_kib_per_gib=16))
+        breaking("a fork spread of one sample", lambda d: d["steps"][0]["fork_ns"].update(repetitions=1))
+    if program == "context_switch":
+        breaking("green measured on two processors",
+                 lambda d: d["results"][1].update(ns_per_switch=d["results"][0]["ns_per_switch"]))
+    if program == "scale":
+        breaking("a model with no samples", lambda d: d["results"][1].update(samples=[]))
+        breaking("the RLIMIT_NPROC run stopped at its cap",
+                 lambda d: d["results"][3].update(stopped_by="cap"))
+    return broken
+
+
+def self_test(paths):
+    failed = False
+    for path in paths:
+        with open(path, encoding="utf-8") as f:
+            doc = json.load(f)
+        if problems_of(doc["program"], doc):
+            print(f"SELF-TEST FAILED: {path} is not sane to begin with")
+            return 1
+        for what, broken in breakages(doc):
+            caught = problems_of(doc["program"], broken)
+            print(f"{doc['program']}: {what}: {'caught: ' + caught[0] if caught else 'NOT CAUGHT'}")
+            failed |= not caught
+    print("self-test failed" if failed else "self-test passed")
+    return 1 if failed else 0
+
+
+def main(argv):
+    if len(argv) >= 3 and argv[1] == "--self-test":
+        return self_test(argv[2:])
+    if len(argv) != 3 or argv[1] not in CHECKS:
+        print(__doc__.split("Usage:")[1].split("Explained")[0].strip(), file=sys.stderr)
+        return 2
+    with open(argv[2], encoding="utf-8") as f:
+        doc = json.load(f)
+    problems = problems_of(argv[1], doc)
+    for p in problems:
+        print(f"{argv[1]}: {p}")
+    print(f"{argv[1]}: {'the JSON is sane' if not problems else f'{len(problems)} problem(s)'}")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# tests/compare_examples_test.sh PROGRAM... — runs the comparisons of examples/compare
+# (spawn_cost, fork_cost, context_switch, scale: their paths, in any order) as the tour
+# does, with --quick, and checks that
+#  1. each one's --json document is sane (tests/compare_examples_check.py: the keys, every
+#     model, positive spreads in order, the limits named);
+#  2. the checker catches broken copies of those documents, so this test can fail;
+#  3. --help succeeds, and a bad flag fails with a message that names the flag.
+# Explained in: docs/11-comparisons.md (code: the comparisons).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+check="$here/compare_examples_check.py"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+[ "$#" -eq 4 ] || { echo "usage: $0 SPAWN_COST FORK_COST CONTEXT_SWITCH SCALE" >&2; exit 2; }
+
+documents=()
+for program in "$@"; do
+  name=$(basename "$program")
+  echo "== $name --quick --json"
+  "$program" --quick --json >"$work/$name.json" 2>"$work/$name.err" || {
+    echo "$name failed:" >&2
+    cat "$work/$name.err" >&2
+    exit 1
+  }
+  python3 "$check" "$name" "$work/$name.json"
+  documents+=("$work/$name.json")
+done
+
+echo "== the checker catches broken documents"
+python3 "$check" --self-test "${documents[@]}"
+
+# A bad value for each program's own flag: the exit status is not 0, and the message
+# names the flag.
+expect_refusal() {
+  local program=$1 flag=$2 value=$3 status=0
+  "$program" "$flag" "$value" >"$work/out" 2>&1 || status=$?
+  if [ "$status" -eq 0 ] || ! grep -q -- "$flag" "$work/out"; then
+    echo "$(basename "$program") $flag $value: status $status, and the output was:" >&2
+    cat "$work/out" >&2
+    exit 1
+  fi
+  echo "$(basename "$program") refuses $flag $value"
+}
+
+echo "== --help, and bad flags"
+for program in "$@"; do
+  "$program" --help >"$work/help" || { echo "$(basename "$program") --help failed" >&2; exit 1; }
+  expect_refusal "$program" --repetitions 1
+  case "$(basename "$program")" in
+    fork_cost) expect_refusal "$program" --max-gib 1000 ;;
+    scale) expect_refusal "$program" --max-clone-threads 1000000 ;;
+  esac
+done
+echo "every comparison ran, and its JSON is sane"
