@@ -16,6 +16,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include <dlfcn.h>
@@ -47,6 +48,10 @@ void* lookup_with_faults(const char* name, const char* version)
 }
 
 }  // namespace
+
+// Can a function that may throw be started? No: the compiler refuses it.
+static_assert(!std::is_convertible_v<void (*)(void*), kt::thread_function>);
+static_assert(std::is_convertible_v<void (*)(void*) noexcept, kt::thread_function>);
 
 // Can several threads race to be first to call ensure_ready?
 TEST_CASE("ensure_ready_accepts_this_glibc_from_many_threads_at_once")
