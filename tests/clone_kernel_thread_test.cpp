@@ -15,6 +15,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include <dlfcn.h>
@@ -46,6 +47,10 @@ void* lookup_with_faults(const char* name, const char* version)
 }
 
 }  // namespace
+
+// Can a function that may throw be started? No: the compiler refuses it.
+static_assert(!std::is_convertible_v<void (*)(void*), kt::thread_function>);
+static_assert(std::is_convertible_v<void (*)(void*) noexcept, kt::thread_function>);
 
 // Can several threads race to be first to call ensure_ready?
 TEST_CASE("ensure_ready_accepts_this_glibc_from_many_threads_at_once")
@@ -237,11 +242,10 @@ TEST_CASE("start_and_join_many_times_reuses_the_same_memory")
 // Is a detached thread's memory reclaimed once it has exited, and only then?
 TEST_CASE("detached_threads_memory_is_reclaimed_after_they_exit")
 {
-    gate go;
-    auto body = [&] { go.wait(); };
+    static gate go;  // static: detached threads may outlive this test's locals
     std::size_t waiting_before = kt::count_thread_memory().awaiting_exit;
     for (int i = 0; i < 8; ++i)
-        kt::detach(start_running(body));
+        kt::detach(kt::start([](void*) noexcept { go.wait(); }, nullptr));
     auto nothing = [] {};
     kt::join(start_running(nothing));
     CHECK(kt::count_thread_memory().awaiting_exit == waiting_before + 8);
@@ -262,12 +266,12 @@ TEST_CASE("bad_arguments_are_refused_with_invalid_argument")
     CHECK_THROWS_AS(kt::join(nullptr), std::invalid_argument);
     CHECK_THROWS_AS(kt::detach(nullptr), std::invalid_argument);
 
-    gate go;
-    auto waits = [&] { go.wait(); };
-    kt::kernel_thread* t = start_running(waits);
+    // A detached thread may outlive this test's locals, so it uses only static ones.
+    static gate detached_go;
+    kt::kernel_thread* t = kt::start([](void*) noexcept { detached_go.wait(); }, nullptr);
     kt::detach(t);
     CHECK_THROWS_AS(kt::join(t), std::invalid_argument);
-    go.open();
+    detached_go.open();
 
     std::atomic<kt::kernel_thread*> self{nullptr};
     std::string refusal;
