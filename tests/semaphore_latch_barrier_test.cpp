@@ -36,8 +36,15 @@ TEST_CASE_TEMPLATE("a_semaphore_admits_at_most_its_count_at_once", B, SPINDLE_TE
       }));
     }
     for (auto& t : threads) t.join();
-    CHECK(most == 2);
+    CHECK(most <= 2);
+    // One kernel thread interleaves deterministically: there both permits are used at
+    // once under every schedule. Kernel threads may happen to run one at a time.
+    if constexpr (spindle_test::is_green<B>) CHECK(most == 2);
   });
+  typename B::template counting_semaphore<8> two(2);
+  CHECK(two.try_acquire());
+  CHECK(two.try_acquire());
+  CHECK_FALSE(two.try_acquire());
 }
 
 // Do try_acquire and try_acquire_for fail when no permit comes?
