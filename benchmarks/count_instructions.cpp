@@ -8,7 +8,7 @@
 //   spindle-instructions switch N       2N switches between two yielding green threads
 //   spindle-instructions spawn_join N   N spawns and joins of an empty green thread
 //   spindle-instructions boost_switch N 2N switches between two boost::context fibers
-// Explained in: docs/08-performance.md (what a switch costs, what a spawn costs).
+// Explained in: docs/11-performance.md (what a switch costs, what a spawn costs).
 #include <boost/context/fiber.hpp>
 
 #include <spindle/green.hpp>

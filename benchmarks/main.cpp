@@ -10,7 +10,7 @@
 // threads count the whole process's, and their wall time is printed beside it. It goes to stdout under the console format, to stderr under
 // --benchmark_format=json, so that the JSON on stdout stays parseable (the deprecated
 // csv format is shown as console). Where repetitions were asked for, it uses medians.
-// Explained in: benchmarks/README.md and docs/08-performance.md.
+// Explained in: benchmarks/README.md and docs/11-performance.md.
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 

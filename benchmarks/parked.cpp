@@ -22,7 +22,7 @@
 // its own, and each clone measurement asks for a stack size never asked before (a page
 // more each time), since the clone backend's cache is the process's and reuses only an
 // exact size.
-// Explained in: docs/08-performance.md. Read next: benchmarks/main.cpp.
+// Explained in: docs/11-performance.md. Read next: benchmarks/main.cpp.
 #include <benchmark/benchmark.h>
 #include <dirent.h>
 #include <unistd.h>

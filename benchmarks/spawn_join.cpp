@@ -11,12 +11,12 @@
 // With kernel threads, the new thread runs on its own kernel task, maybe on the other
 // processor, while the spawner waits in the kernel; the benchmark thread's processor time
 // would miss the new thread's, so these two count the whole process's processor time and
-// also report wall time (docs/08-performance.md):
+// also report wall time (docs/11-performance.md):
 //   spawn_join/spindle_clone   spindle::clone::spawn + thread::join, default options (its
 //                              memory, stack and control block, comes from its cache);
 //   spawn_join/pthread         pthread_create + pthread_join of an empty function, default
 //                              attributes (glibc reuses stacks from its own cache).
-// Explained in: docs/08-performance.md. Read next: benchmarks/parked.cpp.
+// Explained in: docs/11-performance.md. Read next: benchmarks/parked.cpp.
 #include <benchmark/benchmark.h>
 #include <boost/fiber/all.hpp>
 #include <pthread.h>

@@ -20,8 +20,8 @@
 //                          token there is: a word per direction, and a wake only when the
 //                          other thread sleeps. The floor of a blocking hand-over.
 // Both threads' processor time counts, so these measure the whole process's processor
-// time, and report wall time beside it (docs/08-performance.md says which is compared).
-// Explained in: docs/08-performance.md. Read next: benchmarks/spawn_join.cpp.
+// time, and report wall time beside it (docs/11-performance.md says which is compared).
+// Explained in: docs/11-performance.md. Read next: benchmarks/spawn_join.cpp.
 #include <benchmark/benchmark.h>
 #include <boost/context/fiber.hpp>
 #include <boost/fiber/all.hpp>
@@ -150,7 +150,7 @@ void placed(benchmark::State& state, placement where, Run run) {
 // notify comes after the unlock, as futex_token's wake comes after its store: a woken
 // thread then never finds the mutex still held by its waker. (spindle's semaphores
 // notify while they hold their mutex, so that a semaphore may be destroyed as soon as
-// it is acquired; on one processor that costs extra switches: docs/08-performance.md.)
+// it is acquired; on one processor that costs extra switches: docs/11-performance.md.)
 class spindle_clone_token {
 public:
   void post() {

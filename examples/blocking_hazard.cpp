@@ -10,8 +10,8 @@
 // calls do (B::this_thread::sleep_for, B::io::read), which park only the calling green
 // thread. The ticker's row shows the difference. On the clone backend both versions
 // keep ticking: each thread is a kernel thread, and blocking one blocks only it.
-// Explained in: docs/09-spindle-kv.md (the rule the server lives by), and the reactor
-// in docs/10-reactor.md. Run: build/examples/blocking_hazard --help
+// Explained in: docs/10-spindle-kv.md (the rule the server lives by), and the reactor
+// in docs/08-reactor.md. Run: build/examples/blocking_hazard --help
 #include <sys/timerfd.h>
 #include <unistd.h>
 

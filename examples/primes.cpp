@@ -5,7 +5,7 @@
 // not divide, so a chain of threads, one per prime, linked by rendezvous channels. It
 // spawns as many threads as primes and switches threads for every number it passes on:
 // a workload made of spawns and context switches.
-// Explained in: docs/05-synchronisation.md (channels). Run: build/examples/primes --help
+// Explained in: docs/06-synchronisation.md (channels). Run: build/examples/primes --help
 #include <CLI/CLI.hpp>
 
 #include <chrono>

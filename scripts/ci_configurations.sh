@@ -20,7 +20,7 @@
 #   SPINDLE_SEEDS          overrides every configuration's seed count
 #   JOBS                   parallel compile and test jobs (default: 2)
 # Exits non-zero if any configuration fails to build or test; the others still run.
-# Explained in: docs/08-performance.md (the checked configurations).
+# Explained in: docs/11-performance.md (the checked configurations).
 set -uo pipefail
 
 source_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

@@ -7,7 +7,7 @@
 # switch is counted per switch (a yield round trip between two threads is two).
 # With --annotate, also prints callgrind's per-function breakdown of the 2n run.
 # Usage: scripts/count_instructions.sh [build-dir] [--annotate]   (default: build)
-# Explained in: docs/08-performance.md.
+# Explained in: docs/11-performance.md.
 set -euo pipefail
 
 build=${1:-build}

@@ -15,7 +15,7 @@
 # Every server listens on 127.0.0.1 on a free port, in a scratch directory, and is
 # stopped at the end, whatever happens. Needs redis-benchmark and redis-cli (Debian's
 # redis-tools) and redis-server (redis-server), which scripts/run.sh installs, and a
-# built spindle-kv. Explained in: docs/09-spindle-kv.md (measured).
+# built spindle-kv. Explained in: docs/10-spindle-kv.md (measured).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -10,7 +10,7 @@
 # server's RSS.
 # About a minute. Every server runs on 127.0.0.1 on a free port in a scratch directory
 # and is stopped at the end. Needs redis-cli (redis-tools) and redis-server, as
-# scripts/run.sh installs them. Explained in: docs/09-spindle-kv.md (the cost of fork).
+# scripts/run.sh installs them. Explained in: docs/10-spindle-kv.md (the cost of fork).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

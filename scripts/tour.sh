@@ -2,7 +2,7 @@
 # scripts/tour.sh BUILD_DIR [--full] — the tour: run the examples that show spindle at
 # work. Called by `scripts/run.sh tour` after the build. The comparisons run with --quick
 # unless --full is given; at full size they take a few minutes, and fork_cost needs about
-# 9 GiB of free memory (the tables of docs/11-comparisons.md come from such a run).
+# 9 GiB of free memory (the tables of docs/12-comparisons.md come from such a run).
 set -euo pipefail
 build_dir="${1:?usage: scripts/tour.sh BUILD_DIR [--full]}"
 size=(--quick)
@@ -22,7 +22,7 @@ echo "== The concurrent prime sieve: one green thread per prime, linked by chann
 echo
 echo "== The one rule of green threads: a blocking libc call freezes every green thread"
 "$build_dir/examples/blocking_hazard"
-# The comparisons (docs/11-comparisons.md). Each program also runs alone: --help, and
+# The comparisons (docs/12-comparisons.md). Each program also runs alone: --help, and
 # --json for a machine-readable document.
 echo
 echo "== What starting a thread or a process costs: green, clone, pthread, fork, vfork, posix_spawn"

@@ -15,7 +15,7 @@ A path is taken from the project root, else from the citing file's folder, else 
 
 The source cites the book too: the header comment of every file under runtime/ must name
 a chapter (`docs/NN-name.md`), that chapter must exist, a section it names in
-parentheses, `docs/03-scheduler.md (timers)`, must be a heading of that chapter, and the
+parentheses, `docs/05-scheduler.md (timers)`, must be a heading of that chapter, and the
 files after "Read next:" must exist.
 
 A chapter that docs/README.md lists as "coming" may be cited before it is written; once
@@ -256,11 +256,11 @@ def self_test():
     """Builds a small project with one good and several bad references; all bad ones
     must be reported, the good ones not."""
     files = {
-        "docs/README.md": "- [00 Glossary](00-glossary.md)\n- 01 The API (`docs/01-the-api.md`), coming\n",
+        "docs/README.md": "- [00 Glossary](00-glossary.md)\n- 01 The API (`docs/02-the-api.md`), coming\n",
         "docs/00-glossary.md": (
             "# Glossary\n## Timers\n"
             "Good: `runtime/green/loop.cpp: scheduler::run`, `spindle/api.hpp: spawn`.\n"
-            "Good: `docs/01-the-api.md`, [next](01-the-api.md).\n"
+            "Good: `docs/02-the-api.md`, [next](02-the-api.md).\n"
             "Bad symbol: `runtime/green/loop.cpp: scheduler::runn`.\n"
             "Bad path: `runtime/green/lopp.cpp`.\n"
             "Bad chapter: `docs/07-missing.md`, [gone](02-gone.md).\n"
@@ -270,7 +270,7 @@ def self_test():
         "runtime/green/loop.cpp": "// loop.cpp\n// Explained in: docs/00-glossary.md (timers).\nvoid scheduler::run() {}\n",
         "runtime/green/no_chapter.cpp": "// no_chapter.cpp: says nothing about the book.\nint x;\n",
         "runtime/green/bad_section.cpp": "// Explained in: docs/00-glossary.md (policies).\n// Read next: runtime/green/nowhere.cpp.\n",
-        "runtime/include/spindle/api.hpp": "// Explained in: docs/01-the-api.md.\nvoid spawn();\n",
+        "runtime/include/spindle/api.hpp": "// Explained in: docs/02-the-api.md.\nvoid spawn();\n",
     }
     expected = [
         "'runn' does not occur",
@@ -291,7 +291,7 @@ def self_test():
         missed = [e for e in expected if not any(e in error for error in errors)]
         extra = [error for error in errors if not any(e in error for e in expected)]
         # Writing the coming chapter must make README.md's "coming" an error.
-        with open(os.path.join(root, "docs", "01-the-api.md"), "w", encoding="utf-8") as f:
+        with open(os.path.join(root, "docs", "02-the-api.md"), "w", encoding="utf-8") as f:
             f.write("# The API\n")
         stale = [e for e in Checker(root).run() if "stop marking it as coming" in e]
     for line in errors:

@@ -3,7 +3,7 @@
 // Concept: each test states one behaviour of start/join/detach and of the TLS a clone
 // thread gets. Outcomes only, never durations. Stress and exhaustion are tested in
 // tests/clone_stress_test.cpp; credentials, fork and exit in tests/clone_process_test.cpp.
-// Explained in: docs/07-clone-backend.md. Read next: tests/clone_stress_test.cpp.
+// Explained in: docs/09-clone-backend.md. Read next: tests/clone_stress_test.cpp.
 #include <doctest/doctest.h>
 
 #include <atomic>

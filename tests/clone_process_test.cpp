@@ -4,7 +4,7 @@
 // clone thread; fork() from a clone thread must give a working child; exit() from a
 // clone thread must run the process's atexit handlers. Each test runs in a forked
 // child, whose exit status is the verdict (0 = all held).
-// Explained in: docs/07-clone-backend.md. Read next: runtime/clone/README.md.
+// Explained in: docs/09-clone-backend.md. Read next: runtime/clone/README.md.
 #include <doctest/doctest.h>
 
 #include <atomic>

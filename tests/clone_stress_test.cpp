@@ -3,7 +3,7 @@
 // Concept: the stress from the feasibility note (2 to 64 threads using malloc, strings,
 // exceptions, errno, thread_local and stdio at once), memory use over 100k threads, and
 // exhausted limits (in forked children, which may lower their limits).
-// Explained in: docs/07-clone-backend.md. Read next: tests/clone_process_test.cpp.
+// Explained in: docs/09-clone-backend.md. Read next: tests/clone_process_test.cpp.
 #include <doctest/doctest.h>
 
 #include <atomic>

@@ -4,7 +4,7 @@
 // the main thread can look at them while they run, and run whatever changes the whole
 // process (credentials, resource limits, exit) in a forked child whose exit status is
 // the verdict.
-// Explained in: docs/07-clone-backend.md. Read next: tests/clone_kernel_thread_test.cpp.
+// Explained in: docs/09-clone-backend.md. Read next: tests/clone_kernel_thread_test.cpp.
 #pragma once
 
 #include <atomic>

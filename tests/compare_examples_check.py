@@ -5,7 +5,7 @@ Each comparison must name itself and the machine, list every model it compares, 
 give measurements that make sense: spreads of positive numbers in order (min <= p10 <=
 median <= p90 <= max), memory that grows with what was touched, and limits that name
 themselves. No check compares a duration with a number: speed belongs to benchmarks
-(the book, chapter 11, prints the durations). Two kernel facts are checked, because the
+(the book, chapter 12, prints the durations). Two kernel facts are checked, because the
 comparisons exist to show them: fork copies about 8 bytes of page table per 4 KiB page,
 and dirtying a page that a child shares costs one fault per page.
 
@@ -14,7 +14,7 @@ Usage:  compare_examples_check.py PROGRAM FILE.json   (exit 0: sane; 1: problems
             each FILE a sane document; breaks each in a few ways and exits 1 unless
             every broken copy is caught.
 
-Explained in: docs/11-comparisons.md (code: the comparisons). Run by tests/compare_examples_test.sh.
+Explained in: docs/12-comparisons.md (code: the comparisons). Run by tests/compare_examples_test.sh.
 """
 
 import copy

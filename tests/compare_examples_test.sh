@@ -6,7 +6,7 @@
 #     model, positive spreads in order, the limits named);
 #  2. the checker catches broken copies of those documents, so this test can fail;
 #  3. --help succeeds, and a bad flag fails with a message that names the flag.
-# Explained in: docs/11-comparisons.md (code: the comparisons).
+# Explained in: docs/12-comparisons.md (code: the comparisons).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 check="$here/compare_examples_check.py"

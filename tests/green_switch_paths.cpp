@@ -9,7 +9,7 @@
 // when its kernel thread exits. They pass in every configuration of
 // scripts/ci_configurations.sh; there the sanitizers and valgrind must stay silent.
 // SPINDLE_SEEDS (default 100) is how many random-policy seeds the seeded case tries.
-// Explained in: docs/08-performance.md (the checked configurations).
+// Explained in: docs/11-performance.md (the checked configurations).
 #include <doctest/doctest.h>
 
 #include <spindle/green.hpp>

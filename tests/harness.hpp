@@ -19,7 +19,7 @@
 
 namespace spindle_test {
 
-// ASan cannot follow threads that glibc did not make (docs/07-clone-backend.md), so a
+// ASan cannot follow threads that glibc did not make (docs/09-clone-backend.md), so a
 // sanitized build tests the green backend alone; the plain and valgrind builds test both.
 #if defined(__SANITIZE_ADDRESS__)
 #define SPINDLE_TEST_BACKENDS spindle::green::backend

@@ -2,7 +2,7 @@
 // the actions handed to the server, expiry as a test clock moves, INFO's contents, and
 // that no arguments whatever can make a command fail to answer.
 //
-// Explained in: docs/09-spindle-kv.md (commands).
+// Explained in: docs/10-spindle-kv.md (commands).
 // Read next: tests/kv_snapshot_test.cpp.
 #include <doctest/doctest.h>
 

@@ -1,6 +1,6 @@
 // The golden file format: the contract is in kv_golden_format.hpp.
 //
-// Explained in: docs/09-spindle-kv.md (testing against redis).
+// Explained in: docs/10-spindle-kv.md (testing against redis).
 // Read next: tests/kv_golden_recorder.cpp.
 #include "kv_golden_format.hpp"
 

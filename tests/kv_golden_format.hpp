@@ -7,7 +7,7 @@
 //   \(N)  the byte before, N times in all (so "a\(5)" is "aaaaa")
 // A space that ends a line is written \x20, so editors cannot drop it.
 //
-// Explained in: docs/09-spindle-kv.md (testing against redis).
+// Explained in: docs/10-spindle-kv.md (testing against redis).
 // Read next: tests/kv_golden_format.cpp.
 #pragma once
 

@@ -8,7 +8,7 @@
 // the connection is the reply; the marker's replies are cut off the end. A case that
 // makes the server close first (a protocol error, QUIT) simply has no marker reply.
 //
-// Explained in: docs/09-spindle-kv.md (testing against redis).
+// Explained in: docs/10-spindle-kv.md (testing against redis).
 // Read next: examples/kv/compare_with_redis.sh.
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -2,7 +2,7 @@
 // examples/kv/golden_replies.txt (recorded by examples/kv/compare_with_redis.sh) through
 // a Session, in order, on one keyspace, and compares the bytes.
 //
-// Explained in: docs/09-spindle-kv.md (testing against redis).
+// Explained in: docs/10-spindle-kv.md (testing against redis).
 // Read next: tests/kv_golden_format.hpp.
 #include <doctest/doctest.h>
 

@@ -1,7 +1,7 @@
 // Tests of the RESP2 request parser, inline splitting and reply encoders (resp.hpp,
 // inline.hpp): requests cut anywhere, pipelined, oversized and malformed.
 //
-// Explained in: docs/09-spindle-kv.md (the protocol).
+// Explained in: docs/10-spindle-kv.md (the protocol).
 // Read next: tests/kv_store_test.cpp.
 #include <doctest/doctest.h>
 

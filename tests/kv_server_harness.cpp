@@ -1,6 +1,6 @@
 // Test support for spindle-kv's server: the contracts are in kv_server_harness.hpp.
 //
-// Explained in: docs/09-spindle-kv.md (testing the server).
+// Explained in: docs/10-spindle-kv.md (testing the server).
 // Read next: tests/kv_server_test.cpp.
 #include "kv_server_harness.hpp"
 

@@ -8,7 +8,7 @@
 // The server to test is named by the environment, as tests/meson.build sets it:
 // SPINDLE_KV (the executable) and SPINDLE_KV_BACKEND (green or clone).
 //
-// Explained in: docs/09-spindle-kv.md (testing the server).
+// Explained in: docs/10-spindle-kv.md (testing the server).
 // Read next: tests/kv_server_test.cpp.
 #pragma once
 

@@ -2,7 +2,7 @@
 // on SIGTERM, and running out of descriptors. Run once per backend, like
 // tests/kv_server_test.cpp.
 //
-// Explained in: docs/09-spindle-kv.md (testing the server).
+// Explained in: docs/10-spindle-kv.md (testing the server).
 // Read next: tests/kv_server_harness.cpp.
 #include <doctest/doctest.h>
 #include <signal.h>

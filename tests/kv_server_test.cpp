@@ -6,7 +6,7 @@
 // to do something on its own (purge a key, reap a BGSAVE child), it asks again until the
 // answer comes or a generous limit passes, and the limit passing is a failure.
 //
-// Explained in: docs/09-spindle-kv.md (testing the server).
+// Explained in: docs/10-spindle-kv.md (testing the server).
 // Read next: tests/kv_server_harness.hpp.
 #include <doctest/doctest.h>
 

@@ -2,7 +2,7 @@
 // the engine the way the server does for one connection (feed bytes, execute each
 // complete request, carry out its action), without sockets or threads.
 //
-// Explained in: docs/09-spindle-kv.md (commands).
+// Explained in: docs/10-spindle-kv.md (commands).
 // Read next: tests/kv_test_main.cpp.
 #pragma once
 

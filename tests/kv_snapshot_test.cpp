@@ -2,7 +2,7 @@
 // trip, crash safety, damaged files, and a forked child that saves the state of the
 // moment of the fork while the parent keeps changing the store.
 //
-// Explained in: docs/09-spindle-kv.md (snapshots).
+// Explained in: docs/10-spindle-kv.md (snapshots).
 // Read next: tests/kv_golden_test.cpp.
 #include <doctest/doctest.h>
 #include <fcntl.h>

@@ -2,7 +2,7 @@
 // purge of stale keys, memory accounting, and the change counter snapshots use.
 // A test clock stands still until the test moves it.
 //
-// Explained in: docs/09-spindle-kv.md (the keyspace).
+// Explained in: docs/10-spindle-kv.md (the keyspace).
 // Read next: tests/kv_commands_test.cpp.
 #include <doctest/doctest.h>
 

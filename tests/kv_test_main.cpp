@@ -6,7 +6,7 @@
 //       tests/kv_test_main.cpp -o kv_engine_test
 //   ./kv_engine_test
 //
-// Explained in: docs/09-spindle-kv.md (testing against redis).
+// Explained in: docs/10-spindle-kv.md (testing against redis).
 // Read next: tests/kv_resp_test.cpp.
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>

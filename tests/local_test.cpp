@@ -65,7 +65,7 @@ TEST_CASE_TEMPLATE("a_local_value_may_use_other_locals_while_it_is_made", B, SPI
 }
 
 // C++ thread_local is per kernel thread: do all green threads share one copy? (This is
-// why spindle::green::local exists; docs/05-synchronisation.md.)
+// why spindle::green::local exists; docs/06-synchronisation.md.)
 TEST_CASE("cxx_thread_local_is_shared_by_all_green_threads_of_a_kernel_thread") {
   static thread_local int shared = 0;
   auto writer = spindle::green::spawn([] { shared = 99; });

@@ -2,7 +2,7 @@
 // docs/programs/lock_order_deadlock.cpp on kernel threads, and the clone backend's report.
 // Here "the last to block" is decided by the clock, not by a policy: the sleeps make sure
 // that main blocks in join first and bob after alice.
-// Shown in: docs/07-clone-backend.md. Regenerate the output: docs/programs/run_all.sh.
+// Shown in: docs/09-clone-backend.md. Regenerate the output: docs/programs/run_all.sh.
 #include <chrono>
 #include <cstdio>
 #include <functional>

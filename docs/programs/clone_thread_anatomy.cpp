@@ -2,7 +2,7 @@
 // task of its own (same process id, its own thread id), a thread pointer of its own (glibc's
 // struct pthread, which pthread_self() returns), and thread-local storage (errno, a
 // thread_local variable) found at the same offsets below that pointer in every thread.
-// Shown in: docs/07-clone-backend.md. Regenerate the output: docs/programs/run_all.sh.
+// Shown in: docs/09-clone-backend.md. Regenerate the output: docs/programs/run_all.sh.
 #include <pthread.h>
 #include <unistd.h>
 

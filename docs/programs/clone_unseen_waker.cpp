@@ -2,7 +2,7 @@
 // threads that have called spindle. Here a std::thread, which has not called spindle
 // yet, is about to wake main; main is the only thread spindle knows, so its wait is
 // reported as a deadlock although the program is correct.
-// Shown in: docs/07-clone-backend.md. Regenerate the output: docs/programs/run_all.sh.
+// Shown in: docs/09-clone-backend.md. Regenerate the output: docs/programs/run_all.sh.
 #include <chrono>
 #include <cstdio>
 #include <mutex>

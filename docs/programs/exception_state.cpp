@@ -1,7 +1,7 @@
 // docs/programs/exception_state.cpp — two green threads park inside catch blocks;
 // each `throw;` must rethrow its own exception, which is why switch_to swaps the C++
 // runtime's exception state.
-// Shown in: docs/02-context-switch.md. Regenerate the output: docs/programs/run_all.sh.
+// Shown in: docs/03-context-switch.md. Regenerate the output: docs/programs/run_all.sh.
 #include <cstdio>
 #include <exception>
 #include <stdexcept>

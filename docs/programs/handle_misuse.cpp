@@ -1,6 +1,6 @@
 // docs/programs/handle_misuse.cpp — what a thread handle says when it is misused:
 // join twice, join yourself, detach after join, and a joinable handle destroyed.
-// Shown in: docs/01-the-api.md. Regenerate the output: docs/programs/run_all.sh.
+// Shown in: docs/02-the-api.md. Regenerate the output: docs/programs/run_all.sh.
 #include <cstdio>
 #include <system_error>
 

@@ -1,6 +1,6 @@
 // docs/programs/lock_order_deadlock.cpp — two threads take two mutexes in opposite
 // orders: the classic lock-order deadlock, and the report the green scheduler gives.
-// Shown in: docs/06-deadlock.md. Regenerate the output: docs/programs/run_all.sh.
+// Shown in: docs/07-deadlock.md. Regenerate the output: docs/programs/run_all.sh.
 #include <cstdio>
 #include <functional>
 #include <mutex>

@@ -3,7 +3,7 @@
 // a kernel thread of its own). With the plain read system call the whole kernel thread
 // sleeps in the kernel and the ticker stops; with spindle::green::io::read only main
 // parks, and the ticker keeps ticking.
-// Shown in: docs/10-reactor.md. Regenerate the output: docs/programs/run_all.sh.
+// Shown in: docs/08-reactor.md. Regenerate the output: docs/programs/run_all.sh.
 #include <unistd.h>
 
 #include <chrono>

@@ -2,7 +2,7 @@
 // threads wait for I/O and for a timer. A reader waits twice for data on a socket: first
 // from a green thread that sleeps 20 ms before sending, then from a kernel thread that
 // sends 60 ms in. docs/programs/run_all.sh also runs it under strace, to show the calls.
-// Shown in: docs/10-reactor.md. Regenerate the output: docs/programs/run_all.sh.
+// Shown in: docs/08-reactor.md. Regenerate the output: docs/programs/run_all.sh.
 // Traced by run_all.sh: strace -e trace=recvfrom,sendto,epoll_create1,epoll_ctl,epoll_pwait2
 #include <sys/socket.h>
 #include <unistd.h>

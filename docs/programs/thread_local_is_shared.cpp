@@ -1,6 +1,6 @@
 // docs/programs/thread_local_is_shared.cpp — C++ thread_local is per kernel thread, so
 // green threads share it; spindle::green::local gives each green thread its own.
-// Shown in: docs/05-synchronisation.md. Regenerate the output: docs/programs/run_all.sh.
+// Shown in: docs/06-synchronisation.md. Regenerate the output: docs/programs/run_all.sh.
 #include <cstdio>
 
 #include "spindle/green.hpp"

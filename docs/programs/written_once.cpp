@@ -1,6 +1,6 @@
 // docs/programs/written_once.cpp — a program written once over the concept
 // spindle::backend: a producer, a consumer, a channel between them.
-// Shown in: docs/01-the-api.md. Regenerate the output: docs/programs/run_all.sh.
+// Shown in: docs/02-the-api.md. Regenerate the output: docs/programs/run_all.sh.
 #include <cstdio>
 
 #include "spindle/spindle.hpp"

@@ -1,7 +1,7 @@
 // examples/compare/child_process.cpp — fork, a pipe, and waitpid around a measurement.
 //
 // Concept: see child_process.hpp.
-// Explained in: docs/11-comparisons.md (how many threads fit).
+// Explained in: docs/12-comparisons.md (how many threads fit).
 // Read next: examples/compare/scale.cpp.
 #include "child_process.hpp"
 

@@ -6,7 +6,7 @@
 // process. Run in a child made by fork, it leaves the parent as it was, does not count
 // in the next measurement's memory, and may die without taking the comparison along.
 // The child sends its result back as one JSON document through a pipe.
-// Explained in: docs/11-comparisons.md (how many threads fit).
+// Explained in: docs/12-comparisons.md (how many threads fit).
 // Read next: examples/compare/scale.cpp.
 #pragma once
 

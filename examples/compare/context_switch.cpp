@@ -13,7 +13,7 @@
 // of a thread asleep on the other processor, with an interrupt between processors and
 // no switch at all when the other one was idle. Green threads cannot be across two: they
 // all run on the one kernel thread that runs their scheduler (1:N).
-// Explained in: docs/11-comparisons.md (context switches).
+// Explained in: docs/12-comparisons.md (context switches).
 // Run: build/examples/compare/context_switch --help. Read next: examples/compare/scale.cpp.
 #include <sched.h>
 #include <semaphore.h>

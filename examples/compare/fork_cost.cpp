@@ -11,7 +11,7 @@
 // minor faults during fork, then times dirtying every page while a child still shares
 // them. vfork, clone threads and green threads copy no page tables: their times stay
 // flat. A straight line through fork's times gives milliseconds per GiB.
-// Explained in: docs/11-comparisons.md (why fork is not free).
+// Explained in: docs/12-comparisons.md (why fork is not free).
 // Run: build/examples/compare/fork_cost --help. Read next: examples/compare/context_switch.cpp.
 #include <fcntl.h>
 #include <sys/mman.h>

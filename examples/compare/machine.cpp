@@ -1,7 +1,7 @@
 // examples/compare/machine.cpp — describing the machine from /proc, /sys, uname and glibc.
 //
 // Concept: see machine.hpp.
-// Explained in: docs/11-comparisons.md (how the comparisons measure).
+// Explained in: docs/12-comparisons.md (how the comparisons measure).
 // Read next: examples/compare/proc.cpp.
 #include "machine.hpp"
 

@@ -5,7 +5,7 @@
 // processors the program may use, the kernel, the C library, spindle's version, the
 // memory, the transparent-huge-page policy (it changes what fork copies) and the load
 // average (on a shared machine, other programs' work is part of every measurement).
-// Explained in: docs/11-comparisons.md (how the comparisons measure).
+// Explained in: docs/12-comparisons.md (how the comparisons measure).
 // Read next: examples/compare/proc.hpp.
 #pragma once
 

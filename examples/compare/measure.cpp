@@ -1,7 +1,7 @@
 // examples/compare/measure.cpp — percentiles and the least-squares line.
 //
 // Concept: see measure.hpp.
-// Explained in: docs/11-comparisons.md (how the comparisons measure).
+// Explained in: docs/12-comparisons.md (how the comparisons measure).
 // Read next: examples/compare/report.cpp.
 #include "measure.hpp"
 

@@ -6,7 +6,7 @@
 // median with the 10th and 90th percentiles, the minimum and the maximum. A measurement
 // of something fast times a batch of operations and divides, so that the clock's own
 // cost (about 20 ns for steady_clock::now) disappears in the batch.
-// Explained in: docs/11-comparisons.md (how the comparisons measure).
+// Explained in: docs/12-comparisons.md (how the comparisons measure).
 // Read next: examples/compare/report.hpp.
 #pragma once
 

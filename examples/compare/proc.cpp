@@ -2,7 +2,7 @@
 //
 // Concept: see proc.hpp. The files are small text files the kernel writes on each
 // read, so reading them whole with an ifstream is simple and fast enough.
-// Explained in: docs/11-comparisons.md (how the comparisons measure).
+// Explained in: docs/12-comparisons.md (how the comparisons measure).
 // Read next: examples/compare/measure.cpp.
 #include "proc.hpp"
 

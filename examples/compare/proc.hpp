@@ -5,7 +5,7 @@
 // machine in /proc/meminfo, and the limits on threads (kernel.threads-max,
 // kernel.pid_max, vm.max_map_count) under /proc/sys. The kernel keeps these counts
 // anyway; reading them costs a system call or two and a parse.
-// Explained in: docs/11-comparisons.md (how the comparisons measure).
+// Explained in: docs/12-comparisons.md (how the comparisons measure).
 // Read next: examples/compare/measure.hpp.
 #pragma once
 

@@ -1,7 +1,7 @@
 // examples/compare/report.cpp — flags, the Markdown table, number formats and JSON.
 //
 // Concept: see report.hpp.
-// Explained in: docs/11-comparisons.md (how the comparisons measure).
+// Explained in: docs/12-comparisons.md (how the comparisons measure).
 // Read next: examples/compare/spawn_cost.cpp.
 #include "report.hpp"
 

@@ -4,7 +4,7 @@
 // for programs (--json), never both on stdout; progress lines for the long steps go to
 // stderr, so that they neither mix with the JSON nor are lost when stdout is a file.
 // The table is Markdown, so a run can be pasted into docs/ as it is.
-// Explained in: docs/11-comparisons.md (how the comparisons measure).
+// Explained in: docs/12-comparisons.md (how the comparisons measure).
 // Read next: examples/compare/spawn_cost.cpp, the first comparison.
 #pragma once
 

@@ -15,8 +15,8 @@
 // allows a few hundred. Each model runs in a child process of its own, so that one's
 // stacks and caches do not count in another's memory, and nothing it does can take the
 // others down.
-// Explained in: docs/11-comparisons.md (how many threads fit).
-// Run: build/examples/compare/scale --help. Read next: docs/11-comparisons.md.
+// Explained in: docs/12-comparisons.md (how many threads fit).
+// Run: build/examples/compare/scale --help. Read next: docs/12-comparisons.md.
 #include <grp.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>

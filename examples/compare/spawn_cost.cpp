@@ -8,7 +8,7 @@
 // address space's page tables), by vfork (no copy: the child borrows the parent's
 // memory until it exits), and by posix_spawn of /bin/true (vfork plus exec of a new
 // program). The child processes _exit at once; the threads return at once.
-// Explained in: docs/11-comparisons.md (spawn cost).
+// Explained in: docs/12-comparisons.md (spawn cost).
 // Run: build/examples/compare/spawn_cost --help. Read next: examples/compare/fork_cost.cpp.
 #include <cstdio>
 #include <exception>

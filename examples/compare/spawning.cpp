@@ -2,7 +2,7 @@
 // its wait.
 //
 // Concept: see spawning.hpp.
-// Explained in: docs/11-comparisons.md (spawn cost).
+// Explained in: docs/12-comparisons.md (spawn cost).
 // Read next: examples/compare/spawn_cost.cpp.
 #include "spawning.hpp"
 

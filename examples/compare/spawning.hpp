@@ -5,7 +5,7 @@
 // backend concept), a pthread, and a child process made by fork, vfork or posix_spawn.
 // Each child process _exits at once (posix_spawn's runs /bin/true), each thread returns
 // at once: what is timed is the starting and the waiting, not the work.
-// Explained in: docs/11-comparisons.md (spawn cost).
+// Explained in: docs/12-comparisons.md (spawn cost).
 // Read next: examples/compare/spawning.cpp.
 #pragma once
 

@@ -3,7 +3,7 @@
 // the checks inside each function is Redis's, because it decides which error a
 // request with several mistakes gets.
 //
-// Explained in: docs/09-spindle-kv.md (commands).
+// Explained in: docs/10-spindle-kv.md (commands).
 // Read next: examples/kv/info.hpp.
 #include "commands.hpp"
 

@@ -12,7 +12,7 @@
 // Not thread-safe: the server holds the one mutex that guards the store and the
 // Persistence while it calls execute() and carries out the action.
 //
-// Explained in: docs/09-spindle-kv.md (commands).
+// Explained in: docs/10-spindle-kv.md (commands).
 // Read next: examples/kv/commands.cpp.
 #pragma once
 

@@ -8,7 +8,7 @@
 # Needs redis-server (Debian: apt-get install redis-server) and g++. Starts its own
 # server on 127.0.0.1 (port $KV_REDIS_PORT, default 6391) in a scratch directory, with
 # snapshots and the append-only file off, and stops it on exit.
-# Explained in: docs/09-spindle-kv.md (testing against redis).
+# Explained in: docs/10-spindle-kv.md (testing against redis).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)

@@ -5,7 +5,7 @@
 // non-star token consumes exactly one byte, which lets the matcher remember just the
 // last star it passed and, on a mismatch, let that star swallow one more byte.
 //
-// Explained in: docs/09-spindle-kv.md (the keyspace).
+// Explained in: docs/10-spindle-kv.md (the keyspace).
 // Read next: examples/kv/store.cpp.
 #include "glob.hpp"
 

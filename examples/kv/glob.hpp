@@ -2,7 +2,7 @@
 // [abc] one of a set, [^abc] one byte not in it, [a-z] a range, and a backslash makes
 // the next byte literal.
 //
-// Explained in: docs/09-spindle-kv.md (the keyspace).
+// Explained in: docs/10-spindle-kv.md (the keyspace).
 // Read next: examples/kv/glob.cpp.
 #pragma once
 

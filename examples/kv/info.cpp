@@ -1,6 +1,6 @@
 // INFO's text: the contract is in info.hpp.
 //
-// Explained in: docs/09-spindle-kv.md (commands).
+// Explained in: docs/10-spindle-kv.md (commands).
 // Read next: examples/kv/snapshot.hpp.
 #include "info.hpp"
 

@@ -4,7 +4,7 @@
 // Redis's INFO has fields only a server knows (connected clients, uptime): the server
 // passes them in a ServerFacts. The engine adds what the store and Persistence know.
 //
-// Explained in: docs/09-spindle-kv.md (commands).
+// Explained in: docs/10-spindle-kv.md (commands).
 // Read next: examples/kv/info.cpp.
 #pragma once
 

@@ -1,6 +1,6 @@
 // Splitting inline requests: the contract is in inline.hpp.
 //
-// Explained in: docs/09-spindle-kv.md (the protocol).
+// Explained in: docs/10-spindle-kv.md (the protocol).
 // Read next: examples/kv/store.hpp.
 #include "inline.hpp"
 

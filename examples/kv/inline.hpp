@@ -2,7 +2,7 @@
 // ("SET greeting \"hello world\""), which Redis accepts beside the RESP arrays that
 // client libraries send.
 //
-// Explained in: docs/09-spindle-kv.md (the protocol).
+// Explained in: docs/10-spindle-kv.md (the protocol).
 // Read next: examples/kv/inline.cpp.
 #pragma once
 

@@ -1,6 +1,6 @@
 // The listening socket: the contracts are in listener.hpp.
 //
-// Explained in: docs/09-spindle-kv.md (the server).
+// Explained in: docs/10-spindle-kv.md (the server).
 // Read next: examples/kv/stop_signal.hpp.
 #include "listener.hpp"
 

@@ -6,7 +6,7 @@
 // the clone backend, and epoll reports the change to the reactor on the green one), and
 // every accept after it fails with EINVAL.
 //
-// Explained in: docs/09-spindle-kv.md (the server).
+// Explained in: docs/10-spindle-kv.md (the server).
 // Read next: examples/kv/stop_signal.hpp.
 #pragma once
 

@@ -3,7 +3,7 @@
 // The server is compiled for both backends (server.cpp instantiates serve twice); the
 // --backend flag picks one at run time, so the same binary can be measured both ways.
 //
-// Explained in: docs/09-spindle-kv.md (the server).
+// Explained in: docs/10-spindle-kv.md (the server).
 // Run: build/examples/spindle-kv --help
 #include <CLI/CLI.hpp>
 #include <cstdio>

@@ -1,6 +1,6 @@
 // SAVE and BGSAVE: the contracts are in persistence.hpp.
 //
-// Explained in: docs/09-spindle-kv.md (snapshots).
+// Explained in: docs/10-spindle-kv.md (snapshots).
 // Read next: tests/kv_session.hpp.
 #include "persistence.hpp"
 

@@ -11,7 +11,7 @@
 // that guards the store. Forking under that mutex is also what makes the child's image
 // of the store consistent: no other thread is halfway through changing it.
 //
-// Explained in: docs/09-spindle-kv.md (snapshots).
+// Explained in: docs/10-spindle-kv.md (snapshots).
 // Read next: examples/kv/persistence.cpp.
 #pragma once
 

@@ -1,6 +1,6 @@
 // RESP2 request parsing and reply encoding: the contracts are in resp.hpp.
 //
-// Explained in: docs/09-spindle-kv.md (the protocol).
+// Explained in: docs/10-spindle-kv.md (the protocol).
 // Read next: examples/kv/inline.hpp.
 #include "resp.hpp"
 

@@ -7,7 +7,7 @@
 // pipelined ones. RequestParser keeps what it has been fed and hands out complete commands,
 // so the server's loop is: read, feed, take every complete command, reply.
 //
-// Explained in: docs/09-spindle-kv.md (the protocol).
+// Explained in: docs/10-spindle-kv.md (the protocol).
 // Read next: examples/kv/resp.cpp.
 #pragma once
 

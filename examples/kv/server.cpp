@@ -1,7 +1,7 @@
 // spindle-kv's server: the contract is in server.hpp. Start at Server::converse, the
 // whole life of one connection; Server::run_requests is where requests meet the engine.
 //
-// Explained in: docs/09-spindle-kv.md (the server).
+// Explained in: docs/10-spindle-kv.md (the server).
 // Read next: examples/kv/main.cpp.
 #include "server.hpp"
 

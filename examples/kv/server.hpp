@@ -14,7 +14,7 @@
 // serve), the housekeeper (collects BGSAVE's child, deletes stale keys, joins the
 // threads of closed connections) and the stop watcher (SIGTERM or SIGINT).
 //
-// Explained in: docs/09-spindle-kv.md (the server).
+// Explained in: docs/10-spindle-kv.md (the server).
 // Read next: examples/kv/server.cpp.
 #pragma once
 

@@ -1,6 +1,6 @@
 // Writing and reading snapshots: the format and the contracts are in snapshot.hpp.
 //
-// Explained in: docs/09-spindle-kv.md (snapshots).
+// Explained in: docs/10-spindle-kv.md (snapshots).
 // Read next: examples/kv/persistence.hpp.
 #include "snapshot.hpp"
 

@@ -17,7 +17,7 @@
 // a power cut. rename() replaces a name atomically: a reader sees the old file or the
 // new one. A temporary file left by a crash is never read.
 //
-// Explained in: docs/09-spindle-kv.md (snapshots).
+// Explained in: docs/10-spindle-kv.md (snapshots).
 // Read next: examples/kv/snapshot.cpp.
 #pragma once
 

@@ -1,6 +1,6 @@
 // SIGTERM and SIGINT through a self-pipe: the contract is in stop_signal.hpp.
 //
-// Explained in: docs/09-spindle-kv.md (the server).
+// Explained in: docs/10-spindle-kv.md (the server).
 // Read next: examples/kv/server.hpp.
 #include "stop_signal.hpp"
 

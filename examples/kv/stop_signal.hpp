@@ -6,7 +6,7 @@
 // thread that waits on the pipe's other end does the real work, as ordinary code.
 // spindle-kv's stop watcher waits there with B::io::read, which parks only that thread.
 //
-// Explained in: docs/09-spindle-kv.md (the server).
+// Explained in: docs/10-spindle-kv.md (the server).
 // Read next: examples/kv/server.hpp.
 #pragma once
 

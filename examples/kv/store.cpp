@@ -3,7 +3,7 @@
 // Every change goes through remove(), drop_expiry() or the few lines of set() and
 // set_expiry(), which keep the map, the expiry index and the memory count in step.
 //
-// Explained in: docs/09-spindle-kv.md (the keyspace).
+// Explained in: docs/10-spindle-kv.md (the keyspace).
 // Read next: examples/kv/commands.hpp.
 #include "store.hpp"
 

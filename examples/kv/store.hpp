@@ -8,7 +8,7 @@
 // The store is not thread-safe. spindle-kv runs one thread per connection, so the
 // server serialises every call on the store (and on Persistence) with one spindle mutex.
 //
-// Explained in: docs/09-spindle-kv.md (the keyspace).
+// Explained in: docs/10-spindle-kv.md (the keyspace).
 // Read next: examples/kv/glob.hpp.
 #pragma once
 

@@ -1,5 +1,5 @@
 // runtime/clone/condition_variable.cpp — the clone condition variable.
-// Explained in: docs/07-clone-backend.md (condition variable).
+// Explained in: docs/09-clone-backend.md (condition variable).
 // Read next: spindle/channel.hpp (the primitives built on mutex and condition variable).
 #include "spindle/clone/condition_variable.hpp"
 

@@ -4,7 +4,7 @@
 // starts or exits meanwhile), apply the change with libc's function (the caller and
 // glibc's threads), then ask every listed clone thread to apply it to itself, and wait
 // until each has answered.
-// Explained in: docs/07-clone-backend.md. Read next: runtime/clone/kernel_thread.cpp.
+// Explained in: docs/09-clone-backend.md. Read next: runtime/clone/kernel_thread.cpp.
 
 #include "credentials.hpp"
 

@@ -14,7 +14,7 @@
 // stall a broadcast. If a thread fails to apply
 // a change that succeeded in the caller, the process aborts with a message: threads with
 // different credentials must never run on silently.
-// Explained in: docs/07-clone-backend.md. Read next: runtime/clone/kernel_thread.cpp.
+// Explained in: docs/09-clone-backend.md. Read next: runtime/clone/kernel_thread.cpp.
 #pragma once
 
 namespace spindle::clone::detail {

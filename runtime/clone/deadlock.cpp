@@ -4,8 +4,8 @@
 // exactly, under one lock. When the two are equal, no thread is left to wake any other:
 // one blocking call fails with this report, chosen as on the green backend
 // (runtime/common/deadlock_report.hpp: choose_deadlock_victim). Only threads that have called spindle are known; see
-// docs/07-clone-backend.md for what that means for threads made by other means.
-// Explained in: docs/06-deadlock.md. Read next: runtime/clone/mutex.cpp.
+// docs/09-clone-backend.md for what that means for threads made by other means.
+// Explained in: docs/07-deadlock.md. Read next: runtime/clone/mutex.cpp.
 #include "../common/deadlock_report.hpp"
 #include "parking_lot.hpp"
 

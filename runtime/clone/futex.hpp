@@ -7,7 +7,7 @@
 // (process, address) and is cheaper; a shared futex is keyed by the memory object, and
 // it is the only kind the kernel itself uses: the wake that CLONE_CHILD_CLEARTID sends
 // when a thread exits is a shared wake, which a private waiter never receives.
-// Explained in: docs/07-clone-backend.md. Read next: runtime/clone/glibc_abi.hpp.
+// Explained in: docs/09-clone-backend.md. Read next: runtime/clone/glibc_abi.hpp.
 #pragma once
 
 #include <atomic>

@@ -3,7 +3,7 @@
 // Concept: see glibc_abi.hpp. The checks compare what the backend is about to write into
 // a new thread's control block with what glibc wrote into its own threads, so a glibc
 // whose layout moved is refused at start-up instead of corrupting memory later.
-// Explained in: docs/07-clone-backend.md. Read next: runtime/clone/tls.cpp.
+// Explained in: docs/09-clone-backend.md. Read next: runtime/clone/tls.cpp.
 
 #include "glibc_abi.hpp"
 

@@ -7,7 +7,7 @@
 // symbols of ld.so and libc) and the layout descriptors that libthread_db reads. None of
 // it carries an ABI promise: everything is resolved once, cross-checked on live threads,
 // and the backend refuses to run with a message naming what is missing or different.
-// Explained in: docs/07-clone-backend.md. Read next: runtime/clone/tls.hpp.
+// Explained in: docs/09-clone-backend.md. Read next: runtime/clone/tls.hpp.
 #pragma once
 
 #include <cstddef>

@@ -4,7 +4,7 @@
 // parks it and runs the others. No reactor is needed; the only waiting spindle does
 // itself is poll(2), for wait_readable/wait_writable and for descriptors that someone
 // put in non-blocking mode.
-// Explained in: docs/10-reactor.md. Read next: runtime/green/io.cpp.
+// Explained in: docs/08-reactor.md. Read next: runtime/green/io.cpp.
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>

@@ -4,7 +4,7 @@
 // Concept: see kernel_thread.hpp. The heart is start_task (the clone call, with every
 // signal blocked so that no handler runs on the new thread before its TLS is set up) and
 // run_thread (the new thread's whole life, in order).
-// Explained in: docs/07-clone-backend.md. Read next: runtime/clone/credentials.cpp.
+// Explained in: docs/09-clone-backend.md. Read next: runtime/clone/credentials.cpp.
 
 #include "kernel_thread.hpp"
 

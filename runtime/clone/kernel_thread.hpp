@@ -6,7 +6,7 @@
 // (stack, TLS, control block; see stack.hpp and tls.hpp), runs one function on it, and
 // lets another thread wait for its exit (join) or hand its memory back for reclaiming
 // after it exits (detach). The API layer (spawn, join, mutex, ...) is built on this.
-// Explained in: docs/07-clone-backend.md. Read next: runtime/clone/kernel_thread.cpp.
+// Explained in: docs/09-clone-backend.md. Read next: runtime/clone/kernel_thread.cpp.
 #pragma once
 
 #include <cstddef>

@@ -1,7 +1,7 @@
 // runtime/clone/limits.cpp — reading the limits that a failed mmap or clone may have hit.
 //
 // Concept: see limits.hpp. Runs only on the failure path, so it may read /proc freely.
-// Explained in: docs/07-clone-backend.md. Read next: runtime/clone/kernel_thread.cpp.
+// Explained in: docs/09-clone-backend.md. Read next: runtime/clone/kernel_thread.cpp.
 
 #include "limits.hpp"
 

@@ -4,7 +4,7 @@
 // memory mappings (vm.max_map_count), and a task (RLIMIT_NPROC, kernel.threads-max,
 // kernel.pid_max, the cgroup's pids.max). mmap and clone report all of these as ENOMEM or
 // EAGAIN; the message should tell the user which one, and what to do about it.
-// Explained in: docs/07-clone-backend.md. Read next: runtime/clone/kernel_thread.hpp.
+// Explained in: docs/09-clone-backend.md. Read next: runtime/clone/kernel_thread.hpp.
 #pragma once
 
 #include <string>

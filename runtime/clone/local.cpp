@@ -1,5 +1,5 @@
 // runtime/clone/local.cpp — thread-local storage for clone threads: per-thread slots.
-// Explained in: docs/05-synchronisation.md (thread-local storage).
+// Explained in: docs/06-synchronisation.md (thread-local storage).
 // Read next: runtime/clone/mutex.cpp.
 #include "spindle/clone.hpp"
 

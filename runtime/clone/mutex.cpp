@@ -1,6 +1,6 @@
 // runtime/clone/mutex.cpp — the clone mutex: a futex word for the fast paths, the
 // parking lot for the contended ones.
-// Explained in: docs/07-clone-backend.md (mutex). Read next: runtime/clone/condition_variable.cpp.
+// Explained in: docs/09-clone-backend.md (mutex). Read next: runtime/clone/condition_variable.cpp.
 #include "spindle/clone/mutex.hpp"
 
 #include <cstdio>

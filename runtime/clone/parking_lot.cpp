@@ -1,6 +1,6 @@
 // runtime/clone/parking_lot.cpp — parking and waking clone threads, and the deadlock
 // detector that exact counting makes possible.
-// Explained in: docs/07-clone-backend.md (parking). Read next: runtime/clone/mutex.cpp.
+// Explained in: docs/09-clone-backend.md (parking). Read next: runtime/clone/mutex.cpp.
 #include "parking_lot.hpp"
 
 #include <cassert>

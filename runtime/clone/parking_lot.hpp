@@ -9,7 +9,7 @@
 // moment, so "every live thread is blocked" proves that none can ever be woken.
 // (The name and the idea of one table of parked threads come from WebKit's ParkingLot
 // and Rust's parking_lot; this one is a single lock, kept simple to read.)
-// Explained in: docs/07-clone-backend.md (parking). Read next: runtime/clone/mutex.cpp.
+// Explained in: docs/09-clone-backend.md (parking). Read next: runtime/clone/mutex.cpp.
 #pragma once
 
 #include <atomic>

@@ -2,7 +2,7 @@
 //
 // Concept: see stack.hpp. One lock (the memory lock) guards the cache, the list of
 // memory awaiting its thread's exit, and tls.cpp's spare libc blocks.
-// Explained in: docs/07-clone-backend.md. Read next: runtime/clone/kernel_thread.cpp.
+// Explained in: docs/09-clone-backend.md. Read next: runtime/clone/kernel_thread.cpp.
 
 #include "stack.hpp"
 

@@ -10,7 +10,7 @@
 // mapping goes to a cache and the next thread reuses it: cheaper than mmap, and the only
 // way found to give back the malloc cache glibc keeps in each thread's TLS. Detached
 // threads wait on a list until their tid word reads 0, checked by later acquires.
-// Explained in: docs/07-clone-backend.md. Read next: runtime/clone/kernel_thread.hpp.
+// Explained in: docs/09-clone-backend.md. Read next: runtime/clone/kernel_thread.hpp.
 #pragma once
 
 #include <cstddef>

@@ -5,7 +5,7 @@
 // that runs entry(). entry() runs the function, destroys the thread's locals and leaves
 // the parking lot, waking the joiner. join parks until then, and lets the kernel layer
 // wait for the task's exit (the tid word the kernel clears) before freeing its memory.
-// Explained in: docs/07-clone-backend.md (a thread's life). Read next: runtime/clone/mutex.cpp.
+// Explained in: docs/09-clone-backend.md (a thread's life). Read next: runtime/clone/mutex.cpp.
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <time.h>

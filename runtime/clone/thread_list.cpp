@@ -2,7 +2,7 @@
 // in a forked child.
 //
 // Concept: see thread_list.hpp.
-// Explained in: docs/07-clone-backend.md. Read next: runtime/clone/credentials.cpp.
+// Explained in: docs/09-clone-backend.md. Read next: runtime/clone/credentials.cpp.
 
 #include "thread_list.hpp"
 

@@ -8,7 +8,7 @@
 // listed by its creator, under the list lock, in the same critical section as clone(),
 // and unlists itself before it exits: so a holder of the lock sees every thread that
 // can run user code, and no thread is born or leaves while the lock is held.
-// Explained in: docs/07-clone-backend.md. Read next: runtime/clone/credentials.hpp.
+// Explained in: docs/09-clone-backend.md. Read next: runtime/clone/credentials.hpp.
 #pragma once
 
 #include <atomic>

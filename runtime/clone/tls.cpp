@@ -1,8 +1,8 @@
 // runtime/clone/tls.cpp — building glibc thread control blocks for clone threads.
 //
 // Concept: see tls.hpp. Every field written here is listed, with what breaks without it,
-// in docs/07-clone-backend.md; the offsets come from glibc_abi.
-// Explained in: docs/07-clone-backend.md. Read next: runtime/clone/stack.cpp.
+// in docs/09-clone-backend.md; the offsets come from glibc_abi.
+// Explained in: docs/09-clone-backend.md. Read next: runtime/clone/stack.cpp.
 
 #include "tls.hpp"
 

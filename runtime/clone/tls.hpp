@@ -8,7 +8,7 @@
 // one, rebuilds one for reuse, and runs the steps glibc's own threads run when they start
 // and exit. libc.so.6's own block survives reuse: it holds malloc's per-thread cache,
 // which glibc frees at thread exit only for its own threads.
-// Explained in: docs/07-clone-backend.md. Read next: runtime/clone/stack.hpp.
+// Explained in: docs/09-clone-backend.md. Read next: runtime/clone/stack.hpp.
 #pragma once
 
 #include <atomic>

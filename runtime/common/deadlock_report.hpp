@@ -2,8 +2,8 @@
 //
 // Concept: when a backend proves that no thread can ever be woken, it fails one blocked
 // call with a report listing every blocked thread and what it waits on. The two
-// backends prove it differently (docs/06-deadlock.md); they word it the same way.
-// Explained in: docs/06-deadlock.md. Read next: runtime/green/deadlock.cpp.
+// backends prove it differently (docs/07-deadlock.md); they word it the same way.
+// Explained in: docs/07-deadlock.md. Read next: runtime/green/deadlock.cpp.
 #pragma once
 
 #include <sstream>

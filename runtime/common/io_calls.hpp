@@ -5,7 +5,7 @@
 // else throw. Only the wait differs between backends: the green reactor parks the green
 // thread (runtime/green/io.cpp), the clone backend polls (runtime/clone/io.cpp), which
 // matters only for descriptors already in non-blocking mode.
-// Explained in: docs/10-reactor.md. Read next: runtime/green/io.cpp.
+// Explained in: docs/08-reactor.md. Read next: runtime/green/io.cpp.
 #pragma once
 
 #include <sys/socket.h>

@@ -1,5 +1,5 @@
 // runtime/common/local.cpp — keys and destruction for spindle::local<T>, both backends.
-// Explained in: docs/05-synchronisation.md (thread-local storage).
+// Explained in: docs/06-synchronisation.md (thread-local storage).
 // Read next: runtime/green/local.cpp.
 #include <atomic>
 #include <utility>

@@ -1,5 +1,5 @@
 // runtime/green/condition_variable.cpp — the green condition variable: a wait queue.
-// Explained in: docs/05-synchronisation.md (condition variable).
+// Explained in: docs/06-synchronisation.md (condition variable).
 // Read next: spindle/channel.hpp (the primitives built on mutex and condition variable).
 #include "spindle/green/condition_variable.hpp"
 

@@ -7,7 +7,7 @@
 // handed by a different thread than the one it switched to. Every switch is announced
 // to the tools that track stacks (AddressSanitizer) through runtime/green/switch_hooks.hpp:
 // before_switch just before the jump, after_switch as the first act after landing.
-// Explained in: docs/02-context-switch.md. Read next: runtime/green/thread.cpp.
+// Explained in: docs/03-context-switch.md. Read next: runtime/green/thread.cpp.
 #include <cxxabi.h>
 
 #include <cassert>

@@ -5,7 +5,7 @@
 // the handle to one; resuming it switches stacks. A new context is made on a stack of
 // our own (spindle maps, caches and frees stacks itself), so Boost is told, through
 // `preallocated`, where the stack is and that freeing it is not its job.
-// Explained in: docs/02-context-switch.md. Read next: runtime/green/context.cpp.
+// Explained in: docs/03-context-switch.md. Read next: runtime/green/context.cpp.
 #pragma once
 
 #include <boost/context/fiber.hpp>

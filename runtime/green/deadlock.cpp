@@ -6,7 +6,7 @@
 // of the thread that blocked last (the one that closed the cycle) with a
 // spindle::deadlock_error listing every blocked thread and what it waits on. That thread
 // unwinds, perhaps releasing what the others wait for.
-// Explained in: docs/06-deadlock.md. Read next: runtime/green/mutex.cpp.
+// Explained in: docs/07-deadlock.md. Read next: runtime/green/mutex.cpp.
 #include <cassert>
 
 #include "../common/deadlock_report.hpp"

@@ -3,7 +3,7 @@
 // Concept: round robin. A thread that yields goes to the back of the run queue, so every
 // runnable thread runs once before the yielder runs again. The run queue is the same
 // intrusive list as a wait queue: no allocation, O(1) both ends.
-// Explained in: docs/03-scheduler.md (policies). Read next: runtime/green/random_policy.cpp.
+// Explained in: docs/05-scheduler.md (policies). Read next: runtime/green/random_policy.cpp.
 #include "spindle/green/detail/record.hpp"
 #include "spindle/green/policy.hpp"
 

@@ -4,7 +4,7 @@
 // Sockets are read and written with MSG_DONTWAIT, so no per-descriptor state is needed;
 // read, write, accept and connect switch the descriptor to non-blocking mode first (it
 // stays so: the file description is shared with whoever else holds it).
-// Explained in: docs/10-reactor.md. Read next: runtime/green/reactor.cpp.
+// Explained in: docs/08-reactor.md. Read next: runtime/green/reactor.cpp.
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>

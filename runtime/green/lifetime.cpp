@@ -6,7 +6,7 @@
 // the kernel thread exits, the scheduler is torn down if only the root thread is left;
 // threads still alive then are abandoned, as detached std::threads are at exit. Its birth
 // also arms the stack-overflow report for the kernel thread (runtime/green/overflow.cpp).
-// Explained in: docs/03-scheduler.md (birth and death). Read next: runtime/green/thread.cpp.
+// Explained in: docs/05-scheduler.md (birth and death). Read next: runtime/green/thread.cpp.
 #include <cxxabi.h>
 #include <sys/syscall.h>
 #include <unistd.h>

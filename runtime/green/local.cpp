@@ -1,5 +1,5 @@
 // runtime/green/local.cpp — thread-local storage for green threads: per-thread slots.
-// Explained in: docs/05-synchronisation.md (thread-local storage).
+// Explained in: docs/06-synchronisation.md (thread-local storage).
 // Read next: runtime/green/mutex.cpp.
 #include "local_slots.hpp"
 #include "spindle/green.hpp"

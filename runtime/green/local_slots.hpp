@@ -1,5 +1,5 @@
 // runtime/green/local_slots.hpp — what a thread's exit does with its green-local values.
-// Explained in: docs/05-synchronisation.md (green-thread-local storage).
+// Explained in: docs/06-synchronisation.md (green-thread-local storage).
 // Read next: spindle/local.hpp.
 #pragma once
 

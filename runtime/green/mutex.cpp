@@ -1,5 +1,5 @@
 // runtime/green/mutex.cpp — the green mutex: an owner and a wait queue.
-// Explained in: docs/05-synchronisation.md (mutex). Read next: runtime/green/condition_variable.cpp.
+// Explained in: docs/06-synchronisation.md (mutex). Read next: runtime/green/condition_variable.cpp.
 #include "spindle/green/mutex.hpp"
 
 #include <cassert>

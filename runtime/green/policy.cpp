@@ -1,5 +1,5 @@
 // runtime/green/policy.cpp — choosing the calling kernel thread's policy.
-// Explained in: docs/03-scheduler.md (policies). Read next: runtime/green/thread.cpp.
+// Explained in: docs/05-scheduler.md (policies). Read next: runtime/green/thread.cpp.
 #include "scheduler.hpp"
 #include "spindle/green/policy.hpp"
 

@@ -3,7 +3,7 @@
 // Concept: picking the next thread uniformly at random explores interleavings that FIFO
 // never produces, and the same seed replays the same choices, so a test that fails under
 // seed 17 fails again under seed 17. One kernel thread makes the rest deterministic.
-// Explained in: docs/03-scheduler.md (policies). Read next: runtime/green/policy.cpp.
+// Explained in: docs/05-scheduler.md (policies). Read next: runtime/green/policy.cpp.
 #include <exception>
 #include <vector>
 

@@ -1,5 +1,5 @@
 // runtime/green/reactor.cpp — epoll, and parking threads on descriptors.
-// Explained in: docs/10-reactor.md. Read next: runtime/common/io_calls.hpp.
+// Explained in: docs/08-reactor.md. Read next: runtime/common/io_calls.hpp.
 #include "reactor.hpp"
 
 #include <sys/epoll.h>

@@ -6,7 +6,7 @@
 // reactor, which watches the descriptor with epoll. When the scheduler has nothing to
 // run it sleeps in epoll_pwait2, with the next timer's deadline as the timeout: timers
 // and I/O are one wait.
-// Explained in: docs/10-reactor.md. Read next: runtime/green/reactor.cpp, then
+// Explained in: docs/08-reactor.md. Read next: runtime/green/reactor.cpp, then
 // runtime/common/io_calls.hpp.
 #pragma once
 

@@ -2,7 +2,7 @@
 //
 // Start at scheduler::run: one round finds a runnable thread and runs it; when none is
 // runnable, it fails a deadlocked thread or sleeps until the next timer.
-// Explained in: docs/03-scheduler.md and docs/06-deadlock.md.
+// Explained in: docs/05-scheduler.md and docs/07-deadlock.md.
 // Read next: runtime/green/context.cpp (how switch_to changes stacks).
 #include "scheduler.hpp"
 
@@ -67,7 +67,7 @@ void scheduler::yield() {
 
 // Marks the running thread blocked. The caller has already checked the condition it
 // waits for; nothing can run between that check and the switch in park, which is why
-// a green thread cannot lose a wake-up (docs/05-synchronisation.md).
+// a green thread cannot lose a wake-up (docs/06-synchronisation.md).
 void scheduler::block(thread_queue* queue, const wait_reason& why) noexcept {
   record* self = running_;
   assert(self != &loop_ && "the scheduler loop cannot block");

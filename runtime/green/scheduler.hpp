@@ -5,7 +5,7 @@
 // queue (inside the policy), a timer queue, and its own context and stack on which the
 // scheduler loop runs when no thread is runnable. Threads never migrate between kernel
 // threads: a kernel thread that uses the green API gets a scheduler of its own.
-// Explained in: docs/03-scheduler.md. Read next: runtime/green/scheduler.cpp, where
+// Explained in: docs/05-scheduler.md. Read next: runtime/green/scheduler.cpp, where
 // scheduler::run is the loop.
 #pragma once
 
@@ -127,7 +127,7 @@ private:
   }
 
   // How many switches may go thread-to-thread before the loop runs again to fire
-  // timers and reap (docs/03-scheduler.md, "the fast path").
+  // timers and reap (docs/05-scheduler.md, "the fast path").
   static constexpr int switches_per_round = 64;
 
   // Who runs: changed only by the switching functions of runtime/green/context.cpp.

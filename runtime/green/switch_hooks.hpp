@@ -24,7 +24,7 @@
 //   kernel_stack()          the kernel thread's own stack, where the root thread runs.
 // Valgrind runs the plain build: it follows switches between the stacks registered
 // where they are mapped (runtime/green/stack.cpp), and needs only frames_abandoned.
-// Explained in: docs/08-performance.md (the checked configurations).
+// Explained in: docs/11-performance.md (the checked configurations).
 // Read next: runtime/green/context.cpp.
 #pragma once
 

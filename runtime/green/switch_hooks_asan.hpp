@@ -9,7 +9,7 @@
 // checks green threads' frames against the kernel stack's bounds, reports false
 // stack-use-after-return, and cannot unpoison a stack that an exception unwinds.
 // Chosen by runtime/green/switch_hooks.hpp, which states the contract of each hook.
-// Explained in: docs/08-performance.md (the checked configurations).
+// Explained in: docs/11-performance.md (the checked configurations).
 // Read next: runtime/green/context.cpp.
 #pragma once
 

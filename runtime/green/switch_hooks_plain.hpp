@@ -4,7 +4,7 @@
 // undefined, a client request that outside valgrind is about a dozen instructions
 // doing nothing, once per finished thread.
 // Chosen by runtime/green/switch_hooks.hpp, which states the contract of each hook.
-// Explained in: docs/08-performance.md (the checked configurations).
+// Explained in: docs/11-performance.md (the checked configurations).
 // Read next: runtime/green/switch_hooks_asan.hpp.
 #pragma once
 

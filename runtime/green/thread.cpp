@@ -4,7 +4,7 @@
 // a context that will start the thread's function there, and puts the thread on the run
 // queue. The thread's function returns into entry(), which stores the result, wakes the
 // joiner and leaves for the next thread; join then frees the record and the stack.
-// Explained in: docs/03-scheduler.md (a thread's life). Read next: runtime/green/mutex.cpp.
+// Explained in: docs/05-scheduler.md (a thread's life). Read next: runtime/green/mutex.cpp.
 #include <cstdint>
 #include <cstdio>
 #include <exception>

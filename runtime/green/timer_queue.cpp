@@ -1,5 +1,5 @@
 // runtime/green/timer_queue.cpp — the timer queue's heap operations.
-// Explained in: docs/03-scheduler.md (timers). Read next: runtime/green/scheduler.cpp.
+// Explained in: docs/05-scheduler.md (timers). Read next: runtime/green/scheduler.cpp.
 #include "timer_queue.hpp"
 
 #include <cassert>

@@ -4,7 +4,7 @@
 // own index in the heap (record::timer_slot), so a thread woken before its deadline
 // leaves the heap in O(log n) and no stale entry is left behind to keep the scheduler
 // awake or to hide a deadlock. A record is in the heap at most once.
-// Explained in: docs/03-scheduler.md (timers). Read next: runtime/green/scheduler.cpp.
+// Explained in: docs/05-scheduler.md (timers). Read next: runtime/green/scheduler.cpp.
 #pragma once
 
 #include <vector>

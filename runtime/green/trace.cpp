@@ -4,7 +4,7 @@
 // loop is track 0. Each stretch of time a thread ran becomes a complete event ("X"),
 // from the switch to it until the next switch away; spawn, park, wake, exit and timer
 // events are instant events ("i") on the thread they concern.
-// Explained in: docs/03-scheduler.md (seeing the scheduler). Read next: runtime/green/tracer.hpp.
+// Explained in: docs/05-scheduler.md (seeing the scheduler). Read next: runtime/green/tracer.hpp.
 #include "spindle/green/trace.hpp"
 
 #include <cstdio>

@@ -3,7 +3,7 @@
 // Concept: an event is a time, a thread id, a kind and at most a short static text and
 // one number; recording one is a bounds check and a store. Names of threads are kept
 // aside once per thread, at spawn. Export is the slow part, and happens after the run.
-// Explained in: docs/03-scheduler.md (seeing the scheduler). Read next: runtime/green/trace.cpp.
+// Explained in: docs/05-scheduler.md (seeing the scheduler). Read next: runtime/green/trace.cpp.
 #pragma once
 
 #include <chrono>

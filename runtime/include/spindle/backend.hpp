@@ -11,7 +11,7 @@
 //     }
 //     sum_in_threads<spindle::green::backend>();
 //
-// Explained in: docs/01-the-api.md. Read next: spindle/green.hpp.
+// Explained in: docs/02-the-api.md. Read next: spindle/green.hpp.
 //
 // The contracts, in words (each backend's header repeats the ones specific to it):
 //  - spawn(f, args...) starts a thread running f(args...) (decay-copied, as std::thread

@@ -3,7 +3,7 @@
 // Concept: each phase, the expected number of threads arrive; the last to arrive runs
 // the completion function, then all are released and the next phase begins. Same
 // interface as std::barrier, written once over a backend's mutex and condition variable.
-// Explained in: docs/05-synchronisation.md (semaphore, latch, barrier).
+// Explained in: docs/06-synchronisation.md (semaphore, latch, barrier).
 // Read next: spindle/once.hpp.
 #pragma once
 

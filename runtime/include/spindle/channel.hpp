@@ -9,7 +9,7 @@
 //
 // Written once, over a backend's mutex and condition variable, so the green and the
 // clone channel have the same semantics by construction.
-// Explained in: docs/05-synchronisation.md (channels). Read next: spindle/semaphore.hpp.
+// Explained in: docs/06-synchronisation.md (channels). Read next: spindle/semaphore.hpp.
 #pragma once
 
 #include <cstddef>

@@ -4,7 +4,7 @@
 // as NPTL makes threads, with its own stack, TLS and thread control block. The kernel is
 // the scheduler: blocking parks the kernel task on a futex; there is no run queue, timer
 // queue or reactor of spindle's own.
-// Explained in: docs/07-clone-backend.md. Read next: spindle/clone/thread.hpp, then
+// Explained in: docs/09-clone-backend.md. Read next: spindle/clone/thread.hpp, then
 // runtime/clone/parking_lot.cpp.
 #pragma once
 

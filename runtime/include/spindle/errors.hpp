@@ -1,7 +1,7 @@
 // spindle/errors.hpp — the errors both backends report.
 //
 // Concept: what goes wrong in a threaded program, as exceptions a caller can catch.
-// Explained in: docs/05-synchronisation.md (channels) and docs/06-deadlock.md.
+// Explained in: docs/06-synchronisation.md (channels) and docs/07-deadlock.md.
 // Read next: spindle/backend.hpp, the contract both backends satisfy.
 //
 // Misuse of a thread handle (join twice, join yourself, ...) and of a mutex (unlock by

@@ -4,7 +4,7 @@
 // them, switched by Boost.Context, never calling fork or clone. Blocking a green thread
 // (a mutex, a channel, sleep_for, join) parks it and runs another; the kernel thread
 // only sleeps when no green thread can run.
-// Explained in: docs/01-the-api.md and docs/03-scheduler.md.
+// Explained in: docs/02-the-api.md and docs/05-scheduler.md.
 // Read next: spindle/green/thread.hpp, then runtime/green/scheduler.cpp.
 #pragma once
 

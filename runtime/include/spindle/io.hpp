@@ -12,7 +12,7 @@
 // Errors keep their meaning: each call throws std::system_error carrying the errno of
 // the failed system call (ECONNRESET, EPIPE, EBADF, ...), whose what() names the call
 // and the descriptor. EINTR is not an error: the call is simply made again, as Go does.
-// Explained in: docs/10-reactor.md. Read next: runtime/common/io_calls.hpp.
+// Explained in: docs/08-reactor.md. Read next: runtime/common/io_calls.hpp.
 #pragma once
 
 #include <sys/socket.h>

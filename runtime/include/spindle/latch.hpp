@@ -3,7 +3,7 @@
 // Concept: a counter that only goes down; wait() blocks until it reaches zero, and
 // from then on never blocks again. Same interface as std::latch, written once over a
 // backend's mutex and condition variable.
-// Explained in: docs/05-synchronisation.md (semaphore, latch, barrier).
+// Explained in: docs/06-synchronisation.md (semaphore, latch, barrier).
 // Read next: spindle/barrier.hpp.
 #pragma once
 

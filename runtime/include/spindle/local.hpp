@@ -10,7 +10,7 @@
 //     ++*calls;                                  // this thread's own counter
 //
 // Written once; a backend supplies the running thread's slots (Sync::local_slot).
-// Explained in: docs/05-synchronisation.md (thread-local storage).
+// Explained in: docs/06-synchronisation.md (thread-local storage).
 // Read next: runtime/green/local.cpp.
 #pragma once
 

@@ -3,7 +3,7 @@
 // Concept: the first caller runs the function while later callers block; if it
 // throws, the flag stays unset and the next caller tries. Same contract as
 // std::call_once, written once over a backend's mutex and condition variable.
-// Explained in: docs/05-synchronisation.md (once). Read next: spindle/green.hpp.
+// Explained in: docs/06-synchronisation.md (once). Read next: spindle/green.hpp.
 #pragma once
 
 #include <atomic>

@@ -4,7 +4,7 @@
 // release(n) returns n and wakes waiters. Same interface as std::counting_semaphore,
 // written once over a backend's mutex and condition variable (Sync: see
 // spindle::green::sync_primitives).
-// Explained in: docs/05-synchronisation.md (semaphore, latch, barrier).
+// Explained in: docs/06-synchronisation.md (semaphore, latch, barrier).
 // Read next: spindle/latch.hpp.
 #pragma once
 

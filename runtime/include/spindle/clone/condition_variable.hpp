@@ -4,7 +4,7 @@
 // releases the mutex while holding that lock, so a notify that follows the release
 // always finds the waiter queued: the lost wake-up is ruled out by the lock order.
 // Same interface as std::condition_variable, with spindle::clone::mutex.
-// Explained in: docs/07-clone-backend.md (condition variable).
+// Explained in: docs/09-clone-backend.md (condition variable).
 // Read next: runtime/clone/condition_variable.cpp.
 #pragma once
 

@@ -6,7 +6,7 @@
 // the mutex's wait queue; unlock then hands the mutex straight to the first waiter, as
 // the green mutex does, so both backends are fair in the same way and the deadlock
 // detector always knows who waits on whom.
-// Explained in: docs/07-clone-backend.md (mutex). Read next: runtime/clone/mutex.cpp.
+// Explained in: docs/09-clone-backend.md (mutex). Read next: runtime/clone/mutex.cpp.
 #pragma once
 
 #include <atomic>

@@ -2,7 +2,7 @@
 //
 // Concept: the same API as spindle/green/thread.hpp, but each thread is a kernel task
 // made with the clone system call, scheduled by the kernel.
-// Explained in: docs/07-clone-backend.md. Read next: runtime/clone/thread.cpp.
+// Explained in: docs/09-clone-backend.md. Read next: runtime/clone/thread.cpp.
 #pragma once
 
 #include <chrono>
@@ -41,7 +41,7 @@ using thread = spindle::detail::thread_handle<R, detail::handle_ops>;
 
 // Starts f(args...) on a new kernel thread. Throws std::system_error when the kernel
 // refuses (memory, mappings, tasks), and std::runtime_error if this glibc is one the
-// backend cannot verify (docs/07-clone-backend.md).
+// backend cannot verify (docs/09-clone-backend.md).
 template <class F, class... Args>
   requires std::is_invocable_v<std::decay_t<F>, std::decay_t<Args>...>
 auto spawn(const spawn_options& options, F&& f, Args&&... args) {

@@ -3,7 +3,7 @@
 // Concept: both backends keep, per thread, a record (Base) that the runtime manages; a
 // task extends it with the user's function and arguments, and a result_record<R> with
 // the slot that join() reads: the value returned, or the exception that escaped.
-// Explained in: docs/01-the-api.md (the handle: join and detach).
+// Explained in: docs/02-the-api.md (the handle: join and detach).
 // Read next: spindle/detail/thread_handle.hpp.
 #pragma once
 

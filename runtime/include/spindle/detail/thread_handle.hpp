@@ -4,7 +4,7 @@
 // the thread's result or rethrows its exception. What join, detach and destruction do
 // underneath is the backend's (Ops); the rules and the error messages are shared, so
 // both backends report misuse identically.
-// Explained in: docs/01-the-api.md. Read next: runtime/green/thread.cpp.
+// Explained in: docs/02-the-api.md. Read next: runtime/green/thread.cpp.
 #pragma once
 
 #include <string>

@@ -5,7 +5,7 @@
 // variable, a joined thread's finish). It allocates nothing: it links the records' own
 // prev/next fields, so a record is in at most one queue at a time, and leaving a queue
 // (woken, timed out, failed by the deadlock detector) is O(1) from any position.
-// Explained in: docs/05-synchronisation.md. Read next: runtime/green/scheduler.hpp.
+// Explained in: docs/06-synchronisation.md. Read next: runtime/green/scheduler.hpp.
 #pragma once
 
 #include <cassert>

@@ -5,7 +5,7 @@
 // wait_until on any clock, with and without a predicate. All of them reduce to "wait"
 // and "wait until this steady_clock time point"; a backend writes those two, and this
 // base (CRTP: Derived is the backend's condition variable) supplies the rest.
-// Explained in: docs/05-synchronisation.md (condition variable).
+// Explained in: docs/06-synchronisation.md (condition variable).
 // Read next: runtime/green/condition_variable.cpp.
 #pragma once
 

@@ -3,7 +3,7 @@
 // Concept: both backends record, for every blocked thread, what it waits on (for the
 // deadlock report) and, when it wakes, why: woken by another thread, timed out, or
 // failed by the deadlock detector. Record is the backend's thread record.
-// Explained in: docs/06-deadlock.md. Read next: spindle/green/detail/record.hpp.
+// Explained in: docs/07-deadlock.md. Read next: spindle/green/detail/record.hpp.
 #pragma once
 
 #include <cstdint>

@@ -4,7 +4,7 @@
 // releases the mutex as one step (no other green thread can run in between, so no
 // notify is lost); notify_one() wakes the first waiter, which then re-takes the mutex.
 // Same interface as std::condition_variable, with spindle::green::mutex.
-// Explained in: docs/05-synchronisation.md (condition variable).
+// Explained in: docs/06-synchronisation.md (condition variable).
 // Read next: runtime/green/condition_variable.cpp.
 #pragma once
 

@@ -4,7 +4,7 @@
 // caller in the queue; unlock() hands ownership straight to the first waiter (so
 // waiters are served in order and none can starve) and wakes it. Works with
 // std::lock_guard, std::unique_lock and std::scoped_lock.
-// Explained in: docs/05-synchronisation.md (mutex). Read next: runtime/green/mutex.cpp.
+// Explained in: docs/06-synchronisation.md (mutex). Read next: runtime/green/mutex.cpp.
 #pragma once
 
 #include "spindle/green/detail/record.hpp"

@@ -4,7 +4,7 @@
 // decides WHEN to switch; a policy decides only WHO runs next. Two ship with spindle:
 // FIFO round robin (the default) and a seeded random order, which lets tests explore
 // many interleavings and replay a failing one from its seed.
-// Explained in: docs/03-scheduler.md. Read next: runtime/green/fifo_policy.cpp.
+// Explained in: docs/05-scheduler.md. Read next: runtime/green/fifo_policy.cpp.
 #pragma once
 
 #include <cstdint>

@@ -2,7 +2,7 @@
 //
 // Concept: a green thread is started by spawn() and owned by the handle it returns,
 // like std::thread but with a result: `auto t = spawn(f, x); R r = t.join();`.
-// Explained in: docs/01-the-api.md and docs/03-scheduler.md.
+// Explained in: docs/02-the-api.md and docs/05-scheduler.md.
 // Read next: runtime/green/thread.cpp (what spawn and join do underneath).
 #pragma once
 

@@ -13,7 +13,7 @@
 //     std::ofstream out("trace.json");
 //     spindle::green::trace::write_chrome_json(out);
 //
-// Explained in: docs/03-scheduler.md (seeing the scheduler). Read next: runtime/green/trace.cpp.
+// Explained in: docs/05-scheduler.md (seeing the scheduler). Read next: runtime/green/trace.cpp.
 #pragma once
 
 #include <cstddef>

@@ -9,7 +9,7 @@
 //                  └──(return)──> finished ──(join/detach)──> freed
 //
 // (Running here means "not blocked in spindle": the kernel may be running it or not.)
-// Explained in: docs/07-clone-backend.md. Read next: runtime/clone/parking_lot.hpp.
+// Explained in: docs/09-clone-backend.md. Read next: runtime/clone/parking_lot.hpp.
 #pragma once
 
 #include <atomic>

@@ -5,7 +5,7 @@
 // lives at the top of the thread's own stack (one mapping, no malloc per spawn), so it
 // outlives the thread's code and is freed with the stack when the thread is joined or,
 // if detached, reaped by the scheduler.
-// Explained in: docs/02-context-switch.md and docs/03-scheduler.md.
+// Explained in: docs/03-context-switch.md and docs/05-scheduler.md.
 // Read next: runtime/green/scheduler.hpp (the scheduler that moves records between
 // states), then spindle/green/thread.hpp (the handle users hold).
 //
