@@ -264,14 +264,9 @@ compare::json to_json(const std::vector<result>& results) {
 void run(const compare::run_options& options) {
   compare::machine here = compare::describe_machine();
   std::vector<result> results = measure_all(options);
-  if (options.json) {
-    compare::json document = compare::start_document(program, here, options);
-    document["results"] = to_json(results);
-    compare::print_json(document);
-  } else {
-    compare::print_machine(here, stdout);
-    print_table(results);
-  }
+  compare::json document = compare::start_document(program, here, options);
+  document["results"] = to_json(results);
+  compare::publish(options, here, document, [&] { print_table(results); });
 }
 
 }  // namespace

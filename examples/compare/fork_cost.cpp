@@ -353,21 +353,18 @@ void run(double max_gib, const compare::run_options& options) {
   check_memory(p.sizes.back());
   std::vector<step> steps = measure_steps(p);
   fits f = fit_steps(steps);
-  if (options.json) {
-    compare::json document = compare::start_document(program, here, options);
-    document["max_gib"] = max_gib;
-    compare::json list = compare::json::array();
-    for (const step& s : steps) list.push_back(step_json(s));
-    document["steps"] = list;
-    document["fit"] = fits_json(f);
-    document["published"] = {{"source", redis_source},
-                             {"fork_ms_per_gb", {redis_low_ms_per_gb, redis_high_ms_per_gb}}};
-    compare::print_json(document);
-  } else {
-    compare::print_machine(here, stdout);
+  compare::json document = compare::start_document(program, here, options);
+  document["max_gib"] = max_gib;
+  compare::json list = compare::json::array();
+  for (const step& s : steps) list.push_back(step_json(s));
+  document["steps"] = list;
+  document["fit"] = fits_json(f);
+  document["published"] = {{"source", redis_source},
+                           {"fork_ms_per_gb", {redis_low_ms_per_gb, redis_high_ms_per_gb}}};
+  compare::publish(options, here, document, [&] {
     print_table(steps);
     print_fits(f, steps.size());
-  }
+  });
 }
 
 }  // namespace

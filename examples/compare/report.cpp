@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <stdexcept>
 
@@ -55,6 +56,8 @@ void add_run_flags(CLI::App& app, run_options& options) {
   app.add_option("-r,--repetitions", options.repetitions,
                  "samples per measurement (default: 5 with --quick, more without)")
       ->check(CLI::Range(3, 1000));
+  app.add_option("--json-file", options.json_file,
+                 "also write the JSON document to this file (the table still prints)");
 }
 
 table::table(std::vector<std::string> headings) : headings_(std::move(headings)) {}
@@ -123,6 +126,24 @@ json start_document(std::string_view program, const machine& m, const run_option
 }
 
 void print_json(const json& document) { std::cout << document.dump(2) << std::endl; }
+
+void publish(const run_options& options, const machine& m, const json& document,
+             const std::function<void()>& print_table) {
+  if (options.json) {
+    print_json(document);
+  } else {
+    print_machine(m, stdout);
+    print_table();
+  }
+  if (options.json_file.empty()) return;
+  std::ofstream file(options.json_file);
+  file << document.dump(2) << '\n';
+  file.close();
+  if (!file) {
+    throw std::runtime_error("cannot write the JSON document to " + options.json_file +
+                             " (--json-file): is its folder there and writable?");
+  }
+}
 
 void print_machine(const machine& m, std::FILE* out) {
   std::fprintf(out, "Machine: %s, %d processors (%d usable), %ld MiB (%ld available)\n",

@@ -10,6 +10,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
@@ -28,12 +29,13 @@ struct run_options {
   bool quick = false;   // --quick: a smaller run that finishes in a few seconds
   bool json = false;    // --json: one JSON document on stdout instead of the table
   int repetitions = 0;  // --repetitions: samples per measurement; 0 picks the default
+  std::string json_file;  // --json-file: also write the JSON document here (the tour does)
 
   // The number of samples: --repetitions if given, else the default for the mode.
   int repetitions_or(int quick_default, int full_default) const;
 };
 
-// Adds --quick, --json and --repetitions to `app`, writing into `options`.
+// Adds --quick, --json, --repetitions and --json-file to `app`, writing into `options`.
 void add_run_flags(CLI::App& app, run_options& options);
 
 // A table printed in Markdown, its columns padded to line up in a terminal.
@@ -65,6 +67,11 @@ json to_json(const machine& m);
 json start_document(std::string_view program, const machine& m, const run_options& options);
 // Prints `document` on stdout, indented.
 void print_json(const json& document);
+// The end of every comparison: prints `document` (--json) or the machine and then
+// `print_table` (the default), and with --json-file also writes `document` to that file.
+// Throws std::runtime_error naming the file if it cannot be written.
+void publish(const run_options& options, const machine& m, const json& document,
+             const std::function<void()>& print_table);
 // Prints the machine as a few lines, above a table.
 void print_machine(const machine& m, std::FILE* out);
 // Prints "program: what" on stderr at once: a long step has begun.

@@ -342,15 +342,10 @@ void run(plan p, const compare::run_options& options) {
   if (!note.empty()) compare::progress(program, note);
   std::vector<model> all = models(p);
   compare::json results = measure_all(all, l);
-  if (options.json) {
-    compare::json document = compare::start_document(program, here, options);
-    document["limits"] = limits_json(l);
-    document["results"] = results;
-    compare::print_json(document);
-  } else {
-    compare::print_machine(here, stdout);
-    print_table(all, results);
-  }
+  compare::json document = compare::start_document(program, here, options);
+  document["limits"] = limits_json(l);
+  document["results"] = results;
+  compare::publish(options, here, document, [&] { print_table(all, results); });
 }
 
 }  // namespace

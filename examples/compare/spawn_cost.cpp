@@ -104,15 +104,10 @@ void run(const compare::run_options& options) {
   std::vector<model> all = models();
   std::vector<result> results = measure_all(all, options);
   long rss_kib = compare::status_kib("VmRSS"), pte_kib = compare::status_kib("VmPTE");
-  if (options.json) {
-    compare::json document = compare::start_document(program, here, options);
-    document["process"] = {{"rss_kib", rss_kib}, {"page_tables_kib", pte_kib}};
-    document["results"] = to_json(results);
-    compare::print_json(document);
-  } else {
-    compare::print_machine(here, stdout);
-    print_table(results, rss_kib, pte_kib);
-  }
+  compare::json document = compare::start_document(program, here, options);
+  document["process"] = {{"rss_kib", rss_kib}, {"page_tables_kib", pte_kib}};
+  document["results"] = to_json(results);
+  compare::publish(options, here, document, [&] { print_table(results, rss_kib, pte_kib); });
 }
 
 }  // namespace
