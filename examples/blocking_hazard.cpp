@@ -10,6 +10,9 @@
 // calls do (B::this_thread::sleep_for, B::io::read), which park only the calling green
 // thread. The ticker's row shows the difference. On the clone backend both versions
 // keep ticking: each thread is a kernel thread, and blocking one blocks only it.
+// With --trace FILE the green scheduler records both green runs (spindle/green/trace.hpp)
+// into FILE, Chrome trace-event JSON for Perfetto: the libc way shows the blocker
+// "running" for the whole blocking call while the ticker's track is empty.
 // Explained in: docs/10-spindle-kv.md (the rule the server lives by), and the reactor
 // in docs/08-reactor.md. Run: build/examples/blocking_hazard --help
 #include <sys/timerfd.h>
@@ -21,12 +24,15 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <fstream>
+#include <stdexcept>
 #include <string>
 #include <system_error>
 #include <vector>
 
 #include "spindle/clone.hpp"
 #include "spindle/green.hpp"
+#include "spindle/green/trace.hpp"
 
 namespace {
 
@@ -90,12 +96,13 @@ void block_with_spindle(milliseconds how_long, milliseconds tick, std::vector<Ca
 
 // Runs the ticker beside a blocker that waits two ticks, then runs `block`; the ticker
 // stops two ticks after the blocker is done. Between its two calls the blocker also
-// waits two ticks, so that the timeline shows the two freezes apart.
+// waits two ticks, so that the timeline shows the two freezes apart. `way` ends the
+// threads' names ("ticker, libc way"), which a trace shows on their tracks.
 template <spindle::backend B, class Block>
-Timeline run(milliseconds tick, Block block) {
+Timeline run(const std::string& way, milliseconds tick, Block block) {
   Timeline seen{clock_type::now(), {}, {}};
   std::atomic<bool> blocker_done{false};
-  auto ticker = B::spawn(spindle::spawn_options{.name = "ticker"}, [&] {
+  auto ticker = B::spawn(spindle::spawn_options{.name = "ticker, " + way}, [&] {
     int after_done = 0;
     while (after_done < 3) {
       seen.ticks.push_back(clock_type::now());
@@ -103,7 +110,7 @@ Timeline run(milliseconds tick, Block block) {
       B::this_thread::sleep_for(tick);
     }
   });
-  auto blocker = B::spawn(spindle::spawn_options{.name = "blocker"}, [&] {
+  auto blocker = B::spawn(spindle::spawn_options{.name = "blocker, " + way}, [&] {
     B::this_thread::sleep_for(2 * tick);
     block(seen.calls);
     blocker_done = true;
@@ -159,14 +166,16 @@ void show(milliseconds how_long, milliseconds tick) {
       "    (one column per %lld ms: # the ticker ticked, . it did not; S the blocker is in "
       "its sleep call, R in its read call)\n",
       static_cast<long long>(tick.count()));
-  print(run<B>(tick, [&](std::vector<Call>& calls) { block_with_libc<B>(how_long, tick, calls); }),
+  print(run<B>("libc way", tick,
+               [&](std::vector<Call>& calls) { block_with_libc<B>(how_long, tick, calls); }),
         tick);
   std::printf(
       "== %s backend, blocking the spindle way: B::this_thread::sleep_for(%lld ms), then "
       "B::io::read of the same kind of descriptor\n",
       name.c_str(), ms);
   print(
-      run<B>(tick, [&](std::vector<Call>& calls) { block_with_spindle<B>(how_long, tick, calls); }),
+      run<B>("spindle way", tick,
+             [&](std::vector<Call>& calls) { block_with_spindle<B>(how_long, tick, calls); }),
       tick);
 }
 
@@ -183,6 +192,20 @@ void explain(const std::string& backend) {
         "thread that makes it; the kernel runs the ticker meanwhile. Nothing freezes either\n"
         "way: the libc calls are harmless here, and spindle's are the same system calls.\n\n");
   }
+}
+
+// Writes the green scheduler's recording to `path` as Chrome trace-event JSON.
+// Throws std::runtime_error if the file cannot be written.
+void write_trace(const std::string& path) {
+  std::ofstream out(path);
+  spindle::green::trace::write_chrome_json(out);
+  out.close();
+  if (!out) {
+    throw std::runtime_error("cannot write the trace to " + path +
+                             " (--trace): is its folder there and writable?");
+  }
+  std::printf("The green runs' scheduler trace: %s (%zu events; open it in ui.perfetto.dev)\n\n",
+              path.c_str(), spindle::green::trace::recorded());
 }
 
 }  // namespace
@@ -203,11 +226,30 @@ int main(int argc, char** argv) {
   app.add_option("--tick-ms", tick_ms, "the ticker's period (divides 1000)")
       ->check(CLI::IsMember({20, 50, 100, 200, 250, 500}))
       ->capture_default_str();
+  std::string trace_file;
+  app.add_option("--trace", trace_file,
+                 "record the green scheduler during the green runs and write the record to "
+                 "this file as Chrome trace-event JSON, for Perfetto or chrome://tracing");
   CLI11_PARSE(app, argc, argv);
+  if (!trace_file.empty() && backend == "clone") {
+    std::fprintf(stderr, "blocking_hazard: --trace records the green scheduler: use it with "
+                         "--backend green or both\n");
+    return 2;
+  }
   milliseconds how_long(block_ms), tick(tick_ms);
   if (backend != "clone") {
+    if (!trace_file.empty()) spindle::green::trace::start();
     show<spindle::green::backend>(how_long, tick);
+    spindle::green::trace::stop();
     explain("green");
+    if (!trace_file.empty()) {
+      try {
+        write_trace(trace_file);
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "blocking_hazard: %s\n", e.what());
+        return 1;
+      }
+    }
   }
   if (backend != "green") {
     show<spindle::clone::backend>(how_long, tick);
