@@ -2,8 +2,10 @@
 # scripts/run.sh — set up a fresh Debian 12 machine (as root), build spindle, and run
 # either the comparison tour or the whole test suite.
 #
-#   scripts/run.sh tour    # install what is missing, build, run the tour (the main job)
-#   scripts/run.sh tour --full   # the same, with the comparisons at full size (minutes)
+#   scripts/run.sh tour    # install what is missing, build, run the tour (the main job):
+#                          # the comparisons at full size (10-20 minutes), their report
+#                          # and plots in tour-report/
+#   scripts/run.sh tour --quick [--out DIR]   # the same in about a minute, rougher
 #   scripts/run.sh test    # install what is missing, then build and run every test in
 #                          # each checked configuration (plain, ASan+UBSan, valgrind)
 #
@@ -25,6 +27,7 @@ readonly packages=(
   libbenchmark-dev libboost-fiber-dev         # spindle-bench, and Boost.Fiber as its peer
   redis-tools                                 # redis-cli for spindle-kv's tests, redis-benchmark
   redis-server                                # the reference in scripts/kv_benchmark.sh
+  gnuplot-nox                                 # the tour report's plots (scripts/tour_report.py)
 )
 
 missing_packages() {
@@ -61,7 +64,7 @@ main() {
   case "$what" in
     tour | test) ;;
     *)
-      echo "usage: scripts/run.sh tour|test" >&2
+      echo "usage: scripts/run.sh tour [--quick] [--out DIR] | test" >&2
       exit 2
       ;;
   esac

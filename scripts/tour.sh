@@ -1,38 +1,70 @@
 #!/usr/bin/env bash
-# scripts/tour.sh BUILD_DIR [--full] — the tour: run the examples that show spindle at
-# work. Called by `scripts/run.sh tour` after the build. The comparisons run with --quick
-# unless --full is given; at full size they take a few minutes, and fork_cost needs about
-# 9 GiB of free memory (the tables of docs/12-comparisons.md come from such a run).
+# scripts/tour.sh BUILD_DIR [--quick] [--out DIR] — the tour: spindle's examples at work,
+# then green threads, clone threads and fork measured side by side on this machine, and a
+# report of it all with plots.
+#
+# Called by `scripts/run.sh tour` after the build. Each comparison of examples/compare
+# prints its table here and writes its measurements as JSON into the report folder (DIR,
+# by default tour-report/); blocking_hazard writes its green scheduler trace there; then
+# scripts/tour_report.py draws the plots with gnuplot and writes DIR/report.md.
+# At full size the tour takes 10 to 20 minutes on 2 cores, and fork_cost wants about
+# 9 GiB of free memory (it forks a process of up to 4 GiB); --quick runs every step at a
+# smaller size in about a minute, with rougher figures.
+# Explained in: docs/12-comparisons.md (the tour's report).
 set -euo pipefail
-build_dir="${1:?usage: scripts/tour.sh BUILD_DIR [--full]}"
-size=(--quick)
-case "${2:-}" in
-  --full) size=() ;;
-  "") ;;
-  *)
-    echo "usage: scripts/tour.sh BUILD_DIR [--full]" >&2
-    exit 2
-    ;;
-esac
 
-echo "== The concurrent prime sieve: one green thread per prime, linked by channels"
+usage() {
+  echo "usage: scripts/tour.sh BUILD_DIR [--quick] [--out DIR]" >&2
+  exit 2
+}
+
+build_dir="${1:-}"
+[ -n "$build_dir" ] && [ "${build_dir#-}" = "$build_dir" ] || usage
+shift
+size=()
+out=tour-report
+while [ "$#" -gt 0 ]; do
+  case "$1" in
+    --quick) size=(--quick) ;;
+    --full) size=() ;;  # the default; kept for the commands of older docs
+    --out)
+      [ "$#" -ge 2 ] || usage
+      out=$2
+      shift
+      ;;
+    *) usage ;;
+  esac
+  shift
+done
+[ -x "$build_dir/examples/compare/spawn_cost" ] ||
+  { echo "tour.sh: $build_dir has no built examples: meson setup $build_dir && ninja -C $build_dir" >&2; exit 1; }
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+# What an earlier tour left there would mix with this one's.
+rm -rf "$out/plots" "$out"/*.json "$out"/*.md
+
+step() { echo; echo "== $*"; }
+
+step "The concurrent prime sieve: one green thread per prime, linked by channels"
 "$build_dir/examples/primes" --count 2000 --quiet
 "$build_dir/examples/primes" --count 25
 
-echo
-echo "== The one rule of green threads: a blocking libc call freezes every green thread"
-"$build_dir/examples/blocking_hazard"
+step "The one rule of green threads: a blocking libc call freezes every green thread"
+"$build_dir/examples/blocking_hazard" --trace "$out/blocking_hazard.trace.json"
+
 # The comparisons (docs/12-comparisons.md). Each program also runs alone: --help, and
-# --json for a machine-readable document.
-echo
-echo "== What starting a thread or a process costs: green, clone, pthread, fork, vfork, posix_spawn"
-"$build_dir/examples/compare/spawn_cost" "${size[@]}"
-echo
-echo "== Why fork is not free: fork against the parent's memory (up to 4 GiB with --full)"
-"$build_dir/examples/compare/fork_cost" "${size[@]}"
-echo
-echo "== What a hand-over between two threads costs, on one processor and across two"
-"$build_dir/examples/compare/context_switch" "${size[@]}"
-echo
-echo "== How many threads fit, what each costs while parked, and the limit each model meets"
-"$build_dir/examples/compare/scale" "${size[@]}"
+# --json for a machine-readable document; here each writes its document into the report
+# folder and prints its table, which the report keeps too.
+compare() {
+  local name=$1
+  shift
+  step "$*"
+  "$build_dir/examples/compare/$name" "${size[@]}" --json-file "$out/$name.json" | tee "$out/$name.md"
+}
+compare spawn_cost "What starting a thread or a process costs: green, clone, pthread, fork, vfork, posix_spawn"
+compare fork_cost "Why fork is not free: fork against the parent's memory (up to 4 GiB at full size)"
+compare context_switch "What a hand-over between two threads costs, on one processor and across two"
+compare scale "How many threads fit, what each costs while parked, and the limit each model meets"
+
+step "The report"
+python3 "$(dirname "$0")/tour_report.py" "$out"

@@ -1,0 +1,453 @@
+#!/usr/bin/env python3
+"""scripts/tour_report.py DIR — turns what the tour measured into a report and its plots.
+
+Concept: scripts/tour.sh runs every comparison of examples/compare with --json-file, so
+DIR holds, for each program, its table as printed (NAME.md) and its measurements (NAME.json),
+and the blocking-call hazard's scheduler trace (blocking_hazard.trace.json). This script
+reads them and writes, into the same folder,
+
+  report.md          the report: the machine, then one section per comparison, each with
+                     its plot, the table the program printed, and what to read in it;
+  plots/NAME.png     each plot, drawn by gnuplot (Debian's gnuplot-nox) from
+  plots/NAME.svg     plots/NAME.dat and plots/NAME.gp, which stay beside them so that a
+                     reader can redraw a plot or change it.
+
+A comparison that did not run (its JSON is missing) gets a section that says so, never
+an empty plot. The script computes nothing that the programs did not measure: each
+number in the text is read from a JSON document, and the ratios are between figures of
+the same run.
+
+Usage:  tour_report.py DIR     (exit 0: report written; 1: a document or gnuplot failed)
+Explained in: docs/12-comparisons.md (the tour's report). Run by scripts/tour.sh.
+"""
+
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+
+# The comparisons, in the report's order: file name, title.
+SECTIONS = (
+    ("spawn_cost", "Spawn cost: starting a thread or a process and waiting for it"),
+    ("fork_cost", "Why fork is not free: fork against the parent's memory"),
+    ("context_switch", "Context switch: handing the processor from one thread to another"),
+    ("scale", "Memory per thread: how many fit, and what each costs while parked"),
+    ("skynet", "Skynet: a million threads in a tree"),
+    ("c10k", "C10K: spindle-kv under redis-benchmark, rising connections"),
+)
+
+# Both files gnuplot writes for each plot: terminal, extension.
+TERMINALS = (
+    ("pngcairo size 900,540 noenhanced font 'sans,10'", "png"),
+    ("svg size 900,540 dynamic noenhanced font 'sans,10'", "svg"),
+)
+
+
+class ReportError(Exception):
+    """A document is missing what the report needs, or a plot could not be drawn."""
+
+
+# Tick marks for a log axis of nanoseconds, labelled in the unit a reader would say.
+NS_TICS = ("set ytics (" + ", ".join(
+    f'"{label}" {value:g}' for label, value in (
+        ("1 ns", 1), ("10 ns", 10), ("100 ns", 100), ("1 µs", 1e3), ("10 µs", 1e4),
+        ("100 µs", 1e5), ("1 ms", 1e6), ("10 ms", 1e7), ("100 ms", 1e8), ("1 s", 1e9),
+        ("10 s", 1e10))) + ")\n")
+
+
+def quoted(text):
+    """`text` as a gnuplot string in double quotes."""
+    return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+class Plotter:
+    """Writes NAME.dat and NAME.gp into plots/ and runs gnuplot once per terminal."""
+
+    def __init__(self, folder):
+        self.folder = os.path.join(folder, "plots")
+        os.makedirs(self.folder, exist_ok=True)
+        self.gnuplot = shutil.which("gnuplot")
+        if self.gnuplot is None:
+            raise ReportError("gnuplot is not installed: apt-get install gnuplot-nox "
+                              "(scripts/run.sh installs it)")
+
+    def draw(self, name, data_blocks, script):
+        """Draws plot `name`: `data_blocks` (lists of rows, written as gnuplot data blocks
+        separated by two blank lines, index 0, 1, ...) and the gnuplot `script` that plots
+        them from the file given as the variable `data`. Returns the image paths, relative
+        to the report."""
+        data_path = os.path.join(self.folder, name + ".dat")
+        with open(data_path, "w") as out:
+            for block in data_blocks:
+                for row in block:
+                    out.write(" ".join(quoted(c) if isinstance(c, str) else repr(c) for c in row))
+                    out.write("\n")
+                out.write("\n\n")
+        script_path = os.path.join(self.folder, name + ".gp")
+        with open(script_path, "w") as out:
+            out.write(f"# {name}.gp — drawn by scripts/tour_report.py; redraw with\n")
+            out.write(f"#   gnuplot -e 'data=\"{name}.dat\"; set terminal pngcairo; "
+                      f"set output \"{name}.png\"' {name}.gp\n")
+            out.write("if (!exists(\"data\")) data = " + quoted(name + ".dat") + "\n")
+            out.write(script)
+        for terminal, extension in TERMINALS:
+            image = name + "." + extension
+            prologue = f"data={quoted(name + '.dat')}; set terminal {terminal}; set output {quoted(image)}"
+            done = subprocess.run([self.gnuplot, "-e", prologue, name + ".gp"], cwd=self.folder,
+                                  capture_output=True, text=True)
+            if done.returncode != 0 or not os.path.getsize(os.path.join(self.folder, image)):
+                raise ReportError(f"gnuplot failed on plots/{name}.gp ({extension}):\n"
+                                  + done.stderr.strip())
+        return "plots/" + name + ".png", "plots/" + name + ".svg"
+
+
+def median(spread):
+    return spread["median"] if spread else None
+
+
+def printed_table(folder, name):
+    """What the program printed after its machine lines: its tables and notes."""
+    path = os.path.join(folder, name + ".md")
+    if not os.path.exists(path):
+        return ""
+    text = open(path).read()
+    machine_end = text.find("\n\n")
+    return text[machine_end + 2:].strip() if text.startswith("Machine:") else text.strip()
+
+
+def ratio(a, b):
+    return f"{a / b:,.0f}" if a / b >= 10 else f"{a / b:.1f}"
+
+
+# --- one function per comparison: its plot, and what to read in it -------------------
+
+def spawn_cost(doc, plot):
+    rows = []
+    for i, r in enumerate(doc["results"]):
+        s = r["ns_per_operation"]
+        rows.append([i, r["model"], s["median"], s["p10"], s["p90"]])
+    images = plot.draw("spawn_cost", [rows], """
+set title "Start a unit of execution and wait for it (median, bar: p10-p90)"
+set ylabel "time per spawn + wait (log scale)"
+set logscale y
+""" + NS_TICS + """
+set grid ytics
+set style fill solid 0.6 border -1
+set boxwidth 0.6
+set xrange [-0.6:*]
+unset key
+plot data using 1:3:xtic(2) with boxes lc rgb "#4878a8", \\
+     data using 1:3:4:5 with yerrorbars lc rgb "black" pt 0
+""")
+    by = {r["model"]: median(r["ns_per_operation"]) for r in doc["results"]}
+    notes = []
+    if "green" in by and "clone" in by:
+        notes.append(f"A green spawn and join took {by['green']:.0f} ns; a clone thread's, "
+                     f"{ratio(by['clone'], by['green'])} times as long (two system calls and "
+                     "a kernel task to make and reap).")
+    if "fork" in by and "clone" in by:
+        notes.append(f"fork took {ratio(by['fork'], by['clone'])} times a clone thread's spawn, "
+                     "at this process's small size; the next section shows it grow with memory.")
+    return images, notes
+
+
+def fork_cost(doc, plot):
+    gib = 1 << 20  # KiB in a GiB
+    rows = []
+    for s in doc["steps"]:
+        x = s["rss_kib"] / gib
+        row = [x]
+        for key in ("fork_ns", "vfork_wait_ns", "clone_spawn_join_ns", "green_spawn_join_ns"):
+            spread = s[key]
+            row += [spread["median"], spread["p10"], spread["p90"]]
+        rows.append(row)
+    low, high = doc["published"]["fork_ms_per_gb"]
+    images = plot.draw("fork_cost", [rows], f"""
+set title "fork's latency grows with the parent's memory; clone and green stay flat"
+set xlabel "parent's resident memory (GiB)"
+set ylabel "time (log scale)"
+set logscale y
+set yrange [10:*]
+{NS_TICS}
+set grid
+set key top left
+set samples 200
+redis_low(x) = x > 0.01 ? {low} * 1e6 * x : 1/0
+redis_high(x) = x > 0.01 ? {high} * 1e6 * x : 1/0
+plot data using 1:2:3:4 with yerrorlines lc rgb "#c03030" title "fork", \\
+     data using 1:5:6:7 with yerrorlines lc rgb "#d08020" title "vfork + wait", \\
+     data using 1:8:9:10 with yerrorlines lc rgb "#4878a8" title "clone spawn + join", \\
+     data using 1:11:12:13 with yerrorlines lc rgb "#308030" title "green spawn + join", \\
+     redis_low(x) with lines dt 2 lc rgb "grey40" title "Redis: {low:g} ms per GB", \\
+     redis_high(x) with lines dt 3 lc rgb "grey40" title "Redis: {high:g} ms per GB"
+""")
+    fit = doc["fit"]
+    notes = [
+        f"fork cost {fit['fork_ms_per_gib']:.1f} ms per GiB of resident memory here "
+        f"(a straight line fits with r² = {fit['fork_r_squared']:.2f}); the Redis "
+        f"documentation gives {low:g}-{high:g} ms per GB.",
+        f"The page tables fork copies grew by {fit['page_tables_kib_per_gib']:,.0f} KiB per GiB "
+        "(8 bytes per 4 KiB page), and dirtying the memory after the fork cost "
+        f"{fit['dirty_after_fork_ms_per_gib']:,.0f} ms per GiB: one fault and one page copy "
+        "per page.",
+    ]
+    return images, notes
+
+
+def context_switch(doc, plot):
+    rows = []
+    for r in doc["results"]:
+        if not r["ns_per_switch"]:
+            continue
+        where = "1 CPU" if r["placement"] == "one_cpu" else "2 CPUs"
+        through = r["through"].split(" ")[0].split("::")[-1].replace("binary_", "")
+        s = r["ns_per_switch"]
+        rows.append([len(rows), f"{r['model']} {through}, {where}", s["median"], s["p10"],
+                     s["p90"]])
+    images = plot.draw("context_switch", [rows], """
+set title "One hand-over between two threads (median, bar: p10-p90)"
+set ylabel "time per hand-over (log scale)"
+set logscale y
+set xtics rotate by -25
+set bmargin 6
+set yrange [1:*]
+""" + NS_TICS + """
+set grid ytics
+set style fill solid 0.6 border -1
+set boxwidth 0.6
+set xrange [-0.6:*]
+set bmargin 5
+unset key
+plot data using 1:3:xtic(2) with boxes lc rgb "#4878a8", \\
+     data using 1:3:4:5 with yerrorbars lc rgb "black" pt 0
+""")
+    one = {r["model"] + " " + r["through"]: median(r["ns_per_switch"])
+           for r in doc["results"] if r["placement"] == "one_cpu" and r["ns_per_switch"]}
+    notes = []
+    green = next((v for k, v in one.items() if k.startswith("green yield")), None)
+    pthread = next((v for k, v in one.items() if k.startswith("pthread")), None)
+    if green and pthread:
+        notes.append(f"On one processor a green yield took {green:.0f} ns, a pthread hand-over "
+                     f"through a futex {ratio(pthread, green)} times as long.")
+    notes.append("Green threads have no bar for two processors: they all run on one kernel "
+                 "thread (1:N).")
+    return images, notes
+
+
+def scale(doc, plot):
+    blocks, titles = [], []
+    for r in doc["results"]:
+        rows = [[s["threads"], s["rss_kib_per_thread"],
+                 s["rss_kib_per_thread"] + s["kernel_stack_kib_per_thread"]]
+                for s in r["samples"] if s["threads"] > 0]
+        if rows:
+            blocks.append(rows)
+            titles.append(r["model"])
+    lines = []
+    for i, title in enumerate(titles):
+        lines.append(f"data index {i} using 1:2 with linespoints title {quoted(title + ': resident')}")
+        if "clone" in title:
+            lines.append(f"data index {i} using 1:3 with linespoints dt 2 "
+                         f"title {quoted(title + ': + kernel stack')}")
+    images = plot.draw("scale", blocks, """
+set title "Memory per parked thread"
+set xlabel "threads alive (log scale)"
+set ylabel "KiB per thread"
+set logscale x
+set grid
+set key top right
+set yrange [0:*]
+plot """ + ", \\\n     ".join(lines) + "\n")
+    notes = []
+    for r in doc["results"]:
+        last = r["samples"][-1]
+        notes.append(f"{r['model']}: {r['threads_alive']:,} threads alive, stopped by "
+                     f"{r['stopped_by']}; {last['rss_kib_per_thread']:.1f} KiB resident per thread"
+                     + (f" plus {last['kernel_stack_kib_per_thread']:.0f} KiB of kernel stack"
+                        if last["kernel_stack_kib_per_thread"] >= 1 else "") + ".")
+    return images, notes
+
+
+def skynet(doc, plot):
+    rows = []
+    for i, r in enumerate(doc["results"]):
+        s = r["ns_per_thread"]
+        rows.append([i, r["model"], s["median"], s["p10"], s["p90"]])
+    images = plot.draw("skynet", [rows], """
+set title "Skynet: time per thread, spawn to join (median, bar: p10-p90)"
+set ylabel "ns per thread"
+set grid ytics
+set style fill solid 0.6 border -1
+set boxwidth 0.6
+set xrange [-0.6:*]
+set yrange [0:*]
+unset key
+plot data using 1:3:xtic(2) with boxes lc rgb "#4878a8", \\
+     data using 1:3:4:5 with yerrorbars lc rgb "black" pt 0
+""")
+    notes = [f"Every run summed {doc['threads']:,} threads' numbers to {doc['sum']:,}, "
+             "the right answer."]
+    return images, notes
+
+
+def c10k(doc, plot):
+    blocks, titles = [], []
+    for r in doc["results"]:
+        for test in ("get", "set"):
+            rows = [[p["clients"], p[test]["median"], p[test]["p10"], p[test]["p90"]]
+                    for p in r["points"] if p.get(test)]
+            if rows:
+                blocks.append(rows)
+                titles.append(f"{r['backend']} {test.upper()}")
+    lines = [f"data index {i} using 1:2:3:4 with yerrorlines title {quoted(t)}"
+             for i, t in enumerate(titles)]
+    images = plot.draw("c10k", blocks, """
+set title "spindle-kv under redis-benchmark (median, bar: p10-p90)"
+set xlabel "client connections (log scale)"
+set ylabel "requests per second"
+set logscale x
+set grid
+set key bottom left
+set yrange [0:*]
+plot """ + ", \\\n     ".join(lines) + "\n")
+    return images, []
+
+
+def trace_timeline(folder, plot):
+    """The blocking-call hazard's scheduler trace as a timeline: one row per green
+    thread, a bar for each time it ran. Returns (images, notes) or None if absent."""
+    path = os.path.join(folder, "blocking_hazard.trace.json")
+    if not os.path.exists(path):
+        return None
+    events = json.load(open(path))["traceEvents"]
+    names = {e["tid"]: e["args"]["name"] for e in events
+             if e["ph"] == "M" and e["name"] == "thread_name"}
+    slices = [e for e in events if e["ph"] == "X"]
+    if not slices:
+        raise ReportError(f"{path}: the trace has no running slices")
+    shown = [tid for tid in sorted(names) if any(s["tid"] == tid for s in slices)
+             and ("ticker" in names[tid] or "blocker" in names[tid])]
+    start = min(s["ts"] for s in slices)
+    row_of = {tid: len(shown) - i for i, tid in enumerate(shown)}
+    rows = []
+    for s in slices:
+        if s["tid"] in row_of:
+            begin = (s["ts"] - start) / 1e6
+            # A slice shorter than a pixel is still drawn, as a thin bar.
+            rows.append([begin, row_of[s["tid"]], max(s["dur"] / 1e6, 0.004)])
+    ytics = ", ".join(f"{quoted(names[tid].split(' (id')[0])} {row_of[tid]}" for tid in shown)
+    images = plot.draw("blocking_hazard_trace", [rows], f"""
+set title "The green scheduler's trace: who ran when (blocking_hazard --trace)"
+set xlabel "seconds"
+set ytics ({ytics})
+set yrange [0.4:{len(shown) + 0.6}]
+set grid x
+unset key
+set style fill solid 1.0 noborder
+plot data using ($1 + $3 / 2):2:($3 / 2):(0.3) with boxxyerror lc rgb "#4878a8"
+""")
+    longest = max((s["dur"] for s in slices if s["tid"] in row_of
+                   and "libc" in names[s["tid"]] and "blocker" in names[s["tid"]]), default=0)
+    notes = [f"{len(events):,} events were recorded. In the libc way the blocker's bar runs "
+             f"for {longest / 1e3:,.0f} ms at a stretch: it is inside ::usleep or ::read, the "
+             "kernel thread sleeps, and the ticker's row is empty meanwhile. In the spindle way "
+             "the blocker's bars are short and the ticker's keep coming.",
+             "Open `blocking_hazard.trace.json` in ui.perfetto.dev (or chrome://tracing) for "
+             "the same record with every event: parks with their reasons, wakes, timer fires."]
+    return images, notes
+
+
+PLOTTERS = {"spawn_cost": spawn_cost, "fork_cost": fork_cost, "context_switch": context_switch,
+            "scale": scale, "skynet": skynet, "c10k": c10k}
+
+
+def machine_lines(m):
+    return [f"- CPU: {m['cpu_model']}, {m['online_cpus']} processors ({m['usable_cpus']} usable)",
+            f"- Memory: {m['memory_total_mib']:,} MiB ({m['memory_available_mib']:,} MiB available "
+            "at the start)",
+            f"- Kernel {m['kernel']}, glibc {m['glibc']}, spindle {m['spindle']}, "
+            f"transparent huge pages: {m['transparent_hugepages']}",
+            f"- Load average at the start: {m['load_average']}"]
+
+
+def section(out, title, images, notes, table):
+    out.append(f"## {title}\n")
+    if images:
+        png, svg = images
+        out.append(f"![{title}]({png})\n\n(Also as [SVG]({svg}).)\n")
+    for note in notes:
+        out.append(f"- {note}")
+    if notes:
+        out.append("")
+    if table:
+        out.append("<details><summary>The table the program printed</summary>\n")
+        out.append(table + "\n")
+        out.append("</details>\n")
+
+
+def write_report(folder):
+    plot = Plotter(folder)
+    out = ["# The spindle tour: green threads, clone threads and fork, measured here\n"]
+    documents = {}
+    for name, _ in SECTIONS:
+        path = os.path.join(folder, name + ".json")
+        if os.path.exists(path):
+            try:
+                documents[name] = json.load(open(path))
+            except json.JSONDecodeError as e:
+                raise ReportError(f"{path} is not JSON ({e}): did the program fail?")
+    if not documents:
+        raise ReportError(f"no comparison's JSON is in {folder}: run scripts/tour.sh first")
+    first = next(iter(documents.values()))
+    quick = any(d.get("quick") for d in documents.values())
+    out.append("Every figure below was measured in this run, on this machine; each program "
+               "repeated its measurements and the plots show the median with the 10th and 90th "
+               "percentiles as error bars. Compare ratios within the run, not absolute times "
+               "across machines. "
+               + ("This was a quick run (`--quick`): smaller sizes, rougher figures."
+                  if quick else "This was a full run."))
+    out.append("")
+    out.extend(machine_lines(first["machine"]))
+    out.append("\nThe book explains each comparison: docs/12-comparisons.md.\n")
+    for name, title in SECTIONS:
+        doc = documents.get(name)
+        if doc is None:
+            out.append(f"## {title}\n\nNot measured in this run (no {name}.json).\n")
+            continue
+        if doc.get("program") != name:
+            raise ReportError(f"{name}.json says it comes from {doc.get('program')!r}")
+        try:
+            images, notes = PLOTTERS[name](doc, plot)
+        except (KeyError, TypeError, IndexError) as e:
+            raise ReportError(f"{name}.json lacks what its plot needs ({e!r})")
+        if doc["machine"] != first["machine"] and doc["machine"]["cpu_model"] != first["machine"]["cpu_model"]:
+            notes.append("Measured on another machine than the first section.")
+        section(out, title, images, notes, printed_table(folder, name))
+    trace = trace_timeline(folder, plot)
+    title = "Seeing the scheduler: the blocking-call hazard, traced"
+    if trace is None:
+        out.append(f"## {title}\n\nNot recorded in this run (no blocking_hazard.trace.json).\n")
+    else:
+        section(out, title, trace[0], trace[1], "")
+    with open(os.path.join(folder, "report.md"), "w") as f:
+        f.write("\n".join(out))
+
+
+def main(argv):
+    if len(argv) != 2 or argv[1].startswith("-"):
+        print(__doc__.strip().split("\n\n")[-1], file=sys.stderr)
+        return 2
+    try:
+        write_report(argv[1])
+    except (ReportError, OSError) as e:
+        print(f"tour_report.py: {e}", file=sys.stderr)
+        return 1
+    print(f"The report: {os.path.join(argv[1], 'report.md')}, its plots in "
+          f"{os.path.join(argv[1], 'plots')}/")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# tests/tour_test.sh BUILD_DIR SOURCE_DIR — the tour as a user runs it (scripts/tour.sh
+# --quick --out DIR), and the report it leaves. Checks that
+#  1. the tour succeeds and DIR holds report.md, each comparison's JSON and table, and the
+#     scheduler trace;
+#  2. every plot the report shows exists as a PNG and an SVG that are images (their magic
+#     bytes), and every comparison has its section with a plot (none "not measured");
+#  3. the trace is Chrome trace-event JSON with the four named threads of blocking_hazard;
+#  4. the report fails with a clear message, not a traceback, on a broken document, on an
+#     empty folder, and without gnuplot.
+# Explained in: docs/12-comparisons.md (the tour's report).
+set -euo pipefail
+build_dir=${1:?usage: tour_test.sh BUILD_DIR SOURCE_DIR}
+source_dir=${2:?usage: tour_test.sh BUILD_DIR SOURCE_DIR}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+report="$work/report"
+
+python=$(command -v python3)
+fail() { echo "tour_test: $*" >&2; exit 1; }
+
+echo "== scripts/tour.sh --quick --out $report"
+bash "$source_dir/scripts/tour.sh" "$build_dir" --quick --out "$report" >"$work/tour.log" 2>&1 ||
+  { tail -n 40 "$work/tour.log" >&2; fail "the tour failed"; }
+
+echo "== the report and its plots"
+python3 - "$report" <<'EOF'
+import json, os, re, sys
+report = sys.argv[1]
+text = open(os.path.join(report, "report.md")).read()
+problems = []
+images = re.findall(r"\]\((plots/[^)]+\.(?:png|svg))\)", text)
+sections = re.findall(r"^## (.*)$", text, re.M)
+if len(sections) < 5:
+    problems.append(f"only {len(sections)} sections: {sections}")
+if "Not measured" in text or "Not recorded" in text:
+    problems.append("a section says it was not measured:\n" + "\n".join(
+        l for l in text.splitlines() if l.startswith("Not ")))
+for name in ("spawn_cost", "fork_cost", "context_switch", "scale", "blocking_hazard_trace"):
+    for ext in ("png", "svg"):
+        if f"plots/{name}.{ext}" not in images:
+            problems.append(f"the report does not show plots/{name}.{ext}")
+for image in images:
+    path = os.path.join(report, image)
+    if not os.path.exists(path):
+        problems.append(f"{image} is shown but missing")
+        continue
+    head = open(path, "rb").read(512)
+    if image.endswith(".png") and not head.startswith(b"\x89PNG\r\n\x1a\n"):
+        problems.append(f"{image} is not a PNG")
+    if image.endswith(".svg") and b"<svg" not in head:
+        problems.append(f"{image} is not an SVG")
+for name in ("spawn_cost", "fork_cost", "context_switch", "scale"):
+    doc = json.load(open(os.path.join(report, name + ".json")))
+    if doc.get("program") != name or "machine" not in doc:
+        problems.append(f"{name}.json does not name its program and machine")
+    if "|" not in open(os.path.join(report, name + ".md")).read():
+        problems.append(f"{name}.md holds no table")
+trace = json.load(open(os.path.join(report, "blocking_hazard.trace.json")))["traceEvents"]
+names = {e["args"]["name"].split(" (id")[0] for e in trace if e.get("name") == "thread_name"}
+for want in ("ticker, libc way", "blocker, libc way", "ticker, spindle way", "blocker, spindle way"):
+    if want not in names:
+        problems.append(f"the trace has no track {want!r}: {sorted(names)}")
+if not any(e["ph"] == "X" for e in trace):
+    problems.append("the trace has no running slices")
+if problems:
+    print("\n".join(problems), file=sys.stderr)
+    sys.exit(1)
+print(f"{len(sections)} sections, {len(images)} images, {len(trace)} trace events")
+EOF
+
+# The report generator run on `folder` must exit 1 with a message that contains `expected`.
+expect_clear_failure() {
+  local folder=$1 expected=$2 status=0
+  shift 2
+  env "$@" "$python" "$source_dir/scripts/tour_report.py" "$folder" >"$work/out" 2>&1 || status=$?
+  if [ "$status" -ne 1 ] || ! grep -q -- "$expected" "$work/out" || grep -q Traceback "$work/out"; then
+    echo "expected exit 1 and \"$expected\"; got status $status and:" >&2
+    cat "$work/out" >&2
+    exit 1
+  fi
+  echo "refused: $(head -c 160 "$work/out" | head -n 1)"
+}
+
+echo "== clear failures"
+mkdir "$work/empty" "$work/broken" "$work/lacking"
+expect_clear_failure "$work/empty" "run scripts/tour.sh first"
+echo '{"program": "spawn_cost", "machine"' >"$work/broken/spawn_cost.json"
+expect_clear_failure "$work/broken" "spawn_cost.json is not JSON"
+python3 -c "
+import json, sys
+doc = json.load(open(sys.argv[1])); del doc['results'][0]['ns_per_operation']
+json.dump(doc, open(sys.argv[2], 'w'))" "$report/spawn_cost.json" "$work/lacking/spawn_cost.json"
+expect_clear_failure "$work/lacking" "lacks what its plot needs"
+expect_clear_failure "$report" "gnuplot is not installed" PATH=/nonexistent
+echo "the tour ran, and its report is complete"
