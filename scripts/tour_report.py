@@ -121,26 +121,31 @@ def ratio(a, b):
     return f"{a / b:,.0f}" if a / b >= 10 else f"{a / b:.1f}"
 
 
-# --- one function per comparison: its plot, and what to read in it -------------------
-
-def spawn_cost(doc, plot):
-    rows = []
-    for i, r in enumerate(doc["results"]):
-        s = r["ns_per_operation"]
-        rows.append([i, r["model"], s["median"], s["p10"], s["p90"]])
-    images = plot.draw("spawn_cost", [rows], """
-set title "Start a unit of execution and wait for it (median, bar: p10-p90)"
-set ylabel "time per spawn + wait (log scale)"
-set logscale y
-""" + NS_TICS + """
+def bar_chart(plot, name, title, ylabel, bars, settings=""):
+    """Draws plot `name`: one bar per (label, spread) in `bars` at the spread's median,
+    with its p10-p90 as the error bar. `settings` adds gnuplot lines (an axis, margins)."""
+    rows = [[i, label, s["median"], s["p10"], s["p90"]] for i, (label, s) in enumerate(bars)]
+    return plot.draw(name, [rows], f"""
+set title {quoted(title + " (median, bar: p10-p90)")}
+set ylabel {quoted(ylabel)}
 set grid ytics
 set style fill solid 0.6 border -1
 set boxwidth 0.6
 set xrange [-0.6:*]
 unset key
+{settings}
 plot data using 1:3:xtic(2) with boxes lc rgb "#4878a8", \\
      data using 1:3:4:5 with yerrorbars lc rgb "black" pt 0
 """)
+
+
+# --- one function per comparison: its plot, and what to read in it -------------------
+
+def spawn_cost(doc, plot):
+    images = bar_chart(plot, "spawn_cost", "Start a unit of execution and wait for it",
+                       "time per spawn + wait (log scale)",
+                       [(r["model"], r["ns_per_operation"]) for r in doc["results"]],
+                       "set logscale y\n" + NS_TICS)
     by = {r["model"]: median(r["ns_per_operation"]) for r in doc["results"]}
     notes = []
     if "green" in by and "clone" in by:
@@ -197,32 +202,17 @@ plot data using 1:2:3:4 with yerrorlines lc rgb "#c03030" title "fork", \\
 
 
 def context_switch(doc, plot):
-    rows = []
+    bars = []
     for r in doc["results"]:
         if not r["ns_per_switch"]:
             continue
         where = "1 CPU" if r["placement"] == "one_cpu" else "2 CPUs"
         through = r["through"].split(" ")[0].split("::")[-1].replace("binary_", "")
-        s = r["ns_per_switch"]
-        rows.append([len(rows), f"{r['model']} {through}, {where}", s["median"], s["p10"],
-                     s["p90"]])
-    images = plot.draw("context_switch", [rows], """
-set title "One hand-over between two threads (median, bar: p10-p90)"
-set ylabel "time per hand-over (log scale)"
-set logscale y
-set xtics rotate by -25
-set bmargin 6
-set yrange [1:*]
-""" + NS_TICS + """
-set grid ytics
-set style fill solid 0.6 border -1
-set boxwidth 0.6
-set xrange [-0.6:*]
-set bmargin 5
-unset key
-plot data using 1:3:xtic(2) with boxes lc rgb "#4878a8", \\
-     data using 1:3:4:5 with yerrorbars lc rgb "black" pt 0
-""")
+        bars.append((f"{r['model']} {through}, {where}", r["ns_per_switch"]))
+    images = bar_chart(plot, "context_switch", "One hand-over between two threads",
+                       "time per hand-over (log scale)", bars,
+                       "set logscale y\nset xtics rotate by -25\nset bmargin 6\n"
+                       "set yrange [1:*]\n" + NS_TICS)
     one = {r["model"] + " " + r["through"]: median(r["ns_per_switch"])
            for r in doc["results"] if r["placement"] == "one_cpu" and r["ns_per_switch"]}
     notes = []
@@ -271,22 +261,9 @@ plot """ + ", \\\n     ".join(lines) + "\n")
 
 
 def skynet(doc, plot):
-    rows = []
-    for i, r in enumerate(doc["results"]):
-        s = r["ns_per_thread"]
-        rows.append([i, r["model"], s["median"], s["p10"], s["p90"]])
-    images = plot.draw("skynet", [rows], """
-set title "Skynet: time per thread, spawn to join (median, bar: p10-p90)"
-set ylabel "ns per thread"
-set grid ytics
-set style fill solid 0.6 border -1
-set boxwidth 0.6
-set xrange [-0.6:*]
-set yrange [0:*]
-unset key
-plot data using 1:3:xtic(2) with boxes lc rgb "#4878a8", \\
-     data using 1:3:4:5 with yerrorbars lc rgb "black" pt 0
-""")
+    images = bar_chart(plot, "skynet", "Skynet: time per thread, spawn to join",
+                       "ns per thread", [(r["model"], r["ns_per_thread"]) for r in doc["results"]],
+                       "set yrange [0:*]")
     notes = [f"Every run summed {doc['threads']:,} threads' numbers to {doc['sum']:,}, "
              "the right answer."]
     return images, notes
