@@ -36,3 +36,6 @@ echo "== What a hand-over between two threads costs, on one processor and across
 echo
 echo "== How many threads fit, what each costs while parked, and the limit each model meets"
 "$build_dir/examples/compare/scale" "${size[@]}"
+echo
+echo "== Skynet: a tree of a million threads, on spindle's green threads and on Boost.Fiber"
+"$build_dir/examples/compare/skynet" "${size[@]}"
