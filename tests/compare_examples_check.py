@@ -184,7 +184,8 @@ def skynet_tree_problems(tree):
     if tree.get("threads") != (10 * leaves - 1) // 9:
         problems.append(f"tree: {tree.get('threads')} threads for {leaves} leaves")
     if tree.get("expected_sum") != leaves * (leaves - 1) // 2:
-        problems.append(f"tree: expected_sum {tree.get('expected_sum')} is not 0 + ... + {leaves - 1}")
+        problems.append(f"tree: expected_sum {tree.get('expected_sum')} "
+                        f"is not 0 + ... + {leaves - 1}")
     return problems
 
 
@@ -212,7 +213,8 @@ def skynet_result_problems(result, tree):
     if not result.get("minor_faults_per_thread", -1) >= 0:
         problems.append(f"{where}: no minor_faults_per_thread")
     if not 0 <= result.get("kernel_time_share", -1) <= 1:
-        problems.append(f"{where}: kernel_time_share {result.get('kernel_time_share')} outside 0..1")
+        problems.append(f"{where}: kernel_time_share {result.get('kernel_time_share')} "
+                        "outside 0..1")
     return problems
 
 
@@ -274,11 +276,14 @@ def breakages(doc):
         breaking("the RLIMIT_NPROC run stopped at its cap",
                  lambda d: d["results"][3].update(stopped_by="cap"))
     if program == "skynet":
-        breaking("a root's sum off by one", lambda d: d["results"][0].update(sum=d["results"][0]["sum"] + 1))
+        first = doc["results"][0]
+        breaking("a root's sum off by one",
+                 lambda d: d["results"][0].update(sum=first["sum"] + 1))
         breaking("Boost.Fiber's models dropped",
-                 lambda d: d.update(results=[r for r in d["results"] if r["runtime"] != "Boost.Fiber"]))
+                 lambda d: d.update(results=[r for r in d["results"]
+                                             if r["runtime"] != "Boost.Fiber"]))
         breaking("p10 above the median",
-                 lambda d: d["results"][0]["total_ns"].update(p10=d["results"][0]["total_ns"]["median"] * 2))
+                 lambda d: d["results"][0]["total_ns"].update(p10=first["total_ns"]["median"] * 2))
         breaking("a pooled model not run",
                  lambda d: d["results"][3].update(ran=False, note="not run: vm.max_map_count"))
     return broken

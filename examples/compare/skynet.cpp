@@ -2,8 +2,9 @@
 // on spindle's green threads and on Boost.Fiber, in the same run.
 //
 // Concept: a root thread spawns ten children, each of them ten more, and so on down to
-// the leaves (a million of them, six levels below the root, by default); leaf number i
-// returns i, and every inner thread returns the sum of its children's results, so the
+// the leaves (a million of them, six levels below the root, in the classic benchmark;
+// a hundred thousand by default here, for time); leaf number i returns i, and every
+// inner thread returns the sum of its children's results, so with a million leaves the
 // root's result must be 0 + 1 + ... + 999999 = 499999500000. Nearly all the work is
 // spawning, switching, joining and freeing threads, with the stacks that come with them.
 // The same tree runs on spindle's green threads (spawn, and join's return value) and on
@@ -15,10 +16,9 @@
 // that its peak resident set is its own and one runtime's caches do not serve the other.
 // Explained in: docs/11-comparisons.md (Skynet: a million threads).
 // Run: build/examples/compare/skynet --help. Read next: docs/11-comparisons.md.
-#include <boost/fiber/all.hpp>
-
 #include <algorithm>
 #include <array>
+#include <boost/fiber/all.hpp>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -38,8 +38,8 @@
 namespace {
 
 constexpr std::string_view program = "skynet";
-constexpr int fan_out = 10;                       // children of every inner thread
-constexpr std::size_t stack_size = 16 * 1024;     // every model's stacks: spindle's smallest
+constexpr int fan_out = 10;                    // children of every inner thread
+constexpr std::size_t stack_size = 16 * 1024;  // every model's stacks: spindle's smallest
 
 // The threads spawned and not yet joined, counted as they come and go. All the threads
 // of a tree run on one kernel thread, so a plain counter is enough.
@@ -81,9 +81,9 @@ std::uint64_t fiber_node(StackAllocator& stacks, std::uint64_t first, std::uint6
   std::array<std::uint64_t, fan_out> sums{};
   std::array<boost::fibers::fiber, fan_out> children;
   for (int i = 0; i < fan_out; ++i) {
-    children[i] = boost::fibers::fiber(std::allocator_arg, stacks, [&stacks, &sums, i, first, part] {
-      sums[i] = fiber_node(stacks, first + i * part, part);
-    });
+    children[i] = boost::fibers::fiber(
+        std::allocator_arg, stacks,
+        [&stacks, &sums, i, first, part] { sums[i] = fiber_node(stacks, first + i * part, part); });
     census.spawned();
   }
   for (auto& child : children) {
@@ -162,9 +162,8 @@ std::vector<model> models() {
        fiber(boost::fibers::fixedsize_stack(stack_size))},
       {"Boost.Fiber pooled", "Boost.Fiber", "16 KiB from a boost::pool (pooled_fixedsize_stack)",
        false, fiber(boost::fibers::pooled_fixedsize_stack(stack_size, growth, growth))},
-      {"Boost.Fiber protected", "Boost.Fiber",
-       "16 KiB + guard page (protected_fixedsize_stack)", true,
-       fiber(boost::fibers::protected_fixedsize_stack(stack_size))},
+      {"Boost.Fiber protected", "Boost.Fiber", "16 KiB + guard page (protected_fixedsize_stack)",
+       true, fiber(boost::fibers::protected_fixedsize_stack(stack_size))},
   };
 }
 
@@ -202,17 +201,18 @@ compare::json measure_in_child(const model& m, const tree& t, int repetitions) {
   compare::usage after = compare::usage_so_far();
   double threads = static_cast<double>(t.threads), kernel_ns = after.kernel_ns - before.kernel_ns;
   long peak_rss_kib = compare::status_kib("VmHWM");
-  return {{"ran", true},
-          {"sum", t.expected_sum},
-          {"peak_live_threads", census.peak},
-          {"total_ns", compare::to_json(total)},
-          {"ns_per_thread", compare::to_json(divided(total, threads))},
-          {"minor_faults_per_thread",
-           static_cast<double>(after.minor_faults - before.minor_faults) / (threads * repetitions)},
-          {"kernel_time_share", kernel_ns / (kernel_ns + after.user_ns - before.user_ns)},
-          {"rss_before_kib", rss_before_kib},
-          {"peak_rss_kib", peak_rss_kib},
-          {"peak_rss_kib_per_thread", static_cast<double>(peak_rss_kib - rss_before_kib) / threads}};
+  return {
+      {"ran", true},
+      {"sum", t.expected_sum},
+      {"peak_live_threads", census.peak},
+      {"total_ns", compare::to_json(total)},
+      {"ns_per_thread", compare::to_json(divided(total, threads))},
+      {"minor_faults_per_thread",
+       static_cast<double>(after.minor_faults - before.minor_faults) / (threads * repetitions)},
+      {"kernel_time_share", kernel_ns / (kernel_ns + after.user_ns - before.user_ns)},
+      {"rss_before_kib", rss_before_kib},
+      {"peak_rss_kib", peak_rss_kib},
+      {"peak_rss_kib_per_thread", static_cast<double>(peak_rss_kib - rss_before_kib) / threads}};
 }
 
 // Why a guarded model cannot run the tree, or "" if it can: the scheduler runs every
@@ -272,7 +272,8 @@ compare::json ratios(const compare::json& results) {
 
 // "4.05 KiB", "7.2 MiB", "412 MiB".
 std::string kib(double value) {
-  if (value >= 1024) return compare::format_number(value / 1024, value < 10 * 1024 ? 1 : 0) + " MiB";
+  if (value >= 1024)
+    return compare::format_number(value / 1024, value < 10 * 1024 ? 1 : 0) + " MiB";
   return compare::format_number(value, value < 10 ? 2 : 1) + " KiB";
 }
 
@@ -281,7 +282,9 @@ std::vector<std::string> row(const compare::json& r) {
   const auto& total = r["total_ns"];
   compare::spread total_ns{total["median"].get<double>(), total["p10"].get<double>(),
                            total["p90"].get<double>()};
-  return {r["model"], r["stack"], compare::format_spread(total_ns),
+  return {r["model"],
+          r["stack"],
+          compare::format_spread(total_ns),
           compare::format_duration(r["ns_per_thread"]["median"].get<double>()),
           std::to_string(r["peak_live_threads"].get<long>()),
           compare::format_number(r["minor_faults_per_thread"].get<double>(), 2),
@@ -291,8 +294,9 @@ std::vector<std::string> row(const compare::json& r) {
 
 // One row per model; a model that did not run says why below the table; then the ratios.
 void print_table(const tree& t, const compare::json& results, const compare::json& pairs) {
-  std::printf("A tree of %ld threads: %llu leaves, %d levels below the root; every stack 16 KiB.\n\n",
-              t.threads, static_cast<unsigned long long>(t.leaves), t.levels);
+  std::printf(
+      "A tree of %ld threads: %llu leaves, %d levels below the root; every stack 16 KiB.\n\n",
+      t.threads, static_cast<unsigned long long>(t.leaves), t.levels);
   compare::table table({"model", "stack", "time per tree, median (p10–p90)", "per thread",
                         "peak live threads", "page faults per thread", "in the kernel",
                         "peak RSS per thread"});
@@ -302,12 +306,12 @@ void print_table(const tree& t, const compare::json& results, const compare::jso
       table.add_row(row(r));
     } else {
       table.add_row({r["model"], r["stack"], "not run", "", "", "", "", ""});
-      notes += "\n- " + r["model"].get<std::string>() + ": " + r["note"].get<std::string>();
+      notes += "- " + r["model"].get<std::string>() + ": " + r["note"].get<std::string>() + "\n";
     }
   }
   table.print(stdout);
-  std::printf("%s\n\nGreen over Boost.Fiber, medians of this run (a shared machine is noisy):\n",
-              notes.c_str());
+  if (!notes.empty()) std::printf("\n%s", notes.c_str());
+  std::printf("\nGreen over Boost.Fiber, medians of this run (a shared machine is noisy):\n");
   for (const auto& p : pairs) {
     std::printf("- %s / %s: %s\n", p["green"].get<std::string>().c_str(),
                 p["fiber"].get<std::string>().c_str(),
@@ -328,11 +332,10 @@ void check_memory(const tree& t) {
 }
 
 // Checks the memory, measures every model, then prints the table or (--json) the document.
-// A full tree takes seconds, so the full run repeats it three times.
 void run(const tree& t, const compare::run_options& options) {
   check_memory(t);
   compare::machine here = compare::describe_machine();
-  compare::json results = measure_all(models(), t, options.repetitions_or(5, 3));
+  compare::json results = measure_all(models(), t, options.repetitions_or(5, 5));
   compare::json pairs = ratios(results);
   if (options.json) {
     compare::json document = compare::start_document(program, here, options);
@@ -352,8 +355,8 @@ void run(const tree& t, const compare::run_options& options) {
 
 // A CLI11 check of --leaves: "" for a power of ten from 10 to 10^6, else what is wrong.
 std::string power_of_ten(std::string& text) {
-  bool one_then_zeros = text.size() >= 2 && text[0] == '1' &&
-                        text.find_first_not_of('0', 1) == std::string::npos;
+  bool one_then_zeros =
+      text.size() >= 2 && text[0] == '1' && text.find_first_not_of('0', 1) == std::string::npos;
   if (one_then_zeros && text.size() <= 7) return "";
   return text + " is not a power of ten from 10 to 1000000";
 }
@@ -362,17 +365,19 @@ std::string power_of_ten(std::string& text) {
 
 int main(int argc, char** argv) {
   CLI::App app{
-      "Skynet: a root thread spawns 10 children, each 10 more, down to a million leaves; "
+      "Skynet: a root thread spawns 10 children, each 10 more, down to the leaves (a million "
+      "in the classic benchmark); "
       "each returns the sum of its leaves' numbers. On spindle's green threads and on "
       "Boost.Fiber, with each one's kinds of stack; every run checks the sum."};
   compare::run_options options;
   compare::add_run_flags(app, options);
   std::string leaves;
   app.add_option("--leaves", leaves,
-                 "leaves of the tree, a power of ten (default 1000000, 10000 with --quick)")
+                 "leaves of the tree, a power of ten up to 1000000, the classic skynet, which "
+                 "takes minutes and about 12 GiB (default 100000, 10000 with --quick)")
       ->check(CLI::Validator(power_of_ten, "POWER_OF_TEN"));
   CLI11_PARSE(app, argc, argv);
-  std::uint64_t count = !leaves.empty() ? std::stoull(leaves) : options.quick ? 10000 : 1000000;
+  std::uint64_t count = !leaves.empty() ? std::stoull(leaves) : options.quick ? 10000 : 100000;
   try {
     run(shape(count), options);
   } catch (const std::exception& e) {
