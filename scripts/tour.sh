@@ -22,10 +22,20 @@ build_dir="${1:-}"
 [ -n "$build_dir" ] && [ "${build_dir#-}" = "$build_dir" ] || usage
 shift
 size=()
+# Skynet's full size is the classic million leaves (1,111,111 threads, about 14 GiB at
+# the peak, most of it Boost.Fiber's stack pool); a machine with less free memory runs
+# the program's own default, a tenth of that.
+leaves=(--leaves 1000000)
+if [ "$(awk '/^MemAvailable:/ { print int($2 / 1048576) }' /proc/meminfo)" -lt 16 ]; then
+  leaves=()
+fi
 out=tour-report
 while [ "$#" -gt 0 ]; do
   case "$1" in
-    --quick) size=(--quick) ;;
+    --quick)
+      size=(--quick)
+      leaves=()
+      ;;
     --full) size=() ;;  # the default; kept for the commands of older docs
     --out)
       [ "$#" -ge 2 ] || usage
@@ -65,6 +75,7 @@ compare spawn_cost "What starting a thread or a process costs: green, clone, pth
 compare fork_cost "Why fork is not free: fork against the parent's memory (up to 4 GiB at full size)"
 compare context_switch "What a hand-over between two threads costs, on one processor and across two"
 compare scale "How many threads fit, what each costs while parked, and the limit each model meets"
+compare skynet "Skynet: a tree of a million threads, on spindle's green threads and on Boost.Fiber" "${leaves[@]}"
 
 step "The report"
 python3 "$(dirname "$0")/tour_report.py" "$out"

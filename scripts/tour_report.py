@@ -34,7 +34,7 @@ SECTIONS = (
     ("fork_cost", "Why fork is not free: fork against the parent's memory"),
     ("context_switch", "Context switch: handing the processor from one thread to another"),
     ("scale", "Memory per thread: how many fit, and what each costs while parked"),
-    ("skynet", "Skynet: a million threads in a tree"),
+    ("skynet", "Skynet: a tree of threads that sum their leaves (a million at full size)"),
     ("c10k", "C10K: spindle-kv under redis-benchmark, rising connections"),
 )
 
@@ -261,11 +261,21 @@ plot """ + ", \\\n     ".join(lines) + "\n")
 
 
 def skynet(doc, plot):
+    ran = [r for r in doc["results"] if r["ran"]]
     images = bar_chart(plot, "skynet", "Skynet: time per thread, spawn to join",
-                       "ns per thread", [(r["model"], r["ns_per_thread"]) for r in doc["results"]],
-                       "set yrange [0:*]")
-    notes = [f"Every run summed {doc['threads']:,} threads' numbers to {doc['sum']:,}, "
-             "the right answer."]
+                       "time per thread (log scale)", [(r["model"], r["ns_per_thread"]) for r in ran],
+                       "set logscale y\nset xtics rotate by -20\nset bmargin 5\n" + NS_TICS)
+    tree = doc["tree"]
+    right = all(r["sum"] == tree["expected_sum"] for r in ran)
+    notes = [f"A tree of {tree['threads']:,} threads ({tree['leaves']:,} leaves, 10 children "
+             f"each); every tree of every model summed to {tree['expected_sum']:,}"
+             + (", the right answer." if right else ": NOT every one did, see the table.")]
+    for pair in doc["ratios"]:
+        notes.append(f"{pair['green']} took {pair['ratio']:.2f} times the time of "
+                     f"{pair['fiber']}.")
+    for r in doc["results"]:
+        if not r["ran"]:
+            notes.append(f"{r['model']} did not run: {r.get('note', 'no reason given')}")
     return images, notes
 
 

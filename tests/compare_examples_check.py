@@ -7,7 +7,8 @@ median <= p90 <= max), memory that grows with what was touched, and limits that 
 themselves. No check compares a duration with a number: speed belongs to benchmarks
 (the book, chapter 12, prints the durations). Two kernel facts are checked, because the
 comparisons exist to show them: fork copies about 8 bytes of page table per 4 KiB page,
-and dirtying a page that a child shares costs one fault per page.
+and dirtying a page that a child shares costs one fault per page. And skynet's trees must
+sum to 0 + 1 + ... + (leaves - 1) on every runtime.
 
 Usage:  compare_examples_check.py PROGRAM FILE.json   (exit 0: sane; 1: problems listed)
         compare_examples_check.py --self-test FILE.json...
@@ -169,11 +170,76 @@ def scale_problems(doc):
     return problems
 
 
+SKYNET_MODELS = {"green pooled": "spindle green", "green guarded": "spindle green",
+                 "Boost.Fiber default": "Boost.Fiber", "Boost.Fiber pooled": "Boost.Fiber",
+                 "Boost.Fiber protected": "Boost.Fiber"}
+
+
+def skynet_tree_problems(tree):
+    """The tree's shape: a power of ten of leaves, every thread counted, the right sum."""
+    leaves = tree.get("leaves", 0)
+    problems = []
+    if leaves < 10 or str(leaves).rstrip("0") != "1":
+        problems.append(f"tree: {leaves!r} leaves is not a power of ten")
+    if tree.get("threads") != (10 * leaves - 1) // 9:
+        problems.append(f"tree: {tree.get('threads')} threads for {leaves} leaves")
+    if tree.get("expected_sum") != leaves * (leaves - 1) // 2:
+        problems.append(f"tree: expected_sum {tree.get('expected_sum')} "
+                        f"is not 0 + ... + {leaves - 1}")
+    return problems
+
+
+def skynet_result_problems(result, tree):
+    """One model: it ran and found the tree's sum, or it is a guarded one that did not fit."""
+    where = result.get("model")
+    if result.get("runtime") != SKYNET_MODELS.get(where):
+        return [f"{where}: runtime {result.get('runtime')!r}"]
+    if result.get("ran") is not True:
+        guarded = where.endswith(("guarded", "protected"))
+        if not guarded or "vm.max_map_count" not in result.get("note", ""):
+            return [f"{where}: not run, and not for want of mappings: {result.get('note')!r}"]
+        return []
+    problems = []
+    if result.get("sum") != tree.get("expected_sum"):
+        problems.append(f"{where}: the root's sum is {result.get('sum')}, "
+                        f"not {tree.get('expected_sum')}")
+    for key in ("total_ns", "ns_per_thread"):
+        problems += spread_problems(f"{where}: {key}", result.get(key))
+    if not 1 <= result.get("peak_live_threads", 0) <= tree.get("threads", 0):
+        problems.append(f"{where}: peak_live_threads {result.get('peak_live_threads')} "
+                        f"outside 1..{tree.get('threads')}")
+    if not result.get("peak_rss_kib", 0) > 0:
+        problems.append(f"{where}: no positive peak_rss_kib")
+    if not result.get("minor_faults_per_thread", -1) >= 0:
+        problems.append(f"{where}: no minor_faults_per_thread")
+    if not 0 <= result.get("kernel_time_share", -1) <= 1:
+        problems.append(f"{where}: kernel_time_share {result.get('kernel_time_share')} "
+                        "outside 0..1")
+    return problems
+
+
+def skynet_problems(doc):
+    tree = doc.get("tree", {})
+    results = doc.get("results", [])
+    problems = skynet_tree_problems(tree)
+    problems += models_problems(results, "model", list(SKYNET_MODELS))
+    for result in results:
+        problems += skynet_result_problems(result, tree)
+    ran = {r.get("runtime") for r in results if r.get("ran") is True}
+    if ran != {"spindle green", "Boost.Fiber"}:
+        problems.append(f"the runtimes that ran are {sorted(ran)}, not both")
+    ratios = doc.get("ratios", [])
+    if len(ratios) < 2 or not all(r.get("ratio", 0) > 0 for r in ratios):
+        problems.append(f"ratios: expected two or more positive ones: {ratios}")
+    return problems
+
+
 CHECKS = {
     "spawn_cost": spawn_cost_problems,
     "fork_cost": fork_cost_problems,
     "context_switch": context_switch_problems,
     "scale": scale_problems,
+    "skynet": skynet_problems,
 }
 
 
@@ -193,7 +259,7 @@ def breakages(doc):
 
     breaking("the machine dropped", lambda d: d.pop("machine"))
     breaking("another program's name", lambda d: d.update(program="primes"))
-    if program in ("spawn_cost", "context_switch", "scale"):
+    if program in ("spawn_cost", "context_switch", "scale", "skynet"):
         breaking("the first model dropped", lambda d: d["results"].pop(0))
     if program == "spawn_cost":
         breaking("a negative median", lambda d: d["results"][1]["ns_per_operation"].update(median=-1))
@@ -209,6 +275,17 @@ def breakages(doc):
         breaking("a model with no samples", lambda d: d["results"][1].update(samples=[]))
         breaking("the RLIMIT_NPROC run stopped at its cap",
                  lambda d: d["results"][3].update(stopped_by="cap"))
+    if program == "skynet":
+        first = doc["results"][0]
+        breaking("a root's sum off by one",
+                 lambda d: d["results"][0].update(sum=first["sum"] + 1))
+        breaking("Boost.Fiber's models dropped",
+                 lambda d: d.update(results=[r for r in d["results"]
+                                             if r["runtime"] != "Boost.Fiber"]))
+        breaking("p10 above the median",
+                 lambda d: d["results"][0]["total_ns"].update(p10=first["total_ns"]["median"] * 2))
+        breaking("a pooled model not run",
+                 lambda d: d["results"][3].update(ran=False, note="not run: vm.max_map_count"))
     return broken
 
 

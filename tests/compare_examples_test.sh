@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # tests/compare_examples_test.sh PROGRAM... — runs the comparisons of examples/compare
-# (spawn_cost, fork_cost, context_switch, scale: their paths, in any order) as the tour
-# does, with --quick, and checks that
+# (spawn_cost, fork_cost, context_switch, scale, skynet: the paths of one or more, in any
+# order) as the tour does, with --quick, and checks that
 #  1. each one's --json document is sane (tests/compare_examples_check.py: the keys, every
-#     model, positive spreads in order, the limits named);
+#     model, positive spreads in order, the limits named, skynet's sums right);
 #  2. the checker catches broken copies of those documents, so this test can fail;
 #  3. --help succeeds, and a bad flag fails with a message that names the flag.
 # Explained in: docs/12-comparisons.md (code: the comparisons).
@@ -12,7 +12,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 check="$here/compare_examples_check.py"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-[ "$#" -eq 4 ] || { echo "usage: $0 SPAWN_COST FORK_COST CONTEXT_SWITCH SCALE" >&2; exit 2; }
+[ "$#" -ge 1 ] || { echo "usage: $0 PROGRAM... (the comparisons' paths)" >&2; exit 2; }
 
 documents=()
 for program in "$@"; do
@@ -50,6 +50,7 @@ for program in "$@"; do
   case "$(basename "$program")" in
     fork_cost) expect_refusal "$program" --max-gib 1000 ;;
     scale) expect_refusal "$program" --max-clone-threads 1000000 ;;
+    skynet) expect_refusal "$program" --leaves 300 ;;
   esac
 done
 echo "every comparison ran, and its JSON is sane"

@@ -260,7 +260,7 @@ compare::json to_json(const std::vector<result>& results) {
   return list;
 }
 
-// Measures, then prints the table or (--json) the document.
+// Measures, then publishes the table and the document (report.hpp: publish).
 void run(const compare::run_options& options) {
   compare::machine here = compare::describe_machine();
   std::vector<result> results = measure_all(options);

@@ -15,7 +15,6 @@
 // Run: build/examples/compare/fork_cost --help. Read next: examples/compare/context_switch.cpp.
 #include <fcntl.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -93,13 +92,6 @@ void touched_memory::dirty_every_page() {
   for (std::size_t offset = 0; offset < touched_; offset += page_) bytes[offset] = 0xa5;
 }
 
-// The minor page faults of this process so far (getrusage).
-long minor_faults() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  return usage.ru_minflt;
-}
-
 // The processor time the calling thread has used, in the kernel and out: time during
 // which another program held the processor does not count.
 double thread_cpu_ns() {
@@ -116,7 +108,7 @@ struct fork_samples {
 
 // One fork whose child _exits at once, timed in the parent; waits for the child.
 void time_one_fork(fork_samples& into) {
-  long faults_before = minor_faults();
+  long faults_before = compare::usage_so_far().minor_faults;
   double cpu_before = thread_cpu_ns();
   auto start = std::chrono::steady_clock::now();
   pid_t pid = fork();
@@ -126,7 +118,8 @@ void time_one_fork(fork_samples& into) {
   if (pid < 0) compare::throw_errno("fork");
   into.wall_ns.push_back(wall_ns);
   into.cpu_ns.push_back(cpu_ns);
-  into.minor_faults.push_back(static_cast<double>(minor_faults() - faults_before));
+  into.minor_faults.push_back(
+      static_cast<double>(compare::usage_so_far().minor_faults - faults_before));
   compare::wait_for_child(pid);
 }
 
@@ -146,11 +139,11 @@ double time_dirtying_after_fork(touched_memory& memory, std::vector<double>& fau
   }
   close(channel[0]);
   if (pid < 0) compare::throw_errno("fork");
-  long before = minor_faults();
+  long before = compare::usage_so_far().minor_faults;
   auto start = std::chrono::steady_clock::now();
   memory.dirty_every_page();
   double ns = compare::ns_since(start);
-  faults.push_back(static_cast<double>(minor_faults() - before));
+  faults.push_back(static_cast<double>(compare::usage_so_far().minor_faults - before));
   close(channel[1]);
   compare::wait_for_child(pid);
   return ns;

@@ -6,6 +6,8 @@
 // Read next: examples/compare/measure.cpp.
 #include "proc.hpp"
 
+#include <sys/resource.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -35,6 +37,21 @@ long field_kib(const char* path, std::string_view field) {
 long status_kib(std::string_view field) { return field_kib("/proc/self/status", field); }
 
 long meminfo_kib(std::string_view field) { return field_kib("/proc/meminfo", field); }
+
+long mappings_of_this_process() noexcept {
+  std::ifstream maps("/proc/self/maps");
+  if (!maps) return -1;
+  long lines = 0;
+  for (std::string line; std::getline(maps, line);) ++lines;
+  return lines;
+}
+
+usage usage_so_far() noexcept {
+  rusage r{};
+  getrusage(RUSAGE_SELF, &r);
+  auto ns = [](const timeval& t) { return static_cast<double>(t.tv_sec) * 1e9 + t.tv_usec * 1e3; };
+  return {r.ru_minflt, ns(r.ru_utime), ns(r.ru_stime)};
+}
 
 long read_number(const std::string& path) noexcept {
   std::ifstream file(path);

@@ -1,10 +1,11 @@
 // examples/compare/proc.hpp — numbers the kernel publishes under /proc and /sys.
 //
 // Concept: the comparisons ask the kernel what a process costs: its resident set
-// (VmRSS) and page tables (VmPTE) in /proc/self/status, the memory left to the whole
-// machine in /proc/meminfo, and the limits on threads (kernel.threads-max,
-// kernel.pid_max, vm.max_map_count) under /proc/sys. The kernel keeps these counts
-// anyway; reading them costs a system call or two and a parse.
+// (VmRSS), the peak of it (VmHWM) and page tables (VmPTE) in /proc/self/status, its
+// mappings in /proc/self/maps, its page faults and processor time (getrusage), the
+// memory left to the whole machine in /proc/meminfo, and the limits on threads
+// (kernel.threads-max, kernel.pid_max, vm.max_map_count) under /proc/sys. The kernel
+// keeps these counts anyway; reading them costs a system call or two and a parse.
 // Explained in: docs/12-comparisons.md (how the comparisons measure).
 // Read next: examples/compare/measure.hpp.
 #pragma once
@@ -21,6 +22,18 @@ long status_kib(std::string_view field);
 // The same for a line of /proc/meminfo (MemAvailable, KernelStack, ...), for the whole
 // machine. Throws std::runtime_error if the file or the field is missing.
 long meminfo_kib(std::string_view field);
+
+// How many memory mappings this process has now: the lines of /proc/self/maps, which
+// vm.max_map_count limits. -1 if unreadable.
+long mappings_of_this_process() noexcept;
+
+// What getrusage says of this process so far.
+struct usage {
+  long minor_faults = 0;  // page faults served without reading a file: a fresh page, a copy
+  double user_ns = 0;     // processor time in the program's own code
+  double kernel_ns = 0;   // processor time in the kernel, on the program's behalf
+};
+usage usage_so_far() noexcept;
 
 // The first number in a file such as /proc/sys/kernel/threads-max; -1 if unreadable.
 long read_number(const std::string& path) noexcept;
