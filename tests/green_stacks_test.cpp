@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <climits>
 #include <cstdint>
 #include <cstdio>
@@ -301,6 +302,68 @@ TEST_CASE("more pooled threads than vm.max_map_count allows guarded ones can be 
   MESSAGE("pooled green threads alive at once: " << threads << ", new mappings: " << new_maps);
   CHECK(threads > limit / 2);
   CHECK(new_maps <= threads / 32);
+}
+
+// The calling process's resident memory and minor page faults so far.
+long resident_kib() {
+  std::ifstream in("/proc/self/status");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  }
+  return -1;
+}
+long minor_faults() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_minflt;
+}
+
+// A burst of pooled threads, each using a few pages of its stack: do their stacks keep
+// their pages for the next burst (no faults, no system calls on spawn and join), and go
+// back to the kernel, but for the hot ones, once the scheduler has nothing to run?
+TEST_CASE("pooled stacks keep their pages for reuse, and give all but the hot ones back when "
+          "the scheduler is idle") {
+  auto outcome = run_in_child([] {
+    constexpr int threads = 5000;
+    constexpr std::size_t touched = 12 * 1024;  // three pages of each thread's stack
+    auto burst = [] {
+      green::latch release(1);
+      std::vector<green::thread<void>> alive;
+      alive.reserve(threads);
+      for (int i = 0; i < threads; ++i) {
+        alive.push_back(green::spawn(spawn_options{.stack = stack_kind::pooled}, [&release] {
+          [[maybe_unused]] volatile char frame[touched];
+          for (std::size_t at = 0; at < touched; at += 512) frame[at] = 1;
+          release.wait();
+        }));
+        green::this_thread::yield();
+      }
+      release.count_down();
+      for (auto& t : alive) t.join();
+    };
+    burst();
+    long faults_before = minor_faults();
+    burst();
+    long faults_of_second_burst = minor_faults() - faults_before;
+    long kept_kib = resident_kib();
+    green::this_thread::sleep_for(std::chrono::milliseconds(1));  // the scheduler idles
+    long idle_kib = resident_kib();
+    std::printf("faults_of_second_burst=%ld\nkept_kib=%ld\nidle_kib=%ld\n",
+                faults_of_second_burst, kept_kib, idle_kib);
+    return 0;
+  });
+  INFO(outcome.describe());
+  REQUIRE(outcome.exited_with(0));
+  long faults = number_field(outcome.out, "faults_of_second_burst");
+  long kept = number_field(outcome.out, "kept_kib");
+  long idle = number_field(outcome.out, "idle_kib");
+  MESSAGE("second burst of 5000: " << faults << " minor faults; resident " << kept
+          << " KiB after it, " << idle << " KiB once idle");
+  // Reused stacks are already resident: the second burst faults far less than once per
+  // thread (the first faulted three times per thread).
+  CHECK(faults < 5000 / 4);
+  // Idle, all but the 1024 hot stacks give their three pages back: about 46 MiB.
+  CHECK(kept - idle >= (5000 - 1024) * 12 * 3 / 4);
 }
 
 // What does a pooled spawn say when the address space itself runs out?

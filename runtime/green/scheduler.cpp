@@ -134,8 +134,12 @@ void scheduler::poll_io() noexcept {
 
 // With nothing runnable, the kernel thread sleeps in the kernel until the earliest
 // deadline or, with threads parked on descriptors, until one is ready: one wait for
-// timers and I/O, so an idle program costs no processor time.
+// timers and I/O, so an idle program costs no processor time. Before it sleeps, it gives
+// back the pages of the stacks a burst of threads left kept (docs/04-stacks.md): that
+// costs system calls, so it is done here, when nothing is waiting to run, and not when
+// a thread is spawned or reaped.
 void scheduler::wait_for_events() noexcept {
+  trim_stacks();
   constexpr auto forever = std::chrono::hours(24 * 365);
   auto now = clock::now();
   auto left = timers_.empty() ? forever : timers_.next_deadline() - now;

@@ -230,6 +230,8 @@ void free_stack(const stack_span& stack) noexcept {
   unmap_guarded(stack);
 }
 
+void trim_stacks() noexcept { stacks().pooled.trim(); }
+
 }  // namespace spindle::green::detail
 
 namespace spindle::green {

@@ -37,6 +37,11 @@ stack_span allocate_stack(std::size_t usable, stack_kind kind);
 // allocated it.
 void free_stack(const stack_span& stack) noexcept;
 
+// Gives back to the kernel the pages of the pooled stacks kept beyond the hot ones
+// (stack_pool::trim). Called by the scheduler when it has nothing to run, so that a
+// burst of threads does not stay resident once the program goes quiet.
+void trim_stacks() noexcept;
+
 // --- Shared by stack.cpp and stack_pool.cpp. ---
 
 std::size_t page_size() noexcept;

@@ -37,6 +37,7 @@ stack_span stack_pool::allocate(std::size_t usable) {
   if (!c.kept.empty()) {
     stack = c.kept.back();
     c.kept.pop_back();
+    c.given_back = std::min(c.given_back, c.kept.size());
   } else {
     if (c.uncarved == 0) map_slab(c);
     stack = carve(c);
@@ -49,12 +50,33 @@ void stack_pool::free(const stack_span& stack) noexcept {
   auto c = std::find_if(classes_.begin(), classes_.end(),
                         [&](const size_class& k) { return k.usable == stack.size; });
   assert(c != classes_.end() && stack.guard == 0 && "not a pooled stack of this thread");
-  // Pages of a freed stack keep their contents until given back; past the hot ones,
-  // give them back, or a burst of a million threads would stay resident for good.
-  if (c->kept.size() >= hot_capacity) madvise(stack.low, stack.size, MADV_DONTNEED);
   assert(c->kept.size() < c->kept.capacity() && "map_slab reserves room for every stack");
   c->kept.push_back(stack);
   --in_use_;
+}
+
+// Kept stacks are a stack (LIFO): the most recently freed, at the top, are reused first
+// and stay hot; those at the bottom beyond hot_capacity are the ones given back. They
+// are sorted by address first, so that neighbours in a slab go back in one madvise.
+std::size_t stack_pool::trim() noexcept {
+  std::size_t bytes = 0;
+  for (size_class& c : classes_) {
+    if (c.kept.size() <= hot_capacity || c.given_back >= c.kept.size() - hot_capacity) continue;
+    auto first = c.kept.begin() + static_cast<std::ptrdiff_t>(c.given_back);
+    auto last = c.kept.end() - static_cast<std::ptrdiff_t>(hot_capacity);
+    std::sort(first, last, [](const stack_span& a, const stack_span& b) { return a.low < b.low; });
+    for (auto run = first; run != last;) {
+      auto end = run + 1;
+      while (end != last && end->low == (end - 1)->high()) ++end;
+      std::size_t run_bytes = static_cast<std::size_t>(
+          static_cast<std::byte*>((end - 1)->high()) - static_cast<std::byte*>(run->low));
+      madvise(run->low, run_bytes, MADV_DONTNEED);
+      bytes += run_bytes;
+      run = end;
+    }
+    c.given_back = c.kept.size() - hot_capacity;
+  }
+  return bytes;
 }
 
 stack_pool::size_class& stack_pool::class_for(std::size_t usable) {

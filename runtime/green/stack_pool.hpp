@@ -4,8 +4,11 @@
 // side, with no guard pages between them, so a million threads need a few thousand
 // mappings at most instead of two million. Stacks are carved from the newest slab as
 // needed, kept when freed and handed out again; the slabs stay mapped until the kernel
-// thread exits. The price: a thread that overflows its pooled stack writes into its
-// neighbour's, and nothing notices until that neighbour misbehaves.
+// thread exits. A freed stack keeps its pages, so reusing it costs no system call and no
+// page fault; the pages of the stacks kept beyond the first hot_capacity go back to the
+// kernel in trim(), which the scheduler calls when it has nothing to run, not on the
+// spawn and join paths. The price: a thread that overflows its pooled stack writes into
+// its neighbour's, and nothing notices until that neighbour misbehaves.
 // Explained in: docs/04-stacks.md (pooled stacks). Read next: runtime/green/stack_pool.cpp.
 #pragma once
 
@@ -31,14 +34,21 @@ public:
   // (throw_exhausted) when no slab can be mapped, std::bad_alloc without heap memory.
   stack_span allocate(std::size_t usable);
 
-  // Keeps a stack that allocate returned, for reuse. Beyond the first `hot_capacity`
-  // kept stacks, their pages go back to the kernel (madvise); the addresses stay
-  // reserved. Never allocates, so it cannot fail.
+  // Keeps a stack that allocate returned, for reuse, with its pages. Never allocates
+  // and makes no system call, so it cannot fail.
   void free(const stack_span& stack) noexcept;
+
+  // Gives back to the kernel (madvise MADV_DONTNEED) the pages of every kept stack
+  // beyond the `hot_capacity` most recently freed of each size; the addresses stay
+  // reserved, and a stack given back faults its pages in again when reused. Stacks
+  // that are next to each other in a slab go back in one call. Returns the bytes
+  // given back. Cheap when there is nothing to give back: the scheduler calls it each
+  // time it is about to sleep.
+  std::size_t trim() noexcept;
 
   std::size_t in_use() const noexcept { return in_use_; }
 
-  // Kept stacks that keep their pages; matches the guarded cache's capacity.
+  // Kept stacks that trim() leaves their pages; matches the guarded cache's capacity.
   static constexpr std::size_t hot_capacity = 1024;
   // Bytes a slab aims at; a slab holds at least one stack however large.
   static constexpr std::size_t slab_bytes = 16 * 1024 * 1024;
@@ -48,6 +58,7 @@ private:
   struct size_class {
     std::size_t usable = 0;            // bytes of each stack
     std::vector<stack_span> kept;      // freed, ready for reuse; capacity >= carved
+    std::size_t given_back = 0;        // kept[0, given_back) have no pages: trim() did it
     std::byte* next_uncarved = nullptr;  // lowest byte of the newest slab's carved part
     std::size_t uncarved = 0;          // stacks left to carve in the newest slab
     std::size_t carved = 0;            // stacks ever carved in this class
