@@ -9,7 +9,7 @@
 // (SIGTERM, then SIGKILL if it has not ended after a grace period) and reaps it, so that
 // an exception leaves no orphan behind.
 // Explained in: docs/11-comparisons.md (C10K: ten thousand connections).
-// Read next: examples/compare/c10k.cpp.
+// Read next: examples/compare/kv_load.hpp, then examples/compare/c10k.cpp.
 #pragma once
 
 #include <sys/types.h>
