@@ -36,3 +36,6 @@ echo "== What a hand-over between two threads costs, on one processor and across
 echo
 echo "== How many threads fit, what each costs while parked, and the limit each model meets"
 "$build_dir/examples/compare/scale" "${size[@]}"
+echo
+echo "== C10K: spindle-kv under redis-benchmark, 10 to 10 000 connections, green against clone"
+"$build_dir/examples/compare/c10k" "${size[@]}"
