@@ -76,6 +76,7 @@ compare fork_cost "Why fork is not free: fork against the parent's memory (up to
 compare context_switch "What a hand-over between two threads costs, on one processor and across two"
 compare scale "How many threads fit, what each costs while parked, and the limit each model meets"
 compare skynet "Skynet: a tree of a million threads, on spindle's green threads and on Boost.Fiber" "${leaves[@]}"
+compare c10k "C10K: spindle-kv under redis-benchmark, 10 to 10 000 connections, green against clone"
 
 step "The report"
 python3 "$(dirname "$0")/tour_report.py" "$out"

@@ -280,17 +280,27 @@ def skynet(doc, plot):
 
 
 def c10k(doc, plot):
-    blocks, titles = [], []
-    for r in doc["results"]:
+    measured = [r for r in doc["results"] if "skipped" not in r]
+    rate_blocks, rate_lines, memory_blocks, memory_lines = [], [], [], []
+    colour = {"green": 'lc rgb "#308030"', "clone": 'lc rgb "#4878a8"'}
+    for backend in ("green", "clone"):
+        mine = sorted((r for r in measured if r["backend"] == backend), key=lambda r: r["clients"])
         for test in ("get", "set"):
-            rows = [[p["clients"], p[test]["median"], p[test]["p10"], p[test]["p90"]]
-                    for p in r["points"] if p.get(test)]
-            if rows:
-                blocks.append(rows)
-                titles.append(f"{r['backend']} {test.upper()}")
-    lines = [f"data index {i} using 1:2:3:4 with yerrorlines title {quoted(t)}"
-             for i, t in enumerate(titles)]
-    images = plot.draw("c10k", blocks, """
+            key = test + "_requests_per_second"
+            rate_lines.append(f"data index {len(rate_blocks)} using 1:2:3:4 with yerrorlines "
+                              f"{colour[backend]} {'dt 2' if test == 'set' else ''} "
+                              f"title {quoted(backend + ' ' + test.upper())}")
+            rate_blocks.append([[r["clients"], r[key]["median"], r[key]["p10"], r[key]["p90"]]
+                                for r in mine])
+        memory_lines.append(f"data index {len(memory_blocks)} using 1:2 with linespoints "
+                            f"{colour[backend]} title {quoted(backend + ': resident')}")
+        if backend == "clone":
+            memory_lines.append(f"data index {len(memory_blocks)} using 1:3 with linespoints "
+                                f"{colour[backend]} dt 2 title {quoted(backend + ': + kernel stack')}")
+        memory_blocks.append([[r["clients"], r["rss_kib_per_connection"]["median"],
+                               r["rss_kib_per_connection"]["median"]
+                               + r["kernel_stack_kib_per_connection"]["median"]] for r in mine])
+    images = plot.draw("c10k", rate_blocks, """
 set title "spindle-kv under redis-benchmark (median, bar: p10-p90)"
 set xlabel "client connections (log scale)"
 set ylabel "requests per second"
@@ -298,8 +308,28 @@ set logscale x
 set grid
 set key bottom left
 set yrange [0:*]
-plot """ + ", \\\n     ".join(lines) + "\n")
-    return images, []
+plot """ + ", \\\n     ".join(rate_lines) + "\n")
+    memory = plot.draw("c10k_memory", memory_blocks, """
+set title "Memory per connection, at the peak of the load"
+set xlabel "client connections (log scale)"
+set ylabel "KiB per connection"
+set logscale x
+set grid
+set key top right
+set yrange [0:*]
+plot """ + ", \\\n     ".join(memory_lines) + "\n")
+    notes = []
+    for x in doc.get("green_over_clone", []):
+        notes.append(f"At {x['clients']:,} connections the green server served "
+                     f"{x['get_requests_per_second']:.2f} times the GETs per second of the clone "
+                     f"server, with {x['peak_rss']:.2f} times its peak resident memory.")
+    for r in doc["results"]:
+        if "skipped" in r:
+            notes.append(f"{r['backend']} at {r['clients']:,} connections was not run: "
+                         f"{r['skipped']}")
+    notes.append("At the smallest counts the memory per connection includes the keys that the "
+                 "SETs stored; from a thousand connections up, the connections dominate.")
+    return [images, memory], notes
 
 
 def trace_timeline(folder, plot):
@@ -361,8 +391,8 @@ def machine_lines(m):
 
 def section(out, title, images, notes, table):
     out.append(f"## {title}\n")
-    if images:
-        png, svg = images
+    # One plot is a (png, svg) pair; a comparison with more plots gives a list of pairs.
+    for png, svg in [images] if isinstance(images[0], str) else images:
         out.append(f"![{title}]({png})\n\n(Also as [SVG]({svg}).)\n")
     for note in notes:
         out.append(f"- {note}")

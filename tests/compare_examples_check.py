@@ -7,8 +7,9 @@ median <= p90 <= max), memory that grows with what was touched, and limits that 
 themselves. No check compares a duration with a number: speed belongs to benchmarks
 (the book, chapter 12, prints the durations). Two kernel facts are checked, because the
 comparisons exist to show them: fork copies about 8 bytes of page table per 4 KiB page,
-and dirtying a page that a child shares costs one fault per page. And skynet's trees must
-sum to 0 + 1 + ... + (leaves - 1) on every runtime.
+and dirtying a page that a child shares costs one fault per page. Skynet's trees must
+sum to 0 + 1 + ... + (leaves - 1) on every runtime; and for c10k, a green server
+holds every connection on one kernel thread, a clone server one each.
 
 Usage:  compare_examples_check.py PROGRAM FILE.json   (exit 0: sane; 1: problems listed)
         compare_examples_check.py --self-test FILE.json...
@@ -234,12 +235,61 @@ def skynet_problems(doc):
     return problems
 
 
+def c10k_result_problems(r):
+    """Problems of one backend at one client count: rates, memory, kernel threads."""
+    where = f"{r.get('backend')} at {r.get('clients')} clients"
+    if "skipped" in r:
+        return [] if r["skipped"] else [f"{where}: skipped without a reason"]
+    problems = []
+    for key in ("set_requests_per_second", "get_requests_per_second", "idle_rss_kib",
+                "peak_rss_kib"):
+        problems += spread_problems(f"{where}: {key}", r.get(key))
+    per_connection = r.get("rss_kib_per_connection", {}).get("median", -1)
+    if not 0 <= per_connection < 1024:
+        problems.append(f"{where}: {per_connection} KiB of RSS per connection, not 0 to 1 MiB")
+    if r.get("backend") == "green" and r.get("peak_threads") != 1:
+        problems.append(f"{where}: {r.get('peak_threads')} kernel threads, not one")
+    return problems
+
+
+def c10k_problems(doc):
+    results = doc.get("results", [])
+    problems = models_problems(results, "backend", ["green", "clone"])
+    counts = sorted({r.get("clients", 0) for r in results})
+    for r in results:
+        problems += c10k_result_problems(r)
+    for backend in ("green", "clone"):
+        mine = sorted((r for r in results if r.get("backend") == backend),
+                      key=lambda r: r.get("clients", 0))
+        if [r.get("clients") for r in mine] != counts:
+            problems.append(f"{backend}: client counts {[r.get('clients') for r in mine]}, "
+                            f"expected {counts}")
+        measured = [r for r in mine if "skipped" not in r]
+        if len(measured) < 2:
+            problems.append(f"{backend}: fewer than two client counts measured")
+            continue
+        rss = [r.get("peak_rss_kib", {}).get("median", 0) for r in measured]
+        if not rss[-1] > rss[0]:
+            problems.append(f"{backend}: the peak RSS does not grow with the connections: {rss}")
+        most = measured[-1]
+        if backend == "clone" and not most.get("peak_threads", 0) >= most.get("clients", 0):
+            problems.append(f"clone at {most.get('clients')} clients: {most.get('peak_threads')} "
+                            "kernel threads, fewer than one per connection")
+    for ratio in doc.get("green_over_clone", []):
+        if not all(isinstance(v, (int, float)) and v > 0 for v in ratio.values()):
+            problems.append(f"green_over_clone: a ratio that is not a positive number: {ratio}")
+    if len(doc.get("green_over_clone", [])) < 2:
+        problems.append("green_over_clone has fewer than two client counts")
+    return problems
+
+
 CHECKS = {
     "spawn_cost": spawn_cost_problems,
     "fork_cost": fork_cost_problems,
     "context_switch": context_switch_problems,
     "scale": scale_problems,
     "skynet": skynet_problems,
+    "c10k": c10k_problems,
 }
 
 
@@ -286,7 +336,29 @@ def breakages(doc):
                  lambda d: d["results"][0]["total_ns"].update(p10=first["total_ns"]["median"] * 2))
         breaking("a pooled model not run",
                  lambda d: d["results"][3].update(ran=False, note="not run: vm.max_map_count"))
+    if program == "c10k":
+        breakages_of_c10k(doc, breaking)
     return broken
+
+
+def breakages_of_c10k(doc, breaking):
+    """c10k's broken copies: `breaking(what, change)` makes one."""
+    def result(d, backend, largest=True):
+        mine = [r for r in d["results"] if r["backend"] == backend]
+        return mine[-1] if largest else mine[0]
+
+    breaking("the clone backend dropped",
+             lambda d: d.update(results=[r for r in d["results"] if r["backend"] != "clone"]))
+    breaking("a client count missing for green", lambda d: d["results"].remove(result(d, "green")))
+    breaking("a GET rate of zero",
+             lambda d: result(d, "clone")["get_requests_per_second"].update(min=0, p10=0))
+    breaking("green on a kernel thread per connection",
+             lambda d: result(d, "green").update(peak_threads=result(d, "green")["clients"] + 1))
+    breaking("clone on one kernel thread", lambda d: result(d, "clone").update(peak_threads=1))
+    breaking("a peak RSS that does not grow",
+             lambda d: result(d, "green").update(
+                 peak_rss_kib=result(d, "green", largest=False)["peak_rss_kib"]))
+    breaking("a skip without a reason", lambda d: result(d, "clone").update(skipped=""))
 
 
 def self_test(paths):

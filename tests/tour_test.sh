@@ -36,7 +36,8 @@ if len(sections) < 5:
 if "Not measured" in text or "Not recorded" in text:
     problems.append("a section says it was not measured:\n" + "\n".join(
         l for l in text.splitlines() if l.startswith("Not ")))
-for name in ("spawn_cost", "fork_cost", "context_switch", "scale", "skynet", "blocking_hazard_trace"):
+for name in ("spawn_cost", "fork_cost", "context_switch", "scale", "skynet", "c10k", "c10k_memory",
+             "blocking_hazard_trace"):
     for ext in ("png", "svg"):
         if f"plots/{name}.{ext}" not in images:
             problems.append(f"the report does not show plots/{name}.{ext}")
@@ -50,7 +51,7 @@ for image in images:
         problems.append(f"{image} is not a PNG")
     if image.endswith(".svg") and b"<svg" not in head:
         problems.append(f"{image} is not an SVG")
-for name in ("spawn_cost", "fork_cost", "context_switch", "scale", "skynet"):
+for name in ("spawn_cost", "fork_cost", "context_switch", "scale", "skynet", "c10k"):
     doc = json.load(open(os.path.join(report, name + ".json")))
     if doc.get("program") != name or "machine" not in doc:
         problems.append(f"{name}.json does not name its program and machine")

@@ -18,7 +18,7 @@
 namespace compare {
 namespace {
 
-// The number after "Name:" on the line of `path` that starts with it, in kB.
+// The number after "Name:" on the line of `path` that starts with it (in kB for sizes).
 long field_kib(const char* path, std::string_view field) {
   std::ifstream file(path);
   if (!file) throw std::runtime_error(std::string("cannot read ") + path);
@@ -35,6 +35,10 @@ long field_kib(const char* path, std::string_view field) {
 }  // namespace
 
 long status_kib(std::string_view field) { return field_kib("/proc/self/status", field); }
+
+long status_number(int pid, std::string_view field) {
+  return field_kib(("/proc/" + std::to_string(pid) + "/status").c_str(), field);
+}
 
 long meminfo_kib(std::string_view field) { return field_kib("/proc/meminfo", field); }
 

@@ -19,6 +19,11 @@ namespace compare {
 // Throws std::runtime_error if the file or the field is missing.
 long status_kib(std::string_view field);
 
+// The number on a line of another process's /proc/PID/status: "VmRSS:  123 kB" gives 123
+// (KiB), "Threads:  5" gives 5. Throws std::runtime_error if the file or the field is
+// missing (the process has ended).
+long status_number(int pid, std::string_view field);
+
 // The same for a line of /proc/meminfo (MemAvailable, KernelStack, ...), for the whole
 // machine. Throws std::runtime_error if the file or the field is missing.
 long meminfo_kib(std::string_view field);
