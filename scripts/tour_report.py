@@ -18,6 +18,7 @@ number in the text is read from a JSON document, and the ratios are between figu
 the same run.
 
 Usage:  tour_report.py DIR     (exit 0: report written; 1: a document or gnuplot failed)
+        GNUPLOT=PROGRAM tour_report.py DIR     draws with PROGRAM instead of gnuplot
 Explained in: docs/12-comparisons.md (the tour's report). Run by scripts/tour.sh.
 """
 
@@ -68,10 +69,11 @@ class Plotter:
     def __init__(self, folder):
         self.folder = os.path.join(folder, "plots")
         os.makedirs(self.folder, exist_ok=True)
-        self.gnuplot = shutil.which("gnuplot")
+        wanted = os.environ.get("GNUPLOT", "gnuplot")  # another gnuplot, or none (a test)
+        self.gnuplot = shutil.which(wanted)
         if self.gnuplot is None:
-            raise ReportError("gnuplot is not installed: apt-get install gnuplot-nox "
-                              "(scripts/run.sh installs it)")
+            raise ReportError(f"gnuplot is not installed (no {wanted!r} on PATH): "
+                              "apt-get install gnuplot-nox (scripts/run.sh installs it)")
 
     def draw(self, name, data_blocks, script):
         """Draws plot `name`: `data_blocks` (lists of rows, written as gnuplot data blocks

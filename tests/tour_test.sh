@@ -16,7 +16,6 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 report="$work/report"
 
-python=$(command -v python3)
 fail() { echo "tour_test: $*" >&2; exit 1; }
 
 echo "== scripts/tour.sh --quick --out $report"
@@ -74,7 +73,7 @@ EOF
 expect_clear_failure() {
   local folder=$1 expected=$2 status=0
   shift 2
-  env "$@" "$python" "$source_dir/scripts/tour_report.py" "$folder" >"$work/out" 2>&1 || status=$?
+  env "$@" python3 "$source_dir/scripts/tour_report.py" "$folder" >"$work/out" 2>&1 || status=$?
   if [ "$status" -ne 1 ] || ! grep -q -- "$expected" "$work/out" || grep -q Traceback "$work/out"; then
     echo "expected exit 1 and \"$expected\"; got status $status and:" >&2
     cat "$work/out" >&2
@@ -93,5 +92,5 @@ import json, sys
 doc = json.load(open(sys.argv[1])); del doc['results'][0]['ns_per_operation']
 json.dump(doc, open(sys.argv[2], 'w'))" "$report/spawn_cost.json" "$work/lacking/spawn_cost.json"
 expect_clear_failure "$work/lacking" "lacks what its plot needs"
-expect_clear_failure "$report" "gnuplot is not installed" PATH=/nonexistent
+expect_clear_failure "$report" "gnuplot is not installed" GNUPLOT=no-such-gnuplot
 echo "the tour ran, and its report is complete"
