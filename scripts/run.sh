@@ -3,7 +3,7 @@
 # either the comparison tour or the whole test suite.
 #
 #   scripts/run.sh tour    # install what is missing, build, run the tour (the main job):
-#                          # the comparisons at full size (10-20 minutes), their report
+#                          # the comparisons at full size (5-10 minutes), their report
 #                          # and plots in tour-report/
 #   scripts/run.sh tour --quick [--out DIR]   # the same in about a minute, rougher
 #   scripts/run.sh test    # install what is missing, then build and run every test in

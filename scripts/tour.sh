@@ -7,7 +7,7 @@
 # prints its table here and writes its measurements as JSON into the report folder (DIR,
 # by default tour-report/); blocking_hazard writes its green scheduler trace there; then
 # scripts/tour_report.py draws the plots with gnuplot and writes DIR/report.md.
-# At full size the tour takes 10 to 20 minutes on 2 cores, and fork_cost wants about
+# At full size the tour takes 5 to 10 minutes on 2 cores, and fork_cost wants about
 # 9 GiB of free memory (it forks a process of up to 4 GiB); --quick runs every step at a
 # smaller size in about a minute, with rougher figures.
 # Explained in: docs/12-comparisons.md (the tour's report).
@@ -36,7 +36,6 @@ while [ "$#" -gt 0 ]; do
       size=(--quick)
       leaves=()
       ;;
-    --full) size=() ;;  # the default; kept for the commands of older docs
     --out)
       [ "$#" -ge 2 ] || usage
       out=$2
@@ -65,11 +64,13 @@ step "The one rule of green threads: a blocking libc call freezes every green th
 # The comparisons (docs/12-comparisons.md). Each program also runs alone: --help, and
 # --json for a machine-readable document; here each writes its document into the report
 # folder and prints its table, which the report keeps too.
+#   compare NAME TITLE [FLAG...]   runs examples/compare/NAME with the size and FLAGs
 compare() {
-  local name=$1
-  shift
-  step "$*"
-  "$build_dir/examples/compare/$name" "${size[@]}" --json-file "$out/$name.json" | tee "$out/$name.md"
+  local name=$1 title=$2
+  shift 2
+  step "$title"
+  "$build_dir/examples/compare/$name" "${size[@]}" "$@" --json-file "$out/$name.json" |
+    tee "$out/$name.md"
 }
 compare spawn_cost "What starting a thread or a process costs: green, clone, pthread, fork, vfork, posix_spawn"
 compare fork_cost "Why fork is not free: fork against the parent's memory (up to 4 GiB at full size)"

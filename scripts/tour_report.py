@@ -179,7 +179,7 @@ set logscale y
 set yrange [10:*]
 {NS_TICS}
 set grid
-set key top left
+set key right center
 set samples 200
 redis_low(x) = x > 0.01 ? {low} * 1e6 * x : 1/0
 redis_high(x) = x > 0.01 ? {high} * 1e6 * x : 1/0
@@ -239,9 +239,10 @@ def scale(doc, plot):
             titles.append(r["model"])
     lines = []
     for i, title in enumerate(titles):
-        lines.append(f"data index {i} using 1:2 with linespoints title {quoted(title + ': resident')}")
+        lines.append(f"data index {i} using 1:2 with linespoints lc {i + 1} pt {i + 1} "
+                     f"title {quoted(title + ': resident')}")
         if "clone" in title:
-            lines.append(f"data index {i} using 1:3 with linespoints dt 2 "
+            lines.append(f"data index {i} using 1:3 with linespoints lc {i + 1} pt {i + 1} dt 2 "
                          f"title {quoted(title + ': + kernel stack')}")
     images = plot.draw("scale", blocks, """
 set title "Memory per parked thread"
