@@ -22,19 +22,22 @@ build_dir="${1:-}"
 [ -n "$build_dir" ] && [ "${build_dir#-}" = "$build_dir" ] || usage
 shift
 size=()
-# Skynet's full size is the classic million leaves (1,111,111 threads, about 14 GiB at
-# the peak, most of it Boost.Fiber's stack pool); a machine with less free memory runs
-# the program's own default, a tenth of that.
+# The full sizes need memory: fork_cost forks a parent of up to 4 GiB (twice that free,
+# for the copies), and skynet's classic million leaves (1,111,111 threads) peak at about
+# 14 GiB, most of it Boost.Fiber's stack pool. A machine with less free memory runs them
+# smaller rather than failing.
+available_gib=$(awk '/^MemAvailable:/ { print int($2 / 1048576) }' /proc/meminfo)
 leaves=(--leaves 1000000)
-if [ "$(awk '/^MemAvailable:/ { print int($2 / 1048576) }' /proc/meminfo)" -lt 16 ]; then
-  leaves=()
-fi
+[ "$available_gib" -ge 16 ] || leaves=()
+fork_sizes=(--max-gib 4)
+[ "$available_gib" -ge 10 ] || fork_sizes=(--max-gib 1)
 out=tour-report
 while [ "$#" -gt 0 ]; do
   case "$1" in
     --quick)
       size=(--quick)
       leaves=()
+      fork_sizes=()
       ;;
     --out)
       [ "$#" -ge 2 ] || usage
@@ -73,7 +76,7 @@ compare() {
     tee "$out/$name.md"
 }
 compare spawn_cost "What starting a thread or a process costs: green, clone, pthread, fork, vfork, posix_spawn"
-compare fork_cost "Why fork is not free: fork against the parent's memory (up to 4 GiB at full size)"
+compare fork_cost "Why fork is not free: fork against the parent's memory (up to 4 GiB at full size)" "${fork_sizes[@]}"
 compare context_switch "What a hand-over between two threads costs, on one processor and across two"
 compare scale "How many threads fit, what each costs while parked, and the limit each model meets"
 compare skynet "Skynet: a tree of a million threads, on spindle's green threads and on Boost.Fiber" "${leaves[@]}"
