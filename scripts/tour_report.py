@@ -141,6 +141,20 @@ plot data using 1:3:xtic(2) with boxes lc rgb "#4878a8", \\
 """)
 
 
+def line_chart(plot, name, title, xlabel, ylabel, blocks, lines, key="top right"):
+    """Draws plot `name`: `lines` (gnuplot plot clauses over data index i of `blocks`)
+    against a logarithmic x axis, with a y axis from zero."""
+    return plot.draw(name, blocks, f"""
+set title {quoted(title)}
+set xlabel {quoted(xlabel + " (log scale)")}
+set ylabel {quoted(ylabel)}
+set logscale x
+set grid
+set key {key}
+set yrange [0:*]
+plot """ + ", \\\n     ".join(lines) + "\n")
+
+
 # --- one function per comparison: its plot, and what to read in it -------------------
 
 def spawn_cost(doc, plot):
@@ -244,15 +258,8 @@ def scale(doc, plot):
         if "clone" in title:
             lines.append(f"data index {i} using 1:3 with linespoints lc {i + 1} pt {i + 1} dt 2 "
                          f"title {quoted(title + ': + kernel stack')}")
-    images = plot.draw("scale", blocks, """
-set title "Memory per parked thread"
-set xlabel "threads alive (log scale)"
-set ylabel "KiB per thread"
-set logscale x
-set grid
-set key top right
-set yrange [0:*]
-plot """ + ", \\\n     ".join(lines) + "\n")
+    images = line_chart(plot, "scale", "Memory per parked thread", "threads alive",
+                        "KiB per thread", blocks, lines)
     notes = []
     for r in doc["results"]:
         last = r["samples"][-1]
@@ -303,24 +310,11 @@ def c10k(doc, plot):
         memory_blocks.append([[r["clients"], r["rss_kib_per_connection"]["median"],
                                r["rss_kib_per_connection"]["median"]
                                + r["kernel_stack_kib_per_connection"]["median"]] for r in mine])
-    images = plot.draw("c10k", rate_blocks, """
-set title "spindle-kv under redis-benchmark (median, bar: p10-p90)"
-set xlabel "client connections (log scale)"
-set ylabel "requests per second"
-set logscale x
-set grid
-set key bottom left
-set yrange [0:*]
-plot """ + ", \\\n     ".join(rate_lines) + "\n")
-    memory = plot.draw("c10k_memory", memory_blocks, """
-set title "Memory per connection, at the peak of the load"
-set xlabel "client connections (log scale)"
-set ylabel "KiB per connection"
-set logscale x
-set grid
-set key top right
-set yrange [0:*]
-plot """ + ", \\\n     ".join(memory_lines) + "\n")
+    images = line_chart(plot, "c10k", "spindle-kv under redis-benchmark (median, bar: p10-p90)",
+                        "client connections", "requests per second", rate_blocks, rate_lines,
+                        "bottom left")
+    memory = line_chart(plot, "c10k_memory", "Memory per connection, at the peak of the load",
+                        "client connections", "KiB per connection", memory_blocks, memory_lines)
     notes = []
     for x in doc.get("green_over_clone", []):
         notes.append(f"At {x['clients']:,} connections the green server served "
