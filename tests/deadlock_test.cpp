@@ -43,6 +43,39 @@ TEST_CASE_TEMPLATE("a_lock_order_deadlock_fails_one_thread_with_a_report", B, SP
   });
 }
 
+// A waiter is notified by a thread that holds the mutex and then never lets it go (it
+// joins the waiter). On the clone backend the notify moves the waiter straight into the
+// mutex's queue (wait morphing); on either backend the waiter must be the one failed,
+// once, with a report that it waits on the mutex, and must not own the mutex after.
+TEST_CASE_TEMPLATE("a_waiter_notified_under_a_mutex_that_is_never_released_is_failed", B,
+                   SPINDLE_TEST_BACKENDS) {
+  under_many_schedules<B>([] {
+    typename B::mutex m;
+    typename B::condition_variable cv;
+    bool ready = false, waiting = false;
+    auto waiter = B::spawn(spindle::spawn_options{.name = "waiter"}, [&]() -> std::string {
+      std::unique_lock lock(m);
+      waiting = true;
+      cv.notify_one();
+      try {
+        cv.wait(lock, [&] { return ready; });
+      } catch (const spindle::deadlock_error& e) {
+        CHECK(!lock.owns_lock());
+        return e.what();
+      }
+      return {};
+    });
+    std::unique_lock lock(m);
+    cv.wait(lock, [&] { return waiting; });
+    ready = true;
+    cv.notify_one();     // the waiter now needs m, which this thread keeps
+    std::string report = waiter.join();
+    CHECK(contains(report, "deadlock"));
+    CHECK(contains(report, "\"waiter\""));
+    CHECK(contains(report, "waits on mutex"));
+  });
+}
+
 // main blocks last, in a join: is a thread of the cycle failed rather than main?
 TEST_CASE_TEMPLATE("a_joiner_is_not_failed_while_a_thread_of_the_cycle_can_be", B,
                    SPINDLE_TEST_BACKENDS) {

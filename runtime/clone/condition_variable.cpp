@@ -49,23 +49,35 @@ condition_variable::~condition_variable() {
 
 // Queues the caller and releases the mutex under the parking lot's lock, so a notifier,
 // which must take that lock, either comes before (and the caller re-checks its
-// predicate) or after (and finds the caller queued).
+// predicate) or after (and finds the caller queued). A notifier that holds the mutex
+// moves the caller into the mutex's queue (notify_one below): then the caller wakes
+// owning the mutex already, and does not take it again.
 void condition_variable::wait(std::unique_lock<mutex>& lock) {
   detail::record* self = require_owned(lock);
   auto& lot = parking_lot::instance();
   auto held = lot.hold();
   waiting_.fetch_add(1, std::memory_order_relaxed);
+  self->relocks = lock.mutex();
   lock.mutex()->release_holding_the_lot();
   try {
     lot.park(held, self, &waiters_, {label_.what, label_.object ? label_.object : this, nullptr});
   } catch (...) {
     if (held.owns_lock()) held.unlock();
+    self->relocks = nullptr;
     waiting_.fetch_sub(1, std::memory_order_relaxed);
+    // Failed while moved into the mutex's queue: the deadlock was the mutex's, and taking
+    // it again would only fail again. As relock does, leave the lock owning nothing.
+    if (self->waiting_on.object == lock.mutex()) {
+      lock.release();
+      throw;
+    }
     relock(lock);
     throw;
   }
+  // Off every queue now, so no notifier reads relocks any more.
+  self->relocks = nullptr;
   waiting_.fetch_sub(1, std::memory_order_relaxed);
-  relock(lock);
+  if (!lock.mutex()->owned_by(self)) relock(lock);
 }
 
 std::cv_status condition_variable::wait_until(std::unique_lock<mutex>& lock,
@@ -82,18 +94,26 @@ std::cv_status condition_variable::wait_until(std::unique_lock<mutex>& lock,
   return woken ? std::cv_status::no_timeout : std::cv_status::timeout;
 }
 
+// Wakes `r`, a thread parked in wait, or (wait morphing) if the mutex it will take again
+// is held, typically by the notifier itself, moves it into that mutex's queue without
+// waking it: woken now, it would only find the mutex taken and park again, a switch to
+// it and a switch back for nothing. The mutex's unlock wakes it, owning the mutex.
+// Held: the parking lot's lock.
+void condition_variable::release(detail::record* r) noexcept {
+  if (r->relocks && r->relocks->adopt_waiter_holding_the_lot(r)) return;
+  parking_lot::instance().wake(r);
+}
+
 void condition_variable::notify_one() noexcept {
   if (waiting_.load(std::memory_order_relaxed) == 0) return;
-  auto& lot = parking_lot::instance();
-  auto held = lot.hold();
-  if (detail::record* first = waiters_.front()) lot.wake(first);
+  auto held = parking_lot::instance().hold();
+  if (detail::record* first = waiters_.front()) release(first);
 }
 
 void condition_variable::notify_all() noexcept {
   if (waiting_.load(std::memory_order_relaxed) == 0) return;
-  auto& lot = parking_lot::instance();
-  auto held = lot.hold();
-  while (detail::record* first = waiters_.front()) lot.wake(first);
+  auto held = parking_lot::instance().hold();
+  while (detail::record* first = waiters_.front()) release(first);
 }
 
 }  // namespace spindle::clone

@@ -87,6 +87,23 @@ void mutex::hand_over() noexcept {
   parking_lot::instance().wake(next);
 }
 
+// Precondition: the parking lot's lock is held and `r` is parked in a condition variable,
+// to take this mutex again once woken. If the mutex is held, queues `r` for it, as if it
+// had been woken and then found the mutex taken: the unlock will hand it the mutex and
+// wake it, once. Returns false, and does nothing, if the mutex is free (then the caller
+// wakes `r`). Setting the word to contended first makes the owner's unlock take the slow
+// path, under the parking lot's lock, where it will find `r` queued.
+bool mutex::adopt_waiter_holding_the_lot(detail::record* r) noexcept {
+  std::uint32_t seen = held;
+  if (!word_.compare_exchange_strong(seen, contended, std::memory_order_relaxed) &&
+      seen != contended) {
+    return false;
+  }
+  parking_lot::instance().requeue(r, &waiters_,
+                                  {"mutex", this, owner_.load(std::memory_order_relaxed)});
+  return true;
+}
+
 // Precondition: the parking lot's lock is held and the caller owns the mutex.
 void mutex::release_holding_the_lot() noexcept {
   owner_.store(nullptr, std::memory_order_relaxed);

@@ -137,6 +137,13 @@ void parking_lot::wake(record* r, wake_status why) noexcept {
   lock_.wake_at_unlock(r->wake_word);
 }
 
+void parking_lot::requeue(record* r, thread_queue* to, const wait_reason& why) noexcept {
+  assert(r->st == state::blocked && r->queue && "requeue of a thread that is not queued");
+  r->queue->remove(r);
+  r->waiting_on = why;
+  to->push_back(r);
+}
+
 // The other threads do not exist in the child: they count as finished, so a join on one
 // returns (the kernel layer has cleared their tid words too) instead of waiting for ever.
 void parking_lot::after_fork_in_child(record* forking) noexcept {

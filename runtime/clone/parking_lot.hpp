@@ -62,6 +62,9 @@ public:
                   thread_queue* queue, const wait_reason& why);
   // blocked -> running, off its queue; sets its word and wakes it (at the unlock). Held.
   void wake(record* r, wake_status why = wake_status::woken) noexcept;
+  // Moves blocked `r` from its queue to `to`, now waiting for `why`; it stays blocked
+  // (and counted) and is not woken. Held.
+  void requeue(record* r, thread_queue* to, const wait_reason& why) noexcept;
 
   // fork(): the lock is held across it; in the child only `forking` (the thread that
   // called fork, if spindle knows it) exists, so every other thread is forgotten.

@@ -42,6 +42,9 @@ public:
   void notify_all() noexcept;
 
 private:
+  // Wakes a waiter, or moves it to its mutex's queue; the parking lot's lock is held.
+  void release(detail::record* r) noexcept;
+
   wait_label label_;
   // Threads in wait(); read without the lock by notify, which may skip the lock when it
   // reads 0 (a waiter queues before releasing the mutex the notifier then takes).

@@ -38,6 +38,7 @@ private:
   void lock_contended(detail::record* self);
   void hand_over() noexcept;
   void release_holding_the_lot() noexcept;  // for condition_variable::wait
+  bool adopt_waiter_holding_the_lot(detail::record* r) noexcept;  // for notify
 public:
   // Whether `r` holds the mutex (for condition_variable's precondition check).
   bool owned_by(const detail::record* r) const noexcept {

@@ -23,6 +23,10 @@
 #include "spindle/detail/wait_reason.hpp"
 #include "spindle/local.hpp"
 
+namespace spindle::clone {
+class mutex;
+}  // namespace spindle::clone
+
 namespace spindle::clone::detail {
 
 struct kernel_thread;  // runtime/clone/kernel_thread.hpp
@@ -60,6 +64,10 @@ struct record {
   thread_queue* queue = nullptr;
   std::string deadlock_report;          // set when this thread is the one failed
   std::atomic<std::uint32_t> wake_word{0};  // 1 once woken: the futex it sleeps on
+  // The mutex a thread waiting in condition_variable::wait (with no deadline) will take
+  // again: a notify made while that mutex is held moves the thread straight into the
+  // mutex's queue instead of waking it (wait morphing, docs/09-clone-backend.md).
+  mutex* relocks = nullptr;
 
   // Lifetime: guarded by the parking lot's lock.
   record* joiner = nullptr;             // parked in join() on this thread
