@@ -306,11 +306,5 @@ int main(int argc, char** argv) {
   std::sort(p.client_counts.begin(), p.client_counts.end());
   p.client_counts.erase(std::unique(p.client_counts.begin(), p.client_counts.end()),
                         p.client_counts.end());
-  try {
-    run(p, options, server);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "%s: %s\n", program.data(), e.what());
-    return 1;
-  }
-  return 0;
+  return compare::run_reporting_errors(program, [&] { run(p, options, server); });
 }

@@ -278,11 +278,5 @@ int main(int argc, char** argv) {
   compare::run_options options;
   compare::add_run_flags(app, options);
   CLI11_PARSE(app, argc, argv);
-  try {
-    run(options);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "%s: %s\n", program.data(), e.what());
-    return 1;
-  }
-  return 0;
+  return compare::run_reporting_errors(program, [&] { run(options); });
 }

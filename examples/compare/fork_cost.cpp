@@ -373,11 +373,6 @@ int main(int argc, char** argv) {
                  "the parent's largest memory in GiB (default 4, 0.25 with --quick)")
       ->check(CLI::Range(0.0625, 64.0));
   CLI11_PARSE(app, argc, argv);
-  try {
-    run(max_gib.value_or(options.quick ? 0.25 : 4.0), options);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "%s: %s\n", program.data(), e.what());
-    return 1;
-  }
-  return 0;
+  double largest = max_gib.value_or(options.quick ? 0.25 : 4.0);
+  return compare::run_reporting_errors(program, [&] { run(largest, options); });
 }

@@ -155,6 +155,17 @@ void print_machine(const machine& m, std::FILE* out) {
   std::fprintf(out, "Load average at the start: %s\n\n", m.load_average.c_str());
 }
 
+int run_reporting_errors(std::string_view program, const std::function<void()>& measure) {
+  try {
+    measure();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%.*s: %s\n", static_cast<int>(program.size()), program.data(),
+                 e.what());
+    return 1;
+  }
+  return 0;
+}
+
 void progress(std::string_view program, const std::string& what) {
   std::fprintf(stderr, "%.*s: %s\n", static_cast<int>(program.size()), program.data(),
                what.c_str());

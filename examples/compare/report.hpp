@@ -74,6 +74,9 @@ void publish(const run_options& options, const machine& m, const json& document,
              const std::function<void()>& print_table);
 // Prints the machine as a few lines, above a table.
 void print_machine(const machine& m, std::FILE* out);
+// The end of every comparison's main: runs `measure`, and turns an exception into
+// "program: what went wrong" on stderr and exit status 1. Returns the exit status.
+int run_reporting_errors(std::string_view program, const std::function<void()>& measure);
 // Prints "program: what" on stderr at once: a long step has begun.
 void progress(std::string_view program, const std::string& what);
 

@@ -373,11 +373,5 @@ int main(int argc, char** argv) {
   p.max_clone_threads = max_clone_threads > 0 ? max_clone_threads : options.quick ? 1000 : 5000;
   p.clone_nproc = clone_nproc;
   p.sample_at = sample_counts(std::max(p.max_threads, p.max_clone_threads));
-  try {
-    run(p, options);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "%s: %s\n", program.data(), e.what());
-    return 1;
-  }
-  return 0;
+  return compare::run_reporting_errors(program, [&] { run(p, options); });
 }

@@ -373,11 +373,5 @@ int main(int argc, char** argv) {
       ->check(CLI::Validator(power_of_ten, "POWER_OF_TEN"));
   CLI11_PARSE(app, argc, argv);
   std::uint64_t count = !leaves.empty() ? std::stoull(leaves) : options.quick ? 10000 : 100000;
-  try {
-    run(shape(count), options);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "%s: %s\n", program.data(), e.what());
-    return 1;
-  }
-  return 0;
+  return compare::run_reporting_errors(program, [&] { run(shape(count), options); });
 }
