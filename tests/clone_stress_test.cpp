@@ -148,6 +148,37 @@ int stress_repetitions()
     return runs != nullptr ? std::atoi(runs) : 1;
 }
 
+// In a child process whose limit is already lowered: starts parked threads until start
+// refuses (at most `at_most`), releases and joins them, then starts `again` threads one
+// after another. Returns 0 if the refusal was a std::system_error with errno `expected`
+// naming `limit` after at least one thread started, and the layer then recovered.
+int fill_the_limit_then_recover(int at_most, int expected, const char* limit, int again)
+{
+    std::vector<kt::kernel_thread*> started;
+    started.reserve(static_cast<std::size_t>(at_most));
+    gate go;
+    auto parked = [&] { go.wait(); };
+    std::string message;
+    int code = 0;
+    try {
+        for (int i = 0; i < at_most; ++i)
+            started.push_back(start_running(parked));
+    } catch (const std::system_error& e) {
+        message = e.what();
+        code = e.code().value();
+    }
+    go.open();
+    for (auto* t : started)
+        kt::join(t);
+    std::fprintf(stderr, "after %zu threads: %s\n", started.size(), message.c_str());
+    if (code != expected || message.find(limit) == std::string::npos || started.empty())
+        return 2;
+    auto nothing = [] {};
+    for (int i = 0; i < again; ++i)
+        kt::join(start_running(nothing));
+    return 0;
+}
+
 }  // namespace
 
 // Do malloc, strings, exceptions, errno, thread_local and stdio all hold up when 2 to
@@ -211,30 +242,8 @@ TEST_CASE("exhausted_address_space_gives_system_error_and_the_layer_recovers")
         std::fclose(statm);
         rlimit limit{};
         limit.rlim_cur = limit.rlim_max = pages * sysconf(_SC_PAGESIZE) + (64 << 20);
-        std::vector<kt::kernel_thread*> started;
-        started.reserve(4096);
         setrlimit(RLIMIT_AS, &limit);
-        gate go;
-        auto parked = [&] { go.wait(); };
-        std::string message;
-        int code = 0;
-        try {
-            for (int i = 0; i < 4096; ++i)
-                started.push_back(start_running(parked));
-        } catch (const std::system_error& e) {
-            message = e.what();
-            code = e.code().value();
-        }
-        go.open();
-        for (auto* t : started)
-            kt::join(t);
-        std::fprintf(stderr, "after %zu threads: %s\n", started.size(), message.c_str());
-        if (code != ENOMEM || message.find("RLIMIT_AS") == std::string::npos || started.empty())
-            return 2;
-        auto nothing = [] {};
-        for (int i = 0; i < 10; ++i)
-            kt::join(start_running(nothing));
-        return 0;
+        return fill_the_limit_then_recover(4096, ENOMEM, "RLIMIT_AS", 10);
     });
     CHECK(status == 0);
 }
@@ -247,28 +256,7 @@ TEST_CASE("exhausted_task_limit_gives_system_error_and_the_layer_recovers")
         rlimit limit{20, 20};
         if (setrlimit(RLIMIT_NPROC, &limit) != 0 || setuid(65534) != 0)
             return 1;
-        std::vector<kt::kernel_thread*> started;
-        started.reserve(100);
-        gate go;
-        auto parked = [&] { go.wait(); };
-        std::string message;
-        int code = 0;
-        try {
-            for (int i = 0; i < 100; ++i)
-                started.push_back(start_running(parked));
-        } catch (const std::system_error& e) {
-            message = e.what();
-            code = e.code().value();
-        }
-        go.open();
-        for (auto* t : started)
-            kt::join(t);
-        std::fprintf(stderr, "after %zu threads: %s\n", started.size(), message.c_str());
-        if (code != EAGAIN || message.find("RLIMIT_NPROC") == std::string::npos || started.empty())
-            return 2;
-        auto nothing = [] {};
-        kt::join(start_running(nothing));
-        return 0;
+        return fill_the_limit_then_recover(100, EAGAIN, "RLIMIT_NPROC", 1);
     });
     CHECK(status == 0);
 }
