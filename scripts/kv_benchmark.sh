@@ -55,20 +55,8 @@ requests_for() {
   fi
 }
 
-scratch=$(mktemp -d)
-server_pid=
-cleanup() {
-  if [ -n "$server_pid" ]; then
-    kill "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
-  rm -rf "$scratch"
-}
-trap cleanup EXIT
-
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+# shellcheck source=scripts/kv_servers.sh
+source scripts/kv_servers.sh
 
 # Every program started from here on may hold this many descriptors.
 raise_descriptor_limit() {
@@ -79,33 +67,6 @@ raise_descriptor_limit() {
   else
     ulimit -n "$descriptors_wanted"
   fi
-}
-
-# start_server NAME PORT: starts it in the background (server_pid) and waits for PONG.
-start_server() {
-  local name=$1 port=$2 dir="$scratch/$1"
-  mkdir -p "$dir"
-  case "$name" in
-    green | clone)
-      "$spindle_kv" --port "$port" --backend "$name" --dir "$dir" >"$dir/log" 2>&1 &
-      ;;
-    redis)
-      redis-server --bind 127.0.0.1 --port "$port" --dir "$dir" --save '' --appendonly no \
-        --maxclients $((descriptors_wanted - 64)) --daemonize no --logfile "$dir/log" &
-      ;;
-  esac
-  server_pid=$!
-  for _ in $(seq 100); do
-    [ "$(redis-cli -p "$port" ping 2>/dev/null)" = PONG ] && return 0
-    sleep 0.1
-  done
-  die "$name did not answer PING on port $port; its log: $(cat "$dir/log")"
-}
-
-stop_server() {
-  kill "$server_pid"
-  wait "$server_pid" || true
-  server_pid=
 }
 
 # The machine's kernel stacks, in kB: every kernel thread has one (16 KiB on x86-64),
@@ -238,7 +199,7 @@ main() {
   local name port clients
   for name in green clone redis; do
     port=$(free_port)
-    start_server "$name" "$port"
+    start_server "$name" "$port" --maxclients $((descriptors_wanted - 64))
     for clients in "${counts[@]}"; do
       echo "  running: $name, $clients clients," \
         "$(tests_for "$clients"), $(requests_for "$clients") requests each" >&2

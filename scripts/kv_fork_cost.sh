@@ -24,44 +24,8 @@ command -v redis-cli >/dev/null || die "redis-cli is not installed: apt-get inst
 command -v redis-server >/dev/null || die "redis-server is not installed: apt-get install redis-server"
 [ -x "$spindle_kv" ] || die "$spindle_kv is not built: meson setup $build_dir && ninja -C $build_dir"
 
-scratch=$(mktemp -d)
-server_pid=
-cleanup() {
-  if [ -n "$server_pid" ]; then
-    kill "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
-  rm -rf "$scratch"
-}
-trap cleanup EXIT
-
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# start_server NAME PORT: a fresh, empty server (server_pid), answering PING.
-start_server() {
-  local name=$1 port=$2 dir="$scratch/$1-$2"
-  mkdir -p "$dir"
-  if [ "$name" = redis ]; then
-    redis-server --bind 127.0.0.1 --port "$port" --dir "$dir" --save '' --appendonly no \
-      --daemonize no --logfile "$dir/log" &
-  else
-    "$spindle_kv" --port "$port" --backend "$name" --dir "$dir" >"$dir/log" 2>&1 &
-  fi
-  server_pid=$!
-  for _ in $(seq 100); do
-    [ "$(redis-cli -p "$port" ping 2>/dev/null)" = PONG ] && return 0
-    sleep 0.1
-  done
-  die "$name did not answer PING on port $port"
-}
-
-stop_server() {
-  kill "$server_pid"
-  wait "$server_pid" || true
-  server_pid=
-}
+# shellcheck source=scripts/kv_servers.sh
+source scripts/kv_servers.sh
 
 # fill PORT N: SET key:0 .. key:N-1 (values "value:I"), as one pipelined stream.
 fill() {
