@@ -173,26 +173,33 @@ private:
 };
 
 // The benchmark thread posts the partner's token and takes its own; the partner does
-// the opposite, so each post finds the other thread asleep (or about to be).
+// the opposite, so each post finds the other thread asleep (or about to be). `start`
+// runs a function on a new kernel thread and returns something to join.
+template <class Token, class Start>
+void ping_pong(benchmark::State& st, int partner_cpu, Start start) {
+  Token to_partner, to_benchmark;
+  std::atomic<bool> stop{false};
+  auto partner = start([&] {
+    pin_calling_thread(partner_cpu);
+    for (;;) {
+      to_partner.take();
+      if (stop.load(std::memory_order_relaxed)) return;
+      to_benchmark.post();
+    }
+  });
+  while (st.KeepRunningBatch(2)) {
+    to_partner.post();
+    to_benchmark.take();
+  }
+  stop = true;
+  to_partner.post();
+  partner.join();
+}
+
 void switch_spindle_clone(benchmark::State& state, placement where) {
   placed(state, where, [](benchmark::State& st, int partner_cpu) {
-    spindle_clone_token to_partner, to_benchmark;
-    std::atomic<bool> stop{false};
-    auto partner = spindle::clone::spawn([&] {
-      pin_calling_thread(partner_cpu);
-      for (;;) {
-        to_partner.take();
-        if (stop.load(std::memory_order_relaxed)) return;
-        to_benchmark.post();
-      }
-    });
-    while (st.KeepRunningBatch(2)) {
-      to_partner.post();
-      to_benchmark.take();
-    }
-    stop = true;
-    to_partner.post();
-    partner.join();
+    ping_pong<spindle_clone_token>(st, partner_cpu,
+                                   [](auto body) { return spindle::clone::spawn(body); });
   });
 }
 
@@ -223,23 +230,7 @@ private:
 
 void switch_pthread_futex(benchmark::State& state, placement where) {
   placed(state, where, [](benchmark::State& st, int partner_cpu) {
-    futex_token to_partner, to_benchmark;
-    std::atomic<bool> stop{false};
-    std::thread partner([&] {
-      pin_calling_thread(partner_cpu);
-      for (;;) {
-        to_partner.take();
-        if (stop.load(std::memory_order_relaxed)) return;
-        to_benchmark.post();
-      }
-    });
-    while (st.KeepRunningBatch(2)) {
-      to_partner.post();
-      to_benchmark.take();
-    }
-    stop = true;
-    to_partner.post();
-    partner.join();
+    ping_pong<futex_token>(st, partner_cpu, [](auto body) { return std::thread(body); });
   });
 }
 
