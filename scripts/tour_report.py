@@ -263,8 +263,9 @@ def scale(doc, plot):
     notes = []
     for r in doc["results"]:
         last = r["samples"][-1]
-        notes.append(f"{r['model']}: {r['threads_alive']:,} threads alive, stopped by "
-                     f"{r['stopped_by']}; {last['rss_kib_per_thread']:.1f} KiB resident per thread"
+        stopped = "at the program's cap" if r["stopped_by"] == "cap" else "by a limit (below)"
+        notes.append(f"{r['model']}: {r['threads_alive']:,} threads alive, stopped {stopped}; "
+                     f"{last['rss_kib_per_thread']:.1f} KiB resident per thread"
                      + (f" plus {last['kernel_stack_kib_per_thread']:.0f} KiB of kernel stack"
                         if last["kernel_stack_kib_per_thread"] >= 1 else "") + ".")
     return images, notes
