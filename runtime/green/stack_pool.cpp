@@ -58,8 +58,7 @@ void stack_pool::free(const stack_span& stack) noexcept {
 // Kept stacks are a stack (LIFO): the most recently freed, at the top, are reused first
 // and stay hot; those at the bottom beyond hot_capacity are the ones given back. They
 // are sorted by address first, so that neighbours in a slab go back in one madvise.
-std::size_t stack_pool::trim() noexcept {
-  std::size_t bytes = 0;
+void stack_pool::trim() noexcept {
   for (size_class& c : classes_) {
     if (c.kept.size() <= hot_capacity || c.given_back >= c.kept.size() - hot_capacity) continue;
     auto first = c.kept.begin() + static_cast<std::ptrdiff_t>(c.given_back);
@@ -68,15 +67,12 @@ std::size_t stack_pool::trim() noexcept {
     for (auto run = first; run != last;) {
       auto end = run + 1;
       while (end != last && end->low == (end - 1)->high()) ++end;
-      std::size_t run_bytes = static_cast<std::size_t>(
-          static_cast<std::byte*>((end - 1)->high()) - static_cast<std::byte*>(run->low));
-      madvise(run->low, run_bytes, MADV_DONTNEED);
-      bytes += run_bytes;
+      std::byte* low = static_cast<std::byte*>(run->low);
+      madvise(low, static_cast<std::size_t>((end - 1)->high() - low), MADV_DONTNEED);
       run = end;
     }
     c.given_back = c.kept.size() - hot_capacity;
   }
-  return bytes;
 }
 
 stack_pool::size_class& stack_pool::class_for(std::size_t usable) {

@@ -41,10 +41,9 @@ public:
   // Gives back to the kernel (madvise MADV_DONTNEED) the pages of every kept stack
   // beyond the `hot_capacity` most recently freed of each size; the addresses stay
   // reserved, and a stack given back faults its pages in again when reused. Stacks
-  // that are next to each other in a slab go back in one call. Returns the bytes
-  // given back. Cheap when there is nothing to give back: the scheduler calls it each
-  // time it is about to sleep.
-  std::size_t trim() noexcept;
+  // that are next to each other in a slab go back in one call. Cheap when there is
+  // nothing to give back: the scheduler calls it each time it is about to sleep.
+  void trim() noexcept;
 
   std::size_t in_use() const noexcept { return in_use_; }
 
