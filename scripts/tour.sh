@@ -50,10 +50,12 @@ while [ "$#" -gt 0 ]; do
 done
 [ -x "$build_dir/examples/compare/spawn_cost" ] ||
   { echo "tour.sh: $build_dir has no built examples: meson setup $build_dir && ninja -C $build_dir" >&2; exit 1; }
+readonly comparisons=(spawn_cost fork_cost context_switch scale skynet c10k)
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
-# What an earlier tour left there would mix with this one's.
-rm -rf "$out/plots" "$out"/*.json "$out"/*.md
+# What an earlier tour left there would mix with this one's; only the tour's own files go.
+rm -rf "$out/plots" "$out/report.md" "$out/blocking_hazard.trace.json"
+for name in "${comparisons[@]}"; do rm -f "$out/$name.json" "$out/$name.md"; done
 
 step() { echo; echo "== $*"; }
 

@@ -7,7 +7,9 @@
 #     bytes), and every comparison has its section with a plot (none "not measured");
 #  3. the trace is Chrome trace-event JSON with the four named threads of blocking_hazard;
 #  4. the report fails with a clear message, not a traceback, on a broken document, on an
-#     empty folder, and without gnuplot.
+#     empty folder, and without gnuplot;
+#  5. a file of the user's own in DIR survives the tour, and blocking_hazard refuses
+#     --trace on the clone backend with a message naming it.
 # Explained in: docs/12-comparisons.md (the tour's report).
 set -euo pipefail
 build_dir=${1:?usage: tour_test.sh BUILD_DIR SOURCE_DIR}
@@ -19,6 +21,8 @@ report="$work/report"
 fail() { echo "tour_test: $*" >&2; exit 1; }
 
 echo "== scripts/tour.sh --quick --out $report"
+mkdir -p "$report"
+echo "the user's own notes" >"$report/notes.md"
 bash "$source_dir/scripts/tour.sh" "$build_dir" --quick --out "$report" >"$work/tour.log" 2>&1 ||
   { tail -n 40 "$work/tour.log" >&2; fail "the tour failed"; }
 
@@ -93,4 +97,14 @@ doc = json.load(open(sys.argv[1])); del doc['results'][0]['ns_per_operation']
 json.dump(doc, open(sys.argv[2], 'w'))" "$report/spawn_cost.json" "$work/lacking/spawn_cost.json"
 expect_clear_failure "$work/lacking" "lacks what its plot needs"
 expect_clear_failure "$report" "gnuplot is not installed" GNUPLOT=no-such-gnuplot
+echo "== the user's file, and --trace on the clone backend"
+[ "$(cat "$report/notes.md")" = "the user's own notes" ] || fail "the tour removed notes.md from DIR"
+status=0
+"$build_dir/examples/blocking_hazard" --backend clone --trace "$work/x.json" >"$work/out" 2>&1 ||
+  status=$?
+if [ "$status" -eq 0 ] || ! grep -q -- "--trace" "$work/out"; then
+  cat "$work/out" >&2
+  fail "blocking_hazard --backend clone --trace: status $status"
+fi
+echo "refused: $(head -n 1 "$work/out")"
 echo "the tour ran, and its report is complete"
