@@ -173,10 +173,9 @@ void show(milliseconds how_long, milliseconds tick) {
       "== %s backend, blocking the spindle way: B::this_thread::sleep_for(%lld ms), then "
       "B::io::read of the same kind of descriptor\n",
       name.c_str(), ms);
-  print(
-      run<B>("spindle way", tick,
-             [&](std::vector<Call>& calls) { block_with_spindle<B>(how_long, tick, calls); }),
-      tick);
+  print(run<B>("spindle way", tick,
+               [&](std::vector<Call>& calls) { block_with_spindle<B>(how_long, tick, calls); }),
+        tick);
 }
 
 void explain(const std::string& backend) {
@@ -232,8 +231,9 @@ int main(int argc, char** argv) {
                  "this file as Chrome trace-event JSON, for Perfetto or chrome://tracing");
   CLI11_PARSE(app, argc, argv);
   if (!trace_file.empty() && backend == "clone") {
-    std::fprintf(stderr, "blocking_hazard: --trace records the green scheduler: use it with "
-                         "--backend green or both\n");
+    std::fprintf(stderr,
+                 "blocking_hazard: --trace records the green scheduler: use it with "
+                 "--backend green or both\n");
     return 2;
   }
   milliseconds how_long(block_ms), tick(tick_ms);

@@ -437,7 +437,7 @@ def write_report(folder):
             images, notes = PLOTTERS[name](doc, plot)
         except (KeyError, TypeError, IndexError) as e:
             raise ReportError(f"{name}.json lacks what its plot needs ({e!r})")
-        if doc["machine"] != first["machine"] and doc["machine"]["cpu_model"] != first["machine"]["cpu_model"]:
+        if doc["machine"]["cpu_model"] != first["machine"]["cpu_model"]:
             notes.append("Measured on another machine than the first section.")
         section(out, title, images, notes, printed_table(folder, name))
     trace = trace_timeline(folder, plot)

@@ -45,9 +45,10 @@ echo "== the checker catches broken documents"
 
 # A bad value for each program's own flag: the exit status is not 0, and the message
 # names the flag.
+# expect_refusal PROGRAM FLAG VALUE [OTHER FLAG...]
 expect_refusal() {
   local program=$1 flag=$2 value=$3 status=0
-  "$program" "$flag" "$value" >"$work/out" 2>&1 || status=$?
+  "$program" "$flag" "$value" "${@:4}" >"$work/out" 2>&1 || status=$?
   if [ "$status" -eq 0 ] || ! grep -q -- "$flag" "$work/out"; then
     echo "$(basename "$program") $flag $value: status $status, and the output was:" >&2
     cat "$work/out" >&2
@@ -62,6 +63,8 @@ for program in "$@"; do
   expect_refusal "$program" --repetitions 1
   case "$(basename "$program")" in
     fork_cost) expect_refusal "$program" --max-gib 1000 ;;
+    # A JSON file that cannot be written is an error naming the flag, after the run.
+    spawn_cost) expect_refusal "$program" --json-file "$work/no-such-folder/x.json" --quick ;;
     scale) expect_refusal "$program" --max-clone-threads 1000000 ;;
     skynet) expect_refusal "$program" --leaves 300 ;;
     c10k) expect_refusal "$program" --clients 10,ten,1000 ;;

@@ -159,8 +159,7 @@ int run_reporting_errors(std::string_view program, const std::function<void()>& 
   try {
     measure();
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "%.*s: %s\n", static_cast<int>(program.size()), program.data(),
-                 e.what());
+    std::fprintf(stderr, "%.*s: %s\n", static_cast<int>(program.size()), program.data(), e.what());
     return 1;
   }
   return 0;

@@ -26,9 +26,9 @@ using json = nlohmann::ordered_json;
 
 // The flags every comparison takes.
 struct run_options {
-  bool quick = false;   // --quick: a smaller run that finishes in a few seconds
-  bool json = false;    // --json: one JSON document on stdout instead of the table
-  int repetitions = 0;  // --repetitions: samples per measurement; 0 picks the default
+  bool quick = false;     // --quick: a smaller run that finishes in a few seconds
+  bool json = false;      // --json: one JSON document on stdout instead of the table
+  int repetitions = 0;    // --repetitions: samples per measurement; 0 picks the default
   std::string json_file;  // --json-file: also write the JSON document here (the tour does)
 
   // The number of samples: --repetitions if given, else the default for the mode.
