@@ -23,6 +23,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "child_process.hpp"
 #include "clone_test_support.hpp"
 
 using namespace clone_test;
@@ -179,6 +180,51 @@ int fill_the_limit_then_recover(int at_most, int expected, const char* limit, in
     return 0;
 }
 
+// In a child: lowers RLIMIT_AS to 96 MiB above what the process maps now. Returns false
+// if the limit could not be set.
+bool leave_96_mib_of_address_space()
+{
+    long pages = 0;
+    std::FILE* statm = std::fopen("/proc/self/statm", "r");
+    if (statm == nullptr || std::fscanf(statm, "%ld", &pages) != 1)
+        return false;
+    std::fclose(statm);
+    rlimit limit{};
+    limit.rlim_cur = limit.rlim_max = pages * sysconf(_SC_PAGESIZE) + (96 << 20);
+    return setrlimit(RLIMIT_AS, &limit) == 0;
+}
+
+// Starts parked threads with stacks of `stack_size` until start refuses (at most 4096),
+// prints how many fit and the message as <label>_threads and <label>_message, then
+// releases and joins them all.
+void count_threads_that_fit(const char* label, std::size_t stack_size)
+{
+    std::vector<kt::kernel_thread*> started;
+    started.reserve(4096);
+    gate go;
+    auto parked = [&] { go.wait(); };
+    std::string message = "none";
+    try {
+        while (started.size() < 4096)
+            started.push_back(start_running(parked, stack_size));
+    } catch (const std::system_error& e) {
+        message = e.what();
+    }
+    std::printf("%s_threads=%zu\n%s_message=%s\n", label, started.size(), label, message.c_str());
+    go.open();
+    for (auto* t : started)
+        kt::join(t);
+}
+
+std::string field(const std::string& report, const std::string& key)
+{
+    std::size_t at = report.find(key + "=");
+    if (at == std::string::npos)
+        return {};
+    at += key.size() + 1;
+    return report.substr(at, report.find('\n', at) - at);
+}
+
 }  // namespace
 
 // Do malloc, strings, exceptions, errno, thread_local and stdio all hold up when 2 to
@@ -259,4 +305,47 @@ TEST_CASE("exhausted_task_limit_gives_system_error_and_the_layer_recovers")
         return fill_the_limit_then_recover(100, EAGAIN, "RLIMIT_NPROC", 1);
     });
     CHECK(status == 0);
+}
+
+// After small stacks filled the address space and were all joined, does the cache of
+// their memory (up to 40 MiB) stand in the way of stacks of another size?
+TEST_CASE("after_small_stacks_fill_RLIMIT_AS_and_are_joined_as_many_default_stacks_fit_as_in_a_fresh_process")
+{
+    if (RUNNING_ON_VALGRIND) {
+        MESSAGE("not run under valgrind: a lowered RLIMIT_AS starves valgrind itself");
+        return;
+    }
+    auto fresh = spindle_test::run_in_child([] {
+        if (!leave_96_mib_of_address_space())
+            return 3;
+        count_threads_that_fit("default", 0);
+        return 0;
+    });
+    INFO(fresh.describe());
+    REQUIRE(fresh.exited_with(0));
+    auto after = spindle_test::run_in_child([] {
+        if (!leave_96_mib_of_address_space())
+            return 3;
+        count_threads_that_fit("small", 256 * 1024);
+        count_threads_that_fit("default", 0);
+        return 0;
+    });
+    INFO(after.describe());
+    REQUIRE(after.exited_with(0));
+    long in_fresh = std::stol(field(fresh.out, "default_threads"));
+    long small = std::stol(field(after.out, "small_threads"));
+    long fitted = std::stol(field(after.out, "default_threads"));
+    MESSAGE("1 MiB stacks that fit: " << in_fresh << " in a fresh process, " << fitted
+                                      << " after " << small << " of 256 KiB were joined");
+    REQUIRE(in_fresh > 20);
+    CHECK(fitted >= in_fresh - 1);
+    std::string full_of_small = field(after.out, "small_message");
+    CHECK(full_of_small.find("RLIMIT_AS") != std::string::npos);
+    CHECK(full_of_small.find("spindle holds " + std::to_string(small) +
+                             " clone threads alive or not yet joined") != std::string::npos);
+    CHECK(full_of_small.find("Join finished threads") != std::string::npos);
+    std::string full_of_default = field(after.out, "default_message");
+    CHECK(full_of_default.find("spindle holds " + std::to_string(fitted) +
+                               " clone threads alive or not yet joined") != std::string::npos);
+    CHECK(full_of_default.find("and 0 MiB of cached stacks") != std::string::npos);
 }

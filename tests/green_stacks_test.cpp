@@ -6,6 +6,7 @@
 // below. The tests that fill a per-process limit run in a child process.
 #include <doctest/doctest.h>
 #include <malloc.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -366,6 +367,43 @@ TEST_CASE("pooled stacks keep their pages for reuse, and give all but the hot on
   CHECK(kept - idle >= (5000 - 1024) * 12 * 3 / 4);
 }
 
+// Lowers RLIMIT_AS to 64 MiB above what the process maps now, after making the
+// scheduler and its mappings and keeping 4 MiB of heap spare for the error's strings.
+// Returns false if the limit could not be set.
+bool leave_64_mib_of_address_space() {
+  green::spawn([] {}).join();
+  mallopt(M_TOP_PAD, 4 * 1024 * 1024);
+  std::free(std::malloc(64));
+  std::ifstream status("/proc/self/status");
+  std::size_t kib = 0;
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("VmSize:", 0) == 0) kib = std::stoul(line.substr(7));
+  }
+  rlimit as{};
+  getrlimit(RLIMIT_AS, &as);
+  as.rlim_cur = (kib + 64 * 1024) * 1024;
+  return setrlimit(RLIMIT_AS, &as) == 0;
+}
+
+// Spawns threads of `options` that park until spawn throws, prints how many fit and the
+// message as <label>_threads and <label>_message, then joins them all.
+void count_threads_that_fit(const char* label, spawn_options options) {
+  std::vector<green::thread<void>> parked;
+  parked.reserve(100'000);
+  green::latch release(1);
+  std::string message = "none";
+  try {
+    while (parked.size() < parked.capacity()) {
+      parked.push_back(green::spawn(options, [&release] { release.wait(); }));
+    }
+  } catch (const std::system_error& e) {
+    message = e.what();
+  }
+  std::printf("%s_threads=%zu\n%s_message=%s\n", label, parked.size(), label, message.c_str());
+  release.count_down();
+  for (auto& t : parked) t.join();
+}
+
 // What does a pooled spawn say when the address space itself runs out?
 TEST_CASE("a pooled spawn beyond RLIMIT_AS throws a system_error naming it, and spawns "
           "succeed again once the threads are joined") {
@@ -373,18 +411,7 @@ TEST_CASE("a pooled spawn beyond RLIMIT_AS throws a system_error naming it, and 
     std::vector<green::thread<void>> parked;
     parked.reserve(100'000);
     green::latch release(1);
-    green::spawn([] {}).join();  // the scheduler and its mappings exist before the limit
-    mallopt(M_TOP_PAD, 4 * 1024 * 1024);
-    std::free(std::malloc(64));  // the heap keeps 4 MiB spare for the error's strings
-    rlimit as{};
-    getrlimit(RLIMIT_AS, &as);
-    std::ifstream status("/proc/self/status");
-    std::size_t kib = 0;
-    for (std::string line; std::getline(status, line);) {
-      if (line.rfind("VmSize:", 0) == 0) kib = std::stoul(line.substr(7));
-    }
-    as.rlim_cur = (kib + 64 * 1024) * 1024;
-    if (setrlimit(RLIMIT_AS, &as) != 0) return 3;
+    if (!leave_64_mib_of_address_space()) return 3;
     try {
       while (parked.size() < parked.capacity()) {
         parked.push_back(green::spawn(spawn_options{.stack = stack_kind::pooled},
@@ -411,4 +438,67 @@ TEST_CASE("a pooled spawn beyond RLIMIT_AS throws a system_error naming it, and 
   CHECK(message.find("ulimit -v") != std::string::npos);
   CHECK(number_field(outcome.out, "threads") > 0);
   CHECK(field(outcome.out, "again") == "42");
+}
+
+// Once every pooled thread that filled the address space is joined, do its slabs stand
+// in the way of stacks of another kind?
+TEST_CASE("after pooled threads fill RLIMIT_AS and are all joined, as many guarded threads "
+          "fit as in a fresh process, and each message says what is held") {
+  auto fresh = run_in_child([] {
+    if (!leave_64_mib_of_address_space()) return 3;
+    count_threads_that_fit("guarded", {});
+    return 0;
+  });
+  INFO(fresh.describe());
+  REQUIRE(fresh.exited_with(0));
+  auto after = run_in_child([] {
+    if (!leave_64_mib_of_address_space()) return 3;
+    count_threads_that_fit("pooled", {.stack = stack_kind::pooled});
+    count_threads_that_fit("guarded", {});
+    return 0;
+  });
+  INFO(after.describe());
+  REQUIRE(after.exited_with(0));
+  long in_fresh = number_field(fresh.out, "guarded_threads");
+  long pooled = number_field(after.out, "pooled_threads");
+  long guarded = number_field(after.out, "guarded_threads");
+  MESSAGE("guarded threads that fit: " << in_fresh << " in a fresh process, " << guarded
+          << " after " << pooled << " pooled threads were joined");
+  REQUIRE(in_fresh > 100);
+  CHECK(guarded >= in_fresh - 1);  // the vectors of the first fill may keep a page
+  std::string full_of_pooled = field(after.out, "pooled_message");
+  CHECK(full_of_pooled.find("has " + std::to_string(pooled) + " green threads alive (0 on "
+                            "guarded stacks, " + std::to_string(pooled) + " on pooled stacks") !=
+        std::string::npos);
+  std::string full_of_guarded = field(after.out, "guarded_message");
+  CHECK(full_of_guarded.find("has " + std::to_string(guarded) + " green threads alive (" +
+                             std::to_string(guarded) + " on guarded stacks, 0 on pooled stacks "
+                             "in 0 MiB of slabs)") != std::string::npos);
+  CHECK(full_of_guarded.find("fewer threads alive at once") != std::string::npos);
+}
+
+// And when no thread is alive at all, does the message blame the threads?
+TEST_CASE("a spawn refused under RLIMIT_AS with no green thread alive says the rest of the "
+          "program holds the address space") {
+  auto outcome = run_in_child([] {
+    if (!leave_64_mib_of_address_space()) return 3;
+    for (std::size_t block : {1 << 20, 1 << 12}) {  // the program takes all that is left
+      while (mmap(nullptr, block, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) != MAP_FAILED) {
+      }
+    }
+    try {  // a size the cache has none of, so that spawn must map
+      green::spawn(spawn_options{.stack_size = 512 * 1024}, [] {}).join();
+      std::printf("message=none\n");
+    } catch (const std::system_error& e) {
+      std::printf("message=%s\n", e.what());
+    }
+    return 0;
+  });
+  INFO(outcome.describe());
+  REQUIRE(outcome.exited_with(0));
+  std::string message = field(outcome.out, "message");
+  CHECK(message.find("has 0 green threads alive") != std::string::npos);
+  CHECK(message.find("None of its green threads is alive, so the rest of the program holds "
+                     "the address space") != std::string::npos);
+  CHECK(message.find("fewer threads alive") == std::string::npos);
 }

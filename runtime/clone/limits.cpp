@@ -11,6 +11,8 @@
 
 #include <sys/resource.h>
 
+#include "stack.hpp"
+
 namespace spindle::clone::detail {
 namespace {
 
@@ -44,20 +46,44 @@ std::string soft_limit(int resource, const char* unit, unsigned shift)
     return std::to_string(limit.rlim_cur >> shift) + unit;
 }
 
+std::string in_mib(std::size_t bytes)
+{
+    return std::to_string((bytes + (1 << 19)) >> 20) + " MiB";
+}
+
+// What spindle itself holds when memory ran out, and the remedy that follows from it:
+// joining helps only if some thread is finished but not joined; if none is alive, the
+// rest of the program holds the address space.
+std::string what_is_held()
+{
+    thread_memory_counts held = count_thread_memory();
+    std::string text = "spindle holds " + std::to_string(held.in_use) +
+                       " clone threads alive or not yet joined (" + in_mib(held.in_use_bytes) +
+                       " of stacks with their TLS), " + std::to_string(held.awaiting_exit) +
+                       " detached threads not yet exited, and " + in_mib(held.cached_bytes) +
+                       " of cached stacks (the cache is given back, and the mapping tried again, before this error)";
+    if (held.in_use + held.awaiting_exit == 0)
+        return text + ". No clone thread holds memory, so the rest of the program does: ";
+    return text + ". Join finished threads, keep fewer alive at once, ";
+}
+
 std::string memory_limit()
 {
     long max_maps = read_number("/proc/sys/vm/max_map_count");
     long maps = count_mappings();
+    std::string held = what_is_held();
     if (max_maps > 0 && maps + 16 >= max_maps)
         return "vm.max_map_count (" + std::to_string(max_maps) + ") is reached with " +
-               std::to_string(maps) + " mappings, and each clone thread needs 2: join "
-               "finished threads or raise it (sysctl -w vm.max_map_count=N)";
+               std::to_string(maps) + " mappings, and each clone thread needs 2 or 3 (its " +
+               "guard page splits its mapping in three, and the signal stack at the bottom " +
+               "merges with the top of a thread mapped just below). " + held + "or raise the limit (sysctl -w " +
+               "vm.max_map_count=N)";
     std::string as = soft_limit(RLIMIT_AS, " MiB", 20);
     if (as != "unlimited")
-        return "the address-space limit RLIMIT_AS (" + as + ") is reached: join finished "
-               "threads, ask for smaller stacks, or raise it (ulimit -v)";
-    return "the kernel would commit no more memory (see vm.overcommit_memory): join "
-           "finished threads or ask for smaller stacks";
+        return "the address-space limit RLIMIT_AS (" + as + ") is reached. " + held +
+               "ask for smaller stacks, or raise the limit (ulimit -v)";
+    return "the kernel would commit no more memory (see vm.overcommit_memory). " + held +
+           "ask for smaller stacks";
 }
 
 std::string thread_limit()

@@ -6,6 +6,7 @@
 
 #include "stack.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
@@ -31,6 +32,8 @@ std::mutex memory_lock;
 thread_memory* cache = nullptr;          // threads exited; memory ready for reuse
 std::size_t cached_bytes = 0;            // sum of the lengths in `cache`
 thread_memory* awaiting_exit = nullptr;  // detached threads, maybe still running
+std::size_t in_use = 0;                  // acquired, not yet released
+std::size_t held_bytes = 0;              // lengths of the memory in use or awaiting exit
 
 std::size_t page_size() noexcept
 {
@@ -54,39 +57,89 @@ std::size_t mapping_length(std::size_t stack_size) noexcept
     const glibc_abi& abi = glibc();
     std::size_t top = sizeof(thread_memory) + alignof(thread_memory) + abi.static_tls_size +
                       abi.static_tls_align;
-    return page_size() + stack_size + round_up(top, page_size());
+    return signal_stack_size() + page_size() + stack_size + round_up(top, page_size());
 }
 
-// Maps and lays out the memory; its control block is not built yet.
+void unmap(thread_memory* memory) noexcept
+{
+    munmap(memory->base, memory->length);
+}
+
+void unmap_chain(thread_memory* chain) noexcept
+{
+    for (thread_memory* next; chain != nullptr; chain = next) {
+        next = chain->next;
+        unmap(chain);
+    }
+}
+
+// Unmaps every cached mapping, for a retry after the kernel refused a new one. Returns
+// how many bytes went back.
+std::size_t give_back_cache() noexcept
+{
+    thread_memory* chain;
+    std::size_t bytes;
+    {
+        std::lock_guard lock(memory_lock);
+        chain = cache;
+        bytes = cached_bytes;
+        cache = nullptr;
+        cached_bytes = 0;
+        for (thread_memory* m = chain; m != nullptr; m = m->next)
+            tls_destroy(m->tcb);
+    }
+    unmap_chain(chain);
+    return bytes;
+}
+
+// A mapping with its guard page, or null with `error` and `step` saying what failed.
+std::byte* try_map(std::size_t length, int& error, const char*& step) noexcept
+{
+    void* mapped = mmap(nullptr, length, PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (mapped == MAP_FAILED) {
+        error = errno;
+        step = "mmap";
+        return nullptr;
+    }
+    auto* base = static_cast<std::byte*>(mapped);
+    // Splits the mapping in three: signal stack, guard, stack (vm.max_map_count counts them).
+    if (mprotect(base + signal_stack_size(), page_size(), PROT_NONE) != 0) {
+        error = errno;
+        step = "mprotect of the guard page";
+        munmap(base, length);
+        return nullptr;
+    }
+    return base;
+}
+
+// Maps and lays out the memory; its control block is not built yet. Memory refused
+// (ENOMEM) is asked for once more after the cache is given back: the cache may hold
+// 40 MiB of stacks of other sizes, all of it address space a new stack could use.
 thread_memory* map_thread_memory(std::size_t stack_size)
 {
     const glibc_abi& abi = glibc();
     std::size_t length = mapping_length(stack_size);
-    void* mapped = mmap(nullptr, length, PROT_READ | PROT_WRITE,
-                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-    if (mapped == MAP_FAILED)
-        throw_exhausted(errno, "mmap of " + std::to_string(length >> 10) + " KiB");
-    auto* base = static_cast<std::byte*>(mapped);
-    if (mprotect(base, page_size(), PROT_NONE) != 0) {
-        int error = errno;
-        munmap(base, length);
-        throw_exhausted(error, "mprotect of the guard page");
-    }
+    int error = 0;
+    const char* step = "";
+    std::byte* base = try_map(length, error, step);
+    if (base == nullptr && error == ENOMEM && give_back_cache() != 0)
+        base = try_map(length, error, step);
+    if (base == nullptr)
+        throw_exhausted(error, std::string(step) + " of " + std::to_string(length >> 10) +
+                                   " KiB for a " + std::to_string(stack_size >> 10) +
+                                   " KiB stack");
     std::byte* tcb = round_down(base + length - abi.pthread_size, abi.static_tls_align);
     std::byte* lowest_tls = tcb - (abi.static_tls_size - abi.pthread_size);
     std::byte* header = round_down(lowest_tls - sizeof(thread_memory), alignof(thread_memory));
     auto* memory = new (header) thread_memory{};
     memory->base = base;
     memory->length = length;
+    memory->guard = base + signal_stack_size();
     memory->stack_size = stack_size;
     memory->stack_top = round_down(header, 16);
     memory->tcb = tcb;
     return memory;
-}
-
-void unmap(thread_memory* memory) noexcept
-{
-    munmap(memory->base, memory->length);
 }
 
 // Caller holds memory_lock. Returns memory to unmap (outside the lock), or null.
@@ -114,6 +167,7 @@ thread_memory* reclaim_exited() noexcept
             continue;
         }
         *link = memory->next;
+        held_bytes -= memory->length;
         if (cache_or_evict(memory) != nullptr) {
             memory->next = to_unmap;
             to_unmap = memory;
@@ -149,6 +203,14 @@ std::size_t checked_stack_size(std::size_t asked)
 
 }  // namespace
 
+std::size_t signal_stack_size() noexcept
+{
+    static const std::size_t size = round_up(
+        std::max<std::size_t>(64 * 1024, static_cast<std::size_t>(sysconf(_SC_SIGSTKSZ))),
+        page_size());
+    return size;
+}
+
 thread_memory* acquire_thread_memory(std::size_t asked)
 {
     std::size_t stack_size = checked_stack_size(asked);
@@ -158,20 +220,31 @@ thread_memory* acquire_thread_memory(std::size_t asked)
         std::lock_guard lock(memory_lock);
         to_unmap = reclaim_exited();
         reused = take_cached(stack_size);
+        if (reused != nullptr) {
+            ++in_use;
+            held_bytes += reused->length;
+        }
     }
-    for (thread_memory* next; to_unmap != nullptr; to_unmap = next) {
-        next = to_unmap->next;
-        unmap(to_unmap);
-    }
+    unmap_chain(to_unmap);
     if (reused != nullptr && tls_recycle(reused->tcb))
         return reused;
-    if (reused != nullptr)
+    if (reused != nullptr) {
+        {
+            std::lock_guard lock(memory_lock);
+            --in_use;
+            held_bytes -= reused->length;
+        }
         unmap(reused);
+    }
     thread_memory* fresh = map_thread_memory(stack_size);
     bool created;
     {
         std::lock_guard lock(memory_lock);
         created = tls_create(fresh->tcb);
+        if (created) {
+            ++in_use;
+            held_bytes += fresh->length;
+        }
     }
     if (!created) {
         unmap(fresh);
@@ -185,6 +258,8 @@ void release_thread_memory(thread_memory* memory) noexcept
     thread_memory* evicted;
     {
         std::lock_guard lock(memory_lock);
+        --in_use;
+        held_bytes -= memory->length;
         evicted = cache_or_evict(memory);
     }
     if (evicted != nullptr)
@@ -194,6 +269,7 @@ void release_thread_memory(thread_memory* memory) noexcept
 void release_thread_memory_after_exit(thread_memory* memory) noexcept
 {
     std::lock_guard lock(memory_lock);
+    --in_use;
     memory->next = awaiting_exit;
     awaiting_exit = memory;
 }
@@ -201,7 +277,7 @@ void release_thread_memory_after_exit(thread_memory* memory) noexcept
 thread_memory_counts count_thread_memory() noexcept
 {
     std::lock_guard lock(memory_lock);
-    thread_memory_counts counts{0, 0};
+    thread_memory_counts counts{0, 0, in_use, cached_bytes, held_bytes};
     for (thread_memory* m = cache; m != nullptr; m = m->next)
         ++counts.cached;
     for (thread_memory* m = awaiting_exit; m != nullptr; m = m->next)

@@ -2,11 +2,12 @@
 //
 // Concept: each clone thread runs in one anonymous mapping (MAP_STACK) laid out as
 //
-//     low  [guard page][stack, grows down ...][thread_memory][static TLS][struct pthread]  high
-//                                             ^ stack_top                ^ tcb
+//     low  [signal stack][guard page][stack, grows down ...][thread_memory][static TLS][struct pthread]  high
+//                                                           ^ stack_top                ^ tcb
 //
 // The PROT_NONE guard page turns a stack overflow into a fault instead of silent damage
-// to a neighbour. When a thread has exited (the kernel cleared its tid word) the whole
+// to a neighbour, and the signal stack below it is where the fault's handler runs
+// (runtime/clone/overflow.cpp), since the overflowed stack has no room left. When a thread has exited (the kernel cleared its tid word) the whole
 // mapping goes to a cache and the next thread reuses it: cheaper than mmap, and the only
 // way found to give back the malloc cache glibc keeps in each thread's TLS. Detached
 // threads wait on a list until their tid word reads 0, checked by later acquires.
@@ -30,8 +31,9 @@ inline constexpr std::size_t memory_cache_limit = 40 * 1024 * 1024;
 
 struct thread_memory {
     // Fixed when mapped:
-    std::byte* base;         // start of the mapping, the guard page
+    std::byte* base;         // start of the mapping, the signal stack
     std::size_t length;      // bytes mapped
+    std::byte* guard;        // the PROT_NONE page just below the stack
     std::size_t stack_size;  // usable stack bytes asked for, rounded up to pages
     std::byte* stack_top;    // 16-byte aligned; the stack grows down from here
     std::byte* tcb;          // thread pointer (glibc's struct pthread) of the thread here
@@ -43,10 +45,15 @@ struct thread_memory {
     thread_memory* next;  // link in the cache or in the list awaiting exit
 };
 
+// Usable bytes of the alternate signal stack at the bottom of every thread's memory.
+std::size_t signal_stack_size() noexcept;
+
 // Returns memory with a stack of `stack_size` usable bytes (0 = default_stack_size) and
 // a control block ready for a new thread, from the cache or freshly mapped. Any thread.
-// Throws std::invalid_argument for a size outside [min_stack_size, max_stack_size], and
-// std::system_error naming the limit reached and its remedy when memory is exhausted.
+// When the kernel refuses the mapping (ENOMEM: address space, or vm.max_map_count), the
+// cache is unmapped and the mapping tried once more. Throws std::invalid_argument for a
+// size outside [min_stack_size, max_stack_size], and std::system_error naming the limit
+// reached, what spindle holds, and the remedy when memory is still exhausted.
 thread_memory* acquire_thread_memory(std::size_t stack_size);
 
 // Takes back the memory of a thread that has exited (its tid word is 0).
@@ -56,10 +63,14 @@ void release_thread_memory(thread_memory* memory) noexcept;
 // acquire_thread_memory once the kernel has cleared the thread's tid word.
 void release_thread_memory_after_exit(thread_memory* memory) noexcept;
 
-// How many mappings wait in the cache and on the list awaiting exit (for tests).
+// How many mappings wait in the cache and on the list awaiting exit, and how many are
+// held by threads not yet joined or detached (for tests and the exhaustion message).
 struct thread_memory_counts {
     std::size_t cached;
     std::size_t awaiting_exit;
+    std::size_t in_use;         // acquired and not released (threads alive or unjoined)
+    std::size_t cached_bytes;   // bytes mapped by the cache
+    std::size_t in_use_bytes;   // bytes mapped by the memory in use and awaiting exit
 };
 thread_memory_counts count_thread_memory() noexcept;
 

@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <valgrind/valgrind.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <fstream>
@@ -16,6 +17,7 @@
 #include <system_error>
 #include <vector>
 
+#include "scheduler.hpp"
 #include "spindle/green/thread.hpp"
 #include "stack_pool.hpp"
 
@@ -72,18 +74,34 @@ std::size_t round_to_pages(std::size_t bytes) {
 }
 
 // Two mappings: the guard (PROT_NONE) and the stack above it. They cannot merge with
-// each other or with a neighbouring stack, whose lowest page is its guard.
-stack_span map_guarded(std::size_t usable) {
-  std::size_t guard = page_size();
-  void* base = mmap(nullptr, usable + guard, PROT_READ | PROT_WRITE,
+// each other or with a neighbouring stack, whose lowest page is its guard. Returns null
+// with `error` set when the kernel refuses either step.
+void* try_map_guarded(std::size_t bytes, std::size_t guard, int& error) noexcept {
+  void* base = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
-  if (base == MAP_FAILED) throw_exhausted(errno, usable + guard, usable, stack_kind::guarded);
+  if (base == MAP_FAILED) {
+    error = errno;
+    return nullptr;
+  }
   // The guard splits the mapping in two: this is what uses up vm.max_map_count.
   if (mprotect(base, guard, PROT_NONE) != 0) {
-    int error = errno;
-    munmap(base, usable + guard);
-    throw_exhausted(error, usable + guard, usable, stack_kind::guarded);
+    error = errno;
+    munmap(base, bytes);
+    return nullptr;
   }
+  return base;
+}
+
+// Refused (ENOMEM): the kept stacks may hold the address space or the mappings it
+// needs, so they are given back and the mapping tried once more.
+stack_span map_guarded(std::size_t usable) {
+  std::size_t guard = page_size();
+  int error = 0;
+  void* base = try_map_guarded(usable + guard, guard, error);
+  if (!base && error == ENOMEM && give_back_kept_stacks()) {
+    base = try_map_guarded(usable + guard, guard, error);
+  }
+  if (!base) throw_exhausted(error, usable + guard, usable, stack_kind::guarded);
   stack_span stack{static_cast<std::byte*>(base) + guard, usable, guard};
   register_with_valgrind(stack);
   return stack;
@@ -134,15 +152,36 @@ std::string what_was_refused(std::size_t bytes, std::size_t usable, stack_kind k
          in_units(usable);
 }
 
+// Green threads alive on guarded stacks: all guarded stacks in use but the scheduler's
+// own (the loop's), which exists once the scheduler does.
+std::size_t guarded_threads() {
+  std::size_t loop = scheduler::here_if_any() != nullptr ? 1 : 0;
+  return stacks().guarded_in_use - std::min(loop, stacks().guarded_in_use);
+}
+
+bool none_in_use() { return guarded_threads() + stacks().pooled.in_use() == 0; }
+
+// What this kernel thread holds, after give_back_kept_stacks ran.
+std::string what_is_held() {
+  std::size_t cached_bytes = 0;
+  for (const stack_span& s : stacks().cached) cached_bytes += s.size + s.guard;
+  return "this kernel thread has " + std::to_string(guarded_threads() + stacks().pooled.in_use()) +
+         " green threads alive (" + std::to_string(guarded_threads()) + " on guarded stacks, " +
+         std::to_string(stacks().pooled.in_use()) + " on pooled stacks in " +
+         in_units(stacks().pooled.mapped_bytes()) + " of slabs) and " +
+         std::to_string(stacks().cached.size()) + " guarded stacks (" + in_units(cached_bytes) +
+         ") kept for reuse; what it kept unused was given back before a second try. ";
+}
+
 std::string map_count_reason(std::size_t mappings, long limit, stack_kind kind) {
   std::string reason =
       "the process has " + std::to_string(mappings) + " memory mappings and the limit "
       "vm.max_map_count is " + std::to_string(limit) + ". Each guarded stack takes two "
-      "mappings (the stack and its guard page), a slab of pooled stacks one; this kernel "
-      "thread has " + std::to_string(stacks().guarded_in_use) + " guarded stacks in use, " +
-      std::to_string(stacks().cached.size()) + " cached, and " +
-      std::to_string(stacks().pooled.in_use()) + " pooled stacks in use. Remedies: join "
-      "threads that have finished and keep fewer alive at once; ";
+      "mappings (the stack and its guard page), a slab of pooled stacks one; " +
+      what_is_held() + "Remedies: ";
+  reason += none_in_use() ? "none of this kernel thread's green threads is alive, so the "
+                            "rest of the program holds the mappings; "
+                          : "join threads that have finished and keep fewer alive at once; ";
   if (kind == stack_kind::guarded) {
     reason += "use pooled stacks, which share large mappings but have no guard page "
               "(spawn_options::stack = spindle::stack_kind::pooled, or "
@@ -160,9 +199,13 @@ std::string memory_reason(int error, std::size_t bytes) {
   return "the kernel refused " + in_units(bytes) + " of memory (" +
          std::system_category().message(error) + "); RLIMIT_AS is " + rlimit_as +
          " and vm.overcommit_memory is " +
-         std::to_string(read_number("/proc/sys/vm/overcommit_memory")) +
-         ". Remedies: smaller stacks (spawn_options::stack_size), fewer threads alive at "
-         "once, or a higher RLIMIT_AS (ulimit -v).";
+         std::to_string(read_number("/proc/sys/vm/overcommit_memory")) + ". " +
+         what_is_held() +
+         (none_in_use() ? "None of its green threads is alive, so the rest of the program "
+                          "holds the address space. Remedies: smaller stacks "
+                          "(spawn_options::stack_size), or a higher RLIMIT_AS (ulimit -v)."
+                        : "Remedies: smaller stacks (spawn_options::stack_size), fewer "
+                          "threads alive at once, or a higher RLIMIT_AS (ulimit -v).");
 }
 
 stack_kind resolve(stack_kind kind) {
@@ -231,6 +274,14 @@ void free_stack(const stack_span& stack) noexcept {
 }
 
 void trim_stacks() noexcept { stacks().pooled.trim(); }
+
+bool give_back_kept_stacks() noexcept {
+  auto& cached = stacks().cached;
+  bool gave = !cached.empty();
+  for (const stack_span& s : cached) unmap_guarded(s);
+  cached.clear();
+  return stacks().pooled.release_unused() != 0 || gave;
+}
 
 }  // namespace spindle::green::detail
 

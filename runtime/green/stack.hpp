@@ -53,9 +53,16 @@ void register_with_valgrind(stack_span& stack) noexcept;
 // Forgets a registered stack; called just before its memory is unmapped.
 void deregister_from_valgrind(const stack_span& stack) noexcept;
 
+// Unmaps every guarded stack kept for reuse and every slab of pooled stacks with none of
+// its size in use (stack_pool::release_unused), on the calling kernel thread. Called when
+// the kernel refused a mapping (ENOMEM: address space or vm.max_map_count), before the
+// one retry. Returns whether anything was given back.
+bool give_back_kept_stacks() noexcept;
+
 // Throws the std::system_error for a mapping of `bytes` that mmap or mprotect refused
 // with `error`, while making stacks of `usable` bytes of `kind`. The message says which
-// limit was reached (vm.max_map_count, or memory) and the remedies for it.
+// limit was reached (vm.max_map_count, or memory), what this kernel thread holds (stacks
+// in use, kept, slabs mapped) and the remedies that follow from it.
 [[noreturn]] void throw_exhausted(int error, std::size_t bytes, std::size_t usable,
                                   stack_kind kind);
 

@@ -75,6 +75,28 @@ void stack_pool::trim() noexcept {
   }
 }
 
+std::size_t stack_pool::release_unused() noexcept {
+  std::size_t released = 0;
+  for (size_class& c : classes_) {
+    if (c.carved == 0 || c.kept.size() != c.carved) continue;
+    for (const stack_span& s : c.kept) deregister_from_valgrind(s);
+    auto unused = [&](const slab& s) { return s.usable == c.usable; };
+    for (const slab& s : slabs_) {
+      if (!unused(s)) continue;
+      munmap(s.base, s.bytes);
+      released += s.bytes;
+    }
+    std::erase_if(slabs_, unused);
+    c.kept.clear();  // keeps its capacity: free() may not allocate
+    c.given_back = 0;
+    c.next_uncarved = nullptr;
+    c.uncarved = 0;
+    c.carved = 0;
+  }
+  mapped_bytes_ -= released;
+  return released;
+}
+
 stack_pool::size_class& stack_pool::class_for(std::size_t usable) {
   for (size_class& c : classes_) {
     if (c.usable == usable) return c;
@@ -91,10 +113,21 @@ void stack_pool::map_slab(size_class& c) {
   std::size_t bytes = count * c.usable;
   make_room(c.kept, c.carved + count);
   make_room(slabs_, slabs_.size() + 1);
-  void* base = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
-                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
-  if (base == MAP_FAILED) throw_exhausted(errno, bytes, c.usable, stack_kind::pooled);
-  slabs_.push_back({static_cast<std::byte*>(base), bytes});
+  auto map = [bytes] {
+    return mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
+  };
+  void* base = map();
+  int error = errno;
+  // Refused: what the caches keep may be the address space this slab needs. c itself
+  // has every stack in use here (none is kept), so release_unused leaves it alone.
+  if (base == MAP_FAILED && error == ENOMEM && give_back_kept_stacks()) {
+    base = map();
+    error = errno;
+  }
+  if (base == MAP_FAILED) throw_exhausted(error, bytes, c.usable, stack_kind::pooled);
+  slabs_.push_back({static_cast<std::byte*>(base), bytes, c.usable});
+  mapped_bytes_ += bytes;
   c.next_uncarved = static_cast<std::byte*>(base);
   c.uncarved = count;
 }

@@ -4,11 +4,13 @@
 // side, with no guard pages between them, so a million threads need a few thousand
 // mappings at most instead of two million. Stacks are carved from the newest slab as
 // needed, kept when freed and handed out again; the slabs stay mapped until the kernel
-// thread exits. A freed stack keeps its pages, so reusing it costs no system call and no
+// thread exits, or until a mapping is refused while no stack of their size is in use
+// (release_unused). A freed stack keeps its pages, so reusing it costs no system call and no
 // page fault; the pages of the stacks kept beyond the first hot_capacity go back to the
 // kernel in trim(), which the scheduler calls when it has nothing to run, not on the
 // spawn and join paths. The price: a thread that overflows its pooled stack writes into
-// its neighbour's, and nothing notices until that neighbour misbehaves.
+// its neighbour's; runtime/green/overflow.cpp's check_pooled_stack notices it only when
+// the thread finishes.
 // Explained in: docs/04-stacks.md (pooled stacks). Read next: runtime/green/stack_pool.cpp.
 #pragma once
 
@@ -45,7 +47,15 @@ public:
   // nothing to give back: the scheduler calls it each time it is about to sleep.
   void trim() noexcept;
 
+  // Unmaps the slabs of every size with no stack in use, forgetting their kept stacks,
+  // so that the address space can serve stacks of another size or kind. Called when the
+  // kernel refused a mapping (stack.cpp's give_back_kept_stacks); the next allocate of
+  // such a size maps a new slab. Returns the bytes unmapped.
+  std::size_t release_unused() noexcept;
+
   std::size_t in_use() const noexcept { return in_use_; }
+  // Bytes of all slabs mapped, in use or not.
+  std::size_t mapped_bytes() const noexcept { return mapped_bytes_; }
 
   // Kept stacks that trim() leaves their pages; matches the guarded cache's capacity.
   static constexpr std::size_t hot_capacity = 1024;
@@ -66,6 +76,7 @@ private:
   struct slab {
     std::byte* base;
     std::size_t bytes;
+    std::size_t usable;  // the size class it was carved for
   };
 
   size_class& class_for(std::size_t usable);
@@ -76,6 +87,7 @@ private:
   std::vector<size_class> classes_;  // one per stack size in use: few, searched linearly
   std::vector<slab> slabs_;          // every slab mapped, oldest first
   std::size_t in_use_ = 0;           // stacks handed out by allocate and not yet freed
+  std::size_t mapped_bytes_ = 0;     // sum of slabs_' bytes
 };
 
 }  // namespace spindle::green::detail
