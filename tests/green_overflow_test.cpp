@@ -1,5 +1,7 @@
 // tests/green_overflow_test.cpp — a green thread that overflows its guarded stack is
-// named on stderr before the process aborts; every other SIGSEGV keeps its usual fate.
+// named on stderr before the process aborts, one that overflows its pooled stack when it
+// finishes; every other SIGSEGV keeps its usual fate. Both backends' threads and main
+// threads: tests/overflow_test.cpp.
 // Explained in: docs/04-stacks.md (overflow).
 //
 // Each scenario ends a process, so each runs in a child (tests/child_process.hpp) that
@@ -16,26 +18,17 @@
 #include <thread>
 
 #include "child_process.hpp"
+#include "runaway_recursion.hpp"
 #include "spindle/green.hpp"
 
 namespace green = spindle::green;
 using spindle::spawn_options;
 using spindle_test::child_outcome;
+using spindle_test::descend;
+using spindle_test::printed_id;
 using spindle_test::run_in_child;
 
 namespace {
-
-// Read at run time, so the compiler cannot see where the recursion ends.
-volatile int recursion_limit = INT_MAX;
-
-// Each call keeps half a kilobyte alive and hands its address down, and uses it after
-// the inner call returns: no tail call, no loop, a new frame per level.
-[[gnu::noinline]] int descend(int depth, volatile char* caller_frame) {
-  volatile char frame[512];
-  frame[0] = static_cast<char>(caller_frame[0] + 1);
-  if (depth == recursion_limit) return frame[0];
-  return descend(depth + 1, frame) + frame[1];
-}
 
 // In the child: spawns a thread named `name` that recurses without end, prints its id
 // and an address inside its stack on stdout, and joins it. Does not return normally.
@@ -111,9 +104,8 @@ TEST_CASE("a green thread that overflows its stack dies by SIGABRT with a report
   auto outcome = run_in_child([] { return overflow_a_green_thread("deep_recursion"); });
   INFO(outcome.describe());
   REQUIRE(outcome.killed_by(SIGABRT));
-  std::size_t at = outcome.out.find("id=");
-  REQUIRE(at != std::string::npos);
-  std::string id = outcome.out.substr(at + 3, outcome.out.find('\n', at) - at - 3);
+  std::string id = printed_id(outcome);
+  REQUIRE(!id.empty());
   CHECK(mentions(outcome, "spindle: green thread \"deep_recursion\" (id " + id +
                               ") overflowed its stack"));
   overflow_report r = parse_report(outcome.err);
@@ -185,4 +177,74 @@ TEST_CASE("an overflow on a kernel thread other than the first is reported too")
   CHECK(outcome.killed_by(SIGABRT));
   CHECK(mentions(outcome, "green thread \"deep_elsewhere\""));
   CHECK(mentions(outcome, "overflowed its stack"));
+}
+
+namespace {
+
+// Recurses until its frame lies below `stop_at`, then returns. Below the stack's low
+// end, that is an overflow that runs into the stack below and comes back, as a pooled
+// stack allows. Its frames are small (about a hundred bytes), as most recursions' are.
+[[gnu::noinline]] int descend_below(std::uintptr_t stop_at, volatile char* caller_frame) {
+  volatile char frame[64];
+  frame[0] = static_cast<char>(caller_frame[0] + 1);
+  if (reinterpret_cast<std::uintptr_t>(frame) < stop_at) return frame[0];
+  return descend_below(stop_at, frame) + frame[1];
+}
+
+// The low end of the calling thread's 256 KiB stack, from a frame near its top.
+std::uintptr_t low_end_of_my_stack(const volatile char* top_frame) {
+  auto page = static_cast<std::uintptr_t>(sysconf(_SC_PAGESIZE));
+  auto high = (reinterpret_cast<std::uintptr_t>(top_frame) + page - 1) / page * page;
+  return high - 256 * 1024;
+}
+
+}  // namespace
+
+// What can be seen of an overflow of a pooled stack, which has no guard page?
+TEST_CASE("a green thread that overflows its pooled stack and returns is named when it "
+          "finishes") {
+  auto outcome = run_in_child([] {
+    spawn_options pooled{.stack = spindle::stack_kind::pooled};
+    green::latch release(1);
+    // Carved first, so its stack lies just below the next one in the slab.
+    auto below = green::spawn(pooled, [&release] { release.wait(); });
+    pooled.name = "pooled_deep";
+    auto deep = green::spawn(pooled, [] {
+      volatile char first[2] = {0, 0};
+      return descend_below(low_end_of_my_stack(first) - 2048, first);
+    });
+    std::printf("id=%llu\n", static_cast<unsigned long long>(deep.get_id().value()));
+    std::fflush(stdout);
+    int result = deep.join();
+    std::printf("joined=%d\n", result);
+    release.count_down();
+    below.join();
+    return 10;
+  });
+  INFO(outcome.describe());
+  REQUIRE(outcome.killed_by(SIGABRT));
+  std::string id = printed_id(outcome);
+  REQUIRE(!id.empty());
+  CHECK(mentions(outcome, "spindle: green thread \"pooled_deep\" (id " + id +
+                              ") overflowed its 256 KiB pooled stack ["));
+  CHECK(mentions(outcome, "a stack overflow, seen when it finished"));
+  CHECK(mentions(outcome, "spindle::stack_kind::guarded"));
+  CHECK(outcome.out.find("joined=") == std::string::npos);
+  MESSAGE("the report: " << outcome.err);
+}
+
+// Does a thread that uses its pooled stack deeply, but within it, pass the check?
+TEST_CASE("a green thread that uses its pooled stack almost to the bottom finishes normally") {
+  auto outcome = run_in_child([] {
+    spawn_options pooled{.stack = spindle::stack_kind::pooled};
+    for (int round = 0; round < 3; ++round) {  // reused stacks pass too
+      green::spawn(pooled, [] {
+        volatile char first[2] = {0, 0};
+        return descend_below(low_end_of_my_stack(first) + 4096, first);
+      }).join();
+    }
+    return 10;
+  });
+  INFO(outcome.describe());
+  CHECK(outcome.exited_with(10));
 }

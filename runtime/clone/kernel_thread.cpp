@@ -24,6 +24,7 @@
 #include "futex.hpp"
 #include "glibc_abi.hpp"
 #include "limits.hpp"
+#include "overflow.hpp"
 #include "stack.hpp"
 #include "thread_list.hpp"
 #include "tls.hpp"
@@ -78,6 +79,7 @@ int run_thread(void* data) noexcept
 {
     auto* thread = static_cast<kernel_thread*>(data);
     tls_enter_thread(&thread->memory->resolver);
+    arm_overflow_reports(thread->memory);
     set_signal_mask(&thread->start_mask, nullptr);
     thread->fn(thread->arg);
     tls_leave_thread();
@@ -138,6 +140,7 @@ void ensure_ready()
         install_credential_broadcast();
         install_thread_memory_fork_handlers();
         install_thread_list_fork_handlers();
+        install_overflow_reports();
         return true;
     }();
     (void)ready;

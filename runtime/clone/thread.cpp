@@ -23,6 +23,7 @@
 
 #include "../common/deadlock_report.hpp"
 #include "kernel_thread.hpp"
+#include "overflow.hpp"
 #include "parking_lot.hpp"
 #include "spindle/clone.hpp"
 
@@ -47,6 +48,7 @@ struct leave_at_thread_exit {
     spindle::detail::destroy_local_values(self->locals);  // set again by a destructor
     bool detached = parking_lot::instance().leave(self);
     current = nullptr;
+    name_in_overflow_reports(nullptr, false);
     if (root || detached) delete self;
   }
 };
@@ -77,6 +79,7 @@ void entry(void* argument) noexcept {
   auto* self = static_cast<record*>(argument);
   current = self;
   leaving.self = self;
+  name_in_overflow_reports(self, false);
   name_kernel_task(self->name);
   self->run();
   spindle::detail::destroy_local_values(self->locals);
@@ -98,6 +101,7 @@ record* running() {
   current = r;
   leaving.self = r;
   leaving.root = true;
+  name_in_overflow_reports(r, tid == getpid());
   return r;
 }
 

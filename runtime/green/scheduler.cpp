@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "spindle/errors.hpp"
+#include "overflow.hpp"
 #include "stack.hpp"
 #include "switch_hooks.hpp"
 
@@ -164,6 +165,7 @@ void scheduler::reap_finished() noexcept {
 void scheduler::reap(record* finished) noexcept {
   assert(finished->st == state::finished && finished != running_);
   unlink(finished);
+  check_pooled_stack(*finished);
   stack_span stack = finished->stack;
   finished->~record();
   switch_hooks::frames_abandoned(stack);
