@@ -386,10 +386,11 @@ bool leave_64_mib_of_address_space() {
 }
 
 // Spawns threads of `options` that park until spawn throws, prints how many fit and the
-// message as <label>_threads and <label>_message, then joins them all.
-void count_threads_that_fit(const char* label, spawn_options options) {
-  std::vector<green::thread<void>> parked;
-  parked.reserve(100'000);
+// message as <label>_threads and <label>_message, then joins them all. The handles go in
+// `parked`, reserved once by the caller, so that no heap memory freed between two
+// counts is held back (ASan's quarantine would hold it).
+void count_threads_that_fit(const char* label, spawn_options options,
+                            std::vector<green::thread<void>>& parked) {
   green::latch release(1);
   std::string message = "none";
   try {
@@ -402,6 +403,14 @@ void count_threads_that_fit(const char* label, spawn_options options) {
   std::printf("%s_threads=%zu\n%s_message=%s\n", label, parked.size(), label, message.c_str());
   release.count_down();
   for (auto& t : parked) t.join();
+  parked.clear();
+}
+
+// A child's room for the handles of count_threads_that_fit.
+std::vector<green::thread<void>> room_for_threads() {
+  std::vector<green::thread<void>> parked;
+  parked.reserve(100'000);
+  return parked;
 }
 
 // What does a pooled spawn say when the address space itself runs out?
@@ -445,16 +454,18 @@ TEST_CASE("a pooled spawn beyond RLIMIT_AS throws a system_error naming it, and 
 TEST_CASE("after pooled threads fill RLIMIT_AS and are all joined, as many guarded threads "
           "fit as in a fresh process, and each message says what is held") {
   auto fresh = run_in_child([] {
+    auto parked = room_for_threads();
     if (!leave_64_mib_of_address_space()) return 3;
-    count_threads_that_fit("guarded", {});
+    count_threads_that_fit("guarded", {}, parked);
     return 0;
   });
   INFO(fresh.describe());
   REQUIRE(fresh.exited_with(0));
   auto after = run_in_child([] {
+    auto parked = room_for_threads();
     if (!leave_64_mib_of_address_space()) return 3;
-    count_threads_that_fit("pooled", {.stack = stack_kind::pooled});
-    count_threads_that_fit("guarded", {});
+    count_threads_that_fit("pooled", {.stack = stack_kind::pooled}, parked);
+    count_threads_that_fit("guarded", {}, parked);
     return 0;
   });
   INFO(after.describe());
@@ -465,7 +476,7 @@ TEST_CASE("after pooled threads fill RLIMIT_AS and are all joined, as many guard
   MESSAGE("guarded threads that fit: " << in_fresh << " in a fresh process, " << guarded
           << " after " << pooled << " pooled threads were joined");
   REQUIRE(in_fresh > 100);
-  CHECK(guarded >= in_fresh - 1);  // the vectors of the first fill may keep a page
+  CHECK(guarded >= in_fresh - 1);  // the first fill's strings may keep a page
   std::string full_of_pooled = field(after.out, "pooled_message");
   CHECK(full_of_pooled.find("has " + std::to_string(pooled) + " green threads alive (0 on "
                             "guarded stacks, " + std::to_string(pooled) + " on pooled stacks") !=
