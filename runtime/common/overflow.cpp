@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -152,6 +153,8 @@ void install_overflow_handler(overflow_finder finder) noexcept {
 bool main_stack_holds(const void* fault, overflowed_stack& out) noexcept {
   auto a = reinterpret_cast<std::uintptr_t>(fault);
   if (main_stack.top == 0 || a < main_stack.gap_low || a >= main_stack.top) return false;
+  // Another kernel thread faulting there followed a stray pointer: not an overflow.
+  if (syscall(SYS_gettid) != getpid()) return false;
   out.kind = "main thread";
   out.guard_low = reinterpret_cast<const void*>(main_stack.gap_low);
   out.guard_high = reinterpret_cast<const void*>(main_stack.lowest);

@@ -44,9 +44,10 @@ using overflow_finder = bool (*)(const void* fault, overflowed_stack& out) noexc
 // spindle's. Never throws.
 void install_overflow_handler(overflow_finder finder) noexcept;
 
-// For finders: true, with `out`'s bounds filled and kind "main thread", if `fault` lies
-// below the process's main stack within the reach RLIMIT_STACK allows it, or just below
-// it; the finder then adds the name and id it knows. Async-signal-safe.
+// For finders: true, with `out`'s bounds filled and kind "main thread", if the caller is
+// the process's main thread and `fault` lies below its stack within the reach
+// RLIMIT_STACK allows it, or in the gap just below; the finder then adds the name and id
+// it knows. Async-signal-safe.
 bool main_stack_holds(const void* fault, overflowed_stack& out) noexcept;
 
 // Maps an alternate signal stack with a guard page below it and gives it to the calling

@@ -87,9 +87,8 @@ void disarm_overflow_reports() noexcept {
   own_signal_stack = nullptr;
 }
 
-void check_pooled_stack(const record& finished) noexcept {
+void check_pooled_stack_bytes(const record& finished) noexcept {
   const stack_span& stack = finished.stack;
-  if (stack.guard != 0 || stack.size == 0) return;
   // Memcheck holds stack memory below the deepest frame undefined, whatever it holds:
   // the check would read its own guess. Natively the test is a few no-op instructions.
   if (RUNNING_ON_VALGRIND) return;

@@ -15,8 +15,8 @@
 #include <sstream>
 #include <utility>
 
-#include "spindle/errors.hpp"
 #include "overflow.hpp"
+#include "spindle/errors.hpp"
 #include "stack.hpp"
 #include "switch_hooks.hpp"
 

@@ -199,8 +199,7 @@ std::string memory_reason(int error, std::size_t bytes) {
   return "the kernel refused " + in_units(bytes) + " of memory (" +
          std::system_category().message(error) + "); RLIMIT_AS is " + rlimit_as +
          " and vm.overcommit_memory is " +
-         std::to_string(read_number("/proc/sys/vm/overcommit_memory")) + "; " +
-         what_is_held() +
+         std::to_string(read_number("/proc/sys/vm/overcommit_memory")) + "; " + what_is_held() +
          (none_in_use() ? "None of its green threads is alive, so the rest of the program "
                           "holds the address space. Remedies: smaller stacks "
                           "(spawn_options::stack_size), or a higher RLIMIT_AS (ulimit -v)."

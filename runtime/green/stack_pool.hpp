@@ -9,7 +9,7 @@
 // page fault; the pages of the stacks kept beyond the first hot_capacity go back to the
 // kernel in trim(), which the scheduler calls when it has nothing to run, not on the
 // spawn and join paths. The price: a thread that overflows its pooled stack writes into
-// its neighbour's; runtime/green/overflow.cpp's check_pooled_stack notices it only when
+// its neighbour's; runtime/green/overflow.hpp's check_pooled_stack notices it only when
 // the thread finishes.
 // Explained in: docs/04-stacks.md (pooled stacks). Read next: runtime/green/stack_pool.cpp.
 #pragma once
