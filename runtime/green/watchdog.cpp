@@ -25,10 +25,15 @@
 namespace spindle::green::detail {
 namespace {
 
-// The watchdog's signal: glibc keeps the lowest two realtime signals for itself (SIGRTMIN
-// already counts past them) and valgrind the highest, SIGRTMAX, whose handler it refuses
-// to install (EINVAL); programs that use realtime signals usually count up from SIGRTMIN.
-int watchdog_signal() noexcept { return SIGRTMAX - 1; }
+// The watchdog's signal, chosen when the handler is installed: the highest realtime
+// signal below SIGRTMAX that has no handler yet, normally SIGRTMAX-1. glibc keeps the
+// lowest two for itself (SIGRTMIN already counts past them); the clone backend takes the
+// highest free one, SIGRTMAX (runtime/clone/credentials.cpp), and valgrind keeps
+// SIGRTMAX for itself (sigaction answers EINVAL), so that there the clone backend has
+// SIGRTMAX-1 and the watchdog the next below, whichever comes first. Programs that use
+// realtime signals usually count up from SIGRTMIN. 0 until installed.
+std::atomic<int> chosen_signal{0};
+int watchdog_signal() noexcept { return chosen_signal.load(std::memory_order_relaxed); }
 
 constexpr std::int64_t not_read_yet = -1;
 constexpr std::int64_t nanoseconds_per_ms = 1'000'000;
@@ -87,20 +92,25 @@ void forget_timer_in_child() {
 }
 
 // Installs the handler, once per process. SA_RESTART: a read or a futex wait that a tick
-// interrupts is made again by the kernel, as if nothing had happened. False when the
-// program has a handler of its own on the signal: then the watchdog stays off.
+// interrupts is made again by the kernel, as if nothing had happened. False when every
+// candidate signal has a handler already: then the watchdog stays off.
 bool handler_installed() noexcept {
   static const bool installed = [] {
-    struct sigaction before {};
-    sigaction(watchdog_signal(), nullptr, &before);
-    if (before.sa_handler != SIG_DFL) return false;
     struct sigaction ours {};
     ours.sa_sigaction = on_tick;
     ours.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
     sigemptyset(&ours.sa_mask);
-    if (sigaction(watchdog_signal(), &ours, nullptr) != 0) return false;
-    pthread_atfork(nullptr, nullptr, forget_timer_in_child);
-    return true;
+    for (int candidate = SIGRTMAX - 1; candidate >= SIGRTMIN; --candidate) {
+      struct sigaction before {};
+      if (sigaction(candidate, nullptr, &before) != 0 || (before.sa_flags & SA_SIGINFO) ||
+          before.sa_handler != SIG_DFL || sigaction(candidate, &ours, nullptr) != 0) {
+        continue;
+      }
+      chosen_signal.store(candidate, std::memory_order_relaxed);
+      pthread_atfork(nullptr, nullptr, forget_timer_in_child);
+      return true;
+    }
+    return false;
   }();
   return installed;
 }
@@ -330,6 +340,7 @@ void watchdog::wake(const scheduler& s) noexcept {
 }
 
 void watchdog::stop() noexcept {
+  if (watchdog_signal() == 0) return;  // never installed: no timer, no tick
   signal_held held;
   if (have_timer_) timer_delete(timer_);
   have_timer_ = false;
@@ -349,6 +360,7 @@ void watchdog::forget_timer_after_fork() noexcept {
 
 // Ordinary code: applies a new threshold to the calling kernel thread's scheduler now.
 void watchdog::apply_threshold(const scheduler& s) noexcept {
+  if (!handler_installed()) return;
   signal_held held;
   std::int64_t threshold = threshold_ns.load(std::memory_order_relaxed);
   if (threshold <= 0) {

@@ -13,10 +13,11 @@
 // It is on by default with a threshold of one second; the environment variable
 // SPINDLE_WATCHDOG sets another when the first scheduler is made (SPINDLE_WATCHDOG=0.2
 // is 200 ms, SPINDLE_WATCHDOG=off turns it off), and set_threshold overrides both. It
-// creates no kernel thread: a per-kernel-thread timer sends that kernel thread the signal
-// SIGRTMAX-1, whose handler looks. The clone backend needs no watchdog: the kernel
-// schedules each of its threads, so a blocking call blocks only the thread that made it.
-// Explained in: docs/08-reactor.md (the watchdog). Read next: runtime/green/watchdog.hpp.
+// creates no kernel thread: a per-kernel-thread timer sends that kernel thread a realtime
+// signal (SIGRTMAX-1 unless that one has a handler already), whose handler looks. The clone backend
+// needs no watchdog: the kernel schedules each of its threads, so a blocking call blocks only the
+// thread that made it. Explained in: docs/08-reactor.md (the watchdog). Read next:
+// runtime/green/watchdog.hpp.
 #pragma once
 
 #include <chrono>
