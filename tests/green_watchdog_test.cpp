@@ -11,6 +11,8 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <thread>
 #include <utility>
@@ -199,6 +201,46 @@ TEST_CASE("the_scheduler_idle_wait_for_a_descriptor_and_a_timer_is_not_disturbed
   INFO(outcome.describe());
   CHECK(outcome.exited_with(0));
   CHECK_FALSE(says(outcome.err, "spindle:"));
+}
+
+namespace {
+
+// The threshold this test executable reads from SPINDLE_WATCHDOG, printed by the helper
+// case below when the test runs a fresh copy of itself with `value` in the environment
+// (a copy, since a process reads the variable only once). Returns what the copy printed
+// on stdout and stderr.
+spindle_test::child_outcome threshold_read_from_environment(const char* value) {
+  return run_in_child(
+      [value] {
+        setenv("SPINDLE_WATCHDOG", value, 1);
+        setenv("SPINDLE_WATCHDOG_TEST_HELPER", "1", 1);
+        execl("/proc/self/exe", "green_watchdog_test", "--test-case=print_the_threshold*",
+              "--no-version", "--minimal", static_cast<char*>(nullptr));
+        return 3;
+      },
+      patience);
+}
+
+}  // namespace
+
+// Not a test by itself: prints the threshold, for threshold_read_from_environment.
+TEST_CASE("print_the_threshold_when_run_by_threshold_read_from_environment") {
+  if (!std::getenv("SPINDLE_WATCHDOG_TEST_HELPER")) return;
+  std::printf("threshold %lld ms\n", static_cast<long long>(green::watchdog::threshold().count()));
+}
+
+// What does SPINDLE_WATCHDOG accept, and what does it say about a value it refuses?
+TEST_CASE("spindle_watchdog_takes_seconds_or_off_and_names_a_value_it_refuses") {
+  auto seconds = threshold_read_from_environment("0.25");
+  INFO(seconds.describe());
+  CHECK(says(seconds.out, "threshold 250 ms"));
+  auto off = threshold_read_from_environment("off");
+  INFO(off.describe());
+  CHECK(says(off.out, "threshold 0 ms"));
+  auto refused = threshold_read_from_environment("soon");
+  INFO(refused.describe());
+  CHECK(says(refused.out, "threshold 1000 ms"));
+  CHECK(says(refused.err, "SPINDLE_WATCHDOG=\"soon\" is neither a number of seconds"));
 }
 
 // Can a program turn the watchdog off, and back on?

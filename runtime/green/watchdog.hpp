@@ -3,14 +3,15 @@
 //
 // Concept: the green backend must never create a kernel thread, so nobody can watch the
 // scheduler from outside; the kernel can. A POSIX timer of this kernel thread sends it a
-// realtime signal (normally SIGRTMAX-1) every half threshold (SIGEV_THREAD_ID: to this kernel
-// thread, never a helper). The handler runs on the stalled kernel thread itself, between two
-// instructions of whatever it was doing, and compares the scheduler's hand-over count with the one
-// the previous tick saw. Unchanged for a threshold, with other threads able to run, and the
-// interrupted instruction a system call: the thread running is blocking them all, and the
-// handler says so on stderr, once per stall. The timer sleeps while the scheduler waits in
-// its own idle wait and while only the root thread exists, so an idle or single-threaded
-// program gets no signal at all.
+// realtime signal (normally SIGRTMAX-1) every half threshold (SIGEV_THREAD_ID: to this
+// kernel thread, never a helper). The handler runs on the stalled kernel thread itself,
+// between two instructions of whatever it was doing, and compares the scheduler's
+// hand-over count with the one the previous tick saw. Unchanged for a threshold, with
+// other threads able to run, and the interrupted instruction a system call: the running
+// thread is blocking them all, and the handler says so on stderr, once per stall. A tick
+// that finds the scheduler in its own idle wait, or only the root thread alive, puts the
+// timer to sleep, so an idle program gets at most one tick per idle stretch and a
+// single-threaded one none.
 // Explained in: docs/08-reactor.md (the watchdog). Read next: runtime/green/watchdog.cpp.
 #pragma once
 

@@ -11,13 +11,15 @@
 //     call read(2) ... use spindle::green::io::read ...
 //
 // It is on by default with a threshold of one second; the environment variable
-// SPINDLE_WATCHDOG sets another when the first scheduler is made (SPINDLE_WATCHDOG=0.2
-// is 200 ms, SPINDLE_WATCHDOG=off turns it off), and set_threshold overrides both. It
-// creates no kernel thread: a per-kernel-thread timer sends that kernel thread a realtime
-// signal (SIGRTMAX-1 unless that one has a handler already), whose handler looks. The clone backend
-// needs no watchdog: the kernel schedules each of its threads, so a blocking call blocks only the
-// thread that made it. Explained in: docs/08-reactor.md (the watchdog). Read next:
-// runtime/green/watchdog.hpp.
+// SPINDLE_WATCHDOG, read once when spindle first needs the threshold (the first spawn),
+// sets another (SPINDLE_WATCHDOG=0.2 is 200 ms, SPINDLE_WATCHDOG=off turns it off), and
+// set_threshold overrides both. It creates no kernel thread: a per-kernel-thread timer
+// sends that kernel thread a realtime signal (SIGRTMAX-1 unless that one has a handler
+// already), whose handler looks. Like any signal, a tick ends some calls early with
+// EINTR (nanosleep, poll, epoll_wait: signal(7)); spindle's calls retry. The clone
+// backend needs no watchdog: the kernel schedules each of its threads, so a blocking
+// call blocks only the thread that made it.
+// Explained in: docs/08-reactor.md (the watchdog). Read next: runtime/green/watchdog.hpp.
 #pragma once
 
 #include <chrono>
@@ -29,8 +31,7 @@ inline constexpr std::chrono::milliseconds default_threshold{1000};
 
 // Sets the process's threshold; zero (or less) turns the watchdog off. Takes effect at
 // once on the calling kernel thread's scheduler, and on the schedulers of other kernel
-// threads at their next tick, spawn or return from idle. Callable from any thread; a
-// threshold under a millisecond is taken as one millisecond.
+// threads at their next tick, spawn or return from idle. Callable from any thread.
 void set_threshold(std::chrono::milliseconds threshold);
 
 // The process's threshold now; zero when the watchdog is off.
