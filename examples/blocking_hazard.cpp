@@ -5,22 +5,26 @@
 // call that blocks, the kernel puts that kernel thread to sleep, and with it every
 // green thread: nothing else can run until the call returns. Two green threads show it.
 // The ticker wakes every 100 ms and notes the time. The blocker first blocks the way
-// libc's calls do (::usleep, then ::read of a timerfd, a descriptor whose data the
+// libc's calls do (::nanosleep, then ::read of a timerfd, a descriptor whose data the
 // kernel delivers after a delay, as a slow network peer would), then the way spindle's
 // calls do (B::this_thread::sleep_for, B::io::read), which park only the calling green
 // thread. The ticker's row shows the difference. On the clone backend both versions
 // keep ticking: each thread is a kernel thread, and blocking one blocks only it.
+// On the green backend the watchdog notices each libc call and names it on stderr: the
+// program sets its threshold to half a blocking call (spindle/green/watchdog.hpp).
 // With --trace FILE the green scheduler records both green runs (spindle/green/trace.hpp)
 // into FILE, Chrome trace-event JSON for Perfetto: the libc way shows the blocker
 // "running" for the whole blocking call while the ticker's track is empty.
 // Explained in: docs/10-spindle-kv.md (the rule the server lives by), and the reactor
 // in docs/08-reactor.md. Run: build/examples/blocking_hazard --help
 #include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -64,11 +68,21 @@ int descriptor_ready_after(milliseconds delay) {
   return fd;
 }
 
+// Sleeps in libc's nanosleep for `how_long`, as a program that expects signals does: a
+// signal handler ends the call early (EINTR), and it sleeps again for what is left. The
+// green watchdog's ticks are such signals (docs/08-reactor.md, the watchdog).
+void nanosleep_through_signals(milliseconds how_long) {
+  timespec left{static_cast<time_t>(how_long.count() / 1000),
+                static_cast<long>(how_long.count() % 1000) * 1'000'000};
+  while (::nanosleep(&left, &left) != 0 && errno == EINTR) {
+  }
+}
+
 // The blocker's two calls, the libc way: each blocks the whole kernel thread.
 template <spindle::backend B>
 void block_with_libc(milliseconds how_long, milliseconds tick, std::vector<Call>& calls) {
   auto begin = clock_type::now();
-  ::usleep(static_cast<useconds_t>(how_long.count() * 1000));
+  nanosleep_through_signals(how_long);
   calls.push_back({'S', begin, clock_type::now()});
   B::this_thread::sleep_for(2 * tick);
   int fd = descriptor_ready_after(how_long);
@@ -159,7 +173,7 @@ void show(milliseconds how_long, milliseconds tick) {
   std::string name(B::name);
   long long ms = how_long.count();
   std::printf(
-      "== %s backend, blocking the libc way: ::usleep(%lld ms), then ::read of a "
+      "== %s backend, blocking the libc way: ::nanosleep(%lld ms), then ::read of a "
       "descriptor whose data comes in %lld ms\n",
       name.c_str(), ms, ms);
   std::printf(
@@ -181,8 +195,9 @@ void show(milliseconds how_long, milliseconds tick) {
 void explain(const std::string& backend) {
   if (backend == "green") {
     std::printf(
-        "Green: the ticker and the blocker share one kernel thread. ::usleep and ::read put\n"
-        "that kernel thread to sleep, so the ticker froze for the whole call (the dots).\n"
+        "Green: the ticker and the blocker share one kernel thread. ::nanosleep and ::read put\n"
+        "that kernel thread to sleep, so the ticker froze for the whole call (the dots), and\n"
+        "the watchdog said so on stderr (\"spindle: green thread ... has blocked its scheduler\").\n"
         "sleep_for parks only the blocker in the timer queue; io::read meets EAGAIN and parks\n"
         "it in the reactor; either way the scheduler runs the ticker meanwhile.\n\n");
   } else {
@@ -238,6 +253,8 @@ int main(int argc, char** argv) {
   }
   milliseconds how_long(block_ms), tick(tick_ms);
   if (backend != "clone") {
+    // Half a blocking call, so that the watchdog names each libc call while it blocks.
+    spindle::green::watchdog::set_threshold(how_long / 2);
     if (!trace_file.empty()) spindle::green::trace::start();
     show<spindle::green::backend>(how_long, tick);
     spindle::green::trace::stop();

@@ -366,7 +366,7 @@ plot data using ($1 + $3 / 2):2:($3 / 2):(0.3) with boxxyerror lc rgb "#4878a8"
     longest = max((s["dur"] for s in slices if s["tid"] in row_of
                    and "libc" in names[s["tid"]] and "blocker" in names[s["tid"]]), default=0)
     notes = [f"{len(events):,} events were recorded. In the libc way the blocker's bar runs "
-             f"for {longest / 1e3:,.0f} ms at a stretch: it is inside ::usleep or ::read, the "
+             f"for {longest / 1e3:,.0f} ms at a stretch: it is inside ::nanosleep or ::read, the "
              "kernel thread sleeps, and the ticker's row is empty meanwhile. In the spindle way "
              "the blocker's bars are short and the ticker's keep coming.",
              "Open `blocking_hazard.trace.json` in ui.perfetto.dev (or chrome://tracing) for "

@@ -6,7 +6,8 @@
 // doctest's signal handlers and alternate signal stack are removed, so what the child
 // shows is what spindle does. It reports through stdout, stderr and its exit status,
 // which the parent collects. The parent never waits forever: a child still running
-// after `patience` is killed, and the outcome says so.
+// after `patience` is killed, and the outcome says so; a child that hangs on purpose is
+// killed as soon as its stderr shows what the test waits for (a cue).
 #pragma once
 
 #include <poll.h>
@@ -24,12 +25,14 @@
 #include <iostream>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace spindle_test {
 
 struct child_outcome {
   int status = 0;          // as waitpid reported it
   bool timed_out = false;  // killed by the parent for running past its patience
+  bool stopped_at_cue = false;  // killed by the parent when its stderr showed the cue
   std::string out;         // everything the child wrote to stdout
   std::string err;         // everything the child wrote to stderr
 
@@ -41,6 +44,7 @@ struct child_outcome {
   }
   std::string describe() const {
     std::string how = timed_out            ? "timed out and was killed"
+                      : stopped_at_cue     ? "was killed once its stderr showed the cue"
                       : WIFEXITED(status)  ? "exited with " + std::to_string(WEXITSTATUS(status))
                       : WIFSIGNALED(status) ? "was killed by signal " +
                                                  std::to_string(WTERMSIG(status)) + " (" +
@@ -79,9 +83,10 @@ inline void become_plain_program() {
   _exit(code);
 }
 
-// Reads both pipes until both reach end of file or the deadline passes.
+// Reads both pipes until both reach end of file, stderr holds `cue` (when not empty),
+// or the deadline passes; false for the deadline.
 inline bool drain(int out, int err, child_outcome& outcome,
-                  std::chrono::steady_clock::time_point deadline) {
+                  std::chrono::steady_clock::time_point deadline, std::string_view cue = {}) {
   pollfd fds[2] = {{out, POLLIN, 0}, {err, POLLIN, 0}};
   std::string* into[2] = {&outcome.out, &outcome.err};
   int open = 2;
@@ -96,6 +101,7 @@ inline bool drain(int out, int err, child_outcome& outcome,
       ssize_t n = read(fds[i].fd, buffer, sizeof buffer);
       if (n > 0) {
         into[i]->append(buffer, static_cast<std::size_t>(n));
+        if (!cue.empty() && outcome.err.find(cue) != std::string::npos) return true;
       } else {
         fds[i].fd = -1;
         --open;
@@ -109,8 +115,11 @@ inline bool drain(int out, int err, child_outcome& outcome,
 
 // Forks; the child runs body() and exits with what it returns (2 if it throws, after
 // printing the exception on stderr). Returns once the child is gone.
+// With a `cue`, the child is also killed once its stderr holds the cue, for a child that
+// cannot end by itself (it hangs on purpose): the outcome then says stopped_at_cue.
 inline child_outcome run_in_child(const std::function<int()>& body,
-                                  std::chrono::seconds patience = std::chrono::seconds(300)) {
+                                  std::chrono::seconds patience = std::chrono::seconds(300),
+                                  std::string_view cue = {}) {
   int out[2], err[2];
   if (pipe(out) != 0 || pipe(err) != 0) throw std::runtime_error("pipe failed");
   std::cout.flush();
@@ -125,9 +134,12 @@ inline child_outcome run_in_child(const std::function<int()>& body,
   close(out[1]);
   close(err[1]);
   child_outcome outcome;
-  if (!detail::drain(out[0], err[0], outcome, std::chrono::steady_clock::now() + patience)) {
+  if (!detail::drain(out[0], err[0], outcome, std::chrono::steady_clock::now() + patience, cue)) {
     kill(child, SIGKILL);
     outcome.timed_out = true;
+  } else if (!cue.empty() && outcome.err.find(cue) != std::string::npos) {
+    kill(child, SIGKILL);
+    outcome.stopped_at_cue = true;
   }
   close(out[0]);
   close(err[0]);

@@ -5,7 +5,8 @@
 // "main" on the process's first thread), so a plain main() can spawn and join. When
 // the kernel thread exits, the scheduler is torn down if only the root thread is left;
 // threads still alive then are abandoned, as detached std::threads are at exit. Its birth
-// also arms the stack-overflow report for the kernel thread (runtime/green/overflow.cpp).
+// also arms the stack-overflow report for the kernel thread (runtime/green/overflow.cpp);
+// its retirement stops the watchdog (runtime/green/watchdog.cpp).
 // Explained in: docs/05-scheduler.md (birth and death). Read next: runtime/green/thread.cpp.
 #include <cxxabi.h>
 #include <sys/syscall.h>
@@ -91,6 +92,7 @@ scheduler::~scheduler() {
 // one left (after reaping finished detached threads); otherwise the live threads are
 // abandoned with their stacks, since resuming them now could run arbitrary code.
 void scheduler::retire(scheduler* s) noexcept {
+  s->watchdog_.stop();  // abandoned threads cannot stall anyone now
   s->reap_finished();
   destroy_locals(&s->root_);
   if (s->running_ == &s->root_ && s->all_ == &s->root_ && s->root_.all_next == nullptr) {

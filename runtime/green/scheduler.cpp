@@ -23,15 +23,15 @@
 namespace spindle::green::detail {
 
 // The scheduler loop. Runs on the scheduler's own stack (loop_) whenever no thread can
-// be switched to directly, and every switches_per_round switches otherwise. Each step
+// be switched to directly, and every switches_per_round hand-overs otherwise. Each step
 // is one named call. Returns only when ~scheduler sets stopping_.
 void scheduler::run() {
   while (!stopping_) {
-    budget_ = switches_per_round;
     reap_finished();
     fire_expired_timers();
     poll_io();
     if (record* next = policy_->pick_next()) {
+      watchdog_.wake_if_asleep(*this);  // asleep if a tick found the loop idle
       switch_to(next);
     } else if (timers_.empty() && !reactor_.has_waiters()) {
       fail_one_deadlocked_thread();
@@ -43,9 +43,10 @@ void scheduler::run() {
 
 // Whom the running thread hands the processor to: the next runnable thread directly
 // (the fast path, no detour through the loop), or the loop when the run queue is empty
-// or the budget is spent.
+// or the budget is spent: every switches_per_round-th hand-over. Counting them is also
+// what tells the watchdog that the scheduler makes progress (runtime/green/watchdog.cpp).
 record* scheduler::next_to_run() noexcept {
-  if (--budget_ > 0) {
+  if (++handovers_ % switches_per_round != 0) {
     if (record* next = policy_->pick_next()) return next;
   }
   return &loop_;
@@ -57,6 +58,7 @@ void scheduler::admit(record* fresh) noexcept {
   fresh->st = state::runnable;
   link(fresh);
   policy_->awakened(fresh);
+  watchdog_.wake_if_asleep(*this);  // asleep while the root thread was alone
 }
 
 void scheduler::yield() {
@@ -148,12 +150,17 @@ void scheduler::wait_for_events() noexcept {
   auto seconds = std::chrono::duration_cast<std::chrono::seconds>(left);
   timespec timeout{static_cast<time_t>(seconds.count()),
                    static_cast<long>((left - seconds).count())};
+  // The watchdog's tick, like any signal, may end either wait early with EINTR: it
+  // just means look again, the loop comes round either way. A tick that finds the
+  // scheduler idle puts the watchdog to sleep until the loop next switches to a thread.
+  idle_.store(true, std::memory_order_relaxed);
   if (reactor_.has_waiters()) {
     reactor_.poll(*this, timeout);
   } else {
-    // EINTR just means look again; the loop comes round either way.
     nanosleep(&timeout, nullptr);
   }
+  idle_.store(false, std::memory_order_relaxed);
+  ++handovers_;  // the time asleep was no stall: a stall is measured from here
 }
 
 // Finishing threads cannot free the stack they run on; detached ones wait here until the

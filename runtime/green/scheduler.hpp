@@ -11,6 +11,7 @@
 
 #include <boost/context/fiber.hpp>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -21,6 +22,7 @@
 #include "reactor.hpp"
 #include "timer_queue.hpp"
 #include "tracer.hpp"
+#include "watchdog.hpp"
 
 namespace spindle::green::detail {
 
@@ -96,6 +98,23 @@ public:
   // reads, and allocates nothing.
   const record* owner_of_guard(const void* address) const noexcept;
 
+  // --- What the watchdog (runtime/green/watchdog.cpp) samples from its signal handler,
+  // which interrupts this kernel thread anywhere: they only read, async-signal-safe. ---
+
+  // Hand-overs so far: a stalled scheduler's count stands still.
+  std::uint64_t handovers() const noexcept { return handovers_; }
+  // Whether the loop sleeps in its own wait for timers and I/O (wait_for_events).
+  bool idle() const noexcept { return idle_.load(std::memory_order_relaxed); }
+  // Whether the root thread is the only live thread (it is always last in all_).
+  bool only_root_alive() const noexcept { return all_ == &root_; }
+  bool is_loop(const record* r) const noexcept { return r == &loop_; }
+  // Whether a thread other than the running one would run if the scheduler got the
+  // processor: one is runnable, or waits for a deadline or a descriptor.
+  bool others_could_run() const noexcept {
+    return policy_->has_ready() || !timers_.empty() || reactor_.has_waiters();
+  }
+  detail::watchdog& watchdog_state() noexcept { return watchdog_; }
+
 private:
   // Records an event while tracing; otherwise one load and one predicted branch.
   void note(event_kind kind, const record* r, const char* what = nullptr,
@@ -126,14 +145,15 @@ private:
     return r == &root_ ? root_stack_ : r->stack;
   }
 
-  // How many switches may go thread-to-thread before the loop runs again to fire
-  // timers and reap (docs/05-scheduler.md, "the fast path").
+  // Every switches_per_round-th hand-over goes through the loop, to fire timers and reap,
+  // even when another thread is runnable (docs/05-scheduler.md, "the fast path").
   static constexpr int switches_per_round = 64;
 
   // Who runs: changed only by the switching functions of runtime/green/context.cpp.
   record* running_;                     // the thread whose code is executing now
   record* switched_from_ = nullptr;     // the thread that last switched away
-  int budget_ = switches_per_round;     // fast-path switches left before the loop runs
+  std::uint64_t handovers_ = 0;         // hand-overs by next_to_run: the fast path's budget,
+                                        // and the watchdog's measure of progress
 
   // The threads: owned by this scheduler alone (one kernel thread, no locks).
   record root_;                         // the kernel thread's own stack and context
@@ -150,6 +170,8 @@ private:
   std::uint64_t parks_ = 0;             // numbers each park, for the deadlock report
   std::string deadlock_report_;         // handed to the failed thread's park
   bool stopping_ = false;               // set by ~scheduler to make run() return
+  std::atomic<bool> idle_{false};       // set by wait_for_events around its wait
+  detail::watchdog watchdog_;           // ticks while a thread could stall the others
 
   exception_state* eh_globals_;         // this kernel thread's C++ exception state
 };

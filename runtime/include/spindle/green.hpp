@@ -22,6 +22,7 @@
 #include "spindle/green/mutex.hpp"
 #include "spindle/green/policy.hpp"
 #include "spindle/green/thread.hpp"
+#include "spindle/green/watchdog.hpp"
 #include "spindle/latch.hpp"
 #include "spindle/local.hpp"
 #include "spindle/once.hpp"

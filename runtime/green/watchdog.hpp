@@ -1,0 +1,84 @@
+// runtime/green/watchdog.hpp — the watchdog of one scheduler: noticing that a green thread
+// has blocked its kernel thread in a system call.
+//
+// Concept: the green backend must never create a kernel thread, so nobody can watch the
+// scheduler from outside; the kernel can. A POSIX timer of this kernel thread sends it a
+// realtime signal (normally SIGRTMAX-1) every half threshold (SIGEV_THREAD_ID: to this
+// kernel thread, never a helper). The handler runs on the stalled kernel thread itself,
+// between two instructions of whatever it was doing, and compares the scheduler's
+// hand-over count with the one the previous tick saw. Unchanged for a threshold, with
+// other threads able to run, and the interrupted instruction a system call: the running
+// thread is blocking them all, and the handler says so on stderr, once per stall. A tick
+// that finds the scheduler in its own idle wait, or only the root thread alive, puts the
+// timer to sleep, so an idle program gets at most one tick per idle stretch and a
+// single-threaded one none.
+// Explained in: docs/08-reactor.md (the watchdog). Read next: runtime/green/watchdog.cpp.
+#pragma once
+
+#include <signal.h>
+#include <time.h>
+#include <ucontext.h>
+
+#include <atomic>
+#include <cstdint>
+
+namespace spindle::green::detail {
+
+class scheduler;
+
+class watchdog {
+ public:
+  watchdog() = default;
+  watchdog(const watchdog&) = delete;
+  watchdog& operator=(const watchdog&) = delete;
+
+  // Called by the scheduler after it admitted a thread and after its idle wait, on its
+  // kernel thread: starts the timer again if a tick, or the scheduler's birth, left it
+  // asleep. Two instructions when it is running, which it is nearly always.
+  void wake_if_asleep(const scheduler& s) noexcept {
+    std::atomic_signal_fence(std::memory_order_seq_cst);  // after the caller's changes
+    if (asleep_.load(std::memory_order_relaxed)) [[unlikely]]
+      wake(s);
+  }
+
+  // Called as the scheduler's kernel thread retires (runtime/green/lifetime.cpp): deletes
+  // the timer, and takes a tick already sent but not yet handled off the kernel thread,
+  // so that no handler can run once the scheduler is gone.
+  void stop() noexcept;
+
+  // The signal handler's part: one tick, on the alternate signal stack of the kernel
+  // thread the timer belongs to, with `interrupted` the registers of the code the signal
+  // stopped. Only reads the scheduler; async-signal-safe.
+  void tick(const scheduler& s, const ucontext_t& interrupted) noexcept;
+
+  // In the child of a fork: the timer was not inherited (timer_create(2)); the next
+  // spawn or return from idle makes a new one.
+  void forget_timer_after_fork() noexcept;
+
+  // Called by watchdog::set_threshold on the calling kernel thread, in ordinary code:
+  // re-arms the timer for the new threshold, or puts it to sleep when it is off.
+  void apply_threshold(const scheduler& s) noexcept;
+
+ private:
+  void wake(const scheduler& s) noexcept;
+  void sleep() noexcept;
+  bool set_period(std::int64_t threshold_ns) noexcept;
+
+  // Written by the scheduler's code (wake, stop) only while the timer sleeps or with its
+  // signal blocked, and by the handler (tick) otherwise: never both at once.
+  timer_t timer_{};
+  bool have_timer_ = false;           // timer_ was created in this process
+  std::int64_t armed_threshold_ = 0;  // the threshold the timer's period was set for
+  std::atomic<bool> asleep_{true};    // the timer is disarmed; wake_if_asleep arms it
+
+  // The handler's own state, for noticing a stall and reporting it once.
+  std::uint64_t last_handovers_ = 0;  // the hand-over count the previous tick saw
+  timespec unchanged_since_{};        // when a tick first saw last_handovers_
+  bool reported_ = false;             // this stall has been reported
+};
+
+// How many ticks the handlers of this process have handled, for the tests: a test that
+// expects no report checks that ticks came all the same.
+std::uint64_t watchdog_ticks() noexcept;
+
+}  // namespace spindle::green::detail

@@ -1,0 +1,260 @@
+// tests/green_watchdog_test.cpp — the watchdog names a green thread that blocks its
+// scheduler in a system call, and says nothing about a program that blocks only through
+// spindle. Explained in: docs/08-reactor.md (the watchdog).
+//
+// Each scenario sets the process's threshold, so each runs in a child process
+// (tests/child_process.hpp); a child that hangs on purpose is killed once its stderr
+// shows the report. The threshold is 200 ms, to keep the tests short.
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <thread>
+#include <utility>
+
+#include "child_process.hpp"
+#include "green/watchdog.hpp"
+#include "spindle/clone.hpp"
+#include "spindle/green.hpp"
+
+namespace green = spindle::green;
+namespace kernel = spindle::clone;
+using namespace std::chrono_literals;
+using spindle_test::run_in_child;
+
+namespace {
+
+constexpr auto short_threshold = 200ms;
+constexpr auto patience = std::chrono::seconds(120);  // a bound for valgrind, not a measure
+
+bool says(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+// The kernel thread beside the green ones: a clone thread, but under ASan, which cannot
+// follow threads glibc did not make (docs/09-clone-backend.md), a std::thread.
+#if defined(__SANITIZE_ADDRESS__)
+using other_kernel_thread = std::thread;
+#else
+class other_kernel_thread {
+ public:
+  template <class F>
+  explicit other_kernel_thread(F f) : thread_(kernel::spawn(std::move(f))) {}
+  void join() { thread_.join(); }
+
+ private:
+  kernel::thread<void> thread_;
+};
+#endif
+
+}  // namespace
+
+// What if a green thread reads a pipe with libc's read, and the writer is another green
+// thread? It waits forever, and the watchdog says who and in which call.
+TEST_CASE(
+    "a_green_thread_in_libc_read_on_a_pipe_its_green_writer_cannot_fill_is_named_with_the_call") {
+  auto outcome = run_in_child(
+      [] {
+        green::watchdog::set_threshold(short_threshold);
+        int pipe_ends[2];
+        if (pipe(pipe_ends) != 0) return 3;
+        auto reader = green::spawn({.name = "reader"}, [&] {
+          char byte;
+          [[maybe_unused]] ssize_t got = ::read(pipe_ends[0], &byte, 1);  // never returns
+        });
+        auto writer =
+            green::spawn({.name = "writer"}, [&] { green::io::write(pipe_ends[1], "x", 1); });
+        reader.join();
+        writer.join();
+        return 0;
+      },
+      patience, "in the system call read(2)");
+  INFO(outcome.describe());
+  CHECK(outcome.stopped_at_cue);
+  CHECK(says(outcome.err, "\"reader\" has blocked its scheduler for "));
+  CHECK(says(outcome.err, "spindle::green::io::read"));
+}
+
+// What if a green thread locks a clone mutex that a clone thread holds? Its futex wait
+// freezes the scheduler: the watchdog names it, and once the holder unlocks, all ends well.
+TEST_CASE(
+    "a_green_thread_waiting_for_a_clone_mutex_is_named_with_futex_and_completes_once_it_is_"
+    "unlocked") {
+  auto outcome = run_in_child(
+      [] {
+        green::watchdog::set_threshold(short_threshold);
+        // The holder keeps the mutex until it has read the report, which stderr, turned
+        // into a pipe here, brings it; then it passes the report on to the real stderr.
+        int report[2];
+        if (pipe(report) != 0) return 3;
+        int real_stderr = dup(STDERR_FILENO);
+        dup2(report[1], STDERR_FILENO);
+        kernel::mutex m;
+        std::atomic<bool> held{false}, done{false};
+        other_kernel_thread holder([&] {
+          m.lock();
+          held = true;
+          std::string seen;
+          char buffer[512];
+          while (!says(seen, "futex(2)")) {
+            ssize_t n = ::read(report[0], buffer, sizeof buffer);
+            if (n <= 0) break;
+            seen.append(buffer, static_cast<std::size_t>(n));
+          }
+          [[maybe_unused]] ssize_t written = ::write(real_stderr, seen.data(), seen.size());
+          m.unlock();
+        });
+        while (!held) std::this_thread::yield();
+        auto ticker = green::spawn({.name = "ticker"}, [&] {
+          while (!done) green::this_thread::sleep_for(10ms);
+        });
+        auto locker = green::spawn({.name = "locker"}, [&] {
+          m.lock();
+          m.unlock();
+          done = true;
+        });
+        locker.join();
+        ticker.join();
+        holder.join();
+        dup2(real_stderr, STDERR_FILENO);
+        return 0;
+      },
+      patience);
+  INFO(outcome.describe());
+  CHECK(outcome.exited_with(0));
+  CHECK(says(outcome.err, "\"locker\" has blocked its scheduler for "));
+  CHECK(says(outcome.err, "in the system call futex(2)"));
+}
+
+// Does a healthy program, which switches often, sleeps and does its I/O through spindle,
+// hear from the watchdog? Never, though its ticks come all along.
+TEST_CASE("a_busy_green_program_that_blocks_only_through_spindle_gets_no_report") {
+  auto outcome = run_in_child(
+      [] {
+        green::watchdog::set_threshold(short_threshold);
+        std::uint64_t ticks_before = green::detail::watchdog_ticks();
+        int pipe_ends[2];
+        if (pipe(pipe_ends) != 0) return 3;
+        auto until = std::chrono::steady_clock::now() + 4 * short_threshold;
+        green::channel<int> numbers(4);
+        auto producer = green::spawn({.name = "producer"}, [&] {
+          for (int i = 0; std::chrono::steady_clock::now() < until; ++i) numbers.send(i);
+          numbers.close();
+        });
+        auto consumer = green::spawn({.name = "consumer"}, [&] {
+          while (numbers.recv()) green::this_thread::yield();
+        });
+        auto sleeper_and_writer = green::spawn({.name = "writer"}, [&] {
+          for (char c = 'a'; std::chrono::steady_clock::now() < until; c = c == 'z' ? 'a' : c + 1) {
+            green::this_thread::sleep_for(1ms);
+            green::io::write(pipe_ends[1], &c, 1);
+          }
+          green::io::close(pipe_ends[1]);
+        });
+        auto reader = green::spawn({.name = "reader"}, [&] {
+          char buffer[64];
+          while (green::io::read(pipe_ends[0], buffer, sizeof buffer) > 0) {
+          }
+        });
+        producer.join();
+        consumer.join();
+        sleeper_and_writer.join();
+        reader.join();
+        return green::detail::watchdog_ticks() > ticks_before ? 0 : 4;
+      },
+      patience);
+  INFO(outcome.describe());
+  CHECK(outcome.exited_with(0));
+  CHECK_FALSE(says(outcome.err, "spindle:"));
+}
+
+// Does the watchdog's signal disturb the scheduler's own idle wait? Its ticks end the
+// wait early (EINTR), and the loop just waits again: the read and the sleep complete.
+TEST_CASE("the_scheduler_idle_wait_for_a_descriptor_and_a_timer_is_not_disturbed_by_the_ticks") {
+  auto outcome = run_in_child(
+      [] {
+        green::watchdog::set_threshold(20ms);  // a tick every 10 ms
+        std::uint64_t ticks_before = green::detail::watchdog_ticks();
+        int pipe_ends[2];
+        if (pipe(pipe_ends) != 0) return 3;
+        other_kernel_thread outsider([&] {
+          std::this_thread::sleep_for(300ms);
+          kernel::io::write(pipe_ends[1], "x", 1);
+        });
+        char got = 0;
+        auto reader =
+            green::spawn({.name = "reader"}, [&] { green::io::read(pipe_ends[0], &got, 1); });
+        auto sleeper =
+            green::spawn({.name = "sleeper"}, [] { green::this_thread::sleep_for(200ms); });
+        reader.join();
+        sleeper.join();
+        outsider.join();
+        if (got != 'x') return 5;
+        return green::detail::watchdog_ticks() > ticks_before ? 0 : 4;
+      },
+      patience);
+  INFO(outcome.describe());
+  CHECK(outcome.exited_with(0));
+  CHECK_FALSE(says(outcome.err, "spindle:"));
+}
+
+namespace {
+
+// The threshold this test executable reads from SPINDLE_WATCHDOG, printed by the helper
+// case below when the test runs a fresh copy of itself with `value` in the environment
+// (a copy, since a process reads the variable only once). Returns what the copy printed
+// on stdout and stderr.
+spindle_test::child_outcome threshold_read_from_environment(const char* value) {
+  return run_in_child(
+      [value] {
+        setenv("SPINDLE_WATCHDOG", value, 1);
+        setenv("SPINDLE_WATCHDOG_TEST_HELPER", "1", 1);
+        // The path, not /proc/self/exe: under valgrind that names valgrind's own tool,
+        // while readlink answers with the test's path.
+        char self[4096];
+        ssize_t length = readlink("/proc/self/exe", self, sizeof self - 1);
+        if (length <= 0) return 3;
+        self[length] = '\0';
+        execl(self, self, "--test-case=print_the_threshold*", "--no-version", "--minimal",
+              static_cast<char*>(nullptr));
+        return 3;
+      },
+      patience);
+}
+
+}  // namespace
+
+// Not a test by itself: prints the threshold, for threshold_read_from_environment.
+TEST_CASE("print_the_threshold_when_run_by_threshold_read_from_environment") {
+  if (!std::getenv("SPINDLE_WATCHDOG_TEST_HELPER")) return;
+  std::printf("threshold %lld ms\n", static_cast<long long>(green::watchdog::threshold().count()));
+}
+
+// What does SPINDLE_WATCHDOG accept, and what does it say about a value it refuses?
+TEST_CASE("spindle_watchdog_takes_seconds_or_off_and_names_a_value_it_refuses") {
+  auto seconds = threshold_read_from_environment("0.25");
+  INFO(seconds.describe());
+  CHECK(says(seconds.out, "threshold 250 ms"));
+  auto off = threshold_read_from_environment("off");
+  INFO(off.describe());
+  CHECK(says(off.out, "threshold 0 ms"));
+  auto refused = threshold_read_from_environment("soon");
+  INFO(refused.describe());
+  CHECK(says(refused.out, "threshold 1000 ms"));
+  CHECK(says(refused.err, "SPINDLE_WATCHDOG=\"soon\" is neither a number of seconds"));
+}
+
+// Can a program turn the watchdog off, and back on?
+TEST_CASE("set_threshold_turns_the_watchdog_off_with_zero_and_on_again") {
+  auto before = green::watchdog::threshold();
+  green::watchdog::set_threshold(0ms);
+  CHECK(green::watchdog::threshold() == 0ms);
+  green::watchdog::set_threshold(1500ms);
+  CHECK(green::watchdog::threshold() == 1500ms);
+  green::watchdog::set_threshold(before);
+}
