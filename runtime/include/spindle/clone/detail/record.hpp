@@ -69,6 +69,11 @@ struct record {
   // mutex's queue instead of waking it (wait morphing, docs/09-clone-backend.md).
   mutex* relocks = nullptr;
 
+  // Ownership: how many mutexes this thread holds. Changed by the thread itself, or by
+  // an unlock handing it a mutex while it is parked (runtime/clone/mutex.cpp:
+  // mutex::hand_over), whose wake publishes the change. Read by the thread's leave().
+  std::uint32_t mutexes_held = 0;
+
   // Lifetime: guarded by the parking lot's lock.
   record* joiner = nullptr;             // parked in join() on this thread
   bool detached = false;

@@ -96,6 +96,11 @@ struct record {
   std::size_t timer_slot = no_timer;    // index in the timer queue, or no_timer
   static constexpr std::size_t no_timer = ~std::size_t{0};
 
+  // Ownership: how many mutexes this thread holds, counted by whoever gives or takes one
+  // (runtime/green/mutex.cpp). A thread that finishes with a count leaves its name to
+  // the deadlock report (runtime/common/finished_owners.hpp).
+  std::uint32_t mutexes_held = 0;
+
   // Lifetime: who frees the record and its stack.
   record* joiner = nullptr;             // parked in join() on this thread
   bool detached = false;
