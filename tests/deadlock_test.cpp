@@ -237,4 +237,31 @@ TEST_CASE_TEMPLATE("the_report_names_the_owner_a_mutex_was_handed_to_while_other
   CHECK_FALSE(contains(first_report, "first-owner"));
 }
 
+// The thread the detector fails is detached: its deadlock_error escapes with nobody to
+// join it. Does the program end (SIGABRT) with the report on stderr, naming the thread,
+// rather than lose the report? main waits on a condition variable first (it releases the
+// mutex only as it parks, so the detached thread, which takes the mutex, blocks after
+// it): the detached thread is the last to block.
+TEST_CASE_TEMPLATE("a_detached_thread_failed_by_the_detector_ends_the_program_with_the_report", B,
+                   SPINDLE_TEST_BACKENDS) {
+  auto outcome = spindle_test::run_in_child([] {
+    typename B::mutex m;
+    typename B::condition_variable never_notified;
+    typename B::template channel<int> silent(0);
+    std::unique_lock lock(m);
+    B::spawn(spindle::spawn_options{.name = "detached-victim"}, [&] {
+      { std::lock_guard after_main_waits(m); }
+      silent.recv();
+    }).detach();
+    never_notified.wait(lock);
+    return 0;
+  });
+  INFO(outcome.describe());
+  CHECK(outcome.killed_by(SIGABRT));
+  CHECK(contains(outcome.err, "detached " + std::string(B::name) + " thread \"detached-victim\""));
+  CHECK(contains(outcome.err, "spindle::deadlock_error: spindle: deadlock"));
+  CHECK(contains(outcome.err, "\"detached-victim\" (id "));
+  CHECK(contains(outcome.err, "waits on channel (receive)"));
+}
+
 }  // TEST_SUITE

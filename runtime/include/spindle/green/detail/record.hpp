@@ -22,6 +22,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -101,9 +102,12 @@ struct record {
   // the deadlock report (runtime/common/finished_owners.hpp).
   std::uint32_t mutexes_held = 0;
 
-  // Lifetime: who frees the record and its stack.
+  // Lifetime: who frees the record and its stack, and who receives its exception.
   record* joiner = nullptr;             // parked in join() on this thread
   bool detached = false;
+  // What escaped run(): join rethrows it; if the thread is detached, it ends the
+  // program (runtime/common/escaped_exception.hpp).
+  std::exception_ptr error;
 
   // All live records of one scheduler, for the deadlock report and teardown.
   record* all_prev = nullptr;
