@@ -20,7 +20,8 @@ mutex::~mutex() {
   }
 }
 
-// The caller becomes the owner of a free mutex.
+// `self` becomes the owner, counting it: the caller taking a free mutex, or unlock
+// handing it to the first waiter.
 void mutex::take(detail::record* self) noexcept {
   owner_ = self->id;
   ++self->mutexes_held;
