@@ -1,7 +1,9 @@
 // tests/deadlock_test.cpp — a program that can never progress is reported, not hung.
 #include <chrono>
 #include <mutex>
+#include <stdexcept>
 #include <string>
+#include <system_error>
 
 #include "harness.hpp"
 
@@ -140,6 +142,126 @@ TEST_CASE_TEMPLATE("a_join_that_fails_with_deadlock_gives_the_thread_up", B, SPI
     CHECK_FALSE(waiter.joinable());
   }
   silent.close();  // lets the given-up thread finish; the runtime frees it
+}
+
+// A thread locks a mutex and finishes without unlocking it, and is joined (its record is
+// freed); then main blocks on that mutex for ever: does the report name the owner by id
+// and name, say that it finished, and read nothing that was freed?
+TEST_CASE_TEMPLATE("a_mutex_whose_owner_finished_without_unlocking_is_reported_as_such", B,
+                   SPINDLE_TEST_BACKENDS) {
+  typename B::mutex m;
+  auto leaves_locked = B::spawn(spindle::spawn_options{.name = "leaves-locked"}, [&] {
+    m.lock();
+    return B::this_thread::get_id();
+  });
+  auto owner = leaves_locked.join();
+  try {
+    m.lock();
+    FAIL("lock of a mutex whose owner finished returned");
+  } catch (const spindle::deadlock_error& e) {
+    INFO(e.what());
+    CHECK(contains(e.what(), "waits on mutex"));
+    CHECK(contains(e.what(), "held by \"leaves-locked\" (id " + std::to_string(owner.value()) +
+                                 "), which finished without unlocking"));
+  }
+}
+
+// A thread finishes holding a mutex and the next thread is spawned where it was (its
+// stack or its record's memory reused): does the newcomer own nothing? Its unlock must
+// be refused, its try_lock must fail, and its lock must be reported as a deadlock naming
+// the thread that finished, not the newcomer.
+TEST_CASE_TEMPLATE("a_thread_spawned_after_an_owner_finished_does_not_inherit_its_mutex", B,
+                   SPINDLE_TEST_BACKENDS) {
+  typename B::mutex m;
+  B::spawn(spindle::spawn_options{.name = "leaves-locked"}, [&] { m.lock(); }).join();
+  auto newcomer = B::spawn(spindle::spawn_options{.name = "newcomer"}, [&]() -> std::string {
+    try {
+      m.unlock();
+      return "unlock of a mutex the newcomer never locked succeeded";
+    } catch (const std::system_error& e) {
+      if (e.code() != std::errc::operation_not_permitted) return e.what();
+    }
+    if (m.try_lock()) return "try_lock of a mutex held by a finished thread succeeded";
+    try {
+      m.lock();
+      return "lock of a mutex held by a finished thread returned";
+    } catch (const spindle::deadlock_error& e) {
+      return e.what();
+    } catch (const std::exception& e) {
+      return std::string("lock threw something else: ") + e.what();
+    }
+  });
+  std::string report = newcomer.join();
+  INFO(report);
+  CHECK(contains(report, "\"newcomer\" (id "));
+  CHECK(contains(report, "held by \"leaves-locked\""));
+  CHECK(contains(report, "which finished without unlocking"));
+}
+
+// Two threads wait on a mutex; its first owner unlocks, handing it to one of them, then
+// finishes and is joined. Does the report name the mutex's owner at the time of the
+// report (the thread it was handed to), rather than the owner seen when the other
+// thread began waiting, which is gone?
+TEST_CASE_TEMPLATE("the_report_names_the_owner_a_mutex_was_handed_to_while_others_waited", B,
+                   SPINDLE_TEST_BACKENDS) {
+  typename B::mutex m;
+  typename B::template channel<int> silent(0);
+  auto take_and_stay = [&]() -> std::string {
+    try {
+      std::lock_guard hold(m);
+      silent.recv();  // never sends: the one that gets m keeps it
+    } catch (const spindle::deadlock_error& e) {
+      return e.what();
+    }
+    return {};
+  };
+  typename B::latch locked(1);
+  auto first = B::spawn(spindle::spawn_options{.name = "first-owner"}, [&] {
+    m.lock();
+    locked.count_down();
+    B::this_thread::sleep_for(std::chrono::milliseconds(50));  // both others queue on m
+    m.unlock();
+  });
+  locked.wait();
+  auto a = B::spawn(spindle::spawn_options{.name = "waiter-a"}, take_and_stay);
+  auto b = B::spawn(spindle::spawn_options{.name = "waiter-b"}, take_and_stay);
+  first.join();
+  std::string ra = a.join(), rb = b.join();
+  // The thread that got m blocked last, on the channel: it is failed first, with the
+  // other waiting on m, held by it. (Then, m released, the other is failed on the channel.)
+  const std::string& first_report = contains(ra, "waits on mutex") ? ra : rb;
+  const char* keeper = &first_report == &ra ? "\"waiter-a\"" : "\"waiter-b\"";
+  INFO(ra);
+  INFO(rb);
+  CHECK(contains(first_report, std::string("held by ") + keeper));
+  CHECK_FALSE(contains(first_report, "first-owner"));
+}
+
+// The thread the detector fails is detached: its deadlock_error escapes with nobody to
+// join it. Does the program end (SIGABRT) with the report on stderr, naming the thread,
+// rather than lose the report? main waits on a condition variable first (it releases the
+// mutex only as it parks, so the detached thread, which takes the mutex, blocks after
+// it): the detached thread is the last to block.
+TEST_CASE_TEMPLATE("a_detached_thread_failed_by_the_detector_ends_the_program_with_the_report", B,
+                   SPINDLE_TEST_BACKENDS) {
+  auto outcome = spindle_test::run_in_child([] {
+    typename B::mutex m;
+    typename B::condition_variable never_notified;
+    typename B::template channel<int> silent(0);
+    std::unique_lock lock(m);
+    B::spawn(spindle::spawn_options{.name = "detached-victim"}, [&] {
+      { std::lock_guard after_main_waits(m); }
+      silent.recv();
+    }).detach();
+    never_notified.wait(lock);
+    return 0;
+  });
+  INFO(outcome.describe());
+  CHECK(outcome.killed_by(SIGABRT));
+  CHECK(contains(outcome.err, "detached " + std::string(B::name) + " thread \"detached-victim\""));
+  CHECK(contains(outcome.err, "spindle::deadlock_error: spindle: deadlock"));
+  CHECK(contains(outcome.err, "\"detached-victim\" (id "));
+  CHECK(contains(outcome.err, "waits on channel (receive)"));
 }
 
 }  // TEST_SUITE

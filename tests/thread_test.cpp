@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 
 #include <atomic>
+#include <cstdio>
 #include <memory>
 #include <set>
 #include <stdexcept>
@@ -115,6 +116,80 @@ TEST_CASE_TEMPLATE("a_detached_thread_runs_to_completion", B, SPINDLE_TEST_BACKE
   }).detach();
   done.wait();
   CHECK(value == 42);
+}
+
+// A detached thread's function throws: nobody can join it to receive the exception. Does
+// the program end (SIGABRT, as std::terminate does) with a message naming the thread and
+// the exception, as a std::thread's escaping exception ends it, rather than run on?
+TEST_CASE_TEMPLATE("an_exception_escaping_a_detached_thread_terminates_naming_both", B,
+                   SPINDLE_TEST_BACKENDS) {
+  auto outcome = spindle_test::run_in_child([] {
+    typename B::latch detached(1);
+    auto t = B::spawn(spindle::spawn_options{.name = "doomed"}, [&] {
+      detached.wait();
+      throw std::runtime_error("the disk is full");
+    });
+    std::printf("%llu\n", static_cast<unsigned long long>(t.get_id().value()));
+    std::fflush(stdout);
+    t.detach();
+    detached.count_down();
+    B::this_thread::sleep_for(10s);  // ended long before this, by the thread
+    return 0;
+  });
+  INFO(outcome.describe());
+  CHECK(outcome.killed_by(SIGABRT));
+  std::string id = outcome.out.substr(0, outcome.out.find('\n'));
+  CHECK(outcome.err.find("detached " + std::string(B::name) + " thread \"doomed\" (id " + id +
+                         ")") != std::string::npos);
+  CHECK(outcome.err.find("std::runtime_error: the disk is full") != std::string::npos);
+}
+
+// The thread has already finished, with an exception, when it is detached: does detach
+// end the program the same way, rather than free the exception unseen? (On the clone
+// backend the thread may instead finish just after the detach; the outcome is the same.)
+TEST_CASE_TEMPLATE("detaching_a_thread_that_finished_with_an_exception_terminates", B,
+                   SPINDLE_TEST_BACKENDS) {
+  auto outcome = spindle_test::run_in_child([] {
+    auto t = B::spawn(spindle::spawn_options{.name = "failed-early"},
+                      [] { throw std::invalid_argument("no such key"); });
+    B::this_thread::sleep_for(50ms);  // it finishes meanwhile
+    t.detach();
+    B::this_thread::sleep_for(10s);
+    return 0;
+  });
+  INFO(outcome.describe());
+  CHECK(outcome.killed_by(SIGABRT));
+  CHECK(outcome.err.find("\"failed-early\"") != std::string::npos);
+  CHECK(outcome.err.find("std::invalid_argument: no such key") != std::string::npos);
+}
+
+// What escapes is not a std::exception: is its type named instead of a what()?
+TEST_CASE_TEMPLATE("a_non_standard_exception_escaping_a_detached_thread_is_named_by_type", B,
+                   SPINDLE_TEST_BACKENDS) {
+  auto outcome = spindle_test::run_in_child([] {
+    B::spawn(spindle::spawn_options{.name = "throws-an-int"}, [] { throw 42; }).detach();
+    B::this_thread::sleep_for(10s);
+    return 0;
+  });
+  INFO(outcome.describe());
+  CHECK(outcome.killed_by(SIGABRT));
+  CHECK(outcome.err.find("\"throws-an-int\"") != std::string::npos);
+  CHECK(outcome.err.find("of type int") != std::string::npos);
+}
+
+// A detached thread that catches what it throws: does it finish quietly, the program
+// going on?
+TEST_CASE_TEMPLATE("a_detached_thread_that_catches_its_exception_ends_quietly", B,
+                   SPINDLE_TEST_BACKENDS) {
+  typename B::latch done(1);
+  B::spawn([&] {
+    try {
+      throw std::runtime_error("handled");
+    } catch (const std::exception&) {
+    }
+    done.count_down();
+  }).detach();
+  done.wait();
 }
 
 // Does every thread get its own id, the one this_thread::get_id reports inside it?

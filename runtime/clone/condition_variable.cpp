@@ -58,7 +58,7 @@ void condition_variable::wait(std::unique_lock<mutex>& lock) {
   auto held = lot.hold();
   waiting_.fetch_add(1, std::memory_order_relaxed);
   self->relocks = lock.mutex();
-  lock.mutex()->release_holding_the_lot();
+  lock.mutex()->release_holding_the_lot(self);
   try {
     lot.park(held, self, &waiters_, {label_.what, label_.object ? label_.object : this, nullptr});
   } catch (...) {
@@ -86,7 +86,7 @@ std::cv_status condition_variable::wait_until(std::unique_lock<mutex>& lock,
   auto& lot = parking_lot::instance();
   auto held = lot.hold();
   waiting_.fetch_add(1, std::memory_order_relaxed);
-  lock.mutex()->release_holding_the_lot();
+  lock.mutex()->release_holding_the_lot(self);
   bool woken = lot.park_until(held, self, deadline, &waiters_,
                               {label_.what, label_.object ? label_.object : this, nullptr});
   waiting_.fetch_sub(1, std::memory_order_relaxed);

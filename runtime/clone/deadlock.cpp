@@ -15,7 +15,8 @@ std::string parking_lot::describe_deadlock(const record* failed) const {
   return spindle::detail::describe_deadlock(
       "spindle: deadlock: every clone thread is blocked in spindle and none is left to wake "
       "another.",
-      all_, [](const record* r) { return r->st == state::blocked && r->counted; }, failed);
+      all_, [](const record* r) { return r->st == state::blocked && r->counted; }, failed,
+      finished_owners_);
 }
 
 }  // namespace spindle::clone::detail

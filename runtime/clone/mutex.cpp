@@ -21,14 +21,25 @@ mutex::~mutex() {
   }
 }
 
+// The caller, or the unlock handing the mutex to a parked waiter, makes `self` the owner.
+void mutex::take(detail::record* self) noexcept {
+  owner_.store(self->id, std::memory_order_relaxed);
+  ++self->mutexes_held;
+}
+
+// Called by the deadlock report, under the parking lot's lock.
+std::uint64_t mutex::holder_id(const void* self) noexcept {
+  return static_cast<const mutex*>(self)->owner_.load(std::memory_order_relaxed);
+}
+
 void mutex::lock() {
   detail::record* self = detail::running();
   std::uint32_t seen = free;
   if (word_.compare_exchange_strong(seen, held, std::memory_order_acquire)) {
-    owner_.store(self, std::memory_order_relaxed);
+    take(self);
     return;
   }
-  if (owner_.load(std::memory_order_relaxed) == self) {
+  if (owned_by(self)) {
     throw std::system_error(std::make_error_code(std::errc::resource_deadlock_would_occur),
                             "spindle::clone::mutex::lock: the calling thread already owns "
                             "this mutex (it is not recursive)");
@@ -42,31 +53,32 @@ void mutex::lock_contended(detail::record* self) {
   auto& lot = parking_lot::instance();
   auto lock = lot.hold();
   if (word_.exchange(contended, std::memory_order_acquire) == free) {
-    owner_.store(self, std::memory_order_relaxed);
+    take(self);
     return;
   }
-  lot.park(lock, self, &waiters_, {"mutex", this, owner_.load(std::memory_order_relaxed)});
-  // unlock_contended made this thread the owner before waking it.
+  lot.park(lock, self, &waiters_, {"mutex", this, nullptr, &mutex::holder_id});
+  // hand_over made this thread the owner, and counted it, before waking it.
 }
 
 bool mutex::try_lock() {
   detail::record* self = detail::running();  // may throw: before the mutex is taken
   std::uint32_t seen = free;
   if (!word_.compare_exchange_strong(seen, held, std::memory_order_acquire)) return false;
-  owner_.store(self, std::memory_order_relaxed);
+  take(self);
   return true;
 }
 
 void mutex::unlock() {
   detail::record* self = detail::running();
-  detail::record* owner = owner_.load(std::memory_order_relaxed);
-  if (owner != self) {
+  std::uint64_t owner = owner_.load(std::memory_order_relaxed);
+  if (owner != self->id) {
     throw std::system_error(std::make_error_code(std::errc::operation_not_permitted),
                             owner ? "spindle::clone::mutex::unlock: the mutex is owned by "
                                     "another thread"
                                   : "spindle::clone::mutex::unlock: the mutex is not locked");
   }
-  owner_.store(nullptr, std::memory_order_relaxed);
+  --self->mutexes_held;
+  owner_.store(0, std::memory_order_relaxed);
   std::uint32_t seen = held;
   if (word_.compare_exchange_strong(seen, free, std::memory_order_release)) return;
   auto lock = parking_lot::instance().hold();
@@ -81,7 +93,7 @@ void mutex::hand_over() noexcept {
     word_.store(free, std::memory_order_release);
     return;
   }
-  owner_.store(next, std::memory_order_relaxed);
+  take(next);  // next is parked: its count is not touched by itself until it wakes
   // With no other waiter left, the new owner's unlock may take the fast path.
   if (next->next == nullptr) word_.store(held, std::memory_order_relaxed);
   parking_lot::instance().wake(next);
@@ -99,14 +111,14 @@ bool mutex::adopt_waiter_holding_the_lot(detail::record* r) noexcept {
       seen != contended) {
     return false;
   }
-  parking_lot::instance().requeue(r, &waiters_,
-                                  {"mutex", this, owner_.load(std::memory_order_relaxed)});
+  parking_lot::instance().requeue(r, &waiters_, {"mutex", this, nullptr, &mutex::holder_id});
   return true;
 }
 
-// Precondition: the parking lot's lock is held and the caller owns the mutex.
-void mutex::release_holding_the_lot() noexcept {
-  owner_.store(nullptr, std::memory_order_relaxed);
+// Precondition: the parking lot's lock is held and the caller, `self`, owns the mutex.
+void mutex::release_holding_the_lot(detail::record* self) noexcept {
+  --self->mutexes_held;
+  owner_.store(0, std::memory_order_relaxed);
   std::uint32_t seen = held;
   if (!word_.compare_exchange_strong(seen, free, std::memory_order_release)) hand_over();
 }

@@ -61,6 +61,7 @@ void parking_lot::enter(record* r) noexcept {
 bool parking_lot::leave(record* r) noexcept {
   held lock = hold();
   r->st = state::finished;
+  if (r->mutexes_held != 0) finished_owners_.remember(r->id, r->name);
   if (r->joiner) wake(r->joiner);
   (r->all_prev ? r->all_prev->all_next : all_) = r->all_next;
   if (r->all_next) r->all_next->all_prev = r->all_prev;

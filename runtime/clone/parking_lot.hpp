@@ -18,6 +18,7 @@
 #include <mutex>
 #include <string>
 
+#include "../common/finished_owners.hpp"
 #include "spindle/clone/detail/record.hpp"
 
 namespace spindle::clone::detail {
@@ -48,8 +49,9 @@ public:
 
   // A thread becomes known (spawned, or a root thread's first spindle call). Held.
   void enter(record* r) noexcept;
-  // A thread's last act: finished, joiner woken, unregistered. Takes the lock itself.
-  // Returns whether the thread was detached (then it frees its own record).
+  // A thread's last act: finished, joiner woken, unregistered, its name left for the
+  // deadlock report if it still holds a mutex. Takes the lock itself. Returns whether
+  // the thread was detached (then it frees its own record).
   bool leave(record* r) noexcept;
 
   // Blocks `self` (queued in `queue` if not null) until wake(); releases `lock` first.
@@ -84,6 +86,8 @@ private:
   std::size_t live_ = 0;        // registered and not finished; guarded by lock_
   std::size_t blocked_ = 0;     // parked with no deadline; guarded by lock_
   std::uint64_t parks_ = 0;     // guarded by lock_
+  // Names of threads that finished holding a mutex, for the report; guarded by lock_.
+  spindle::detail::finished_owners finished_owners_;
 };
 
 }  // namespace spindle::clone::detail

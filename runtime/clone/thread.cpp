@@ -22,6 +22,7 @@
 #include <system_error>
 
 #include "../common/deadlock_report.hpp"
+#include "../common/escaped_exception.hpp"
 #include "kernel_thread.hpp"
 #include "overflow.hpp"
 #include "parking_lot.hpp"
@@ -73,6 +74,22 @@ void name_kernel_task(const std::string& name) {
   if (!name.empty()) prctl(PR_SET_NAME, name.substr(0, 15).c_str(), 0, 0, 0);
 }
 
+// Called by a thread as its run() returns with an exception. Under the parking lot's
+// lock, against a concurrent detach: detached already, nobody can receive it, so it ends
+// the program (with the lock released: a terminate handler may use spindle); otherwise
+// `failed` tells a later detach to, and a join rethrows it.
+void settle_escaped_exception(record* self) noexcept {
+  bool detached;
+  {
+    auto held = parking_lot::instance().hold();
+    detached = self->detached;
+    self->failed = !detached;
+  }
+  if (detached) {
+    spindle::detail::terminate_for_escaped_exception("clone", self->id, self->name, self->error);
+  }
+}
+
 // Runs on the new kernel thread, on its own stack, with its own TLS. What it does last,
 // after returning and after its thread_local destructors, is leaving's destructor.
 void entry(void* argument) noexcept {
@@ -82,6 +99,7 @@ void entry(void* argument) noexcept {
   name_in_overflow_reports(self, false);
   name_kernel_task(self->name);
   self->run();
+  if (self->error) settle_escaped_exception(self);
   spindle::detail::destroy_local_values(self->locals);
 }
 
@@ -153,15 +171,28 @@ void reap(record* thread) noexcept {
   delete thread;
 }
 
+// A thread that failed before it was detached ends the program here. What the message
+// needs is copied under the lock: once it is released, the thread may free its record.
 void detach(record* thread) noexcept {
   kernel_thread* kernel;
   bool finished;
+  bool failed;
+  std::uint64_t id = 0;
+  std::string name;
+  std::exception_ptr error;
   {
     auto held = parking_lot::instance().hold();
     kernel = thread->kernel;
     thread->detached = true;
     finished = thread->st == state::finished;
+    failed = thread->failed;
+    if (failed) {
+      id = thread->id;
+      name = thread->name;
+      error = thread->error;
+    }
   }
+  if (failed) spindle::detail::terminate_for_escaped_exception("clone", id, name, error);
   detach(kernel);
   if (finished) delete thread;  // else the thread frees it in entry()
 }

@@ -6,16 +6,24 @@
 // Explained in: docs/07-deadlock.md. Read next: runtime/green/deadlock.cpp.
 #pragma once
 
+#include <cstdint>
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+
+#include "finished_owners.hpp"
 
 namespace spindle::detail {
 
+inline void describe_thread(std::ostringstream& out, std::uint64_t id, const std::string& name) {
+  out << '"' << (name.empty() ? std::string_view("unnamed") : std::string_view(name)) << "\" (id "
+      << id << ')';
+}
+
 template <class Record>
 void describe_thread(std::ostringstream& out, const Record* r) {
-  out << '"' << (r->name.empty() ? std::string("unnamed") : r->name) << "\" (id " << r->id
-      << ')';
+  describe_thread(out, r->id, r->name);
 }
 
 // `"name" (id 7)`, as threads are named in every message spindle prints.
@@ -26,8 +34,38 @@ std::string describe_thread(const Record* r) {
   return out.str();
 }
 
+// Who is who when the report is written: every registered thread by id, and the names
+// that owners which finished holding a mutex left behind. A mutex names its owner by id
+// (runtime/common/finished_owners.hpp), so the report finds the owner here and never
+// follows a pointer to a thread that may be gone.
 template <class Record>
-void describe_wait(std::ostringstream& out, const Record* r) {
+class thread_directory {
+ public:
+  thread_directory(const Record* all, const finished_owners& finished) : finished_(finished) {
+    for (const Record* r = all; r; r = r->all_next) live_.emplace(r->id, r);
+  }
+
+  // `"name" (id 7)` for a registered thread; `"name" (id 7), which finished without
+  // unlocking` for an owner that finished holding the object.
+  void describe_holder(std::ostringstream& out, std::uint64_t id) const {
+    if (const std::string* name = finished_.name_of(id)) {
+      describe_thread(out, id, *name);
+      out << ", which finished without unlocking";
+    } else if (auto found = live_.find(id); found != live_.end()) {
+      describe_thread(out, found->second);
+    } else {
+      out << "thread " << id << ", which finished without unlocking";
+    }
+  }
+
+ private:
+  std::unordered_map<std::uint64_t, const Record*> live_;
+  const finished_owners& finished_;
+};
+
+template <class Record>
+void describe_wait(std::ostringstream& out, const Record* r,
+                   const thread_directory<Record>& threads) {
   const auto& why = r->waiting_on;
   if (std::string_view(why.what) == "join") {
     out << "join of ";
@@ -38,6 +76,11 @@ void describe_wait(std::ostringstream& out, const Record* r) {
   if (why.holder) {
     out << ", held by ";
     describe_thread(out, why.holder);
+  } else if (why.holder_id) {
+    if (std::uint64_t id = why.holder_id(why.object)) {
+      out << ", held by ";
+      threads.describe_holder(out, id);
+    }
   }
 }
 
@@ -58,10 +101,12 @@ Record* choose_deadlock_victim(Record* all, IsBlocked is_blocked) {
 }
 
 // The report: `headline`, one line per thread for which is_blocked(r) holds (walking the
-// list linked by all_next from `all`), and who fails.
+// list linked by all_next from `all`), and who fails. `finished` holds the names of
+// owners that finished holding a mutex. Throws std::bad_alloc when memory runs out.
 template <class Record, class IsBlocked>
-std::string describe_deadlock(std::string_view headline, const Record* all,
-                              IsBlocked is_blocked, const Record* failed) {
+std::string describe_deadlock(std::string_view headline, const Record* all, IsBlocked is_blocked,
+                              const Record* failed, const finished_owners& finished) {
+  const thread_directory<Record> threads(all, finished);
   std::ostringstream out;
   out << headline << "\nBlocked threads:\n";
   for (const Record* r = all; r; r = r->all_next) {
@@ -69,7 +114,7 @@ std::string describe_deadlock(std::string_view headline, const Record* all,
     out << "  ";
     describe_thread(out, r);
     out << " waits on ";
-    describe_wait(out, r);
+    describe_wait(out, r, threads);
     out << '\n';
   }
   out << "The blocking call of ";

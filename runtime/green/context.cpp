@@ -62,6 +62,8 @@ void scheduler::arrived(boost::context::fiber&& from) noexcept {
 boost::context::fiber scheduler::finish_running() noexcept {
   record* self = running_;
   self->st = state::finished;
+  if (self->mutexes_held != 0) [[unlikely]]
+    remember_finished_owner(self);
   note(event_kind::exit, self);
   if (self->joiner) wake(self->joiner);
   if (self->detached) finished_.push_back(self);

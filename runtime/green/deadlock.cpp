@@ -23,11 +23,18 @@ void scheduler::fail_one_deadlocked_thread() {
   wake(victim, wake_status::deadlock);
 }
 
+// Called by finish_running for a thread that still holds a mutex. Out of line, in this
+// file: inlined, its locals would give finish_running a frame on ASan's fake stack, which
+// before_last_switch lets die before finish_running returns (runtime/green/switch_hooks.hpp).
+void scheduler::remember_finished_owner(const record* finished) noexcept {
+  finished_owners_.remember(finished->id, finished->name);
+}
+
 std::string scheduler::describe_deadlock(const record* failed) const {
   return spindle::detail::describe_deadlock(
       "spindle: deadlock: every green thread on this kernel thread is blocked and nothing "
       "can wake one (no runnable thread, no timer pending).",
-      all_, [](const record* r) { return r->st == state::blocked; }, failed);
+      all_, [](const record* r) { return r->st == state::blocked; }, failed, finished_owners_);
 }
 
 }  // namespace spindle::green::detail

@@ -20,40 +20,58 @@ mutex::~mutex() {
   }
 }
 
+// `self` becomes the owner, counting it: the caller taking a free mutex, or unlock
+// handing it to the first waiter.
+void mutex::take(detail::record* self) noexcept {
+  owner_ = self->id;
+  ++self->mutexes_held;
+}
+
+std::uint64_t mutex::holder_id(const void* self) noexcept {
+  return static_cast<const mutex*>(self)->owner_;
+}
+
 void mutex::lock() {
   auto& s = detail::scheduler::here();
   detail::record* self = s.running();
-  if (owner_ == nullptr) {
-    owner_ = self;
+  if (owner_ == 0) {
+    take(self);
     return;
   }
-  if (owner_ == self) {
+  if (owner_ == self->id) {
     throw std::system_error(std::make_error_code(std::errc::resource_deadlock_would_occur),
                             "spindle::green::mutex::lock: the calling thread already owns "
                             "this mutex (it is not recursive)");
   }
-  s.park(&waiters_, {"mutex", this, owner_});
-  // unlock() made us the owner before waking us: no other thread can barge in.
-  assert(owner_ == self);
+  s.park(&waiters_, {"mutex", this, nullptr, &mutex::holder_id});
+  // unlock() made us the owner, and counted it, before waking us: no thread can barge in.
+  assert(owner_ == self->id);
 }
 
 bool mutex::try_lock() {
   detail::record* self = detail::running();
-  if (owner_ != nullptr) return false;
-  owner_ = self;
+  if (owner_ != 0) return false;
+  take(self);
   return true;
 }
 
 void mutex::unlock() {
   auto& s = detail::scheduler::here();
-  if (owner_ != s.running()) {
+  detail::record* self = s.running();
+  if (owner_ != self->id) {
     throw std::system_error(std::make_error_code(std::errc::operation_not_permitted),
                             owner_ ? "spindle::green::mutex::unlock: the mutex is owned by "
                                      "another thread"
                                    : "spindle::green::mutex::unlock: the mutex is not locked");
   }
-  owner_ = waiters_.front();
-  if (owner_) s.wake(owner_);
+  --self->mutexes_held;
+  detail::record* next = waiters_.front();
+  if (!next) {
+    owner_ = 0;
+    return;
+  }
+  take(next);
+  s.wake(next);
 }
 
 }  // namespace spindle::green

@@ -16,6 +16,7 @@
 #include <memory>
 #include <string>
 
+#include "../common/finished_owners.hpp"
 #include "spindle/green/detail/record.hpp"
 #include "spindle/detail/thread_queue.hpp"
 #include "spindle/green/policy.hpp"
@@ -78,7 +79,8 @@ public:
   // First act of every context that starts running: store the context that switched here.
   void arrived(boost::context::fiber&& from) noexcept;
   // Last act of a finishing thread: running -> finished, wake the joiner, and return
-  // the context to resume. The thread's stack stays alive until reap().
+  // the context to resume. The thread's stack stays alive until reap(). A thread that
+  // still holds a mutex leaves its name in finished_owners_ for the deadlock report.
   boost::context::fiber finish_running() noexcept;
   // Frees a finished thread's record and stack. Never called on the stack being freed.
   void reap(record* finished) noexcept;
@@ -135,6 +137,7 @@ private:
   void poll_io() noexcept;
   void wait_for_events() noexcept;
   void fail_one_deadlocked_thread();
+  void remember_finished_owner(const record* finished) noexcept;
   std::string describe_deadlock(const record* failed) const;
   void link(record* r) noexcept;
   void unlink(record* r) noexcept;
@@ -169,6 +172,8 @@ private:
   std::size_t blocked_ = 0;             // threads in state blocked
   std::uint64_t parks_ = 0;             // numbers each park, for the deadlock report
   std::string deadlock_report_;         // handed to the failed thread's park
+  spindle::detail::finished_owners finished_owners_;  // names of threads that finished
+                                                      // holding a mutex, for the report
   bool stopping_ = false;               // set by ~scheduler to make run() return
   std::atomic<bool> idle_{false};       // set by wait_for_events around its wait
   detail::watchdog watchdog_;           // ticks while a thread could stall the others

@@ -13,6 +13,7 @@
 #include <system_error>
 
 #include "../common/deadlock_report.hpp"
+#include "../common/escaped_exception.hpp"
 #include "context.hpp"
 #include "local_slots.hpp"
 #include "scheduler.hpp"
@@ -31,6 +32,17 @@ constexpr std::size_t minimum_stack_size = 16 * 1024;
 constexpr std::size_t minimum_free_stack = 8 * 1024;
 
 std::string describe(const record* r) { return spindle::detail::describe_thread(r); }
+
+[[noreturn]] void terminate_for_escaped_exception(const record* thread) noexcept {
+  spindle::detail::terminate_for_escaped_exception("green", thread->id, thread->name,
+                                                   thread->error);
+}
+
+// Called by a thread, on its own stack, as its run() returns with an exception: if it is
+// detached, nobody can receive it. Otherwise join will, or detach will find it.
+void settle_escaped_exception(const record* thread) noexcept {
+  if (thread->detached) terminate_for_escaped_exception(thread);
+}
 
 }  // namespace
 
@@ -79,6 +91,7 @@ void start(record* thread, const spawn_options& options, const stack_span& stack
                                  [thread, &s](boost::context::fiber&& from) {
                                    s.arrived(std::move(from));
                                    thread->run();
+                                   if (thread->error) settle_escaped_exception(thread);
                                    destroy_locals(thread);
                                    return s.finish_running();
                                  });
@@ -105,8 +118,12 @@ void wait_for_finish(record* thread) {
 
 void reap(record* thread) noexcept { scheduler::here().reap(thread); }
 
+// On one kernel thread `error` is only ever set once the function has thrown, so it can
+// be read here even if the thread has not finished (it may be parked in a local's
+// destructor): a thread that failed before it was detached ends the program here.
 void detach(record* thread) noexcept {
   thread->detached = true;
+  if (thread->error) terminate_for_escaped_exception(thread);
   if (thread->st == state::finished) reap(thread);
 }
 

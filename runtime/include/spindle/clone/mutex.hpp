@@ -37,19 +37,25 @@ private:
   friend class condition_variable;
   void lock_contended(detail::record* self);
   void hand_over() noexcept;
-  void release_holding_the_lot() noexcept;  // for condition_variable::wait
+  void release_holding_the_lot(detail::record* self) noexcept;    // for condition_variable::wait
   bool adopt_waiter_holding_the_lot(detail::record* r) noexcept;  // for notify
-public:
+  void take(detail::record* self) noexcept;
+  // The owner's id, for the deadlock report (wait_reason::holder_id).
+  static std::uint64_t holder_id(const void* self) noexcept;
+
+ public:
   // Whether `r` holds the mutex (for condition_variable's precondition check).
   bool owned_by(const detail::record* r) const noexcept {
-    return owner_.load(std::memory_order_relaxed) == r;
+    return owner_.load(std::memory_order_relaxed) == r->id;
   }
 
 private:
 
   enum : std::uint32_t { free = 0, held = 1, contended = 2 };
   std::atomic<std::uint32_t> word_{free};
-  std::atomic<detail::record*> owner_{nullptr};  // written only by the owner or its unlocker
+  // The owner's id, 0 if none: an id, not the record, so that an owner that finishes
+  // without unlocking leaves nothing dangling. Written only by the owner or its unlocker.
+  std::atomic<std::uint64_t> owner_{0};
   detail::thread_queue waiters_;                  // guarded by the parking lot's lock
 };
 

@@ -2,7 +2,8 @@
 //
 // Concept: both backends keep, per thread, a record (Base) that the runtime manages; a
 // task extends it with the user's function and arguments, and a result_record<R> with
-// the slot that join() reads: the value returned, or the exception that escaped.
+// the slot that join() reads: the value returned, or the exception that escaped (kept in
+// Base::error, where the runtime finds it when nobody will join: a detached thread).
 // Explained in: docs/02-the-api.md (the handle: join and detach).
 // Read next: spindle/detail/thread_handle.hpp.
 #pragma once
@@ -22,10 +23,9 @@ struct result_record : Base {
   using stored = std::conditional_t<std::is_reference_v<R>,
                                     std::reference_wrapper<std::remove_reference_t<R>>, R>;
   std::optional<stored> result;
-  std::exception_ptr error;
 
   R take() {
-    if (error) std::rethrow_exception(error);
+    if (this->error) std::rethrow_exception(this->error);
     if (!result) {
       throw std::logic_error(
           "spindle: the thread left no result: it never ran in this process (it stayed "
@@ -37,14 +37,12 @@ struct result_record : Base {
 
 template <class Base>
 struct result_record<Base, void> : Base {
-  std::exception_ptr error;
-
   void take() {
-    if (error) std::rethrow_exception(error);
+    if (this->error) std::rethrow_exception(this->error);
   }
 };
 
-// Base must declare `virtual void run() noexcept`.
+// Base must declare `virtual void run() noexcept` and `std::exception_ptr error`.
 // The function and its arguments are destroyed at the end of run(), on the thread
 // itself, as std::thread does: their destructors see the thread's own identity.
 template <class Base, class R, class F, class... Args>

@@ -2,10 +2,13 @@
 //
 // Concept: a mutex is an owner and a wait queue. lock() on a held mutex parks the
 // caller in the queue; unlock() hands ownership straight to the first waiter (so
-// waiters are served in order and none can starve) and wakes it. Works with
+// waiters are served in order and none can starve) and wakes it. The owner is named by
+// its id, and each thread counts the mutexes it holds (docs/07-deadlock.md). Works with
 // std::lock_guard, std::unique_lock and std::scoped_lock.
 // Explained in: docs/06-synchronisation.md (mutex). Read next: runtime/green/mutex.cpp.
 #pragma once
+
+#include <cstdint>
 
 #include "spindle/green/detail/record.hpp"
 #include "spindle/detail/thread_queue.hpp"
@@ -33,8 +36,13 @@ public:
 
 private:
   friend class condition_variable;
+  void take(detail::record* self) noexcept;
+  // The owner's id, for the deadlock report (wait_reason::holder_id).
+  static std::uint64_t holder_id(const void* self) noexcept;
 
-  detail::record* owner_ = nullptr;  // the green thread holding it, or nullptr
+  // The id, not the record: an owner that finishes without unlocking leaves no pointer
+  // to freed memory behind, and a thread spawned in its place owns nothing.
+  std::uint64_t owner_ = 0;          // the id of the green thread holding it, or 0
   detail::thread_queue waiters_;     // threads parked in lock(), in arrival order
 };
 

@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <exception>
 #include <string>
 #include <vector>
 
@@ -69,9 +70,19 @@ struct record {
   // mutex's queue instead of waking it (wait morphing, docs/09-clone-backend.md).
   mutex* relocks = nullptr;
 
-  // Lifetime: guarded by the parking lot's lock.
+  // Ownership: how many mutexes this thread holds. Changed by the thread itself, or by
+  // an unlock handing it a mutex while it is parked (runtime/clone/mutex.cpp:
+  // mutex::hand_over), whose wake publishes the change. Read by the thread's leave().
+  std::uint32_t mutexes_held = 0;
+
+  // Lifetime: guarded by the parking lot's lock (but `error`, see there).
   record* joiner = nullptr;             // parked in join() on this thread
   bool detached = false;
+  // What escaped run(): written by the thread; read by itself, by its joiner once it
+  // has finished, and by detach once `failed` says it is there. join rethrows it; if the
+  // thread is detached, it ends the program (runtime/common/escaped_exception.hpp).
+  std::exception_ptr error;
+  bool failed = false;                  // run() returned with `error`, not yet detached
   record* all_prev = nullptr;           // every registered thread, for the report
   record* all_next = nullptr;
 

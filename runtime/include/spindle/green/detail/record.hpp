@@ -22,6 +22,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -96,9 +97,17 @@ struct record {
   std::size_t timer_slot = no_timer;    // index in the timer queue, or no_timer
   static constexpr std::size_t no_timer = ~std::size_t{0};
 
-  // Lifetime: who frees the record and its stack.
+  // Ownership: how many mutexes this thread holds, counted by whoever gives or takes one
+  // (runtime/green/mutex.cpp). A thread that finishes with a count leaves its name to
+  // the deadlock report (runtime/common/finished_owners.hpp).
+  std::uint32_t mutexes_held = 0;
+
+  // Lifetime: who frees the record and its stack, and who receives its exception.
   record* joiner = nullptr;             // parked in join() on this thread
   bool detached = false;
+  // What escaped run(): join rethrows it; if the thread is detached, it ends the
+  // program (runtime/common/escaped_exception.hpp).
+  std::exception_ptr error;
 
   // All live records of one scheduler, for the deadlock report and teardown.
   record* all_prev = nullptr;
