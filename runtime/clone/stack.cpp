@@ -122,6 +122,38 @@ thread_memory* reclaim_exited() noexcept
     return to_unmap;
 }
 
+// Memory of a thread that did not cross fork(): the thread's stack, TLS and libc state
+// are as it left them in the parent, so nothing may run there again. Frees the DTV and
+// unmaps; never cached, and libc's block (its destructor list, its tcache) is not kept.
+void discard(thread_memory* memory) noexcept
+{
+    glibc().deallocate_tls(memory->tcb, false);
+    unmap(memory);
+}
+
+// In the child of fork(), under memory_lock (held since the prepare handler). The
+// detached threads whose tid word is still set exist only in the parent: the kernel
+// will never clear their words here. The forking thread, if it is one of them, runs
+// on its memory and keeps it (fork() set its word to the child's tid).
+void discard_threads_left_in_parent() noexcept
+{
+    thread_memory* to_unmap = reclaim_exited();
+    for (thread_memory* next; to_unmap != nullptr; to_unmap = next) {
+        next = to_unmap->next;
+        unmap(to_unmap);
+    }
+    std::byte* own_tcb = thread_pointer();
+    for (thread_memory** link = &awaiting_exit; *link != nullptr;) {
+        thread_memory* memory = *link;
+        if (memory->tcb == own_tcb) {
+            link = &memory->next;
+            continue;
+        }
+        *link = memory->next;
+        discard(memory);
+    }
+}
+
 // Caller holds memory_lock.
 thread_memory* take_cached(std::size_t stack_size) noexcept
 {
@@ -191,6 +223,11 @@ void release_thread_memory(thread_memory* memory) noexcept
         unmap(evicted);
 }
 
+void discard_thread_memory(thread_memory* memory) noexcept
+{
+    discard(memory);
+}
+
 void release_thread_memory_after_exit(thread_memory* memory) noexcept
 {
     std::lock_guard lock(memory_lock);
@@ -213,7 +250,10 @@ void install_thread_memory_fork_handlers()
 {
     // The child's only thread must find the lock free, whoever held it at fork.
     int error = pthread_atfork([] { memory_lock.lock(); }, [] { memory_lock.unlock(); },
-                               [] { memory_lock.unlock(); });
+                               [] {
+                                   discard_threads_left_in_parent();
+                                   memory_lock.unlock();
+                               });
     if (error != 0)
         throw std::system_error(error, std::generic_category(), "spindle: pthread_atfork");
 }
