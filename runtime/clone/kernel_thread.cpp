@@ -147,10 +147,8 @@ void ensure_ready()
     static const bool ready = [] {
         glibc();
         install_credential_broadcast();
-        // Child handlers run in this order: the thread list is unlinked from the memory
-        // of threads that stayed in the parent before that memory is unmapped.
-        install_thread_list_fork_handlers();
         install_thread_memory_fork_handlers();
+        install_thread_list_fork_handlers();
         return true;
     }();
     (void)ready;

@@ -31,6 +31,7 @@ std::mutex memory_lock;
 thread_memory* cache = nullptr;          // threads exited; memory ready for reuse
 std::size_t cached_bytes = 0;            // sum of the lengths in `cache`
 thread_memory* awaiting_exit = nullptr;  // detached threads, maybe still running
+thread_memory* left_in_parent = nullptr; // in a forked child: threads that did not cross
 
 std::size_t page_size() noexcept
 {
@@ -123,18 +124,22 @@ thread_memory* reclaim_exited() noexcept
 }
 
 // Memory of a thread that did not cross fork(): the thread's stack, TLS and libc state
-// are as it left them in the parent, so nothing may run there again. Frees the DTV and
-// unmaps; never cached, and libc's block (its destructor list, its tcache) is not kept.
+// are as it left them in the parent, so nothing may run there again. It is abandoned:
+// kept mapped, never cached, never reused. Its pages are shared copy-on-write with the
+// parent, so it costs the child address space, not memory, and what the thread had
+// allocated (its thread_local destructor list, its tcache) stays reachable, not lost.
+// Caller holds memory_lock.
 void discard(thread_memory* memory) noexcept
 {
-    glibc().deallocate_tls(memory->tcb, false);
-    unmap(memory);
+    memory->next = left_in_parent;
+    left_in_parent = memory;
 }
 
 // In the child of fork(), under memory_lock (held since the prepare handler). The
 // detached threads whose tid word is still set exist only in the parent: the kernel
-// will never clear their words here. The forking thread, if it is one of them, runs
-// on its memory and keeps it (fork() set its word to the child's tid).
+// will never clear their words here, so their memory is abandoned. The forking thread,
+// if it is one of them, runs on its memory and keeps it (fork() set its word to the
+// child's tid).
 void discard_threads_left_in_parent() noexcept
 {
     thread_memory* to_unmap = reclaim_exited();
@@ -225,6 +230,7 @@ void release_thread_memory(thread_memory* memory) noexcept
 
 void discard_thread_memory(thread_memory* memory) noexcept
 {
+    std::lock_guard lock(memory_lock);
     discard(memory);
 }
 

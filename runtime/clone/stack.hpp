@@ -52,9 +52,9 @@ thread_memory* acquire_thread_memory(std::size_t stack_size);
 // Takes back the memory of a thread that has exited (its tid word is 0).
 void release_thread_memory(thread_memory* memory) noexcept;
 
-// Frees the memory of a thread that did not cross fork() (called in the child, where the
-// thread does not exist): it is unmapped, never reused, since its TLS still holds that
-// thread's state (pending thread_local destructors, dlerror, its malloc cache).
+// Abandons the memory of a thread that did not cross fork() (called in the child, where
+// the thread does not exist): it stays mapped and is never reused, since its TLS still
+// holds that thread's state (pending thread_local destructors, dlerror, malloc cache).
 void discard_thread_memory(thread_memory* memory) noexcept;
 
 // Takes back the memory of a thread that may still run; it is reclaimed by a later
@@ -69,7 +69,7 @@ struct thread_memory_counts {
 thread_memory_counts count_thread_memory() noexcept;
 
 // Registers the fork handlers that keep the memory lock usable in a forked child, and
-// discard there the memory of detached threads that stayed in the parent. Called once
+// abandon there the memory of detached threads that stayed in the parent. Called once
 // by ensure_ready.
 void install_thread_memory_fork_handlers();
 
