@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cctype>
 #include <cerrno>
+#include <csignal>
 #include <cstdint>
 #include <cstring>
 #include <mutex>
@@ -19,6 +20,9 @@
 #include <vector>
 
 #include <dlfcn.h>
+#include <locale.h>
+#include <netdb.h>
+#include <resolv.h>
 #include <pthread.h>
 #include <sched.h>
 #include <sys/stat.h>
@@ -197,6 +201,117 @@ TEST_CASE("ctype_and_sched_getcpu_work_in_a_clone_thread")
     CHECK(ctype_ok);
     CHECK(actual == static_cast<unsigned>(cpu));
     CHECK(reported == cpu);
+}
+
+namespace {
+
+// Runs `first` on a clone thread, then `second` on the next one, which must reuse the
+// first one's memory (the same control block: pthread_self() is its address).
+template <class First, class Second>
+void on_one_memory_twice(First first, Second second)
+{
+    pthread_t first_tcb{}, second_tcb{};
+    auto run_first = [&] {
+        first_tcb = pthread_self();
+        first();
+    };
+    auto run_second = [&] {
+        second_tcb = pthread_self();
+        second();
+    };
+    kt::join(start_running(run_first));
+    kt::join(start_running(run_second));
+    REQUIRE(first_tcb == second_tcb);
+}
+
+}  // namespace
+
+// A thread left a dlopen error it never read: does the next thread on its memory see
+// none (pthreads: a new thread's first dlerror() is null)?
+TEST_CASE("a_new_threads_first_dlerror_is_null_after_a_finished_thread_left_one")
+{
+    const char* left = nullptr;
+    const char* seen = "not called";
+    on_one_memory_twice([&] { left = dlopen("libspindle-no-such-library.so", RTLD_NOW) ? "" : "pending"; },
+                        [&] { seen = dlerror(); });
+    CHECK(std::string(left) == "pending");
+    CHECK(seen == nullptr);
+}
+
+// errno and h_errno set by a finished thread: does the next thread start with both 0?
+TEST_CASE("errno_and_h_errno_start_at_zero_after_a_finished_thread_set_them")
+{
+    int errno_seen = -1, h_errno_seen = -1;
+    on_one_memory_twice(
+        [] {
+            errno = EXDEV;
+            h_errno = HOST_NOT_FOUND;
+        },
+        [&] {
+            errno_seen = errno;
+            h_errno_seen = h_errno;
+        });
+    CHECK(errno_seen == 0);
+    CHECK(h_errno_seen == 0);
+}
+
+// A thread switched to a locale of its own with uselocale: does the next thread start in
+// the global locale?
+TEST_CASE("a_new_thread_starts_in_the_global_locale_after_a_finished_thread_used_its_own")
+{
+    locale_t own = newlocale(LC_ALL_MASK, "C", nullptr);
+    REQUIRE(own != nullptr);
+    locale_t seen = nullptr;
+    on_one_memory_twice([&] { uselocale(own); }, [&] { seen = uselocale(nullptr); });
+    freelocale(own);
+    CHECK(seen == LC_GLOBAL_LOCALE);
+}
+
+// A thread initialised its resolver state: does the next thread find it uninitialised,
+// as a new pthread does (glibc closes it at thread exit)?
+TEST_CASE("a_new_threads_resolver_state_is_uninitialised_after_a_finished_thread_used_it")
+{
+    unsigned long first_options = 0, second_options = 1;
+    on_one_memory_twice(
+        [&] {
+            res_init();
+            first_options = _res.options;
+        },
+        [&] { second_options = _res.options; });
+    CHECK((first_options & RES_INIT) != 0);
+    CHECK((second_options & RES_INIT) == 0);
+}
+
+// strerror and strsignal of a number they have no text for allocate that text: is it
+// freed at thread exit (valgrind's configuration reports it lost otherwise), and does
+// the next thread get its own?
+TEST_CASE("strerror_and_strsignal_texts_of_unknown_numbers_are_the_threads_own")
+{
+    std::string first_error, first_signal, second_error, second_signal;
+    on_one_memory_twice(
+        [&] {
+            first_error = std::strerror(123456);
+            first_signal = strsignal(SIGRTMIN + 2);
+        },
+        [&] {
+            second_error = std::strerror(654321);
+            second_signal = strsignal(SIGRTMIN + 3);
+        });
+    CHECK(first_error == "Unknown error 123456");
+    CHECK(second_error == "Unknown error 654321");
+    CHECK(first_signal == "Real-time signal 2");
+    CHECK(second_signal == "Real-time signal 3");
+}
+
+// Does a thread_local destructor registered by a finished thread stay with that thread:
+// run once at its exit, never again by the next thread on its memory?
+TEST_CASE("thread_local_destructors_run_once_in_the_thread_that_registered_them")
+{
+    destroyed = 0;
+    int after_first = -1;
+    on_one_memory_twice([] { local_counter.value = 1; }, [&] { after_first = destroyed.load(); });
+    CHECK(after_first == 1);
+    CHECK(destroyed.load() == 1);
 }
 
 // Does a recursive mutex, which records its owner's tid, admit one clone thread at a time?

@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "clone/stack.hpp"
 #include "clone_test_support.hpp"
 
 using namespace clone_test;
@@ -141,14 +142,18 @@ TEST_CASE("fork_from_a_clone_thread_gives_a_working_child")
     CHECK(child_status == 42);
 }
 
-// In a forked child, does joining a thread that stayed in the parent return at once?
+// In a forked child, does joining a thread that stayed in the parent return at once,
+// without putting that thread's memory (its TLS as the fork found it) in the cache?
 TEST_CASE("join_in_a_forked_child_returns_for_threads_left_in_the_parent")
 {
     gate go;
     auto parked = [&] { go.wait(); };
     kt::kernel_thread* t = start_running(parked);
     int status = exit_status_of_child([&] {
+        std::size_t cached = kt::count_thread_memory().cached;
         kt::join(t);
+        if (kt::count_thread_memory().cached != cached)
+            return 3;
         auto nothing = [] {};
         kt::join(start_running(nothing));
         return 0;
@@ -156,6 +161,56 @@ TEST_CASE("join_in_a_forked_child_returns_for_threads_left_in_the_parent")
     go.open();
     kt::join(t);
     CHECK(status == 0);
+}
+
+// fork() while detached threads still run (their memory waits for their exit): does the
+// child give that memory up, since the kernel will never clear their tid words there,
+// and still start and join threads?
+TEST_CASE("a_forked_child_discards_the_memory_of_detached_threads_left_in_the_parent")
+{
+    static gate go;  // static: detached threads may outlive this test's locals
+    for (int i = 0; i < 8; ++i)
+        kt::detach(kt::start([](void*) noexcept { go.wait(); }, nullptr));
+    int status = exit_status_of_child([] {
+        if (kt::count_thread_memory().awaiting_exit != 0)
+            return 3;
+        std::atomic<int> ran{0};
+        auto body = [&] { ran += 1; };
+        for (int i = 0; i < 20; ++i)
+            kt::join(start_running(body));
+        return ran.load() == 20 ? 0 : 4;
+    });
+    go.open();
+    CHECK(status == 0);
+}
+
+namespace {
+void exit_with_nine()
+{
+    _exit(9);
+}
+}  // namespace
+
+// A clone thread forked, and in the child it is the process's only thread: when it
+// returns from its function, does the child end as a process whose last thread returned
+// (exit(0): atexit handlers run, stdio is flushed), not by a bare exit of the task?
+TEST_CASE("a_child_forked_by_a_clone_thread_exits_when_its_last_thread_returns")
+{
+    std::fflush(nullptr);
+    pid_t child = -1;
+    auto forks = [&] {
+        child = fork();
+        if (child == 0) {
+            std::atexit(exit_with_nine);
+            auto nothing = [] {};
+            kt::join(start_running(nothing));
+        }
+    };
+    kt::join(start_running(forks));
+    int status = 0;
+    waitpid(child, &status, 0);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 9);
 }
 
 namespace {

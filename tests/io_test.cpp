@@ -1,15 +1,19 @@
 // tests/io_test.cpp — I/O that blocks only the calling thread, and its errors.
 #include <arpa/inet.h>
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <fstream>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -270,6 +274,62 @@ TEST_CASE("closing_a_descriptor_wakes_the_green_threads_waiting_on_it") {
   green::io::close(ends[0]);
   CHECK(reader.join() == std::errc::bad_file_descriptor);
   ::close(ends[1]);
+}
+
+namespace {
+
+// Whether process `pid` sits in one of the epoll wait system calls.
+bool waits_in_epoll(pid_t pid) {
+  std::ifstream file("/proc/" + std::to_string(pid) + "/syscall");
+  long number = -1;
+  file >> number;
+  return number == SYS_epoll_wait || number == SYS_epoll_pwait || number == SYS_epoll_pwait2;
+}
+
+}  // namespace
+
+// fork() while a thread waits on a pipe, and the child then waits for I/O of its own: on
+// green the epoll instance would be shared (fork copies its descriptor), and the child
+// would take the event meant for the parent's reader, which then sleeps for ever. Does
+// the parent's reader get its byte?
+TEST_CASE_TEMPLATE("a_forked_child_waiting_for_io_does_not_take_the_parents_events", B,
+                   SPINDLE_TEST_BACKENDS) {
+  auto outcome = spindle_test::run_in_child(
+      [] {
+        int data[2], ready[2], childs_own[2];
+        if (pipe2(data, O_CLOEXEC) != 0 || pipe2(ready, O_CLOEXEC) != 0 ||
+            pipe2(childs_own, O_CLOEXEC) != 0)
+          return 3;
+        auto reader = B::spawn([&] {
+          char c = 0;
+          B::io::read(data[0], &c, 1);
+          return c;
+        });
+        auto forks = B::spawn([&] {
+          pid_t child = fork();
+          if (child == 0) {
+            B::io::close(data[0]);  // the child's copy of the reader (green) lets go
+            ::write(ready[1], "r", 1);
+            B::io::wait_readable(childs_own[0], std::chrono::seconds(2));
+            _exit(0);
+          }
+          // Blocking calls on purpose: the parent's scheduler must not look at epoll
+          // while the child sits in its wait.
+          char r;
+          ::read(ready[0], &r, 1);
+          for (int i = 0; i < 5000 && !waits_in_epoll(child); ++i) usleep(1000);
+          ::write(data[1], "x", 1);
+          usleep(200 * 1000);
+          return child;
+        });
+        pid_t child = forks.join();
+        char got = reader.join();
+        waitpid(child, nullptr, 0);
+        return got == 'x' ? 0 : 4;
+      },
+      std::chrono::seconds(30));
+  INFO(outcome.describe());
+  CHECK(outcome.exited_with(0));
 }
 
 }  // TEST_SUITE

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <set>
 #include <stdexcept>
@@ -295,6 +296,70 @@ TEST_CASE_TEMPLATE("the_threads_function_is_destroyed_on_the_thread", B, SPINDLE
 TEST_CASE_TEMPLATE("spawn_takes_options_as_a_braced_list", B, SPINDLE_TEST_BACKENDS) {
   auto t = B::spawn({.name = "braced"}, [] { return std::string(B::this_thread::name()); });
   CHECK(t.join() == "braced");
+}
+
+// fork() called by a spawned thread: can the child spawn threads of its own, join them,
+// and exit with a status its parent sees? (It leaves by _exit: exit() from the middle of
+// a copied test run would have LeakSanitizer report the runner's own state.)
+TEST_CASE_TEMPLATE("a_child_forked_by_a_spawned_thread_spawns_joins_and_exits", B,
+                   SPINDLE_TEST_BACKENDS) {
+  auto outcome = spindle_test::run_in_child(
+      [] {
+        auto forks = B::spawn([] {
+          std::fflush(nullptr);
+          pid_t child = fork();
+          if (child == 0) {
+            std::vector<typename B::template thread<int>> workers;
+            for (int i = 1; i <= 4; ++i) workers.push_back(B::spawn([i] { return i * i; }));
+            int sum = 0;
+            for (auto& w : workers) sum += w.join();
+            std::printf("child sum %d", sum);
+            std::fflush(nullptr);
+            _exit(sum);
+          }
+          int status = 0;
+          waitpid(child, &status, 0);
+          return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        });
+        return forks.join();
+      },
+      std::chrono::seconds(60));
+  INFO(outcome.describe());
+  CHECK(outcome.exited_with(1 + 4 + 9 + 16));
+  CHECK(outcome.out == "child sum 30");
+}
+
+// fork() from main while another thread waits: what does the child have of it? In 1:N
+// the kernel knows one thread, so the whole green program, every green thread, is
+// copied and the waiting thread runs on in the child; a clone thread is a kernel thread
+// that stays in the parent (POSIX), and joining it in the child says so.
+TEST_CASE_TEMPLATE("a_thread_waiting_at_a_fork_is_copied_on_green_and_stays_behind_on_clone", B,
+                   SPINDLE_TEST_BACKENDS) {
+  typename B::latch release(1);
+  auto waiting = B::spawn([&] {
+    release.wait();
+    return 6;
+  });
+  B::this_thread::yield();
+  auto outcome = spindle_test::run_in_child(
+      [&] {
+        release.count_down();
+        try {
+          int got = waiting.join();
+          std::printf("joined %d", got);
+        } catch (const std::system_error& e) {
+          waiting.detach();
+          std::printf("%s", e.code() == std::errc::no_such_process ? "no such process" : e.what());
+        }
+        auto later = B::spawn([] { return 1; });
+        return later.join();
+      },
+      std::chrono::seconds(60));
+  release.count_down();
+  CHECK(waiting.join() == 6);
+  INFO(outcome.describe());
+  CHECK(outcome.exited_with(1));
+  CHECK(outcome.out == (spindle_test::is_green<B> ? "joined 6" : "no such process"));
 }
 
 }  // TEST_SUITE

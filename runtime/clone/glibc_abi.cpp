@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <csignal>
 #include <cstdint>
 #include <cstring>
 #include <stdexcept>
@@ -150,6 +151,7 @@ glibc_abi resolve_glibc_abi(symbol_lookup lookup)
     abi.deallocate_tls = function<void (*)(void*, bool)>(lookup, "_dl_deallocate_tls");
     abi.call_tls_dtors = function<void (*)()>(lookup, "__call_tls_dtors");
     abi.ctype_init = function<void (*)()>(lookup, "__ctype_init");
+    abi.res_iclose = function<void (*)(void*, bool)>(lookup, "__res_iclose");
     resolve_layout(abi, lookup);
     resolve_static_tls(abi, lookup);
     resolve_rseq(abi, lookup);
@@ -213,8 +215,37 @@ void check_caller(const glibc_abi& abi, const header_sample& s)
     expect(r == -1 && errno == EBUSY, "this thread's rseq area is not at __rseq_offset");
 }
 
+// The offset of the one word of the calling thread's struct pthread that holds
+// `pointer`, or -1 if none or several do.
+std::ptrdiff_t offset_of_word_holding(const glibc_abi& abi, const void* pointer)
+{
+    std::ptrdiff_t found = -1;
+    for (std::ptrdiff_t at = 0; at + 8 <= static_cast<std::ptrdiff_t>(abi.pthread_size); at += 8) {
+        if (read_thread_word(at) != reinterpret_cast<std::uintptr_t>(pointer))
+            continue;
+        if (found >= 0)
+            return -1;
+        found = at;
+    }
+    return found;
+}
+
+// glibc 2.34+ keeps, in struct pthread, the text strerror() and strsignal() make for a
+// number they do not know (asprintf'd, freed by the next such call or at thread exit by
+// __libc_thread_freeres). A clone thread must free them itself: find where they live by
+// asking this pthread for both texts and looking for the returned pointers. The
+// pthread's own exit frees them.
+void locate_message_buffers(glibc_abi& abi)
+{
+    constexpr int unknown_error = 0x7ffe0001;  // no errno value has a text
+    const char* error_text = std::strerror(unknown_error);
+    abi.strerror_buffer_offset = offset_of_word_holding(abi, error_text);
+    const char* signal_text = strsignal(SIGRTMIN + 1);  // "Real-time signal 1", allocated
+    abi.strsignal_buffer_offset = offset_of_word_holding(abi, signal_text);
+}
+
 struct pthread_sample {
-    const glibc_abi* abi;
+    glibc_abi* abi;
     header_sample header;
 };
 
@@ -222,6 +253,7 @@ void* sample_in_pthread(void* data)
 {
     auto* sample = static_cast<pthread_sample*>(data);
     sample->header = sample_header(*sample->abi);
+    locate_message_buffers(*sample->abi);
     return nullptr;
 }
 
@@ -232,7 +264,7 @@ void* lookup_in_process(const char* name, const char* version)
 
 }  // namespace
 
-void check_glibc_abi_live(const glibc_abi& abi)
+void check_glibc_abi_live(glibc_abi& abi)
 {
     header_sample caller = sample_header(abi);
     check_caller(abi, caller);
@@ -251,6 +283,10 @@ void check_glibc_abi_live(const glibc_abi& abi)
            "pthread_create did not copy fs:0x28, fs:0x30 and fs:0x48 as expected");
     expect((read_thread_word(tcbhead::multiple_threads) & 0xffffffffu) == 1 && __libc_single_threaded == 0,
            "glibc did not switch to multi-threaded mode");
+    expect(abi.strerror_buffer_offset > 0 && abi.strsignal_buffer_offset > 0 &&
+               abi.strerror_buffer_offset == abi.strsignal_buffer_offset + 8,
+           "the buffers of strerror() and strsignal() for unknown numbers were not found "
+           "side by side in struct pthread (tls_state)");
 }
 
 const glibc_abi& glibc()

@@ -42,12 +42,19 @@ struct glibc_abi {
     void (*deallocate_tls)(void* tcb, bool free_tcb);  // _dl_deallocate_tls: frees DTV, dynamic TLS
     void (*call_tls_dtors)();                          // __call_tls_dtors: thread_local destructors
     void (*ctype_init)();                              // __ctype_init: this thread's <ctype.h> tables
+    void (*res_iclose)(void* state, bool free_addresses);  // __res_iclose: closes a resolver state
 
     // Layout of struct pthread, read from libc's _thread_db_* descriptors.
     std::size_t pthread_size;    // bytes of struct pthread: the tcb proper
     std::ptrdiff_t tid_offset;   // pid_t tid, written by the kernel at clone and at exit
     std::ptrdiff_t list_offset;  // list_t list, which fork() in the child unlinks
     std::ptrdiff_t dtv_offset;   // dtv_t* of the thread's dynamic thread vector
+
+    // struct pthread's tls_state (glibc's tls_internal_t): the buffers strsignal() and
+    // strerror() allocate for numbers they have no text for. No descriptor names them:
+    // found on a live pthread by check_glibc_abi_live (locate_message_buffers).
+    std::ptrdiff_t strsignal_buffer_offset;  // char* strsignal_buf
+    std::ptrdiff_t strerror_buffer_offset;   // char* strerror_l_buf
 
     // Static TLS: the blocks below the thread pointer, the same for every thread.
     std::size_t static_tls_size;     // bytes from the lowest block to the end of the tcb
@@ -71,9 +78,10 @@ using symbol_lookup = void* (*)(const char* name, const char* version);
 glibc_abi resolve_glibc_abi(symbol_lookup lookup);
 
 // Cross-checks `abi` on live threads (the caller, then one pthread) and, by creating that
-// pthread, switches glibc and libstdc++ into multi-threaded mode for good. Throws
-// std::runtime_error naming the first check that failed.
-void check_glibc_abi_live(const glibc_abi& abi);
+// pthread, switches glibc and libstdc++ into multi-threaded mode for good; on that
+// pthread it also finds the strsignal and strerror buffers and fills in their offsets.
+// Throws std::runtime_error naming the first check that failed.
+void check_glibc_abi_live(glibc_abi& abi);
 
 // The resolved and checked interfaces. The first call resolves and checks (thread-safe);
 // if that throws, every later call throws the same way. Call from a glibc thread.

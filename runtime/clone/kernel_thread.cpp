@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <csignal>
 #include <cstdint>
+#include <cstdlib>
 #include <new>
 #include <stdexcept>
 #include <string>
@@ -38,6 +39,7 @@ struct kernel_thread {
     thread_function fn;     // what the thread runs
     void* arg;              // fn's argument
     sigset_t start_mask;    // the creator's signal mask, which the thread restores
+    pid_t process;          // getpid() of the process the thread runs in
 
     // Protected by the thread list lock:
     thread_list_entry listed;
@@ -66,10 +68,19 @@ void set_signal_mask(const sigset_t* mask, sigset_t* old) noexcept
     syscall(SYS_rt_sigprocmask, SIG_SETMASK, mask, old, _NSIG / 8);
 }
 
+// Unlists the thread; the last thread of a child forked by a clone thread then ends the
+// process with exit(0), as glibc's start_thread does for its last thread, so that the
+// child's atexit handlers run and its stdio buffers are written.
 void leave_thread_list(kernel_thread* thread) noexcept
 {
-    auto lock = lock_thread_list();
-    remove_from_thread_list(thread->listed);
+    bool last;
+    {
+        auto lock = lock_thread_list();
+        remove_from_thread_list(thread->listed);
+        last = thread_list_empty_in_forked_child();
+    }
+    if (last)
+        std::exit(0);
 }
 
 // The new thread's whole life, on its own stack, entered with every signal blocked.
@@ -113,7 +124,7 @@ kernel_thread* place_record(thread_memory* memory, thread_function fn, void* arg
 {
     auto top = reinterpret_cast<std::uintptr_t>(memory->stack_top);
     auto at = (top - sizeof(kernel_thread)) & ~std::uintptr_t{alignof(kernel_thread) - 1};
-    auto* thread = new (reinterpret_cast<void*>(at)) kernel_thread{memory, fn, arg, {}, {}, {false}};
+    auto* thread = new (reinterpret_cast<void*>(at)) kernel_thread{memory, fn, arg, {}, getpid(), {}, {false}};
     thread->listed.tid = &tid_word(memory->tcb);
     thread->listed.prev = thread->listed.next = &thread->listed;
     return thread;
@@ -162,19 +173,39 @@ kernel_thread* start(thread_function fn, void* arg, std::size_t stack_size)
     return thread;
 }
 
+namespace {
+
+// Whether `thread` is one that stayed in the parent of a fork() the caller is a child
+// of: made in another process, and not exited there before the fork. Its tid word will
+// never be cleared here, and its memory holds its state as the fork found it.
+bool left_in_parent(const kernel_thread* thread) noexcept
+{
+    return tid(thread) != 0 && getpid() != thread->process;
+}
+
+}  // namespace
+
 void join(kernel_thread* thread)
 {
     claim(thread, "join");
     std::atomic<pid_t>& word = tid_word(thread->memory->tcb);
-    for (pid_t seen; (seen = word.load(std::memory_order_acquire)) != 0;)
+    for (pid_t seen; (seen = word.load(std::memory_order_acquire)) != 0;) {
+        if (left_in_parent(thread)) {
+            discard_thread_memory(thread->memory);
+            return;
+        }
         futex::wait_shared(word, seen);  // shared: the kernel's exit wake is a shared wake
+    }
     release_thread_memory(thread->memory);
 }
 
 void detach(kernel_thread* thread)
 {
     claim(thread, "detach");
-    release_thread_memory_after_exit(thread->memory);
+    if (left_in_parent(thread))
+        discard_thread_memory(thread->memory);
+    else
+        release_thread_memory_after_exit(thread->memory);
 }
 
 pid_t tid(const kernel_thread* thread) noexcept

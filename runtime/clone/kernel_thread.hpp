@@ -37,13 +37,15 @@ void ensure_ready();
 kernel_thread* start(thread_function fn, void* arg, std::size_t stack_size = 0);
 
 // Waits until the thread has exited (the kernel cleared its tid word), then takes its
-// memory back for reuse; `thread` is invalid afterwards. Throws std::invalid_argument
+// memory back for reuse; `thread` is invalid afterwards. In a forked child, a thread
+// that stayed in the parent returns at once and its memory is abandoned, never reused. Throws std::invalid_argument
 // for a null thread, a thread joining itself, or one already joined or detached (as long
 // as its memory was not reused yet: after reuse a second join is undefined, as in POSIX).
 void join(kernel_thread* thread);
 
 // Gives up the right to join: the thread's memory is reclaimed by a later start() once
-// the thread has exited. `thread` is invalid afterwards. Throws as join does.
+// the thread has exited (abandoned at once, in a forked child, for a thread that stayed
+// in the parent). `thread` is invalid afterwards. Throws as join does.
 void detach(kernel_thread* thread);
 
 // The thread's kernel id (as gettid() returns inside it), or 0 once it has exited.

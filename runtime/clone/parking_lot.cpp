@@ -145,20 +145,32 @@ void parking_lot::requeue(record* r, thread_queue* to, const wait_reason& why) n
   to->push_back(r);
 }
 
-// The other threads do not exist in the child: they count as finished, so a join on one
-// returns (the kernel layer has cleared their tid words too) instead of waiting for ever.
+// The other threads do not exist in the child: they leave every wait queue (a mutex
+// must not be handed to one), are no longer counted (the deadlock detector must not
+// wait for them) and are marked left_in_parent, so that join says so instead of waiting
+// for ever (thread.cpp: wait_for_finish). Threads that had finished before the fork are
+// not on all_: they can be joined as usual. A joiner of the forking thread stayed
+// behind too: nobody is to be woken when it finishes.
 void parking_lot::after_fork_in_child(record* forking) noexcept {
   for (record* r = all_; r;) {
     record* next = r->all_next;
     if (r != forking) {
+      if (r->queue) r->queue->remove(r);
+      if (r->mutexes_held != 0)
+        finished_owners_.remember(r->id, r->name, spindle::detail::finished_owners::left_at_fork);
       r->st = state::finished;
+      r->left_in_parent = true;
+      r->joiner = nullptr;
       r->counted = false;
       r->all_prev = r->all_next = nullptr;
     }
     r = next;
   }
   all_ = forking;
-  if (forking) forking->all_prev = forking->all_next = nullptr;
+  if (forking) {
+    forking->all_prev = forking->all_next = nullptr;
+    forking->joiner = nullptr;
+  }
   live_ = forking ? 1 : 0;
   blocked_ = 0;
   lock_.unlock();

@@ -34,6 +34,7 @@ std::size_t cached_bytes = 0;            // sum of the lengths in `cache`
 thread_memory* awaiting_exit = nullptr;  // detached threads, maybe still running
 std::size_t in_use = 0;                  // acquired, not yet released
 std::size_t held_bytes = 0;              // lengths of the memory in use or awaiting exit
+thread_memory* left_in_parent = nullptr; // in a forked child: threads that did not cross
 
 std::size_t page_size() noexcept
 {
@@ -176,6 +177,43 @@ thread_memory* reclaim_exited() noexcept
     return to_unmap;
 }
 
+// Memory of a thread that did not cross fork(): the thread's stack, TLS and libc state
+// are as it left them in the parent, so nothing may run there again. It is abandoned:
+// kept mapped, never cached, never reused. Its pages are shared copy-on-write with the
+// parent, so it costs the child address space, not memory, and what the thread had
+// allocated (its thread_local destructor list, its tcache) stays reachable, not lost.
+// Caller holds memory_lock.
+void discard(thread_memory* memory) noexcept
+{
+    memory->next = left_in_parent;
+    left_in_parent = memory;
+}
+
+// In the child of fork(), under memory_lock (held since the prepare handler). The
+// detached threads whose tid word is still set exist only in the parent: the kernel
+// will never clear their words here, so their memory is abandoned. The forking thread,
+// if it is one of them, runs on its memory and keeps it (fork() set its word to the
+// child's tid).
+void discard_threads_left_in_parent() noexcept
+{
+    thread_memory* to_unmap = reclaim_exited();
+    for (thread_memory* next; to_unmap != nullptr; to_unmap = next) {
+        next = to_unmap->next;
+        unmap(to_unmap);
+    }
+    std::byte* own_tcb = thread_pointer();
+    for (thread_memory** link = &awaiting_exit; *link != nullptr;) {
+        thread_memory* memory = *link;
+        if (memory->tcb == own_tcb) {
+            link = &memory->next;
+            continue;
+        }
+        *link = memory->next;
+        held_bytes -= memory->length;
+        discard(memory);
+    }
+}
+
 // Caller holds memory_lock.
 thread_memory* take_cached(std::size_t stack_size) noexcept
 {
@@ -266,6 +304,14 @@ void release_thread_memory(thread_memory* memory) noexcept
         unmap(evicted);
 }
 
+void discard_thread_memory(thread_memory* memory) noexcept
+{
+    std::lock_guard lock(memory_lock);
+    --in_use;
+    held_bytes -= memory->length;
+    discard(memory);
+}
+
 void release_thread_memory_after_exit(thread_memory* memory) noexcept
 {
     std::lock_guard lock(memory_lock);
@@ -289,7 +335,10 @@ void install_thread_memory_fork_handlers()
 {
     // The child's only thread must find the lock free, whoever held it at fork.
     int error = pthread_atfork([] { memory_lock.lock(); }, [] { memory_lock.unlock(); },
-                               [] { memory_lock.unlock(); });
+                               [] {
+                                   discard_threads_left_in_parent();
+                                   memory_lock.unlock();
+                               });
     if (error != 0)
         throw std::system_error(error, std::generic_category(), "spindle: pthread_atfork");
 }

@@ -59,6 +59,11 @@ thread_memory* acquire_thread_memory(std::size_t stack_size);
 // Takes back the memory of a thread that has exited (its tid word is 0).
 void release_thread_memory(thread_memory* memory) noexcept;
 
+// Abandons the memory of a thread that did not cross fork() (called in the child, where
+// the thread does not exist): it stays mapped and is never reused, since its TLS still
+// holds that thread's state (pending thread_local destructors, dlerror, malloc cache).
+void discard_thread_memory(thread_memory* memory) noexcept;
+
 // Takes back the memory of a thread that may still run; it is reclaimed by a later
 // acquire_thread_memory once the kernel has cleared the thread's tid word.
 void release_thread_memory_after_exit(thread_memory* memory) noexcept;
@@ -74,8 +79,9 @@ struct thread_memory_counts {
 };
 thread_memory_counts count_thread_memory() noexcept;
 
-// Registers the fork handlers that keep the memory lock usable in a forked child.
-// Called once by ensure_ready.
+// Registers the fork handlers that keep the memory lock usable in a forked child, and
+// abandon there the memory of detached threads that stayed in the parent. Called once
+// by ensure_ready.
 void install_thread_memory_fork_handlers();
 
 }  // namespace spindle::clone::detail

@@ -69,6 +69,16 @@ void install_fork_handlers() {
 
 std::string describe(const record* r) { return spindle::detail::describe_thread(r); }
 
+// POSIX: the child of fork() has one thread, the one that called fork(). A thread that
+// was still running there has no result to give, and never will in this process.
+[[noreturn]] void throw_left_in_parent(const char* operation, const record* thread) {
+  throw std::system_error(std::make_error_code(std::errc::no_such_process),
+                          std::string("spindle::clone::thread::") + operation + ": thread " +
+                              describe(thread) +
+                              " did not cross fork(): only the thread that called fork() "
+                              "runs in the child process; detach() its handle instead");
+}
+
 // The kernel's name for the task (15 characters at most), as ps and gdb show it.
 void name_kernel_task(const std::string& name) {
   if (!name.empty()) prctl(PR_SET_NAME, name.substr(0, 15).c_str(), 0, 0, 0);
@@ -155,6 +165,7 @@ void wait_for_finish(record* thread) {
   }
   auto& lot = parking_lot::instance();
   auto held = lot.hold();
+  if (thread->left_in_parent) throw_left_in_parent("join", thread);
   if (thread->st == state::finished) return;
   thread->joiner = self;
   try {
@@ -200,9 +211,10 @@ void detach(record* thread) noexcept {
 void abandon_joinable(const record* thread) noexcept {
   std::fprintf(stderr,
                "spindle: the handle of clone thread %s was destroyed while the thread was "
-               "still joinable; call join() or detach() before the handle goes out of "
+               "still joinable%s; call join() or detach() before the handle goes out of "
                "scope. Terminating.\n",
-               describe(thread).c_str());
+               describe(thread).c_str(),
+               thread->left_in_parent ? " (it did not cross fork(): detach() it)" : "");
   std::terminate();
 }
 

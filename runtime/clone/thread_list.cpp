@@ -17,17 +17,22 @@ namespace spindle::clone::detail {
 namespace {
 
 std::mutex thread_list_lock;
+// Set in a forked child whose forking thread is a clone thread: the process's only
+// task then is one of the listed threads. Protected by the thread list lock.
+bool process_made_of_listed_threads = false;
 
-// Runs in the child of fork(), whose only thread is the one that called fork().
+// Runs in the child of fork(), whose only thread is the one that called fork(). The
+// tid words of the others stay as they are: nonzero, they tell join and detach that
+// the thread did not cross the fork (kernel_thread.cpp: left_in_parent).
 void forget_other_threads() noexcept
 {
     std::atomic<pid_t>* own_tid = &tid_word(thread_pointer());
     for (thread_list_entry* e = thread_list_head.next; e != &thread_list_head;) {
         thread_list_entry* next = e->next;
-        if (e->tid != own_tid) {
+        if (e->tid != own_tid)
             remove_from_thread_list(*e);
-            e->tid->store(0, std::memory_order_release);
-        }
+        else
+            process_made_of_listed_threads = true;
         e = next;
     }
 }
@@ -54,6 +59,11 @@ void remove_from_thread_list(thread_list_entry& entry) noexcept
     entry.prev->next = entry.next;
     entry.next->prev = entry.prev;
     entry.prev = entry.next = &entry;
+}
+
+bool thread_list_empty_in_forked_child() noexcept
+{
+    return process_made_of_listed_threads && thread_list_head.next == &thread_list_head;
 }
 
 void install_thread_list_fork_handlers()

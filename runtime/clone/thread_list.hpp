@@ -47,9 +47,15 @@ void for_each_listed_thread(Visit&& visit)
         visit(*e);
 }
 
+// Whether the list is empty in a child forked by a clone thread, where every task of
+// the process is a listed clone thread: the thread that just left was the last one, and
+// must end the process as glibc's last thread does, with exit(0). Caller holds the lock.
+bool thread_list_empty_in_forked_child() noexcept;
+
 // Registers the fork handlers: the list lock is held across fork(), and in the child
-// every listed thread but the forking one is unlisted with its tid word set to 0, so
-// that joining it returns at once and its memory can be reused. Called by ensure_ready.
+// every listed thread but the forking one is unlisted (a credential change must not wait
+// for it). Its tid word is left set: its memory is never reused there. Called by
+// ensure_ready.
 void install_thread_list_fork_handlers();
 
 }  // namespace spindle::clone::detail

@@ -10,7 +10,10 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <dlfcn.h>
 #include <locale.h>
+#include <netdb.h>
+#include <resolv.h>
 
 #include <sys/rseq.h>
 #include <sys/syscall.h>
@@ -119,11 +122,44 @@ void tls_enter_thread(void* resolver) noexcept
     put(tp, abi.resp_offset, resolver);
     abi.ctype_init();
     errno = 0;
+    h_errno = 0;  // lives in libc's block, which the previous thread of this memory used
 }
+
+namespace {
+
+// What glibc's __libc_thread_freeres frees (malloc/thread-freeres.c), reached by the
+// means a clone thread has. Each step leaves the state as a new thread must find it,
+// since libc's TLS block and the resolver state go to the next thread of this memory.
+void free_thread_libc_state() noexcept
+{
+    const glibc_abi& abi = glibc();
+    std::byte* tp = thread_pointer();
+    // __glibc_tls_internal_free: the texts for unknown errno and signal numbers.
+    for (std::ptrdiff_t offset : {abi.strsignal_buffer_offset, abi.strerror_buffer_offset}) {
+        char* buffer;
+        std::memcpy(&buffer, tp + offset, sizeof buffer);
+        std::free(buffer);
+        put(tp, offset, static_cast<char*>(nullptr));
+    }
+    // __libc_dlerror_result_free: a pending error is delivered, then a delivered one is
+    // freed, by dlerror() itself; null says nothing is left.
+    while (dlerror() != nullptr) {
+    }
+    // __res_thread_freeres: close the resolver's sockets, and make the next res_ninit
+    // (or the next lookup) start from /etc/resolv.conf.
+    res_state resolver = __res_state();
+    if (resolver->nscount != 0) {
+        abi.res_iclose(resolver, true);
+        resolver->options = 0;
+    }
+}
+
+}  // namespace
 
 void tls_leave_thread() noexcept
 {
     glibc().call_tls_dtors();
+    free_thread_libc_state();
     uselocale(LC_GLOBAL_LOCALE);
 }
 

@@ -38,11 +38,14 @@ bool tls_recycle(std::byte* tcb) noexcept;
 void tls_destroy(std::byte* tcb) noexcept;
 
 // First step of a new clone thread, on its own stack with all signals blocked: registers
-// rseq, points __resp at `resolver` (a struct __res_state), sets up <ctype.h>, errno = 0.
+// rseq, points __resp at `resolver` (a struct __res_state), sets up <ctype.h>, errno = 0,
+// h_errno = 0.
 void tls_enter_thread(void* resolver) noexcept;
 
-// Last step of a clone thread before it exits: runs its thread_local destructors and
-// returns it to the global locale.
+// Last step of a clone thread before it exits: runs its thread_local destructors, frees
+// what glibc's thread exit frees (the strerror and strsignal texts, the dlerror result,
+// the resolver's sockets) and returns it to the global locale. The list, and how each
+// item was found in glibc, is in docs/09-clone-backend.md.
 void tls_leave_thread() noexcept;
 
 }  // namespace spindle::clone::detail

@@ -46,11 +46,11 @@ class thread_directory {
   }
 
   // `"name" (id 7)` for a registered thread; `"name" (id 7), which finished without
-  // unlocking` for an owner that finished holding the object.
+  // unlocking` for an owner that finished holding the object (or stayed behind at fork).
   void describe_holder(std::ostringstream& out, std::uint64_t id) const {
-    if (const std::string* name = finished_.name_of(id)) {
-      describe_thread(out, id, *name);
-      out << ", which finished without unlocking";
+    if (const finished_owners::entry* owner = finished_.find(id)) {
+      describe_thread(out, id, owner->name);
+      out << ", " << owner->how;
     } else if (auto found = live_.find(id); found != live_.end()) {
       describe_thread(out, found->second);
     } else {

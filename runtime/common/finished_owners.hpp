@@ -18,23 +18,34 @@ namespace spindle::detail {
 
 class finished_owners {
  public:
-  // Called by a finishing thread that still holds a mutex. Its entry stays for the life
+  // What an owner left: its name, and how it came to hold the mutex for good (the words
+  // the report puts after the name).
+  struct entry {
+    std::string name;
+    const char* how;
+  };
+  static constexpr const char* finished = "which finished without unlocking";
+  static constexpr const char* left_at_fork =
+      "which stayed in the parent process at fork() holding it";
+
+  // Called by a finishing thread that still holds a mutex, or, in a forked child, for a
+  // thread that did not cross the fork while holding one. Its entry stays for the life
   // of the table: the mutex can never be unlocked, only destroyed, and it tells no one.
   // Without memory for the name, nothing is kept (the report then gives the id alone).
-  void remember(std::uint64_t id, const std::string& name) noexcept {
+  void remember(std::uint64_t id, const std::string& name, const char* how = finished) noexcept {
     try {
-      names_.emplace(id, name);
+      entries_.insert_or_assign(id, entry{name, how});
     } catch (...) {
     }
   }
-  // The name a finished owner left, or nullptr if `id` left none.
-  const std::string* name_of(std::uint64_t id) const noexcept {
-    auto found = names_.find(id);
-    return found == names_.end() ? nullptr : &found->second;
+  // What a finished owner left, or nullptr if `id` left nothing.
+  const entry* find(std::uint64_t id) const noexcept {
+    auto found = entries_.find(id);
+    return found == entries_.end() ? nullptr : &found->second;
   }
 
  private:
-  std::unordered_map<std::uint64_t, std::string> names_;
+  std::unordered_map<std::uint64_t, entry> entries_;
 };
 
 }  // namespace spindle::detail

@@ -2,20 +2,80 @@
 // Explained in: docs/08-reactor.md. Read next: runtime/common/io_calls.hpp.
 #include "reactor.hpp"
 
+#include <pthread.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <climits>
 #include <limits>
+#include <mutex>
 #include <system_error>
 
 #include "scheduler.hpp"
 
 namespace spindle::green::detail {
 
+namespace {
+
+// Counts the fork() calls this process descends from: a reactor whose epoll instance was
+// made under another count is in a child, and shares that instance with its parent.
+std::atomic<unsigned> forks_seen{0};
+
+void count_forks_in_children() {
+  static std::once_flag registered;
+  std::call_once(registered, [] {
+    int error = pthread_atfork(nullptr, nullptr,
+                               [] { forks_seen.fetch_add(1, std::memory_order_relaxed); });
+    if (error != 0)
+      throw std::system_error(error, std::generic_category(), "spindle: pthread_atfork");
+  });
+}
+
+}  // namespace
+
 reactor::~reactor() {
   if (epoll_ >= 0) ::close(epoll_);
+}
+
+// fork() copies the descriptor of the epoll instance, not the instance: parent and child
+// would share one interest list and one ready list, so the child's epoll_ctl would change
+// what the parent watches, and an edge-triggered event could be taken by the process
+// that did not wait for it (the other then sleeps for ever). The child makes its own
+// instance and watches again every descriptor its (copied) green threads wait on; epoll
+// reports a descriptor that is already ready as soon as it is added.
+void reactor::renew_after_fork() {
+  ::close(epoll_);
+  epoll_ = -1;
+  open_epoll();
+  for (std::size_t fd = 0; fd < by_fd_.size(); ++fd) {
+    if (by_fd_[fd] && (!by_fd_[fd]->readers.empty() || !by_fd_[fd]->writers.empty()))
+      add_interest(static_cast<int>(fd));
+  }
+}
+
+void reactor::open_epoll() {
+  count_forks_in_children();
+  epoll_ = epoll_create1(EPOLL_CLOEXEC);
+  if (epoll_ < 0) throw std::system_error(errno, std::system_category(), "spindle: epoll_create1");
+  made_after_forks_ = forks_seen.load(std::memory_order_relaxed);
+}
+
+void reactor::open_for_this_process() {
+  if (epoll_ < 0) {
+    open_epoll();
+  } else if (made_after_forks_ != forks_seen.load(std::memory_order_relaxed)) {
+    renew_after_fork();
+  }
+}
+
+int reactor::add_interest(int fd) {
+  epoll_event interest{};
+  interest.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+  interest.data.fd = fd;
+  if (epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &interest) == 0 || errno == EEXIST) return 0;
+  return errno;
 }
 
 reactor::waiters& reactor::waiters_of(int fd) {
@@ -31,16 +91,11 @@ reactor::waiters& reactor::waiters_of(int fd) {
 // number was closed without spindle and reused (EEXIST then just means "already").
 // Returns false for descriptors epoll refuses because they are always ready.
 bool reactor::watch(int fd) {
-  if (epoll_ < 0) {
-    epoll_ = epoll_create1(EPOLL_CLOEXEC);
-    if (epoll_ < 0) throw std::system_error(errno, std::system_category(), "spindle: epoll_create1");
-  }
-  epoll_event interest{};
-  interest.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
-  interest.data.fd = fd;
-  if (epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &interest) == 0 || errno == EEXIST) return true;
-  if (errno == EPERM) return false;
-  throw std::system_error(errno, std::system_category(),
+  open_for_this_process();
+  int error = add_interest(fd);
+  if (error == 0) return true;
+  if (error == EPERM) return false;
+  throw std::system_error(error, std::system_category(),
                           "spindle: epoll cannot watch descriptor " + std::to_string(fd));
 }
 
@@ -90,6 +145,7 @@ void reactor::wake_all(scheduler& s, thread_queue& queue) {
 }
 
 void reactor::poll(scheduler& s, const timespec& timeout) {
+  open_for_this_process();
   constexpr int batch = 128;
   epoll_event events[batch];
   int ready = wait_for_ready(epoll_, events, batch, timeout);

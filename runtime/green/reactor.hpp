@@ -60,8 +60,16 @@ private:
   waiters& waiters_of(int fd);
   bool watch(int fd);
   void wake_all(scheduler& s, thread_queue& queue);
+  // Makes the epoll instance on first use, and a new one in a forked child (the parent's
+  // is shared with it). Throws std::system_error if epoll_create1 fails.
+  void open_for_this_process();
+  void open_epoll();
+  void renew_after_fork();
+  // epoll_ctl(ADD) of `fd`, edge-triggered, both directions; 0 or the errno value.
+  int add_interest(int fd);
 
   int epoll_ = -1;                                  // made on first wait
+  unsigned made_after_forks_ = 0;                   // forks counted when epoll_ was made
   std::vector<std::unique_ptr<waiters>> by_fd_;     // indexed by descriptor
   std::size_t waiting_ = 0;                         // threads parked in wait()
 };

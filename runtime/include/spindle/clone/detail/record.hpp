@@ -83,6 +83,7 @@ struct record {
   // thread is detached, it ends the program (runtime/common/escaped_exception.hpp).
   std::exception_ptr error;
   bool failed = false;                  // run() returned with `error`, not yet detached
+  bool left_in_parent = false;          // in a forked child: the thread did not cross fork()
   record* all_prev = nullptr;           // every registered thread, for the report
   record* all_next = nullptr;
 
@@ -100,7 +101,9 @@ using task = spindle::detail::task<record, R, F, Args...>;
 // Registers a constructed record and starts its kernel thread. If it throws, it has
 // deleted the record.
 void start(record* thread, const spawn_options& options);
-// Parks the caller until `thread` has finished. Throws if the caller is `thread`.
+// Parks the caller until `thread` has finished. Throws std::system_error if the caller
+// is `thread` (resource_deadlock_would_occur), or if `thread` was still unfinished when
+// this process was forked from the one it runs in (no_such_process): only detach then.
 void wait_for_finish(record* thread);
 // Waits for the kernel task to be gone, then frees its memory and the record.
 void reap(record* thread) noexcept;
