@@ -20,6 +20,7 @@
 #include <sched.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <valgrind/valgrind.h>
 
 #include "credentials.hpp"
 #include "futex.hpp"
@@ -142,12 +143,34 @@ void claim(kernel_thread* thread, const char* operation)
                                     " of a kernel_thread already joined or detached");
 }
 
+// Set once by ensure_ready(); read without a lock afterwards (ensure_ready's static
+// initialisation orders the store before any thread's start).
+bool one_sleep_exit_wait = false;
+
+// futex_waitv exists when it refuses an empty list with EINVAL; ENOSYS (an older kernel)
+// or anything else (a seccomp filter's EPERM) says to do without. Not asked under
+// valgrind, which would print a warning for a system call it does not know.
+bool probe_exit_or_word_wait() noexcept
+{
+#ifdef SYS_futex_waitv
+    if (RUNNING_ON_VALGRIND)
+        return false;
+    int saved = errno;
+    bool refused_as_empty = syscall(SYS_futex_waitv, nullptr, 0, 0, nullptr, 0) == -1 && errno == EINVAL;
+    errno = saved;
+    return refused_as_empty;
+#else
+    return false;
+#endif
+}
+
 }  // namespace
 
 void ensure_ready()
 {
     static const bool ready = [] {
         glibc();
+        one_sleep_exit_wait = probe_exit_or_word_wait();
         install_credential_broadcast();
         install_thread_memory_fork_handlers();
         install_thread_list_fork_handlers();
@@ -197,6 +220,25 @@ void join(kernel_thread* thread)
         futex::wait_shared(word, seen);  // shared: the kernel's exit wake is a shared wake
     }
     release_thread_memory(thread->memory);
+}
+
+bool exit_or_word_wait_available() noexcept
+{
+    return one_sleep_exit_wait;
+}
+
+void wait_for_exit_or(const kernel_thread* thread, const std::atomic<std::uint32_t>& word) noexcept
+{
+    std::atomic<pid_t>& tid = tid_word(thread->memory->tcb);
+    for (pid_t seen; word.load(std::memory_order_acquire) == 0 &&
+                     (seen = tid.load(std::memory_order_acquire)) != 0;) {
+        int error = futex::wait_either(word, std::uint32_t{0}, tid, seen);
+        if (error != 0 && error != EAGAIN && error != EINTR) {
+            // The kernel could not take the two words (ENOMEM): look again in a moment.
+            timespec moment{0, 1000000};
+            futex::wait_shared(tid, seen, &moment);
+        }
+    }
 }
 
 void detach(kernel_thread* thread)

@@ -168,11 +168,20 @@ void wait_for_finish(record* thread) {
   if (thread->left_in_parent) throw_left_in_parent("join", thread);
   if (thread->st == state::finished) return;
   thread->joiner = self;
+  // One sleep where the kernel allows it: on the thread's exit and on the joiner's word
+  // (for the deadlock detector's wake); else two: parked until leave() wakes it, then
+  // reap's wait for the exit.
+  thread->exit_wakes_joiner = exit_or_word_wait_available();
   try {
-    lot.park(held, self, nullptr, {"join", thread, thread});
+    if (thread->exit_wakes_joiner) {
+      lot.park_for_exit(held, self, thread->kernel, {"join", thread, thread});
+    } else {
+      lot.park(held, self, nullptr, {"join", thread, thread});
+    }
   } catch (...) {
     if (!held.owns_lock()) held.lock();
     thread->joiner = nullptr;
+    thread->exit_wakes_joiner = false;
     throw;
   }
 }
