@@ -136,7 +136,7 @@ void claim(kernel_thread* thread, const char* operation)
 {
     if (thread == nullptr)
         throw std::invalid_argument(std::string("spindle: ") + operation + " of a null kernel_thread");
-    if (tid(thread) == static_cast<pid_t>(syscall(SYS_gettid)))
+    if (thread->memory->tcb == thread_pointer())  // the caller's own control block: no gettid
         throw std::invalid_argument(std::string("spindle: a thread cannot ") + operation + " itself");
     if (thread->claimed.exchange(true))
         throw std::invalid_argument(std::string("spindle: ") + operation +
