@@ -16,7 +16,9 @@
 #include <new>
 #include <stdexcept>
 #include <string>
+#include <system_error>
 
+#include <pthread.h>
 #include <sched.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -40,7 +42,7 @@ struct kernel_thread {
     thread_function fn;     // what the thread runs
     void* arg;              // fn's argument
     sigset_t start_mask;    // the creator's signal mask, which the thread restores
-    pid_t process;          // getpid() of the process the thread runs in
+    unsigned forks;         // forks_passed when the thread was made
 
     // Protected by the thread list lock:
     thread_list_entry listed;
@@ -50,6 +52,12 @@ struct kernel_thread {
 };
 
 namespace {
+
+// How many fork() children down this process is from the one that ran ensure_ready:
+// counted by a fork handler in each child, while it has one thread. A thread made in
+// another process (an ancestor) has a smaller count: left_in_parent compares the counts,
+// where getpid() would cost a system call for each thread started.
+unsigned forks_passed = 0;
 
 constexpr int clone_flags =
     CLONE_VM                // share the address space
@@ -125,7 +133,7 @@ kernel_thread* place_record(thread_memory* memory, thread_function fn, void* arg
 {
     auto top = reinterpret_cast<std::uintptr_t>(memory->stack_top);
     auto at = (top - sizeof(kernel_thread)) & ~std::uintptr_t{alignof(kernel_thread) - 1};
-    auto* thread = new (reinterpret_cast<void*>(at)) kernel_thread{memory, fn, arg, {}, getpid(), {}, {false}};
+    auto* thread = new (reinterpret_cast<void*>(at)) kernel_thread{memory, fn, arg, {}, forks_passed, {}, {false}};
     thread->listed.tid = &tid_word(memory->tcb);
     thread->listed.prev = thread->listed.next = &thread->listed;
     return thread;
@@ -174,6 +182,8 @@ void ensure_ready()
         install_credential_broadcast();
         install_thread_memory_fork_handlers();
         install_thread_list_fork_handlers();
+        if (int error = pthread_atfork(nullptr, nullptr, [] { ++forks_passed; }); error != 0)
+            throw std::system_error(error, std::generic_category(), "spindle: pthread_atfork");
         install_overflow_reports();
         return true;
     }();
@@ -203,7 +213,7 @@ namespace {
 // never be cleared here, and its memory holds its state as the fork found it.
 bool left_in_parent(const kernel_thread* thread) noexcept
 {
-    return tid(thread) != 0 && getpid() != thread->process;
+    return tid(thread) != 0 && forks_passed != thread->forks;
 }
 
 }  // namespace
