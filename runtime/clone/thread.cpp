@@ -35,7 +35,11 @@ std::atomic<std::uint64_t> last_id{0};
 
 // The calling kernel thread's record: set by entry() for spawned threads, made on first
 // use for root threads (those spindle did not make, such as the process's main thread).
-thread_local record* current = nullptr;
+// Every lock, unlock and wait asks for it (running()), so it is initial-exec: a load at
+// a fixed offset from the thread pointer, where the default model of a shared library
+// calls __tls_get_addr (11 of the 33 instructions each call cost before, about 10 calls
+// per hand-over of docs/11-performance.md's ping-pong).
+[[gnu::tls_model("initial-exec")]] constinit thread_local record* current = nullptr;
 
 // What every thread spindle knows does last, after its thread_local destructors (this
 // object is the first thread_local a spindle thread touches, so C++ destroys it last):
@@ -115,8 +119,10 @@ void entry(void* argument) noexcept {
 
 }  // namespace
 
-record* running() {
-  if (current) return current;
+namespace {
+
+// running()'s first call on a thread spindle did not make: registers it as a root.
+[[gnu::noinline]] record* register_root() {
   install_fork_handlers();
   auto* r = new record;
   r->id = ++last_id;
@@ -131,6 +137,13 @@ record* running() {
   leaving.root = true;
   name_in_overflow_reports(r, tid == getpid());
   return r;
+}
+
+}  // namespace
+
+record* running() {
+  if (record* r = current) return r;
+  return register_root();
 }
 
 void start(record* thread, const spawn_options& options) {
