@@ -3,8 +3,9 @@
 // Concept: spawn registers the thread with the parking lot (so the deadlock detector
 // counts it from the start) and asks runtime/clone/kernel_thread.cpp for a kernel task
 // that runs entry(). entry() runs the function, destroys the thread's locals and leaves
-// the parking lot, waking the joiner. join parks until then, and lets the kernel layer
-// wait for the task's exit (the tid word the kernel clears) before freeing its memory.
+// the parking lot, counting the joiner unblocked. join parks until the task's exit (the
+// tid word the kernel clears) in one sleep where the kernel has futex_waitv, else until
+// leave() wakes it and then on the tid word, before freeing the thread's memory.
 // Explained in: docs/09-clone-backend.md (a thread's life). Read next: runtime/clone/mutex.cpp.
 #include <sys/prctl.h>
 #include <sys/syscall.h>
