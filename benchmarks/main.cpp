@@ -202,8 +202,8 @@ void print_summary(std::FILE* out, const std::vector<run>& runs) {
                     "(processor time; of the whole process for kernel threads):\n");
   compare(out, r, {"switch", "", "spindle_green", "boost_context", 1.5, false});
   compare(out, r, {"switch", "", "spindle_green", "boost_fiber", std::nullopt, false});
-  compare(out, r, {"switch", "one_cpu", "spindle_clone", "pthread_futex", 1.1, true});
-  compare(out, r, {"switch", "two_cpus", "spindle_clone", "pthread_futex", 1.1, true});
+  compare(out, r, {"switch", "one_cpu", "spindle_clone", "pthread_futex", 1.0, true});
+  compare(out, r, {"switch", "two_cpus", "spindle_clone", "pthread_futex", 1.0, true});
   spawn_join_target(out, r);
   compare(out, r, {"spawn_join", "", "spindle_green", "boost_fiber", std::nullopt, false});
   compare(out, r, {"spawn_join", "", "spindle_clone", "pthread", 1.0, true});

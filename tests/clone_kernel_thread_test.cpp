@@ -103,6 +103,34 @@ TEST_CASE("join_returns_after_the_thread_function_has_finished")
     CHECK(stage.load() == 1);
 }
 
+// Does wait_for_exit_or return when the word is set, while the thread still runs, and
+// when the thread exits, with the word still 0?
+TEST_CASE("wait_for_exit_or_returns_at_the_word_or_at_the_exit_whichever_comes_first")
+{
+    kt::ensure_ready();
+    if (!kt::exit_or_word_wait_available()) {
+        MESSAGE("not run: no futex_waitv here (an older kernel, or valgrind)");
+        return;
+    }
+    gate go;
+    auto body = [&] { go.wait(); };
+    kt::kernel_thread* t = start_running(body);
+    std::atomic<std::uint32_t> word{0};
+    std::thread setter([&] {
+        word.store(1, std::memory_order_release);
+        kt::futex::wake_private(word);
+    });
+    kt::wait_for_exit_or(t, word);
+    CHECK(kt::tid(t) != 0);
+    setter.join();
+    word.store(0);
+    go.open();
+    kt::wait_for_exit_or(t, word);
+    CHECK(kt::tid(t) == 0);
+    CHECK(word.load() == 0);
+    kt::join(t);
+}
+
 // Is a thread a separate kernel task with its own control block and thread pointer?
 TEST_CASE("each_thread_has_its_own_kernel_id_and_control_block")
 {

@@ -2,7 +2,7 @@
 // the clone backend. The first spawn also runs the backend's one-time checks of glibc;
 // the first thread's memory is mapped, the second thread reuses it.
 // Shown in: docs/09-clone-backend.md. Regenerate the output: docs/programs/run_all.sh.
-// Traced by run_all.sh: strace -f -e trace=clone,clone3,mmap,mprotect,futex,write
+// Traced by run_all.sh: strace -f -e trace=clone,clone3,mmap,mprotect,futex,futex_waitv,write
 #include <cstdio>
 
 #include "spindle/clone.hpp"

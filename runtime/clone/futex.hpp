@@ -59,6 +59,36 @@ int wait_shared(const std::atomic<T>& word, T expected, const timespec* timeout 
     return call(word, FUTEX_WAIT, expected, timeout);
 }
 
+// Sleeps while `own` holds `own_expected` and `shared` holds `shared_expected`: a
+// private wake of `own` or a shared wake of `shared` (such as the kernel's at a thread's
+// exit, on its tid word) ends the sleep, with one system call (futex_waitv, Linux 5.16).
+// Returns as wait_private, or ENOSYS where the call is unknown: older kernels, and
+// valgrind 3.19, which answers ENOSYS itself and prints a warning (so ask
+// kernel_thread.hpp: exit_or_word_wait_available first).
+template <word_value A, word_value B>
+int wait_either(const std::atomic<A>& own, A own_expected, const std::atomic<B>& shared,
+                B shared_expected) noexcept
+{
+#ifdef SYS_futex_waitv
+    static_assert(sizeof(std::atomic<A>) == 4 && sizeof(std::atomic<B>) == 4);
+    // FUTEX_32: a 32-bit word (named FUTEX2_SIZE_U32 in newer headers, which keep this name).
+    futex_waitv words[2] = {
+        {static_cast<std::uint32_t>(own_expected), reinterpret_cast<std::uintptr_t>(&own),
+         FUTEX_32 | FUTEX_PRIVATE_FLAG, 0},
+        {static_cast<std::uint32_t>(shared_expected), reinterpret_cast<std::uintptr_t>(&shared),
+         FUTEX_32, 0},
+    };
+    int saved = errno;
+    long r = syscall(SYS_futex_waitv, words, 2, 0, nullptr, 0);
+    int result = r < 0 ? errno : 0;
+    errno = saved;
+    return result;
+#else
+    (void)own, (void)own_expected, (void)shared, (void)shared_expected;
+    return ENOSYS;
+#endif
+}
+
 // Wakes up to `count` threads sleeping in wait_private on `word`; returns how many woke.
 // The caller changes the word before waking, never after (else the wake can be lost).
 template <word_value T>

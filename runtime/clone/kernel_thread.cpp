@@ -16,10 +16,13 @@
 #include <new>
 #include <stdexcept>
 #include <string>
+#include <system_error>
 
+#include <pthread.h>
 #include <sched.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <valgrind/valgrind.h>
 
 #include "credentials.hpp"
 #include "futex.hpp"
@@ -39,7 +42,7 @@ struct kernel_thread {
     thread_function fn;     // what the thread runs
     void* arg;              // fn's argument
     sigset_t start_mask;    // the creator's signal mask, which the thread restores
-    pid_t process;          // getpid() of the process the thread runs in
+    unsigned forks;         // forks_passed when the thread was made
 
     // Protected by the thread list lock:
     thread_list_entry listed;
@@ -49,6 +52,12 @@ struct kernel_thread {
 };
 
 namespace {
+
+// How many fork() children down this process is from the one that ran ensure_ready:
+// counted by a fork handler in each child, while it has one thread. A thread made in
+// another process (an ancestor) has a smaller count: left_in_parent compares the counts,
+// where getpid() would cost a system call for each thread started.
+unsigned forks_passed = 0;
 
 constexpr int clone_flags =
     CLONE_VM                // share the address space
@@ -124,7 +133,7 @@ kernel_thread* place_record(thread_memory* memory, thread_function fn, void* arg
 {
     auto top = reinterpret_cast<std::uintptr_t>(memory->stack_top);
     auto at = (top - sizeof(kernel_thread)) & ~std::uintptr_t{alignof(kernel_thread) - 1};
-    auto* thread = new (reinterpret_cast<void*>(at)) kernel_thread{memory, fn, arg, {}, getpid(), {}, {false}};
+    auto* thread = new (reinterpret_cast<void*>(at)) kernel_thread{memory, fn, arg, {}, forks_passed, {}, {false}};
     thread->listed.tid = &tid_word(memory->tcb);
     thread->listed.prev = thread->listed.next = &thread->listed;
     return thread;
@@ -135,11 +144,32 @@ void claim(kernel_thread* thread, const char* operation)
 {
     if (thread == nullptr)
         throw std::invalid_argument(std::string("spindle: ") + operation + " of a null kernel_thread");
-    if (tid(thread) == static_cast<pid_t>(syscall(SYS_gettid)))
+    if (thread->memory->tcb == thread_pointer())  // the caller's own control block: no gettid
         throw std::invalid_argument(std::string("spindle: a thread cannot ") + operation + " itself");
     if (thread->claimed.exchange(true))
         throw std::invalid_argument(std::string("spindle: ") + operation +
                                     " of a kernel_thread already joined or detached");
+}
+
+// Set once by ensure_ready(); read without a lock afterwards (ensure_ready's static
+// initialisation orders the store before any thread's start).
+bool one_sleep_exit_wait = false;
+
+// futex_waitv exists when it refuses an empty list with EINVAL; ENOSYS (an older kernel)
+// or anything else (a seccomp filter's EPERM) says to do without. Not asked under
+// valgrind, which would print a warning for a system call it does not know.
+bool probe_exit_or_word_wait() noexcept
+{
+#ifdef SYS_futex_waitv
+    if (RUNNING_ON_VALGRIND)
+        return false;
+    int saved = errno;
+    bool refused_as_empty = syscall(SYS_futex_waitv, nullptr, 0, 0, nullptr, 0) == -1 && errno == EINVAL;
+    errno = saved;
+    return refused_as_empty;
+#else
+    return false;
+#endif
 }
 
 }  // namespace
@@ -148,9 +178,12 @@ void ensure_ready()
 {
     static const bool ready = [] {
         glibc();
+        one_sleep_exit_wait = probe_exit_or_word_wait();
         install_credential_broadcast();
         install_thread_memory_fork_handlers();
         install_thread_list_fork_handlers();
+        if (int error = pthread_atfork(nullptr, nullptr, [] { ++forks_passed; }); error != 0)
+            throw std::system_error(error, std::generic_category(), "spindle: pthread_atfork");
         install_overflow_reports();
         return true;
     }();
@@ -180,7 +213,7 @@ namespace {
 // never be cleared here, and its memory holds its state as the fork found it.
 bool left_in_parent(const kernel_thread* thread) noexcept
 {
-    return tid(thread) != 0 && getpid() != thread->process;
+    return tid(thread) != 0 && forks_passed != thread->forks;
 }
 
 }  // namespace
@@ -197,6 +230,25 @@ void join(kernel_thread* thread)
         futex::wait_shared(word, seen);  // shared: the kernel's exit wake is a shared wake
     }
     release_thread_memory(thread->memory);
+}
+
+bool exit_or_word_wait_available() noexcept
+{
+    return one_sleep_exit_wait;
+}
+
+void wait_for_exit_or(const kernel_thread* thread, const std::atomic<std::uint32_t>& word) noexcept
+{
+    std::atomic<pid_t>& tid = tid_word(thread->memory->tcb);
+    for (pid_t seen; word.load(std::memory_order_acquire) == 0 &&
+                     (seen = tid.load(std::memory_order_acquire)) != 0;) {
+        int error = futex::wait_either(word, std::uint32_t{0}, tid, seen);
+        if (error != 0 && error != EAGAIN && error != EINTR) {
+            // The kernel could not take the two words (ENOMEM): look again in a moment.
+            timespec moment{0, 1000000};
+            futex::wait_shared(tid, seen, &moment);
+        }
+    }
 }
 
 void detach(kernel_thread* thread)

@@ -9,7 +9,9 @@
 // Explained in: docs/09-clone-backend.md. Read next: runtime/clone/kernel_thread.cpp.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 
 #include <sys/types.h>
 
@@ -42,6 +44,20 @@ kernel_thread* start(thread_function fn, void* arg, std::size_t stack_size = 0);
 // for a null thread, a thread joining itself, or one already joined or detached (as long
 // as its memory was not reused yet: after reuse a second join is undefined, as in POSIX).
 void join(kernel_thread* thread);
+
+// Whether wait_for_exit_or can sleep on a thread's exit and on a word of the caller's in
+// one sleep: the kernel has futex_waitv (Linux 5.16) and the program does not run under
+// valgrind (3.19 does not know the call). Decided once, by ensure_ready(), which must
+// have run (start() runs it); false before.
+bool exit_or_word_wait_available() noexcept;
+
+// Sleeps until `thread` has exited (the kernel cleared its tid word) or `word` is not 0
+// (its setter wakes it with a private futex wake), whichever comes first; returns at
+// once if either holds already. Does not claim the thread: join() still takes its memory
+// back, and then does not sleep. Precondition: exit_or_word_wait_available(), and
+// `thread` is not one that stayed in the parent of a fork (its tid word never clears
+// here; the API layer refuses such a join before it waits).
+void wait_for_exit_or(const kernel_thread* thread, const std::atomic<std::uint32_t>& word) noexcept;
 
 // Gives up the right to join: the thread's memory is reclaimed by a later start() once
 // the thread has exited (abandoned at once, in a forked child, for a thread that stayed

@@ -9,6 +9,7 @@
 
 #include "../common/deadlock_report.hpp"
 #include "futex.hpp"
+#include "kernel_thread.hpp"
 #include "spindle/errors.hpp"
 
 namespace spindle::clone::detail {
@@ -62,7 +63,11 @@ bool parking_lot::leave(record* r) noexcept {
   held lock = hold();
   r->st = state::finished;
   if (r->mutexes_held != 0) finished_owners_.remember(r->id, r->name);
-  if (r->joiner) wake(r->joiner);
+  if (r->joiner && r->exit_wakes_joiner) {
+    unblock(r->joiner);  // park_for_exit: the kernel wakes it when this thread has exited
+  } else if (r->joiner) {
+    wake(r->joiner);
+  }
   (r->all_prev ? r->all_prev->all_next : all_) = r->all_next;
   if (r->all_next) r->all_next->all_prev = r->all_prev;
   --live_;
@@ -90,20 +95,41 @@ void parking_lot::unblock(record* r) noexcept {
   r->st = state::running;
 }
 
-void parking_lot::park(held& lock, record* self, thread_queue* queue, const wait_reason& why) {
+void parking_lot::block_for_ever(record* self, thread_queue* queue, const wait_reason& why) {
   block(self, queue, why, true);
   if (every_live_thread_blocked() && fail_victim(self) == self) {
     std::string report = std::move(self->deadlock_report);
     unblock(self);
     throw deadlock_error(report);
   }
+}
+
+// The waker stored woke_by before the word, and leave() (park_for_exit) sets neither.
+void parking_lot::fail_if_woken_to(record* self) {
+  if (self->wake_word.load(std::memory_order_acquire) != 0 &&
+      self->woke_by == wake_status::deadlock) {
+    throw deadlock_error(std::move(self->deadlock_report));
+  }
+}
+
+void parking_lot::park(held& lock, record* self, thread_queue* queue, const wait_reason& why) {
+  block_for_ever(self, queue, why);
   lock.unlock();
   while (self->wake_word.load(std::memory_order_acquire) == 0) {
     futex::wait_private(self->wake_word, std::uint32_t{0});
   }
-  if (self->woke_by == wake_status::deadlock) {
-    throw deadlock_error(std::move(self->deadlock_report));
-  }
+  fail_if_woken_to(self);
+}
+
+// One sleep on two words. The count stays exact without a wake from leave(): it counts
+// the joiner unblocked under the lock, before the thread exits, and from then on the
+// kernel's wake at the exit is certain to come.
+void parking_lot::park_for_exit(held& lock, record* self, const kernel_thread* thread,
+                                const wait_reason& why) {
+  block_for_ever(self, nullptr, why);
+  lock.unlock();
+  wait_for_exit_or(thread, self->wake_word);
+  fail_if_woken_to(self);
 }
 
 bool parking_lot::park_until(held& lock, record* self,

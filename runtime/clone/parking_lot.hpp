@@ -58,6 +58,12 @@ public:
   // Throws deadlock_error, with `lock` still held, if every live thread would then be
   // blocked, or later, without it, if the detector picks this thread to fail.
   void park(held& lock, record* self, thread_queue* queue, const wait_reason& why);
+  // As park with no queue, for a joiner of `thread` that the kernel can wake at its exit
+  // (kernel_thread.hpp: exit_or_word_wait_available): it sleeps once, until wake() or
+  // the exit of `thread`, whose leave() counts the joiner unblocked (`exit_wakes_joiner`
+  // of the joined record, set by the caller) but leaves the wake to the kernel. Returns
+  // once the thread has exited; throws as park does.
+  void park_for_exit(held& lock, record* self, const kernel_thread* thread, const wait_reason& why);
   // As park, but also wakes at the deadline; returns false when it passed. A thread
   // with a deadline never counts as blocked for ever. Returns without the lock.
   bool park_until(held& lock, record* self, std::chrono::steady_clock::time_point deadline,
@@ -76,6 +82,10 @@ public:
 
 private:
   void block(record* self, thread_queue* queue, const wait_reason& why, bool counted) noexcept;
+  // block, counted; throws deadlock_error (unblocked, lock held) if `self` is failed.
+  void block_for_ever(record* self, thread_queue* queue, const wait_reason& why);
+  // After the sleep of park or park_for_exit: throws if `self` was woken to fail.
+  static void fail_if_woken_to(record* self);
   void unblock(record* r) noexcept;
   bool every_live_thread_blocked() const noexcept { return live_ > 0 && blocked_ == live_; }
   record* fail_victim(const record* caller) noexcept;

@@ -3,8 +3,9 @@
 // Concept: spawn registers the thread with the parking lot (so the deadlock detector
 // counts it from the start) and asks runtime/clone/kernel_thread.cpp for a kernel task
 // that runs entry(). entry() runs the function, destroys the thread's locals and leaves
-// the parking lot, waking the joiner. join parks until then, and lets the kernel layer
-// wait for the task's exit (the tid word the kernel clears) before freeing its memory.
+// the parking lot, counting the joiner unblocked. join parks until the task's exit (the
+// tid word the kernel clears) in one sleep where the kernel has futex_waitv, else until
+// leave() wakes it and then on the tid word, before freeing the thread's memory.
 // Explained in: docs/09-clone-backend.md (a thread's life). Read next: runtime/clone/mutex.cpp.
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -35,7 +36,11 @@ std::atomic<std::uint64_t> last_id{0};
 
 // The calling kernel thread's record: set by entry() for spawned threads, made on first
 // use for root threads (those spindle did not make, such as the process's main thread).
-thread_local record* current = nullptr;
+// Every lock, unlock and wait asks for it (running()), so it is initial-exec: a load at
+// a fixed offset from the thread pointer, where the default model of a shared library
+// calls __tls_get_addr (11 of the 33 instructions each call cost before, about 10 calls
+// per hand-over of docs/11-performance.md's ping-pong).
+[[gnu::tls_model("initial-exec")]] constinit thread_local record* current = nullptr;
 
 // What every thread spindle knows does last, after its thread_local destructors (this
 // object is the first thread_local a spindle thread touches, so C++ destroys it last):
@@ -115,8 +120,10 @@ void entry(void* argument) noexcept {
 
 }  // namespace
 
-record* running() {
-  if (current) return current;
+namespace {
+
+// running()'s first call on a thread spindle did not make: registers it as a root.
+[[gnu::noinline]] record* register_root() {
   install_fork_handlers();
   auto* r = new record;
   r->id = ++last_id;
@@ -131,6 +138,13 @@ record* running() {
   leaving.root = true;
   name_in_overflow_reports(r, tid == getpid());
   return r;
+}
+
+}  // namespace
+
+record* running() {
+  if (record* r = current) return r;
+  return register_root();
 }
 
 void start(record* thread, const spawn_options& options) {
@@ -168,11 +182,20 @@ void wait_for_finish(record* thread) {
   if (thread->left_in_parent) throw_left_in_parent("join", thread);
   if (thread->st == state::finished) return;
   thread->joiner = self;
+  // One sleep where the kernel allows it: on the thread's exit and on the joiner's word
+  // (for the deadlock detector's wake); else two: parked until leave() wakes it, then
+  // reap's wait for the exit.
+  thread->exit_wakes_joiner = exit_or_word_wait_available();
   try {
-    lot.park(held, self, nullptr, {"join", thread, thread});
+    if (thread->exit_wakes_joiner) {
+      lot.park_for_exit(held, self, thread->kernel, {"join", thread, thread});
+    } else {
+      lot.park(held, self, nullptr, {"join", thread, thread});
+    }
   } catch (...) {
     if (!held.owns_lock()) held.lock();
     thread->joiner = nullptr;
+    thread->exit_wakes_joiner = false;
     throw;
   }
 }

@@ -77,6 +77,9 @@ struct record {
 
   // Lifetime: guarded by the parking lot's lock (but `error`, see there).
   record* joiner = nullptr;             // parked in join() on this thread
+  // The joiner sleeps on this thread's exit as well as on its own word
+  // (parking_lot::park_for_exit): leave() counts it unblocked, the kernel wakes it.
+  bool exit_wakes_joiner = false;
   bool detached = false;
   // What escaped run(): written by the thread; read by itself, by its joiner once it
   // has finished, and by detach once `failed` says it is there. join rethrows it; if the
