@@ -7,6 +7,11 @@
 // without the program's start and exit.
 //   spindle-instructions switch N       2N switches between two yielding green threads
 //   spindle-instructions spawn_join N   N spawns and joins of an empty green thread
+//   spindle-instructions spawn_join_pooled N   the same on pooled stacks
+//   spindle-instructions mutex_handover N      2N hand-overs of a mutex between two threads
+//   spindle-instructions notify N              2N notify+wait hand-overs between two threads
+//   spindle-instructions rendezvous N          2N values passed back and forth through two
+//                                              unbuffered channels
 //   spindle-instructions boost_switch N 2N switches between two boost::context fibers
 // Explained in: docs/11-performance.md (what a switch costs, what a spawn costs).
 #include <boost/context/fiber.hpp>
@@ -15,6 +20,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <mutex>
 #include <string_view>
 #include <utility>
 
@@ -36,6 +42,73 @@ void spawn_and_join(long count) {
   for (long i = 0; i < count; ++i) g::spawn([] {}).join();
 }
 
+void spawn_and_join_pooled(long count) {
+  spindle::spawn_options pooled;
+  pooled.stack = spindle::stack_kind::pooled;
+  for (long i = 0; i < count; ++i) g::spawn(pooled, [] {}).join();
+}
+
+// Each unlock hands the mutex to the other thread, parked in lock; each lock parks.
+void hand_a_mutex_back_and_forth(long rounds) {
+  g::mutex m;
+  bool stop = false;
+  m.lock();
+  auto partner = g::spawn([&] {
+    for (;;) {
+      m.lock();
+      bool last = stop;
+      m.unlock();
+      if (last) return;
+    }
+  });
+  g::this_thread::yield();  // the partner parks in lock
+  for (long i = 0; i < rounds; ++i) {
+    m.unlock();
+    m.lock();
+  }
+  stop = true;
+  m.unlock();
+  partner.join();
+}
+
+// A turn passed by notify_one and wait, one condition variable per direction.
+void notify_each_other(long rounds) {
+  g::mutex m;
+  g::condition_variable to_partner, to_root;
+  bool partners_turn = false, stop = false;
+  auto partner = g::spawn([&] {
+    std::unique_lock lock(m);
+    for (;;) {
+      to_partner.wait(lock, [&] { return partners_turn; });
+      if (stop) return;
+      partners_turn = false;
+      to_root.notify_one();
+    }
+  });
+  std::unique_lock lock(m);
+  for (long i = 0; i < rounds; ++i) {
+    partners_turn = true;
+    to_partner.notify_one();
+    to_root.wait(lock, [&] { return !partners_turn; });
+  }
+  stop = partners_turn = true;
+  to_partner.notify_one();
+  lock.unlock();
+  partner.join();
+}
+
+void rendezvous_back_and_forth(long rounds) {
+  g::channel<long> ping(0), pong(0);
+  auto partner = g::spawn([&] {
+    for (long i = 0; i < rounds; ++i) pong.send(ping.recv().value());
+  });
+  for (long i = 0; i < rounds; ++i) {
+    ping.send(i);
+    pong.recv();
+  }
+  partner.join();
+}
+
 void resume_each_other(long rounds) {
   namespace ctx = boost::context;
   bool stop = false;
@@ -52,7 +125,10 @@ void resume_each_other(long rounds) {
 
 int main(int argc, char** argv) {
   if (argc != 3) {
-    std::fprintf(stderr, "usage: %s switch|spawn_join|boost_switch N\n", argv[0]);
+    std::fprintf(stderr,
+                 "usage: %s switch|boost_switch|spawn_join|spawn_join_pooled|"
+                 "mutex_handover|notify|rendezvous N\n",
+                 argv[0]);
     return 2;
   }
   std::string_view what = argv[1];
@@ -62,6 +138,14 @@ int main(int argc, char** argv) {
     yield_to_each_other(n);
   } else if (what == "spawn_join") {
     spawn_and_join(n);
+  } else if (what == "spawn_join_pooled") {
+    spawn_and_join_pooled(n);
+  } else if (what == "mutex_handover") {
+    hand_a_mutex_back_and_forth(n);
+  } else if (what == "notify") {
+    notify_each_other(n);
+  } else if (what == "rendezvous") {
+    rendezvous_back_and_forth(n);
   } else if (what == "boost_switch") {
     resume_each_other(n);
   } else {

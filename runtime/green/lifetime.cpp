@@ -57,7 +57,6 @@ scheduler* scheduler::here_if_any() noexcept { return current_scheduler; }
 scheduler::scheduler()
     : running_(&root_),
       root_stack_(switch_hooks::kernel_stack()),
-      policy_(make_fifo_policy()),
       eh_globals_(reinterpret_cast<exception_state*>(abi::__cxa_get_globals())) {
   root_.id = next_thread_id();
   root_.name = getpid() == static_cast<pid_t>(syscall(SYS_gettid))

@@ -113,7 +113,8 @@ public:
   // Whether a thread other than the running one would run if the scheduler got the
   // processor: one is runnable, or waits for a deadline or a descriptor.
   bool others_could_run() const noexcept {
-    return policy_->has_ready() || !timers_.empty() || reactor_.has_waiters();
+    return (policy_ ? policy_->has_ready() : !run_queue_.empty()) || !timers_.empty() ||
+           reactor_.has_waiters();
   }
   detail::watchdog& watchdog_state() noexcept { return watchdog_; }
 
@@ -129,6 +130,17 @@ private:
   boost::context::fiber leave_scheduler() noexcept;
   void switch_to(record* next);
   record* next_to_run() noexcept;
+  record* next_on_slow_path() noexcept;
+  // The run queue's two verbs: the built-in FIFO's, or the policy's when one was chosen.
+  void make_runnable(record* r) noexcept {
+    if (policy_) [[unlikely]] return policy_->awakened(r);
+    run_queue_.push_back(r);
+  }
+  record* pick_runnable() noexcept {
+    if (policy_) [[unlikely]] return policy_->pick_next();
+    return run_queue_.pop_front();
+  }
+  void update_fast_mask() noexcept;
   void block(thread_queue* queue, const wait_reason& why) noexcept;
   void throw_if_deadlocked(record* self);
   void wake(record* blocked, wake_status why) noexcept;
@@ -150,20 +162,24 @@ private:
 
   // Every switches_per_round-th hand-over goes through the loop, to fire timers and reap,
   // even when another thread is runnable (docs/05-scheduler.md, "the fast path").
-  static constexpr int switches_per_round = 64;
+  static constexpr unsigned switches_per_round = 64;
+  static_assert((switches_per_round & (switches_per_round - 1)) == 0, "a power of two");
 
   // Who runs: changed only by the switching functions of runtime/green/context.cpp.
   record* running_;                     // the thread whose code is executing now
   record* switched_from_ = nullptr;     // the thread that last switched away
   std::uint64_t handovers_ = 0;         // hand-overs by next_to_run: the fast path's budget,
                                         // and the watchdog's measure of progress
+  std::uint64_t fast_mask_ = switches_per_round - 1;  // the gate: 0 sends every hand-over
+                                        // to the slow path (a policy chosen, or tracing)
 
   // The threads: owned by this scheduler alone (one kernel thread, no locks).
   record root_;                         // the kernel thread's own stack and context
   stack_span root_stack_;               // root_'s stack, if the switch hooks need it
   record loop_;                         // the scheduler loop's context and stack
   record* all_ = nullptr;               // every live thread but loop_, linked by all_next
-  std::unique_ptr<policy> policy_;      // holds the run queue
+  thread_queue run_queue_;              // the runnable threads, first in first out
+  std::unique_ptr<policy> policy_;      // null, or a policy chosen to replace run_queue_
   timer_queue timers_;
   detail::reactor reactor_;             // threads parked on descriptors
   std::unique_ptr<tracer> tracer_;      // the last recording, if any
