@@ -29,6 +29,30 @@ namespace spindle::green::detail {
 
 class scheduler;
 
+// The scheduler's own run queue: first in, first out, singly linked through the records'
+// `next` field. A wait queue (thread_queue) is doubly linked because a thread leaves it
+// from anywhere (woken, timed out); a runnable thread only ever leaves from the front,
+// so one link and no owner pointer do, and each end costs a few stores.
+class run_queue {
+public:
+  bool empty() const noexcept { return head_ == nullptr; }
+  void push_back(record* r) noexcept {
+    r->next = nullptr;
+    (head_ ? tail_->next : head_) = r;
+    tail_ = r;
+  }
+  // tail_ is left behind when the queue empties: push_back looks at head_ first.
+  record* pop_front() noexcept {
+    record* r = head_;
+    if (r) head_ = r->next;
+    return r;
+  }
+
+private:
+  record* head_ = nullptr;
+  record* tail_ = nullptr;
+};
+
 // The calling kernel thread's scheduler, or nullptr before its first green call. Read on
 // every green call, so it is one load from static TLS: constinit tells other files that
 // it needs no dynamic initialisation (no TLS wrapper call), initial-exec that it sits at
@@ -178,7 +202,7 @@ private:
   stack_span root_stack_;               // root_'s stack, if the switch hooks need it
   record loop_;                         // the scheduler loop's context and stack
   record* all_ = nullptr;               // every live thread but loop_, linked by all_next
-  thread_queue run_queue_;              // the runnable threads, first in first out
+  run_queue run_queue_;                 // the runnable threads, first in first out
   std::unique_ptr<policy> policy_;      // null, or a policy chosen to replace run_queue_
   timer_queue timers_;
   detail::reactor reactor_;             // threads parked on descriptors
