@@ -67,12 +67,12 @@ scheduler::scheduler()
   link(&root_);
   loop_.name = "scheduler";
   loop_.stack = allocate_stack(loop_stack_size, stack_kind::guarded);
-  loop_.context = make_context(root_stack_, loop_.stack, loop_.stack.high(),
-                               [this](boost::context::fiber&& from) {
-                                 arrived(std::move(from));
-                                 run();
-                                 return leave_scheduler();
-                               });
+  loop_.context = make_context(loop_.stack, loop_.stack.high(), [](transfer from) noexcept {
+    started(from);
+    scheduler& s = here();
+    s.run();
+    s.leave_scheduler();
+  });
   arm_overflow_reports();
 }
 

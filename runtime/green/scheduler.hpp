@@ -9,8 +9,6 @@
 // scheduler::run is the loop.
 #pragma once
 
-#include <boost/context/fiber.hpp>
-
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -20,6 +18,7 @@
 #include "spindle/green/detail/record.hpp"
 #include "spindle/detail/thread_queue.hpp"
 #include "spindle/green/policy.hpp"
+#include "context.hpp"
 #include "reactor.hpp"
 #include "timer_queue.hpp"
 #include "tracer.hpp"
@@ -100,12 +99,14 @@ public:
 
   // --- Thread entry and exit, in runtime/green/thread.cpp's entry function. ---
 
-  // First act of every context that starts running: store the context that switched here.
-  void arrived(boost::context::fiber&& from) noexcept;
-  // Last act of a finishing thread: running -> finished, wake the joiner, and return
-  // the context to resume. The thread's stack stays alive until reap(). A thread that
-  // still holds a mutex leaves its name in finished_owners_ for the deadlock report.
-  boost::context::fiber finish_running() noexcept;
+  // First act of every context that starts running: store the context that switched here
+  // (started), and what switch_to does after every jump (arrived).
+  static void started(transfer from) noexcept;
+  static void arrived(transfer from) noexcept;
+  // Last act of a finishing thread: running -> finished, wake the joiner, and switch to
+  // the next thread; never returns. The thread's stack stays alive until reap(). A thread
+  // that still holds a mutex leaves its name in finished_owners_ for the deadlock report.
+  [[noreturn]] void finish_running() noexcept;
   // Frees a finished thread's record and stack. Never called on the stack being freed.
   void reap(record* finished) noexcept;
 
@@ -151,7 +152,8 @@ private:
   void note_spawn(const record* fresh) noexcept;
   static scheduler& make_here();
   void run();
-  boost::context::fiber leave_scheduler() noexcept;
+  [[noreturn]] void leave_scheduler() noexcept;
+  [[noreturn]] void last_switch(record* next) noexcept;
   void switch_to(record* next);
   record* next_to_run() noexcept;
   record* next_on_slow_path() noexcept;
@@ -191,7 +193,7 @@ private:
 
   // Who runs: changed only by the switching functions of runtime/green/context.cpp.
   record* running_;                     // the thread whose code is executing now
-  record* switched_from_ = nullptr;     // the thread that last switched away
+  context abandoned_context_ = nullptr; // where a finishing context's last jump leaves it
   std::uint64_t handovers_ = 0;         // hand-overs by next_to_run: the fast path's budget,
                                         // and the watchdog's measure of progress
   std::uint64_t fast_mask_ = switches_per_round - 1;  // the gate: 0 sends every hand-over

@@ -44,6 +44,18 @@ void settle_escaped_exception(const record* thread) noexcept {
   if (thread->detached) terminate_for_escaped_exception(thread);
 }
 
+// The first code of every green thread, on its own stack, run by the first switch to it.
+// Never returns: finish_running switches away for good.
+void thread_entry(transfer from) noexcept {
+  scheduler::started(from);
+  scheduler& s = scheduler::here();
+  record* thread = s.running();
+  thread->run();
+  if (thread->error) settle_escaped_exception(thread);
+  destroy_locals(thread);
+  s.finish_running();
+}
+
 }  // namespace
 
 record* running() { return scheduler::here().running(); }
@@ -87,14 +99,7 @@ void start(record* thread, const spawn_options& options, const stack_span& stack
   }
   thread->id = next_thread_id();
   // The record sits at the very top of the stack; the thread's frames grow below it.
-  thread->context = make_context(s.running_stack(), stack, thread,
-                                 [thread, &s](boost::context::fiber&& from) {
-                                   s.arrived(std::move(from));
-                                   thread->run();
-                                   if (thread->error) settle_escaped_exception(thread);
-                                   destroy_locals(thread);
-                                   return s.finish_running();
-                                 });
+  thread->context = make_context(stack, thread, thread_entry);
   s.admit(thread);
 }
 
