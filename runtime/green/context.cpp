@@ -29,7 +29,19 @@ using boost::context::detail::jump_fcontext;
 
 // The only place a green thread's code stops running (other than finishing). Called by
 // the running thread on its own stack; returns when some thread switches back to it.
+// The trace check comes first and leads elsewhere, so that the switch itself calls
+// nothing but the jump and needs no frame to keep its values across a call.
 void scheduler::switch_to(record* next) {
+  if (tracing_) [[unlikely]] return traced_switch_to(next);
+  jump_to(next);
+}
+
+void scheduler::traced_switch_to(record* next) {
+  if (next != running_) note(event_kind::run, next);
+  jump_to(next);
+}
+
+void scheduler::jump_to(record* next) {
   record* self = running_;
   if (next == self) {
     self->st = state::running;
@@ -38,11 +50,9 @@ void scheduler::switch_to(record* next) {
   // A context is valid for one switch: null here means this context was already switched
   // to and is running or finished. Jumping to it again would corrupt its stack.
   assert(next->context && "a context resumed twice");
-  save_exceptions(self);
-  load_exceptions(next);
+  swap_exceptions(self, next);
   running_ = next;
   next->st = state::running;
-  note(event_kind::run, next);
   context to = std::exchange(next->context, nullptr);
   switch_hooks::departure kept = switch_hooks::before_switch(stack_of(next));
   // The jump hands over where to store this thread's context: the thread that lands
@@ -101,8 +111,10 @@ void scheduler::last_switch(record* next) noexcept {
 // share one kernel thread, so each keeps its own copy, swapped at every switch; without
 // it, a thread that parks inside a catch block could resume to find another thread's
 // exception in flight (`throw;` would rethrow the wrong one).
-void scheduler::save_exceptions(record* r) noexcept {
-  std::memcpy(&r->eh, eh_globals_, sizeof(exception_state));
+void scheduler::swap_exceptions(record* from, const record* to) noexcept {
+  exception_state* here = eh_globals_;  // loaded once: the copies might alias the field
+  std::memcpy(&from->eh, here, sizeof(exception_state));
+  std::memcpy(here, &to->eh, sizeof(exception_state));
 }
 
 void scheduler::load_exceptions(const record* r) noexcept {

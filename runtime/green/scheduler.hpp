@@ -155,6 +155,8 @@ private:
   [[noreturn]] void leave_scheduler() noexcept;
   [[noreturn]] void last_switch(record* next) noexcept;
   void switch_to(record* next);
+  [[gnu::cold, gnu::noinline]] void traced_switch_to(record* next);
+  void jump_to(record* next);
   record* next_to_run() noexcept;
   record* next_on_slow_path() noexcept;
   // The run queue's two verbs: the built-in FIFO's, or the policy's when one was chosen.
@@ -179,7 +181,7 @@ private:
   std::string describe_deadlock(const record* failed) const;
   void link(record* r) noexcept;
   void unlink(record* r) noexcept;
-  void save_exceptions(record* r) noexcept;
+  void swap_exceptions(record* from, const record* to) noexcept;
   void load_exceptions(const record* r) noexcept;
   // The stack `r` runs on, as the switch hooks need it (runtime/green/switch_hooks.hpp).
   const stack_span& stack_of(const record* r) const noexcept {
