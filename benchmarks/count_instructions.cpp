@@ -18,9 +18,10 @@
 
 #include <spindle/green.hpp>
 
+#include "handoffs.hpp"
+
 #include <cstdio>
 #include <cstdlib>
-#include <mutex>
 #include <string_view>
 #include <utility>
 
@@ -48,65 +49,9 @@ void spawn_and_join_pooled(long count) {
   for (long i = 0; i < count; ++i) g::spawn(pooled, [] {}).join();
 }
 
-// Each unlock hands the mutex to the other thread, parked in lock; each lock parks.
-void hand_a_mutex_back_and_forth(long rounds) {
-  g::mutex m;
-  bool stop = false;
-  m.lock();
-  auto partner = g::spawn([&] {
-    for (;;) {
-      m.lock();
-      bool last = stop;
-      m.unlock();
-      if (last) return;
-    }
-  });
-  g::this_thread::yield();  // the partner parks in lock
-  for (long i = 0; i < rounds; ++i) {
-    m.unlock();
-    m.lock();
-  }
-  stop = true;
-  m.unlock();
-  partner.join();
-}
-
-// A turn passed by notify_one and wait, one condition variable per direction.
-void notify_each_other(long rounds) {
-  g::mutex m;
-  g::condition_variable to_partner, to_root;
-  bool partners_turn = false, stop = false;
-  auto partner = g::spawn([&] {
-    std::unique_lock lock(m);
-    for (;;) {
-      to_partner.wait(lock, [&] { return partners_turn; });
-      if (stop) return;
-      partners_turn = false;
-      to_root.notify_one();
-    }
-  });
-  std::unique_lock lock(m);
-  for (long i = 0; i < rounds; ++i) {
-    partners_turn = true;
-    to_partner.notify_one();
-    to_root.wait(lock, [&] { return !partners_turn; });
-  }
-  stop = partners_turn = true;
-  to_partner.notify_one();
-  lock.unlock();
-  partner.join();
-}
-
-void rendezvous_back_and_forth(long rounds) {
-  g::channel<long> ping(0), pong(0);
-  auto partner = g::spawn([&] {
-    for (long i = 0; i < rounds; ++i) pong.send(ping.recv().value());
-  });
-  for (long i = 0; i < rounds; ++i) {
-    ping.send(i);
-    pong.recv();
-  }
-  partner.join();
+// `rounds` calls of more() that say yes.
+auto times(long rounds) {
+  return [rounds]() mutable { return rounds-- > 0; };
 }
 
 void resume_each_other(long rounds) {
@@ -141,11 +86,11 @@ int main(int argc, char** argv) {
   } else if (what == "spawn_join_pooled") {
     spawn_and_join_pooled(n);
   } else if (what == "mutex_handover") {
-    hand_a_mutex_back_and_forth(n);
+    spindle_bench::hand_a_mutex_back_and_forth(times(n));
   } else if (what == "notify") {
-    notify_each_other(n);
+    spindle_bench::notify_each_other(times(n));
   } else if (what == "rendezvous") {
-    rendezvous_back_and_forth(n);
+    spindle_bench::rendezvous_back_and_forth(times(n));
   } else if (what == "boost_switch") {
     resume_each_other(n);
   } else {
