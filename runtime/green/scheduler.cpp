@@ -77,11 +77,21 @@ void scheduler::admit(record* fresh) noexcept {
   watchdog_.wake_if_asleep(*this);  // asleep while the root thread was alone
 }
 
+// The gate of next_to_run, tested first: the fast path then makes no call but the switch
+// (a tail call), so it needs no frame; everything else is yield_on_slow_path's.
 void scheduler::yield() {
+  if ((++handovers_ & fast_mask_) == 0) [[unlikely]] return yield_on_slow_path();
+  record* self = running_;
+  self->st = state::runnable;
+  run_queue_.push_back(self);
+  switch_to(run_queue_.pop_front());  // self again when it was alone
+}
+
+void scheduler::yield_on_slow_path() {
   record* self = running_;
   self->st = state::runnable;
   make_runnable(self);
-  switch_to(next_to_run());
+  switch_to(next_on_slow_path());
 }
 
 // Marks the running thread blocked. The caller has already checked the condition it

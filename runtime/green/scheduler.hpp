@@ -159,6 +159,7 @@ private:
   void jump_to(record* next);
   record* next_to_run() noexcept;
   record* next_on_slow_path() noexcept;
+  [[gnu::cold, gnu::noinline]] void yield_on_slow_path();
   // The run queue's two verbs: the built-in FIFO's, or the policy's when one was chosen.
   void make_runnable(record* r) noexcept {
     if (policy_) [[unlikely]] return policy_->awakened(r);
