@@ -133,18 +133,27 @@ void scheduler::throw_if_deadlocked(record* self) {
   }
 }
 
+// What needs a call (a timer to cancel, a policy, the tracer) is on the slow path, tested
+// at once with the gate's mask, so that the common wake calls nothing and needs no frame.
 void scheduler::wake(record* blocked, wake_status why) noexcept {
   assert(blocked->st == state::blocked && "wake of a thread that is not blocked");
   assert(blocked->home == this && "a green object was shared between kernel threads");
   if (blocked->queue) blocked->queue->remove(blocked);
-  if (blocked->timer_slot != record::no_timer) timers_.remove(blocked);
   blocked->st = state::runnable;
   blocked->woke_by = why;
   --blocked_;
-  note(event_kind::wake, blocked,
+  if (blocked->timer_slot != record::no_timer || fast_mask_ == 0) [[unlikely]] {
+    return wake_on_slow_path(blocked, why);
+  }
+  run_queue_.push_back(blocked);
+}
+
+void scheduler::wake_on_slow_path(record* woken, wake_status why) noexcept {
+  if (woken->timer_slot != record::no_timer) timers_.remove(woken);
+  note(event_kind::wake, woken,
        why == wake_status::woken ? "woken" : why == wake_status::timed_out ? "timed out" : "deadlock",
        running_->id);
-  make_runnable(blocked);
+  make_runnable(woken);
 }
 
 void scheduler::fire_expired_timers() noexcept {

@@ -173,6 +173,7 @@ private:
   void block(thread_queue* queue, const wait_reason& why) noexcept;
   void throw_if_deadlocked(record* self);
   void wake(record* blocked, wake_status why) noexcept;
+  [[gnu::noinline]] void wake_on_slow_path(record* woken, wake_status why) noexcept;
   void fire_expired_timers() noexcept;
   void reap_finished() noexcept;
   void poll_io() noexcept;
