@@ -105,8 +105,8 @@ void scheduler::block(thread_queue* queue, const wait_reason& why) noexcept {
   self->woke_by = wake_status::woken;
   self->park_number = ++parks_;
   ++blocked_;
-  note(event_kind::park, self, why.what);
   if (queue) queue->push_back(self);
+  note(event_kind::park, self, why.what);  // last: a tail call when tracing, no frame
 }
 
 void scheduler::park(thread_queue* queue, const wait_reason& why) {
