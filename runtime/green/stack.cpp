@@ -208,13 +208,17 @@ std::string memory_reason(int error, std::size_t bytes) {
                           "threads alive at once, or a higher RLIMIT_AS (ulimit -v).");
 }
 
+// Out of line and cold, as every throw on the spawn path: building the message inline
+// would make its callers save registers on every spawn.
+[[noreturn, gnu::cold, gnu::noinline]] void throw_no_stack_kind(stack_kind kind) {
+  throw std::invalid_argument("spindle::green::spawn: spawn_options::stack holds " +
+                              std::to_string(static_cast<int>(kind)) +
+                              ", which is no spindle::stack_kind");
+}
+
 stack_kind resolve(stack_kind kind) {
   if (kind == stack_kind::program_default) kind = program_default.load();
-  if (kind != stack_kind::guarded && kind != stack_kind::pooled) {
-    throw std::invalid_argument("spindle::green::spawn: spawn_options::stack holds " +
-                                std::to_string(static_cast<int>(kind)) +
-                                ", which is no spindle::stack_kind");
-  }
+  if (kind != stack_kind::guarded && kind != stack_kind::pooled) throw_no_stack_kind(kind);
   return kind;
 }
 
