@@ -7,11 +7,18 @@
 // without the program's start and exit.
 //   spindle-instructions switch N       2N switches between two yielding green threads
 //   spindle-instructions spawn_join N   N spawns and joins of an empty green thread
+//   spindle-instructions spawn_join_pooled N   the same on pooled stacks
+//   spindle-instructions mutex_handover N      2N hand-overs of a mutex between two threads
+//   spindle-instructions notify N              2N notify+wait hand-overs between two threads
+//   spindle-instructions rendezvous N          2N values passed back and forth through two
+//                                              unbuffered channels
 //   spindle-instructions boost_switch N 2N switches between two boost::context fibers
 // Explained in: docs/11-performance.md (what a switch costs, what a spawn costs).
 #include <boost/context/fiber.hpp>
 
 #include <spindle/green.hpp>
+
+#include "handoffs.hpp"
 
 #include <cstdio>
 #include <cstdlib>
@@ -36,6 +43,17 @@ void spawn_and_join(long count) {
   for (long i = 0; i < count; ++i) g::spawn([] {}).join();
 }
 
+void spawn_and_join_pooled(long count) {
+  spindle::spawn_options pooled;
+  pooled.stack = spindle::stack_kind::pooled;
+  for (long i = 0; i < count; ++i) g::spawn(pooled, [] {}).join();
+}
+
+// `rounds` calls of more() that say yes.
+auto times(long rounds) {
+  return [rounds]() mutable { return rounds-- > 0; };
+}
+
 void resume_each_other(long rounds) {
   namespace ctx = boost::context;
   bool stop = false;
@@ -52,7 +70,10 @@ void resume_each_other(long rounds) {
 
 int main(int argc, char** argv) {
   if (argc != 3) {
-    std::fprintf(stderr, "usage: %s switch|spawn_join|boost_switch N\n", argv[0]);
+    std::fprintf(stderr,
+                 "usage: %s switch|boost_switch|spawn_join|spawn_join_pooled|"
+                 "mutex_handover|notify|rendezvous N\n",
+                 argv[0]);
     return 2;
   }
   std::string_view what = argv[1];
@@ -62,6 +83,14 @@ int main(int argc, char** argv) {
     yield_to_each_other(n);
   } else if (what == "spawn_join") {
     spawn_and_join(n);
+  } else if (what == "spawn_join_pooled") {
+    spawn_and_join_pooled(n);
+  } else if (what == "mutex_handover") {
+    spindle_bench::hand_a_mutex_back_and_forth(times(n));
+  } else if (what == "notify") {
+    spindle_bench::notify_each_other(times(n));
+  } else if (what == "rendezvous") {
+    spindle_bench::rendezvous_back_and_forth(times(n));
   } else if (what == "boost_switch") {
     resume_each_other(n);
   } else {

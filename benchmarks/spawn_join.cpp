@@ -6,7 +6,9 @@
 // of a program that spawns short tasks, not the cost of mapping a fresh stack (see
 // parked/spindle_green for that). The join parks the spawner, the new thread runs and
 // finishes, and the spawner resumes: two switches and one context made, per iteration.
-//   spawn_join/spindle_green   spindle::green::spawn + thread::join, default options;
+//   spawn_join/spindle_green   spindle::green::spawn + thread::join, default options (a
+//                              guarded stack);
+//   spawn_join/spindle_green_pooled   the same on a pooled stack;
 //   spawn_join/boost_fiber     boost::fibers::fiber + join, default stack allocator.
 // With kernel threads, the new thread runs on its own kernel task, maybe on the other
 // processor, while the spawner waits in the kernel; the benchmark thread's processor time
@@ -16,7 +18,7 @@
 //                              memory, stack and control block, comes from its cache);
 //   spawn_join/pthread         pthread_create + pthread_join of an empty function, default
 //                              attributes (glibc reuses stacks from its own cache).
-// Explained in: docs/11-performance.md. Read next: benchmarks/parked.cpp.
+// Explained in: docs/11-performance.md. Read next: benchmarks/handoff.cpp.
 #include <benchmark/benchmark.h>
 #include <boost/fiber/all.hpp>
 #include <pthread.h>
@@ -32,6 +34,15 @@ namespace {
 void spawn_join_spindle_green(benchmark::State& state) {
   for (auto _ : state) {
     auto thread = spindle::green::spawn([] {});
+    thread.join();
+  }
+}
+
+void spawn_join_spindle_green_pooled(benchmark::State& state) {
+  spindle::spawn_options pooled;
+  pooled.stack = spindle::stack_kind::pooled;
+  for (auto _ : state) {
+    auto thread = spindle::green::spawn(pooled, [] {});
     thread.join();
   }
 }
@@ -66,6 +77,7 @@ void spawn_join_pthread(benchmark::State& state) {
 }  // namespace
 
 BENCHMARK(spawn_join_spindle_green)->Name("spawn_join/spindle_green");
+BENCHMARK(spawn_join_spindle_green_pooled)->Name("spawn_join/spindle_green_pooled");
 BENCHMARK(spawn_join_boost_fiber)->Name("spawn_join/boost_fiber");
 BENCHMARK(spawn_join_spindle_clone)
     ->Name("spawn_join/spindle_clone")

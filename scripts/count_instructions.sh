@@ -4,7 +4,8 @@
 #
 # Runs build/benchmarks/spindle-instructions for each operation with n and 2n repeats
 # and prints (instructions(2n) - instructions(n)) / n: the cost of one operation. A
-# switch is counted per switch (a yield round trip between two threads is two).
+# switch is counted per switch (a yield round trip between two threads is two), a
+# blocking hand-over (mutex, condition variable, unbuffered channel) per hand-over.
 # With --annotate, also prints callgrind's per-function breakdown of the 2n run.
 # Usage: scripts/count_instructions.sh [build-dir] [--annotate]   (default: build)
 # Explained in: docs/11-performance.md.
@@ -23,12 +24,15 @@ instructions() {  # operation repeats -> total instructions executed
   sed -n 's/^summary: //p' "$work/$1.$2"
 }
 
-for operation in switch boost_switch spawn_join; do
+for operation in switch boost_switch spawn_join spawn_join_pooled mutex_handover notify \
+  rendezvous; do
   once=$(instructions "$operation" "$n")
   twice=$(instructions "$operation" $((2 * n)))
   per=$(((twice - once) / n))
   case $operation in
     *switch) per=$((per / 2)) ; unit="per switch" ;;
+    mutex_handover | notify) per=$((per / 2)) ; unit="per hand-over" ;;
+    rendezvous) per=$((per / 2)) ; unit="per value passed" ;;
     *) unit="per spawn+join" ;;
   esac
   printf '%-13s %6d instructions %s\n' "$operation" "$per" "$unit"

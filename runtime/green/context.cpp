@@ -3,7 +3,7 @@
 //
 // Concept: switch_to saves the running thread's registers on its own stack, loads the
 // next thread's, and jumps (Boost.Context's jump_fcontext: 24 instructions). When
-// the first thread is switched back to, resume() returns — possibly much later, and
+// the first thread is switched back to, the jump returns — possibly much later, and
 // handed by a different thread than the one it switched to. Every switch is announced
 // to the tools that track stacks (AddressSanitizer) through runtime/green/switch_hooks.hpp:
 // before_switch just before the jump, after_switch as the first act after landing.
@@ -12,6 +12,7 @@
 
 #include <cassert>
 #include <cstring>
+#include <utility>
 
 #include "scheduler.hpp"
 #include "switch_hooks.hpp"
@@ -24,42 +25,59 @@
 
 namespace spindle::green::detail {
 
+using boost::context::detail::jump_fcontext;
+
 // The only place a green thread's code stops running (other than finishing). Called by
 // the running thread on its own stack; returns when some thread switches back to it.
+// The trace check comes first and leads elsewhere, so that the switch itself calls
+// nothing but the jump and needs no frame to keep its values across a call.
 void scheduler::switch_to(record* next) {
+  if (tracing_) [[unlikely]] return traced_switch_to(next);
+  jump_to(next);
+}
+
+void scheduler::traced_switch_to(record* next) {
+  if (next != running_) note(event_kind::run, next);
+  jump_to(next);
+}
+
+void scheduler::jump_to(record* next) {
   record* self = running_;
   if (next == self) {
     self->st = state::running;
     return;
   }
-  // A fiber handle is consumed by resume(): an empty one here means this context was
-  // already resumed and is running or finished — resuming it again would corrupt it.
+  // A context is valid for one switch: null here means this context was already switched
+  // to and is running or finished. Jumping to it again would corrupt its stack.
   assert(next->context && "a context resumed twice");
-  save_exceptions(self);
-  load_exceptions(next);
-  switched_from_ = self;
+  swap_exceptions(self, next);
   running_ = next;
   next->st = state::running;
-  note(event_kind::run, next);
+  context to = std::exchange(next->context, nullptr);
   switch_hooks::departure kept = switch_hooks::before_switch(stack_of(next));
-  boost::context::fiber back = std::move(next->context).resume();
+  // The jump hands over where to store this thread's context: the thread that lands
+  // stores it there (arrived), since only the jump knows it.
+  transfer back = jump_fcontext(to, &self->context);
   switch_hooks::after_switch(kept);
-  // Running again. Whoever switched here set switched_from_ to itself before resuming
-  // us, and `back` is its suspended context; it is empty if that thread finished.
-  switched_from_->context = std::move(back);
+  arrived(back);
 }
 
-// A context starting for the first time has no switch_to frame to return into, so it
-// stores the context that switched to it here, exactly as switch_to would have.
-void scheduler::arrived(boost::context::fiber&& from) noexcept {
+// Whoever switched here passed the slot for its own context as the jump's data: the
+// record of the thread that switched away (any thread, not the one this one switched
+// to), or a slot no one reads when that thread finished (finish_running).
+void scheduler::arrived(transfer from) noexcept {
+  *static_cast<context*>(from.data) = from.fctx;
+}
+
+// The first act of every context that starts running, on its new stack.
+void scheduler::started(transfer from) noexcept {
   switch_hooks::after_switch();
-  switched_from_->context = std::move(from);
+  arrived(from);
 }
 
-// The finishing thread's last act: it does not switch (nothing will resume it), it
-// returns the context to continue, and Boost jumps there. The record and the stack stay
-// until join or reap, which run on another stack.
-boost::context::fiber scheduler::finish_running() noexcept {
+// The finishing thread's last act: it switches to the next thread and is never switched
+// back to. The record and the stack stay until join or reap, which run on another stack.
+void scheduler::finish_running() noexcept {
   record* self = running_;
   self->st = state::finished;
   if (self->mutexes_held != 0) [[unlikely]]
@@ -67,33 +85,36 @@ boost::context::fiber scheduler::finish_running() noexcept {
   note(event_kind::exit, self);
   if (self->joiner) wake(self->joiner);
   if (self->detached) finished_.push_back(self);
-  record* next = next_to_run();
-  assert(next != self && next->context);
+  last_switch(next_to_run());
+}
+
+// The loop's last act, when ~scheduler stops it: switch to the root thread for good.
+void scheduler::leave_scheduler() noexcept { last_switch(&root_); }
+
+// A switch from a context that will never run again: there is no point saving its
+// exception state, and the context the jump leaves behind is stored where no one looks.
+void scheduler::last_switch(record* next) noexcept {
+  assert(next != running_ && next->context);
   load_exceptions(next);
-  switched_from_ = self;
   running_ = next;
   next->st = state::running;
   note(event_kind::run, next);
+  context to = std::exchange(next->context, nullptr);
+  // From here on this context's ASan fake frames are gone (an unoptimised build keeps
+  // temporaries such as std::exchange's argument there): nothing but the jump follows.
   switch_hooks::before_last_switch(stack_of(next));
-  return std::move(next->context);
-}
-
-// The loop's last act, when ~scheduler stops it: return to the root thread.
-boost::context::fiber scheduler::leave_scheduler() noexcept {
-  load_exceptions(&root_);
-  switched_from_ = &loop_;
-  running_ = &root_;
-  root_.st = state::running;
-  switch_hooks::before_last_switch(root_stack_);
-  return std::move(root_.context);
+  jump_fcontext(to, &abandoned_context_);
+  __builtin_unreachable();
 }
 
 // The C++ runtime keeps "exceptions being handled" per kernel thread. Green threads
 // share one kernel thread, so each keeps its own copy, swapped at every switch; without
 // it, a thread that parks inside a catch block could resume to find another thread's
 // exception in flight (`throw;` would rethrow the wrong one).
-void scheduler::save_exceptions(record* r) noexcept {
-  std::memcpy(&r->eh, eh_globals_, sizeof(exception_state));
+void scheduler::swap_exceptions(record* from, const record* to) noexcept {
+  exception_state* here = eh_globals_;  // loaded once: the copies might alias the field
+  std::memcpy(&from->eh, here, sizeof(exception_state));
+  std::memcpy(here, &to->eh, sizeof(exception_state));
 }
 
 void scheduler::load_exceptions(const record* r) noexcept {

@@ -57,7 +57,6 @@ scheduler* scheduler::here_if_any() noexcept { return current_scheduler; }
 scheduler::scheduler()
     : running_(&root_),
       root_stack_(switch_hooks::kernel_stack()),
-      policy_(make_fifo_policy()),
       eh_globals_(reinterpret_cast<exception_state*>(abi::__cxa_get_globals())) {
   root_.id = next_thread_id();
   root_.name = getpid() == static_cast<pid_t>(syscall(SYS_gettid))
@@ -68,12 +67,12 @@ scheduler::scheduler()
   link(&root_);
   loop_.name = "scheduler";
   loop_.stack = allocate_stack(loop_stack_size, stack_kind::guarded);
-  loop_.context = make_context(root_stack_, loop_.stack, loop_.stack.high(),
-                               [this](boost::context::fiber&& from) {
-                                 arrived(std::move(from));
-                                 run();
-                                 return leave_scheduler();
-                               });
+  loop_.context = make_context(loop_.stack, loop_.stack.high(), [](transfer from) noexcept {
+    started(from);
+    scheduler& s = here();
+    s.run();
+    s.leave_scheduler();
+  });
   arm_overflow_reports();
 }
 

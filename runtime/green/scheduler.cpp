@@ -30,7 +30,7 @@ void scheduler::run() {
     reap_finished();
     fire_expired_timers();
     poll_io();
-    if (record* next = policy_->pick_next()) {
+    if (record* next = pick_runnable()) {
       watchdog_.wake_if_asleep(*this);  // asleep if a tick found the loop idle
       switch_to(next);
     } else if (timers_.empty() && !reactor_.has_waiters()) {
@@ -45,11 +45,27 @@ void scheduler::run() {
 // (the fast path, no detour through the loop), or the loop when the run queue is empty
 // or the budget is spent: every switches_per_round-th hand-over. Counting them is also
 // what tells the watchdog that the scheduler makes progress (runtime/green/watchdog.cpp).
+// The one test of the gate also keeps tracing and chosen policies off the fast path:
+// with either, fast_mask_ is 0 and every hand-over takes next_on_slow_path, so the fast
+// path is the built-in FIFO's pop with no indirect call and no trace check
+// (docs/05-scheduler.md, "the fast path").
 record* scheduler::next_to_run() noexcept {
-  if (++handovers_ % switches_per_round != 0) {
-    if (record* next = policy_->pick_next()) return next;
+  if ((++handovers_ & fast_mask_) != 0) [[likely]] {
+    if (record* next = run_queue_.pop_front()) return next;
+    return &loop_;
+  }
+  return next_on_slow_path();
+}
+
+record* scheduler::next_on_slow_path() noexcept {
+  if (handovers_ % switches_per_round != 0) {
+    if (record* next = pick_runnable()) return next;
   }
   return &loop_;
+}
+
+void scheduler::update_fast_mask() noexcept {
+  fast_mask_ = policy_ || tracing_ ? 0 : switches_per_round - 1;
 }
 
 void scheduler::admit(record* fresh) noexcept {
@@ -57,15 +73,25 @@ void scheduler::admit(record* fresh) noexcept {
   fresh->home = this;
   fresh->st = state::runnable;
   link(fresh);
-  policy_->awakened(fresh);
+  make_runnable(fresh);
   watchdog_.wake_if_asleep(*this);  // asleep while the root thread was alone
 }
 
+// The gate of next_to_run, tested first: the fast path then makes no call but the switch
+// (a tail call), so it needs no frame; everything else is yield_on_slow_path's.
 void scheduler::yield() {
+  if ((++handovers_ & fast_mask_) == 0) [[unlikely]] return yield_on_slow_path();
   record* self = running_;
   self->st = state::runnable;
-  policy_->awakened(self);
-  switch_to(next_to_run());
+  run_queue_.push_back(self);
+  switch_to(run_queue_.pop_front());  // self again when it was alone
+}
+
+void scheduler::yield_on_slow_path() {
+  record* self = running_;
+  self->st = state::runnable;
+  make_runnable(self);
+  switch_to(next_on_slow_path());
 }
 
 // Marks the running thread blocked. The caller has already checked the condition it
@@ -79,8 +105,8 @@ void scheduler::block(thread_queue* queue, const wait_reason& why) noexcept {
   self->woke_by = wake_status::woken;
   self->park_number = ++parks_;
   ++blocked_;
-  note(event_kind::park, self, why.what);
   if (queue) queue->push_back(self);
+  note(event_kind::park, self, why.what);  // last: a tail call when tracing, no frame
 }
 
 void scheduler::park(thread_queue* queue, const wait_reason& why) {
@@ -107,18 +133,27 @@ void scheduler::throw_if_deadlocked(record* self) {
   }
 }
 
+// What needs a call (a timer to cancel, a policy, the tracer) is on the slow path, tested
+// at once with the gate's mask, so that the common wake calls nothing and needs no frame.
 void scheduler::wake(record* blocked, wake_status why) noexcept {
   assert(blocked->st == state::blocked && "wake of a thread that is not blocked");
   assert(blocked->home == this && "a green object was shared between kernel threads");
   if (blocked->queue) blocked->queue->remove(blocked);
-  if (blocked->timer_slot != record::no_timer) timers_.remove(blocked);
   blocked->st = state::runnable;
   blocked->woke_by = why;
   --blocked_;
-  note(event_kind::wake, blocked,
+  if (blocked->timer_slot != record::no_timer || fast_mask_ == 0) [[unlikely]] {
+    return wake_on_slow_path(blocked, why);
+  }
+  run_queue_.push_back(blocked);
+}
+
+void scheduler::wake_on_slow_path(record* woken, wake_status why) noexcept {
+  if (woken->timer_slot != record::no_timer) timers_.remove(woken);
+  note(event_kind::wake, woken,
        why == wake_status::woken ? "woken" : why == wake_status::timed_out ? "timed out" : "deadlock",
        running_->id);
-  policy_->awakened(blocked);
+  make_runnable(woken);
 }
 
 void scheduler::fire_expired_timers() noexcept {
@@ -191,10 +226,15 @@ void scheduler::unlink(record* r) noexcept {
   if (r->all_next) r->all_next->all_prev = r->all_prev;
 }
 
+// The FIFO policy is never installed: the scheduler's own run queue follows the same rule
+// without an indirect call (is_fifo_policy, runtime/green/fifo_policy.cpp).
 void scheduler::use_policy(std::unique_ptr<policy> next) {
   assert(next);
-  while (record* r = policy_->pick_next()) next->awakened(r);
-  policy_ = std::move(next);
+  if (is_fifo_policy(*next)) next.reset();
+  if (!policy_ && !next) return;
+  std::unique_ptr<policy> old = std::exchange(policy_, std::move(next));
+  update_fast_mask();
+  while (record* r = old ? old->pick_next() : run_queue_.pop_front()) make_runnable(r);
 }
 
 }  // namespace spindle::green::detail

@@ -9,8 +9,6 @@
 // scheduler::run is the loop.
 #pragma once
 
-#include <boost/context/fiber.hpp>
-
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -20,6 +18,7 @@
 #include "spindle/green/detail/record.hpp"
 #include "spindle/detail/thread_queue.hpp"
 #include "spindle/green/policy.hpp"
+#include "context.hpp"
 #include "reactor.hpp"
 #include "timer_queue.hpp"
 #include "tracer.hpp"
@@ -28,6 +27,30 @@
 namespace spindle::green::detail {
 
 class scheduler;
+
+// The scheduler's own run queue: first in, first out, singly linked through the records'
+// `next` field. A wait queue (thread_queue) is doubly linked because a thread leaves it
+// from anywhere (woken, timed out); a runnable thread only ever leaves from the front,
+// so one link and no owner pointer do, and each end costs a few stores.
+class run_queue {
+public:
+  bool empty() const noexcept { return head_ == nullptr; }
+  void push_back(record* r) noexcept {
+    r->next = nullptr;
+    (head_ ? tail_->next : head_) = r;
+    tail_ = r;
+  }
+  // tail_ is left behind when the queue empties: push_back looks at head_ first.
+  record* pop_front() noexcept {
+    record* r = head_;
+    if (r) head_ = r->next;
+    return r;
+  }
+
+private:
+  record* head_ = nullptr;
+  record* tail_ = nullptr;
+};
 
 // The calling kernel thread's scheduler, or nullptr before its first green call. Read on
 // every green call, so it is one load from static TLS: constinit tells other files that
@@ -76,12 +99,14 @@ public:
 
   // --- Thread entry and exit, in runtime/green/thread.cpp's entry function. ---
 
-  // First act of every context that starts running: store the context that switched here.
-  void arrived(boost::context::fiber&& from) noexcept;
-  // Last act of a finishing thread: running -> finished, wake the joiner, and return
-  // the context to resume. The thread's stack stays alive until reap(). A thread that
-  // still holds a mutex leaves its name in finished_owners_ for the deadlock report.
-  boost::context::fiber finish_running() noexcept;
+  // First act of every context that starts running: store the context that switched here
+  // (started), and what switch_to does after every jump (arrived).
+  static void started(transfer from) noexcept;
+  static void arrived(transfer from) noexcept;
+  // Last act of a finishing thread: running -> finished, wake the joiner, and switch to
+  // the next thread; never returns. The thread's stack stays alive until reap(). A thread
+  // that still holds a mutex leaves its name in finished_owners_ for the deadlock report.
+  [[noreturn]] void finish_running() noexcept;
   // Frees a finished thread's record and stack. Never called on the stack being freed.
   void reap(record* finished) noexcept;
 
@@ -113,7 +138,8 @@ public:
   // Whether a thread other than the running one would run if the scheduler got the
   // processor: one is runnable, or waits for a deadline or a descriptor.
   bool others_could_run() const noexcept {
-    return policy_->has_ready() || !timers_.empty() || reactor_.has_waiters();
+    return (policy_ ? policy_->has_ready() : !run_queue_.empty()) || !timers_.empty() ||
+           reactor_.has_waiters();
   }
   detail::watchdog& watchdog_state() noexcept { return watchdog_; }
 
@@ -126,12 +152,28 @@ private:
   void note_spawn(const record* fresh) noexcept;
   static scheduler& make_here();
   void run();
-  boost::context::fiber leave_scheduler() noexcept;
+  [[noreturn]] void leave_scheduler() noexcept;
+  [[noreturn]] void last_switch(record* next) noexcept;
   void switch_to(record* next);
+  [[gnu::cold, gnu::noinline]] void traced_switch_to(record* next);
+  void jump_to(record* next);
   record* next_to_run() noexcept;
+  record* next_on_slow_path() noexcept;
+  [[gnu::cold, gnu::noinline]] void yield_on_slow_path();
+  // The run queue's two verbs: the built-in FIFO's, or the policy's when one was chosen.
+  void make_runnable(record* r) noexcept {
+    if (policy_) [[unlikely]] return policy_->awakened(r);
+    run_queue_.push_back(r);
+  }
+  record* pick_runnable() noexcept {
+    if (policy_) [[unlikely]] return policy_->pick_next();
+    return run_queue_.pop_front();
+  }
+  void update_fast_mask() noexcept;
   void block(thread_queue* queue, const wait_reason& why) noexcept;
   void throw_if_deadlocked(record* self);
   void wake(record* blocked, wake_status why) noexcept;
+  [[gnu::noinline]] void wake_on_slow_path(record* woken, wake_status why) noexcept;
   void fire_expired_timers() noexcept;
   void reap_finished() noexcept;
   void poll_io() noexcept;
@@ -141,7 +183,7 @@ private:
   std::string describe_deadlock(const record* failed) const;
   void link(record* r) noexcept;
   void unlink(record* r) noexcept;
-  void save_exceptions(record* r) noexcept;
+  void swap_exceptions(record* from, const record* to) noexcept;
   void load_exceptions(const record* r) noexcept;
   // The stack `r` runs on, as the switch hooks need it (runtime/green/switch_hooks.hpp).
   const stack_span& stack_of(const record* r) const noexcept {
@@ -150,20 +192,24 @@ private:
 
   // Every switches_per_round-th hand-over goes through the loop, to fire timers and reap,
   // even when another thread is runnable (docs/05-scheduler.md, "the fast path").
-  static constexpr int switches_per_round = 64;
+  static constexpr unsigned switches_per_round = 64;
+  static_assert((switches_per_round & (switches_per_round - 1)) == 0, "a power of two");
 
   // Who runs: changed only by the switching functions of runtime/green/context.cpp.
   record* running_;                     // the thread whose code is executing now
-  record* switched_from_ = nullptr;     // the thread that last switched away
+  context abandoned_context_ = nullptr; // where a finishing context's last jump leaves it
   std::uint64_t handovers_ = 0;         // hand-overs by next_to_run: the fast path's budget,
                                         // and the watchdog's measure of progress
+  std::uint64_t fast_mask_ = switches_per_round - 1;  // the gate: 0 sends every hand-over
+                                        // to the slow path (a policy chosen, or tracing)
 
   // The threads: owned by this scheduler alone (one kernel thread, no locks).
   record root_;                         // the kernel thread's own stack and context
   stack_span root_stack_;               // root_'s stack, if the switch hooks need it
   record loop_;                         // the scheduler loop's context and stack
   record* all_ = nullptr;               // every live thread but loop_, linked by all_next
-  std::unique_ptr<policy> policy_;      // holds the run queue
+  run_queue run_queue_;                 // the runnable threads, first in first out
+  std::unique_ptr<policy> policy_;      // null, or a policy chosen to replace run_queue_
   timer_queue timers_;
   detail::reactor reactor_;             // threads parked on descriptors
   std::unique_ptr<tracer> tracer_;      // the last recording, if any

@@ -9,6 +9,7 @@
 #include <valgrind/valgrind.h>
 
 #include <algorithm>
+#include <cassert>
 #include <atomic>
 #include <cerrno>
 #include <fstream>
@@ -207,20 +208,28 @@ std::string memory_reason(int error, std::size_t bytes) {
                           "threads alive at once, or a higher RLIMIT_AS (ulimit -v).");
 }
 
+// Out of line and cold, as every throw on the spawn path: building the message inline
+// would make its callers save registers on every spawn.
+[[noreturn, gnu::cold, gnu::noinline]] void throw_no_stack_kind(stack_kind kind) {
+  throw std::invalid_argument("spindle::green::spawn: spawn_options::stack holds " +
+                              std::to_string(static_cast<int>(kind)) +
+                              ", which is no spindle::stack_kind");
+}
+
 stack_kind resolve(stack_kind kind) {
   if (kind == stack_kind::program_default) kind = program_default.load();
-  if (kind != stack_kind::guarded && kind != stack_kind::pooled) {
-    throw std::invalid_argument("spindle::green::spawn: spawn_options::stack holds " +
-                                std::to_string(static_cast<int>(kind)) +
-                                ", which is no spindle::stack_kind");
-  }
+  if (kind != stack_kind::guarded && kind != stack_kind::pooled) throw_no_stack_kind(kind);
   return kind;
 }
 
 }  // namespace
 
 std::size_t page_size() noexcept {
-  static const std::size_t size = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+  static const std::size_t size = [] {
+    auto page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+    assert(default_stack_size % page == 0 && "allocate_stack does not round the default");
+    return page;
+  }();
   return size;
 }
 
@@ -248,7 +257,9 @@ void throw_exhausted(int error, std::size_t bytes, std::size_t usable, stack_kin
 
 stack_span allocate_stack(std::size_t usable, stack_kind kind) {
   kind = resolve(kind);
-  usable = round_to_pages(usable == 0 ? default_stack_size : usable);
+  // The default is a whole number of pages of every size Linux has (4, 16 or 64 KiB; see
+  // page_size): a spawn with default options skips the rounding and its division.
+  usable = usable == 0 ? default_stack_size : round_to_pages(usable);
   if (kind == stack_kind::pooled) return stacks().pooled.allocate(usable);
   stack_span stack = allocate_guarded(usable);
   ++stacks().guarded_in_use;

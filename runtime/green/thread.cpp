@@ -44,29 +44,53 @@ void settle_escaped_exception(const record* thread) noexcept {
   if (thread->detached) terminate_for_escaped_exception(thread);
 }
 
+// The first code of every green thread, on its own stack, run by the first switch to it.
+// Never returns: finish_running switches away for good.
+void thread_entry(transfer from) noexcept {
+  scheduler::started(from);
+  scheduler& s = scheduler::here();
+  record* thread = s.running();
+  thread->run();
+  if (thread->error) settle_escaped_exception(thread);
+  destroy_locals(thread);
+  s.finish_running();
+}
+
 }  // namespace
 
 record* running() { return scheduler::here().running(); }
+
+namespace {
+
+// The throws of reserve_stack, out of line and cold: building their messages inline
+// would make reserve_stack save registers on every spawn.
+[[noreturn, gnu::cold, gnu::noinline]] void throw_stack_too_small(std::size_t stack_size) {
+  throw std::invalid_argument("spindle::green::spawn: stack_size " + std::to_string(stack_size) +
+                              " is below the minimum of 16 KiB");
+}
+
+[[noreturn, gnu::cold, gnu::noinline]] void throw_task_too_large(const stack_span& stack,
+                                                                std::size_t bytes) {
+  free_stack(stack);
+  throw std::invalid_argument(
+      "spindle::green::spawn: the thread's function and arguments (" + std::to_string(bytes) +
+      " bytes) leave too little of the stack; pass them by pointer or choose a larger "
+      "spawn_options::stack_size");
+}
+
+}  // namespace
 
 void* reserve_stack(const spawn_options& options, std::size_t bytes, std::size_t align,
                     stack_span& stack) {
   scheduler::here();  // the root thread exists before any thread it spawns
   if (options.stack_size != 0 && options.stack_size < minimum_stack_size) {
-    throw std::invalid_argument("spindle::green::spawn: stack_size " +
-                                std::to_string(options.stack_size) +
-                                " is below the minimum of 16 KiB");
+    throw_stack_too_small(options.stack_size);
   }
   stack = allocate_stack(options.stack_size, options.stack);
   std::uintptr_t low = reinterpret_cast<std::uintptr_t>(stack.low);
   std::uintptr_t top = reinterpret_cast<std::uintptr_t>(stack.high()) - bytes;
   top &= ~(std::uintptr_t{align < 64 ? 64 : align} - 1);
-  if (top < low + minimum_free_stack) {
-    free_stack(stack);
-    throw std::invalid_argument(
-        "spindle::green::spawn: the thread's function and arguments (" +
-        std::to_string(bytes) + " bytes) leave too little of the stack; pass them by "
-        "pointer or choose a larger spawn_options::stack_size");
-  }
+  if (top < low + minimum_free_stack) throw_task_too_large(stack, bytes);
   return reinterpret_cast<void*>(top);
 }
 
@@ -87,14 +111,7 @@ void start(record* thread, const spawn_options& options, const stack_span& stack
   }
   thread->id = next_thread_id();
   // The record sits at the very top of the stack; the thread's frames grow below it.
-  thread->context = make_context(s.running_stack(), stack, thread,
-                                 [thread, &s](boost::context::fiber&& from) {
-                                   s.arrived(std::move(from));
-                                   thread->run();
-                                   if (thread->error) settle_escaped_exception(thread);
-                                   destroy_locals(thread);
-                                   return s.finish_running();
-                                 });
+  thread->context = make_context(stack, thread, thread_entry);
   s.admit(thread);
 }
 

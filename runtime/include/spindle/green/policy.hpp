@@ -29,6 +29,9 @@ public:
 
 std::unique_ptr<policy> make_fifo_policy();
 std::unique_ptr<policy> make_random_policy(std::uint64_t seed);
+// Whether `p` was made by make_fifo_policy: the scheduler then uses its own run queue,
+// which keeps the same order without an indirect call.
+bool is_fifo_policy(const policy& p) noexcept;
 
 // Replaces the calling kernel thread's policy; runnable threads move to the new one.
 void use_policy(std::unique_ptr<policy> next);

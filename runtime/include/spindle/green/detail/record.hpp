@@ -17,7 +17,7 @@
 //                  └──(wake, timeout)── blocked <──(park)──┘
 #pragma once
 
-#include <boost/context/fiber.hpp>
+#include <boost/context/detail/fcontext.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -47,6 +47,10 @@ struct record;
 using thread_queue = spindle::detail::thread_queue<record>;
 
 using wait_reason = spindle::detail::wait_reason<record>;
+
+// Where a suspended thread continues: the stack pointer at which Boost.Context's
+// jump_fcontext saved its registers (docs/03-context-switch.md). Valid for one switch.
+using context = boost::context::detail::fcontext_t;
 
 // A thread's stack: [low, low + size) is usable; [low - guard, low) is the guard.
 struct stack_span {
@@ -83,7 +87,7 @@ struct record {
   // Scheduling: owned by the scheduler of the kernel thread that spawned this thread.
   scheduler* home = nullptr;            // that scheduler; threads never move
   state st = state::runnable;
-  boost::context::fiber context;        // where to resume; empty while running
+  detail::context context = nullptr;    // where to resume; null while running or finished
   exception_state eh;                   // saved while not running
   record* prev = nullptr;               // links in the run queue or in one wait queue
   record* next = nullptr;
