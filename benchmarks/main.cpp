@@ -226,7 +226,11 @@ void print_summary(std::FILE* out, const std::vector<run>& runs) {
                     "(processor time; of the whole process for kernel threads):\n");
   compare(out, r, {"switch", "", "spindle_green", "boost_context", 1.2, false});
   compare(out, r, {"switch", "", "spindle_green", "boost_fiber", std::nullopt, false});
+  // The clone hand-over twice: beside the same token built from pthread's mutex and
+  // condition variable (like for like), and beside the bare futex word (the floor).
+  compare(out, r, {"switch", "one_cpu", "spindle_clone", "pthread_condvar", 1.0, true});
   compare(out, r, {"switch", "one_cpu", "spindle_clone", "pthread_futex", 1.0, true});
+  compare(out, r, {"switch", "two_cpus", "spindle_clone", "pthread_condvar", 1.0, true});
   compare(out, r, {"switch", "two_cpus", "spindle_clone", "pthread_futex", 1.0, true});
   handoff_targets(out, r);
   spawn_join_target(out, r);

@@ -16,6 +16,8 @@
 //   switch/spindle_clone   two clone threads hand a token back and forth, a token per
 //                          direction made of a spindle::clone::mutex, a condition
 //                          variable and a flag: post, then take;
+//   switch/pthread_condvar the same token with a pthread (std::thread), std::mutex and
+//                          std::condition_variable: the like-for-like peer;
 //   switch/pthread_futex   the same with a pthread (std::thread) and the smallest futex
 //                          token there is: a word per direction, and a wake only when the
 //                          other thread sleeps. The floor of a blocking hand-over.
@@ -34,6 +36,7 @@
 #include <spindle/green.hpp>
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <mutex>
 #include <optional>
@@ -146,12 +149,16 @@ void placed(benchmark::State& state, placement where, Run run) {
   run(state, cpus->partner);
 }
 
-// A token for one direction, made of spindle's clone mutex and condition variable. The
-// notify comes after the unlock, as futex_token's wake comes after its store: a woken
-// thread then never finds the mutex still held by its waker. (spindle's semaphores
-// notify while they hold their mutex, so that a semaphore may be destroyed as soon as
-// it is acquired; on one processor that costs extra switches: docs/11-performance.md.)
-class spindle_clone_token {
+// A token for one direction, made of a mutex, a condition variable and a flag: post,
+// then take. Instantiated with spindle's clone primitives and with the C library's
+// (std::mutex and std::condition_variable are pthread_mutex_t and pthread_cond_t), so
+// that the two libraries build the same hand-over from their own parts. The notify
+// comes after the unlock, as futex_token's wake comes after its store: a woken thread
+// then never finds the mutex still held by its waker. (spindle's semaphores notify
+// while they hold their mutex, so that a semaphore may be destroyed as soon as it is
+// acquired; on one processor that costs extra switches: docs/11-performance.md.)
+template <class Mutex, class ConditionVariable>
+class condvar_token {
 public:
   void post() {
     {
@@ -167,10 +174,13 @@ public:
   }
 
 private:
-  spindle::clone::mutex mutex_;
-  spindle::clone::condition_variable posted_changed_;
+  Mutex mutex_;
+  ConditionVariable posted_changed_;
   bool posted_ = false;  // guarded by mutex_
 };
+
+using spindle_clone_token =
+    condvar_token<spindle::clone::mutex, spindle::clone::condition_variable>;
 
 // The benchmark thread posts the partner's token and takes its own; the partner does
 // the opposite, so each post finds the other thread asleep (or about to be). `start`
@@ -228,6 +238,13 @@ private:
   std::atomic<std::uint32_t> word_{0};
 };
 
+void switch_pthread_condvar(benchmark::State& state, placement where) {
+  placed(state, where, [](benchmark::State& st, int partner_cpu) {
+    ping_pong<condvar_token<std::mutex, std::condition_variable>>(
+        st, partner_cpu, [](auto body) { return std::thread(body); });
+  });
+}
+
 void switch_pthread_futex(benchmark::State& state, placement where) {
   placed(state, where, [](benchmark::State& st, int partner_cpu) {
     ping_pong<futex_token>(st, partner_cpu, [](auto body) { return std::thread(body); });
@@ -243,12 +260,20 @@ BENCHMARK_CAPTURE(switch_spindle_clone, one_cpu, placement::one_cpu)
     ->Name("switch/spindle_clone/one_cpu")
     ->MeasureProcessCPUTime()
     ->UseRealTime();
+BENCHMARK_CAPTURE(switch_pthread_condvar, one_cpu, placement::one_cpu)
+    ->Name("switch/pthread_condvar/one_cpu")
+    ->MeasureProcessCPUTime()
+    ->UseRealTime();
 BENCHMARK_CAPTURE(switch_pthread_futex, one_cpu, placement::one_cpu)
     ->Name("switch/pthread_futex/one_cpu")
     ->MeasureProcessCPUTime()
     ->UseRealTime();
 BENCHMARK_CAPTURE(switch_spindle_clone, two_cpus, placement::two_cpus)
     ->Name("switch/spindle_clone/two_cpus")
+    ->MeasureProcessCPUTime()
+    ->UseRealTime();
+BENCHMARK_CAPTURE(switch_pthread_condvar, two_cpus, placement::two_cpus)
+    ->Name("switch/pthread_condvar/two_cpus")
     ->MeasureProcessCPUTime()
     ->UseRealTime();
 BENCHMARK_CAPTURE(switch_pthread_futex, two_cpus, placement::two_cpus)
