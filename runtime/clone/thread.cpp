@@ -30,17 +30,16 @@
 #include "spindle/clone.hpp"
 
 namespace spindle::clone::detail {
-namespace {
-
-std::atomic<std::uint64_t> last_id{0};
 
 // The calling kernel thread's record: set by entry() for spawned threads, made on first
 // use for root threads (those spindle did not make, such as the process's main thread).
-// Every lock, unlock and wait asks for it (running()), so it is initial-exec: a load at
-// a fixed offset from the thread pointer, where the default model of a shared library
-// calls __tls_get_addr (11 of the 33 instructions each call cost before, about 10 calls
-// per hand-over of docs/11-performance.md's ping-pong).
-[[gnu::tls_model("initial-exec")]] constinit thread_local record* current = nullptr;
+// Why it is initial-exec and read inline: its declaration in
+// spindle/clone/detail/record.hpp (about 18 reads per round trip of docs/11's ping-pong).
+constinit thread_local record* running_record = nullptr;
+
+namespace {
+
+std::atomic<std::uint64_t> last_id{0};
 
 // What every thread spindle knows does last, after its thread_local destructors (this
 // object is the first thread_local a spindle thread touches, so C++ destroys it last):
@@ -53,7 +52,7 @@ struct leave_at_thread_exit {
     if (!self) return;
     spindle::detail::destroy_local_values(self->locals);  // set again by a destructor
     bool detached = parking_lot::instance().leave(self);
-    current = nullptr;
+    running_record = nullptr;
     name_in_overflow_reports(nullptr, false);
     if (root || detached) delete self;
   }
@@ -67,7 +66,7 @@ void install_fork_handlers() {
   std::call_once(installed, [] {
     int error = pthread_atfork([] { parking_lot::instance().before_fork(); },
                                [] { parking_lot::instance().after_fork_in_parent(); },
-                               [] { parking_lot::instance().after_fork_in_child(current); });
+                               [] { parking_lot::instance().after_fork_in_child(running_record); });
     if (error != 0) throw std::system_error(error, std::generic_category(), "spindle: pthread_atfork");
   });
 }
@@ -109,7 +108,7 @@ void settle_escaped_exception(record* self) noexcept {
 // after returning and after its thread_local destructors, is leaving's destructor.
 void entry(void* argument) noexcept {
   auto* self = static_cast<record*>(argument);
-  current = self;
+  running_record = self;
   leaving.self = self;
   name_in_overflow_reports(self, false);
   name_kernel_task(self->name);
@@ -120,10 +119,8 @@ void entry(void* argument) noexcept {
 
 }  // namespace
 
-namespace {
-
-// running()'s first call on a thread spindle did not make: registers it as a root.
-[[gnu::noinline]] record* register_root() {
+// Out of line, and rare: the fast path is record.hpp's inline running().
+record* register_root() {
   install_fork_handlers();
   auto* r = new record;
   r->id = ++last_id;
@@ -133,18 +130,11 @@ namespace {
     auto held = parking_lot::instance().hold();
     parking_lot::instance().enter(r);
   }
-  current = r;
+  running_record = r;
   leaving.self = r;
   leaving.root = true;
   name_in_overflow_reports(r, tid == getpid());
   return r;
-}
-
-}  // namespace
-
-record* running() {
-  if (record* r = current) return r;
-  return register_root();
 }
 
 void start(record* thread, const spawn_options& options) {

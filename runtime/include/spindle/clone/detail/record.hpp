@@ -113,7 +113,18 @@ void reap(record* thread) noexcept;
 // Lets the thread free itself when it finishes (or frees it now if it has).
 void detach(record* thread) noexcept;
 [[noreturn]] void abandon_joinable(const record* thread) noexcept;
+// The calling thread's record, set when a spindle thread starts or a root registers.
+// Every lock, unlock, wait and notify asks for it, so it is read inline and is
+// initial-exec: one load at a fixed offset from the thread pointer, where the default
+// model of a shared library calls __tls_get_addr; `constinit` tells the compiler it
+// needs no initialisation guard. Defined in runtime/clone/thread.cpp.
+[[gnu::tls_model("initial-exec")]] extern constinit thread_local record* running_record;
+// running()'s first call on a thread spindle did not make: registers it as a root.
+record* register_root();
 // The calling thread's record; a thread spindle did not make is registered as a root.
-record* running();
+inline record* running() {
+  if (record* r = running_record) [[likely]] return r;
+  return register_root();
+}
 
 }  // namespace spindle::clone::detail
