@@ -106,6 +106,9 @@ void mutex::hand_over() noexcept {
 // wakes `r`). Setting the word to contended first makes the owner's unlock take the slow
 // path, under the parking lot's lock, where it will find `r` queued.
 bool mutex::adopt_waiter_holding_the_lot(detail::record* r) noexcept {
+  // A notifier that unlocked first (the usual order) finds the mutex free: a plain load
+  // says so without the locked compare-exchange, the dearest instruction here.
+  if (word_.load(std::memory_order_relaxed) == free) return false;
   std::uint32_t seen = held;
   if (!word_.compare_exchange_strong(seen, contended, std::memory_order_relaxed) &&
       seen != contended) {
