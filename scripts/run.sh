@@ -28,6 +28,7 @@ readonly packages=(
   redis-tools                                 # redis-cli for spindle-kv's tests, redis-benchmark
   redis-server                                # the reference in scripts/kv_benchmark.sh
   gnuplot-nox                                 # the tour report's plots (scripts/tour_report.py)
+  cmake                                       # the CMake package config's test (tests/install_test.sh)
 )
 
 missing_packages() {
