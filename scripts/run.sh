@@ -53,11 +53,14 @@ install_packages() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing
 }
 
-configure_and_build() {
+# Configures the build directory if needed and builds what the tour runs, and only that:
+# the alias target `tour` (examples/meson.build; scripts/tour.sh --programs lists it), not
+# the tests and benchmarks, which scripts/ci_configurations.sh builds for `run.sh test`.
+configure_and_build_the_tour() {
   if [ ! -f "$build_dir/build.ninja" ]; then
     meson setup "$build_dir" --buildtype=debugoptimized
   fi
-  ninja -C "$build_dir"
+  ninja -C "$build_dir" tour
 }
 
 main() {
@@ -73,7 +76,7 @@ main() {
   if [ "$what" = test ]; then
     exec scripts/ci_configurations.sh "${@:2}"
   fi
-  configure_and_build
+  configure_and_build_the_tour
   exec scripts/tour.sh "$build_dir" "${@:2}"
 }
 

@@ -14,9 +14,21 @@
 set -euo pipefail
 
 usage() {
-  echo "usage: scripts/tour.sh BUILD_DIR [--quick] [--out DIR]" >&2
+  echo "usage: scripts/tour.sh BUILD_DIR [--quick] [--out DIR] | --programs" >&2
   exit 2
 }
+
+readonly comparisons=(spawn_cost fork_cost context_switch scale skynet c10k)
+# Every program the tour runs, under BUILD_DIR (c10k starts spindle-kv): what
+# `ninja -C BUILD_DIR tour` builds (the alias in examples/meson.build), and all that
+# scripts/run.sh builds for the tour; `tour.sh --programs` lists them, and
+# tests/tour_targets_test.sh checks that the alias builds each.
+programs=(examples/primes examples/blocking_hazard examples/spindle-kv)
+for name in "${comparisons[@]}"; do programs+=("examples/compare/$name"); done
+if [ "${1:-}" = --programs ]; then
+  printf '%s\n' "${programs[@]}"
+  exit 0
+fi
 
 build_dir="${1:-}"
 [ -n "$build_dir" ] && [ "${build_dir#-}" = "$build_dir" ] || usage
@@ -48,9 +60,10 @@ while [ "$#" -gt 0 ]; do
   esac
   shift
 done
-[ -x "$build_dir/examples/compare/spawn_cost" ] ||
-  { echo "tour.sh: $build_dir has no built examples: meson setup $build_dir && ninja -C $build_dir" >&2; exit 1; }
-readonly comparisons=(spawn_cost fork_cost context_switch scale skynet c10k)
+for program in "${programs[@]}"; do
+  [ -x "$build_dir/$program" ] ||
+    { echo "tour.sh: $build_dir/$program is not built: ninja -C $build_dir tour" >&2; exit 1; }
+done
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 # What an earlier tour left there would mix with this one's; only the tour's own files go.
