@@ -39,17 +39,30 @@ size=()
 # 14 GiB, most of it Boost.Fiber's stack pool. A machine with less free memory runs them
 # smaller rather than failing.
 available_gib=$(awk '/^MemAvailable:/ { print int($2 / 1048576) }' /proc/meminfo)
+# Each size also goes into its step's heading, so that the heading says what this run does.
 leaves=(--leaves 1000000)
-[ "$available_gib" -ge 16 ] || leaves=()
+tree="a million leaves (1,111,111 threads)"
+if [ "$available_gib" -lt 16 ]; then
+  leaves=()
+  tree="100,000 leaves (111,111 threads; a million want 16 GiB free)"
+fi
 fork_sizes=(--max-gib 4)
-[ "$available_gib" -ge 10 ] || fork_sizes=(--max-gib 1)
+parent="up to 4 GiB"
+if [ "$available_gib" -lt 10 ]; then
+  fork_sizes=(--max-gib 1)
+  parent="up to 1 GiB, as less than 10 GiB is free"
+fi
+connections="10 to 10 000 connections"
 out=tour-report
 while [ "$#" -gt 0 ]; do
   case "$1" in
     --quick)
       size=(--quick)
       leaves=()
+      tree="10,000 leaves (11,111 threads), as --quick"
       fork_sizes=()
+      parent="up to 256 MiB, as --quick"
+      connections="10 to 1000 connections, as --quick"
       ;;
     --out)
       [ "$#" -ge 2 ] || usage
@@ -91,11 +104,11 @@ compare() {
     tee "$out/$name.md"
 }
 compare spawn_cost "What starting a thread or a process costs: green, clone, pthread, fork, vfork, posix_spawn"
-compare fork_cost "Why fork is not free: fork against the parent's memory (up to 4 GiB at full size)" "${fork_sizes[@]}"
+compare fork_cost "Why fork is not free: fork against the parent's memory ($parent)" "${fork_sizes[@]}"
 compare context_switch "What a hand-over between two threads costs, on one processor and across two"
 compare scale "How many threads fit, what each costs while parked, and the limit each model meets"
-compare skynet "Skynet: a tree of a million threads, on spindle's green threads and on Boost.Fiber" "${leaves[@]}"
-compare c10k "C10K: spindle-kv under redis-benchmark, 10 to 10 000 connections, green against clone"
+compare skynet "Skynet: a tree of $tree, on spindle's green threads and on Boost.Fiber" "${leaves[@]}"
+compare c10k "C10K: spindle-kv under redis-benchmark, $connections, green against clone"
 
 step "The report"
 python3 "$(dirname "$0")/tour_report.py" "$out"
