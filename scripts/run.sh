@@ -2,10 +2,11 @@
 # scripts/run.sh — set up a fresh Debian 12 machine (as root), build spindle, and run
 # either the comparison tour or the whole test suite.
 #
-#   scripts/run.sh tour    # install what is missing, build, run the tour (the main job):
-#                          # the comparisons at full size (5-10 minutes), their report
-#                          # and plots in tour-report/
-#   scripts/run.sh tour --quick [--out DIR]   # the same in about a minute, rougher
+#   scripts/run.sh tour    # install what is missing, build what the tour runs (ninja's
+#                          # target `tour`), run the tour (the main job): the comparisons
+#                          # at full size (7 minutes on 2 cores), their report and plots
+#                          # in tour-report/
+#   scripts/run.sh tour --quick [--out DIR]   # the same in under a minute, rougher
 #   scripts/run.sh test    # install what is missing, then build and run every test in
 #                          # each checked configuration (plain, ASan+UBSan, valgrind)
 #
