@@ -68,8 +68,10 @@ mkdir -p "$work/app" "$work/cmake-app"
 first_block() { awk -v fence="\`\`\`$1" '$0 == fence { on = 1; next } on && /^```$/ { exit } on'; }
 first_block cpp <"$readme" >"$work/app/app.cpp"
 first_block cmake <<<"$recipe" >"$work/cmake-app/CMakeLists.txt"
-[ -s "$work/app/app.cpp" ] && [ -s "$work/cmake-app/CMakeLists.txt" ] ||
-  { echo "README.md lacks its cpp sample or its CMakeLists.txt" >&2; exit 1; }
+if [ ! -s "$work/app/app.cpp" ] || [ ! -s "$work/cmake-app/CMakeLists.txt" ]; then
+  echo "README.md lacks its cpp sample or its CMakeLists.txt" >&2
+  exit 1
+fi
 cp "$work/app/app.cpp" "$work/cmake-app/"
 
 echo "== a fresh 'meson setup' (no dpkg-architecture, as on a fresh Debian) picks the build's directories"

@@ -10,7 +10,7 @@ built=$( (ninja -C "$build" -t query tour 2>/dev/null || true) | sed -n 's/^    
 [ -n "$built" ] || { echo "$build has no target 'tour' (examples/meson.build)" >&2; exit 1; }
 missing=$(comm -23 <("$source/scripts/tour.sh" --programs | sort) <(echo "$built"))
 if [ -n "$missing" ]; then
-  echo "scripts/tour.sh runs programs that 'ninja tour' does not build:" $missing >&2
+  echo "scripts/tour.sh runs programs that 'ninja tour' does not build: ${missing//$'\n'/ }" >&2
   exit 1
 fi
-echo "'ninja -C $build tour' builds every program the tour runs:" $built
+echo "'ninja -C $build tour' builds every program the tour runs: ${built//$'\n'/ }"
