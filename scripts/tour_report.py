@@ -70,7 +70,7 @@ def duration(ns):
 
 def decade_below(value):
     """The power of ten at or below `value` / 3, where a log axis can start so that the
-    smallest bar or point stands clear of the bottom."""
+    smallest bar stands clear of the bottom."""
     return 10 ** math.floor(math.log10(max(value, 1e-9) / 3))
 
 
@@ -154,7 +154,9 @@ def bar_chart(plot, name, title, ylabel, bars, settings="", log_ns=False):
             for i, (label, s) in enumerate(bars)]
     if log_ns:
         low = decade_below(min(min(s["p10"], s["median"]) for _, s in bars))
-        settings = f"set logscale y\nset yrange [{low:g}:*]\n" + NS_TICS + settings
+        # and ends a decade or so above the highest error bar, to leave room for its label
+        high = 10 ** math.ceil(math.log10(max(max(s["p90"], s["median"]) for _, s in bars) * 3))
+        settings = f"set logscale y\nset yrange [{low:g}:{high:g}]\n" + NS_TICS + settings
     return plot.draw(name, [rows], f"""
 set title {quoted(title + " (median, bar: p10-p90)")}
 set ylabel {quoted(ylabel)}

@@ -104,10 +104,13 @@ def rows(name):
     return [shlex.split(line) for line in open(os.path.join(plots, name + ".dat")) if line.strip()]
 # A bar chart's log axis starts well below its shortest bar, and every bar carries its value.
 for name in ("spawn_cost", "context_switch", "skynet"):
-    low = re.search(r"set yrange \[([0-9.e+-]+):\*\]", gp(name))
+    low = re.search(r"set yrange \[([0-9.e+-]+):([0-9.e+-]+)\]", gp(name))
     shortest = min(float(r[2]) for r in rows(name))
     if not low or float(low.group(1)) * 3 > shortest:
         problems.append(f"{name}: the axis does not start well below the shortest bar ({shortest} ns)")
+    highest = max(float(r[4]) for r in rows(name))
+    if low and float(low.group(2)) < 2 * highest:
+        problems.append(f"{name}: the axis ends too close above the highest bar for its label")
     if "with labels" not in gp(name):
         problems.append(f"{name}: the bars carry no value labels")
 # The points at the ends of a line chart stand clear of the border, with their error bars.
