@@ -7,16 +7,28 @@
 # prints its table here and writes its measurements as JSON into the report folder (DIR,
 # by default tour-report/); blocking_hazard writes its green scheduler trace there; then
 # scripts/tour_report.py draws the plots with gnuplot and writes DIR/report.md.
-# At full size the tour takes 5 to 10 minutes on 2 cores, and fork_cost wants about
-# 9 GiB of free memory (it forks a process of up to 4 GiB); --quick runs every step at a
-# smaller size in about a minute, with rougher figures.
+# At full size the tour takes about 7 minutes on 2 cores (measured: 7.1), and fork_cost
+# wants about 9 GiB of free memory (it forks a process of up to 4 GiB); --quick runs every
+# step at a smaller size in under a minute (measured: 39 s), with rougher figures.
 # Explained in: docs/12-comparisons.md (the tour's report).
 set -euo pipefail
 
 usage() {
-  echo "usage: scripts/tour.sh BUILD_DIR [--quick] [--out DIR]" >&2
+  echo "usage: scripts/tour.sh BUILD_DIR [--quick] [--out DIR] | --programs" >&2
   exit 2
 }
+
+readonly comparisons=(spawn_cost fork_cost context_switch scale skynet c10k)
+# Every program the tour runs, under BUILD_DIR (c10k starts spindle-kv): what
+# `ninja -C BUILD_DIR tour` builds (the alias in examples/meson.build), and all that
+# scripts/run.sh builds for the tour; `tour.sh --programs` lists them, and
+# tests/tour_targets_test.sh checks that the alias builds each.
+programs=(examples/primes examples/blocking_hazard examples/spindle-kv)
+for name in "${comparisons[@]}"; do programs+=("examples/compare/$name"); done
+if [ "${1:-}" = --programs ]; then
+  printf '%s\n' "${programs[@]}"
+  exit 0
+fi
 
 build_dir="${1:-}"
 [ -n "$build_dir" ] && [ "${build_dir#-}" = "$build_dir" ] || usage
@@ -27,17 +39,30 @@ size=()
 # 14 GiB, most of it Boost.Fiber's stack pool. A machine with less free memory runs them
 # smaller rather than failing.
 available_gib=$(awk '/^MemAvailable:/ { print int($2 / 1048576) }' /proc/meminfo)
+# Each size also goes into its step's heading, so that the heading says what this run does.
 leaves=(--leaves 1000000)
-[ "$available_gib" -ge 16 ] || leaves=()
+tree="a million leaves (1,111,111 threads)"
+if [ "$available_gib" -lt 16 ]; then
+  leaves=()
+  tree="100,000 leaves (111,111 threads; a million want 16 GiB free)"
+fi
 fork_sizes=(--max-gib 4)
-[ "$available_gib" -ge 10 ] || fork_sizes=(--max-gib 1)
+parent="up to 4 GiB"
+if [ "$available_gib" -lt 10 ]; then
+  fork_sizes=(--max-gib 1)
+  parent="up to 1 GiB, as less than 10 GiB is free"
+fi
+connections="10 to 10 000 connections"
 out=tour-report
 while [ "$#" -gt 0 ]; do
   case "$1" in
     --quick)
       size=(--quick)
       leaves=()
+      tree="10,000 leaves (11,111 threads), as --quick"
       fork_sizes=()
+      parent="up to 256 MiB, as --quick"
+      connections="10 to 1000 connections, as --quick"
       ;;
     --out)
       [ "$#" -ge 2 ] || usage
@@ -48,9 +73,10 @@ while [ "$#" -gt 0 ]; do
   esac
   shift
 done
-[ -x "$build_dir/examples/compare/spawn_cost" ] ||
-  { echo "tour.sh: $build_dir has no built examples: meson setup $build_dir && ninja -C $build_dir" >&2; exit 1; }
-readonly comparisons=(spawn_cost fork_cost context_switch scale skynet c10k)
+for program in "${programs[@]}"; do
+  [ -x "$build_dir/$program" ] ||
+    { echo "tour.sh: $build_dir/$program is not built: ninja -C $build_dir tour" >&2; exit 1; }
+done
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 # What an earlier tour left there would mix with this one's; only the tour's own files go.
@@ -78,11 +104,11 @@ compare() {
     tee "$out/$name.md"
 }
 compare spawn_cost "What starting a thread or a process costs: green, clone, pthread, fork, vfork, posix_spawn"
-compare fork_cost "Why fork is not free: fork against the parent's memory (up to 4 GiB at full size)" "${fork_sizes[@]}"
+compare fork_cost "Why fork is not free: fork against the parent's memory ($parent)" "${fork_sizes[@]}"
 compare context_switch "What a hand-over between two threads costs, on one processor and across two"
 compare scale "How many threads fit, what each costs while parked, and the limit each model meets"
-compare skynet "Skynet: a tree of a million threads, on spindle's green threads and on Boost.Fiber" "${leaves[@]}"
-compare c10k "C10K: spindle-kv under redis-benchmark, 10 to 10 000 connections, green against clone"
+compare skynet "Skynet: a tree of $tree, on spindle's green threads and on Boost.Fiber" "${leaves[@]}"
+compare c10k "C10K: spindle-kv under redis-benchmark, $connections, green against clone"
 
 step "The report"
 python3 "$(dirname "$0")/tour_report.py" "$out"

@@ -24,6 +24,7 @@ Explained in: docs/12-comparisons.md (the tour's report). Run by scripts/tour.sh
 
 import json
 import math
+import math
 import os
 import shutil
 import subprocess
@@ -56,6 +57,27 @@ NS_TICS = ("set ytics (" + ", ".join(
         ("1 ns", 1), ("10 ns", 10), ("100 ns", 100), ("1 µs", 1e3), ("10 µs", 1e4),
         ("100 µs", 1e5), ("1 ms", 1e6), ("10 ms", 1e7), ("100 ms", 1e8), ("1 s", 1e9),
         ("10 s", 1e10))) + ")\n")
+
+
+def duration(ns):
+    """`ns` nanoseconds as a reader would say it: "135 ns", "31 µs", "1.4 ms"."""
+    for unit, scale in (("s", 1e9), ("ms", 1e6), ("µs", 1e3)):
+        if ns >= scale:
+            value = ns / scale
+            return f"{value:.1f} {unit}" if value < 10 else f"{value:.0f} {unit}"
+    return f"{ns:.0f} ns"
+
+
+def decade_below(value):
+    """The power of ten at or below `value` / 3, where a log axis can start so that the
+    smallest bar stands clear of the bottom."""
+    return 10 ** math.floor(math.log10(max(value, 1e-9) / 3))
+
+
+def log_range_with_margin(values):
+    """A gnuplot range for a log axis over `values` with a margin at both ends, so that
+    the first and last points and their error bars stand clear of the border."""
+    return f"[{min(values) / 1.6:g}:{max(values) * 1.6:g}]"
 
 
 def quoted(text):
@@ -123,10 +145,18 @@ def ratio(a, b):
     return f"{a / b:,.0f}" if a / b >= 10 else f"{a / b:.1f}"
 
 
-def bar_chart(plot, name, title, ylabel, bars, settings=""):
+def bar_chart(plot, name, title, ylabel, bars, settings="", log_ns=False):
     """Draws plot `name`: one bar per (label, spread) in `bars` at the spread's median,
-    with its p10-p90 as the error bar. `settings` adds gnuplot lines (an axis, margins)."""
-    rows = [[i, label, s["median"], s["p10"], s["p90"]] for i, (label, s) in enumerate(bars)]
+    with its p10-p90 as the error bar and its median written above it. `settings` adds
+    gnuplot lines (an axis, margins); `log_ns` draws a log axis of nanoseconds that starts
+    below the shortest bar, so that every bar has a readable height."""
+    rows = [[i, label, s["median"], s["p10"], s["p90"], duration(s["median"])]
+            for i, (label, s) in enumerate(bars)]
+    if log_ns:
+        low = decade_below(min(min(s["p10"], s["median"]) for _, s in bars))
+        # and ends a decade or so above the highest error bar, to leave room for its label
+        high = 10 ** math.ceil(math.log10(max(max(s["p90"], s["median"]) for _, s in bars) * 3))
+        settings = f"set logscale y\nset yrange [{low:g}:{high:g}]\n" + NS_TICS + settings
     return plot.draw(name, [rows], f"""
 set title {quoted(title + " (median, bar: p10-p90)")}
 set ylabel {quoted(ylabel)}
@@ -137,21 +167,26 @@ set xrange [-0.6:*]
 unset key
 {settings}
 plot data using 1:3:xtic(2) with boxes lc rgb "#4878a8", \\
-     data using 1:3:4:5 with yerrorbars lc rgb "black" pt 0
+     data using 1:3:4:5 with yerrorbars lc rgb "black" pt 0, \\
+     data using 1:5:6 with labels offset 0,0.8 font ",9"
 """)
 
 
-def line_chart(plot, name, title, xlabel, ylabel, blocks, lines, key="top right"):
+def line_chart(plot, name, title, xlabel, ylabel, blocks, lines, key="top right", settings=""):
     """Draws plot `name`: `lines` (gnuplot plot clauses over data index i of `blocks`)
-    against a logarithmic x axis, with a y axis from zero."""
+    against a logarithmic x axis with a margin at both ends (a point at an end would sit
+    on the border, its error bar hidden), with a y axis from zero."""
+    xs = [row[0] for block in blocks for row in block]
     return plot.draw(name, blocks, f"""
 set title {quoted(title)}
 set xlabel {quoted(xlabel + " (log scale)")}
 set ylabel {quoted(ylabel)}
 set logscale x
+set xrange {log_range_with_margin(xs)}
 set grid
 set key {key}
 set yrange [0:*]
+{settings}
 plot """ + ", \\\n     ".join(lines) + "\n")
 
 
@@ -161,7 +196,7 @@ def spawn_cost(doc, plot):
     images = bar_chart(plot, "spawn_cost", "Start a unit of execution and wait for it",
                        "time per spawn + wait (log scale)",
                        [(r["model"], r["ns_per_operation"]) for r in doc["results"]],
-                       "set logscale y\n" + NS_TICS)
+                       log_ns=True)
     by = {r["model"]: median(r["ns_per_operation"]) for r in doc["results"]}
     notes = []
     if "green" in by and "clone" in by:
@@ -193,7 +228,8 @@ set logscale y
 set yrange [10:*]
 {NS_TICS}
 set grid
-set key right center
+set key below horizontal maxrows 2 height 1
+set bmargin 7
 set samples 200
 redis_low(x) = x > 0.01 ? {low} * 1e6 * x : 1/0
 redis_high(x) = x > 0.01 ? {high} * 1e6 * x : 1/0
@@ -227,8 +263,7 @@ def context_switch(doc, plot):
         bars.append((f"{r['model']} {through}, {where}", r["ns_per_switch"]))
     images = bar_chart(plot, "context_switch", "One hand-over between two threads",
                        "time per hand-over (log scale)", bars,
-                       "set logscale y\nset xtics rotate by -25\nset bmargin 6\n"
-                       "set yrange [1:*]\n" + NS_TICS)
+                       "set xtics rotate by -25\nset bmargin 6\n", log_ns=True)
     one = {r["model"] + " " + r["through"]: median(r["ns_per_switch"])
            for r in doc["results"] if r["placement"] == "one_cpu" and r["ns_per_switch"]}
     notes = []
@@ -251,15 +286,29 @@ def scale(doc, plot):
         if rows:
             blocks.append(rows)
             titles.append(r["model"])
-    lines = []
+    # The green models cost the same few KiB, so their lines lie on each other: the first
+    # is drawn wide and pale with large open points, the next thin and dark on top of it,
+    # and every line's last point is labelled with its count, above or below in turn, so
+    # that each line's end can be told apart.
+    lines, labels = [], []
+    greens = 0
     for i, title in enumerate(titles):
-        lines.append(f"data index {i} using 1:2 with linespoints lc {i + 1} pt {i + 1} "
+        style = f"lc {i + 1} pt {i + 1}"
+        if title.startswith("green"):
+            style = ('lc rgb "#90c890" lw 6 pt 6 ps 2' if greens % 2 == 0
+                     else 'lc rgb "#206020" lw 1.5 pt 2 ps 1 dt 2')
+            greens += 1
+        lines.append(f"data index {i} using 1:2 with linespoints {style} "
                      f"title {quoted(title + ': resident')}")
         if "clone" in title:
             lines.append(f"data index {i} using 1:3 with linespoints lc {i + 1} pt {i + 1} dt 2 "
                          f"title {quoted(title + ': + kernel stack')}")
-    images = line_chart(plot, "scale", "Memory per parked thread", "threads alive",
-                        "KiB per thread", blocks, lines)
+        x, y = blocks[i][-1][0], blocks[i][-1][1]
+        labels.append(f"set label {i + 1} {quoted(f'{x:,}')} at {x:g},{y:g} center "
+                      f"offset 0,{1.3 if i % 2 == 0 else -1.3} font \",9\"")
+    images = line_chart(plot, "scale", "Memory per parked thread (the label: threads at the end)",
+                        "threads alive", "KiB per thread", blocks, lines,
+                        settings="\n".join(labels))
     notes = []
     for r in doc["results"]:
         last = r["samples"][-1]
@@ -275,7 +324,7 @@ def skynet(doc, plot):
     ran = [r for r in doc["results"] if r["ran"]]
     images = bar_chart(plot, "skynet", "Skynet: time per thread, spawn to join",
                        "time per thread (log scale)", [(r["model"], r["ns_per_thread"]) for r in ran],
-                       "set logscale y\nset xtics rotate by -20\nset bmargin 5\n" + NS_TICS)
+                       "set xtics rotate by -20\nset bmargin 5\n", log_ns=True)
     tree = doc["tree"]
     right = all(r["sum"] == tree["expected_sum"] for r in ran)
     notes = [f"A tree of {tree['threads']:,} threads ({tree['leaves']:,} leaves, 10 children "
@@ -327,7 +376,9 @@ def c10k(doc, plot):
                          f"{r['skipped']}")
     notes.append("At the smallest counts the memory per connection includes the keys that the "
                  "SETs stored; from a thousand connections up, the connections dominate.")
-    return [images, memory], notes
+    # Two plots, each with its own caption.
+    return [images + ("C10K: requests per second",),
+            memory + ("C10K: memory per connection",)], notes
 
 
 def trace_timeline(folder, plot):
@@ -360,12 +411,22 @@ set ytics ({ytics})
 set yrange [0.4:{len(shown) + 0.6}]
 set grid x
 unset key
+set bmargin 7
+set label 1 "Legend: a bar is a time the thread ran, from the switch to it until it parked, yielded or ended;" at screen 0.5, 0.06 center
+set label 2 "a thin line is a run shorter than 4 ms (drawn 4 ms wide); an empty stretch, the thread was not running." at screen 0.5, 0.025 center
 set style fill solid 1.0 noborder
 plot data using ($1 + $3 / 2):2:($3 / 2):(0.3) with boxxyerror lc rgb "#4878a8"
 """)
     longest = max((s["dur"] for s in slices if s["tid"] in row_of
                    and "libc" in names[s["tid"]] and "blocker" in names[s["tid"]]), default=0)
-    notes = [f"{len(events):,} events were recorded. In the libc way the blocker's bar runs "
+    # blocking_hazard prints the count of events the scheduler recorded; the file holds
+    # the same events as instants and running slices (a slice is two switches, the
+    # last run still open when the recording stopped has none), plus the track names.
+    instants = sum(1 for e in events if e["ph"] == "i")
+    recorded = instants + len(slices) + 1
+    notes = [f"{recorded:,} events were recorded (blocking_hazard printed the same count): "
+             f"{instants:,} spawns, parks, wakes, exits and timer fires, and {len(slices) + 1:,} "
+             f"switches, drawn as the {len(slices):,} runs between them. In the libc way the blocker's bar runs "
              f"for {longest / 1e3:,.0f} ms at a stretch: it is inside ::nanosleep or ::read, the "
              "kernel thread sleeps, and the ticker's row is empty meanwhile. In the spindle way "
              "the blocker's bars are short and the ticker's keep coming.",
@@ -389,9 +450,10 @@ def machine_lines(m):
 
 def section(out, title, images, notes, table):
     out.append(f"## {title}\n")
-    # One plot is a (png, svg) pair; a comparison with more plots gives a list of pairs.
-    for png, svg in [images] if isinstance(images[0], str) else images:
-        out.append(f"![{title}]({png})\n\n(Also as [SVG]({svg}).)\n")
+    # One plot is a (png, svg) pair, captioned with the section's title; a comparison
+    # with more plots gives a list of (png, svg, caption).
+    for png, svg, *caption in [images] if isinstance(images[0], str) else images:
+        out.append(f"![{caption[0] if caption else title}]({png})\n\n(Also as [SVG]({svg}).)\n")
     for note in notes:
         out.append(f"- {note}")
     if notes:

@@ -1,5 +1,6 @@
-// tests/outside_program.cpp — a program that knows spindle only as an installed library.
-// Built by tests/install_test.sh through pkg-config, and as a meson subproject.
+// tests/outside_program.cpp — a program outside spindle that knows it only as a dependency.
+// Built by tests/install_test.sh as a meson subproject's user (the pkg-config and CMake
+// builds there compile the README's own sample instead).
 #include <spindle/green.hpp>
 
 #include <cstdio>

@@ -8,7 +8,11 @@
 #  3. the trace is Chrome trace-event JSON with the four named threads of blocking_hazard;
 #  4. the report fails with a clear message, not a traceback, on a broken document, on an
 #     empty folder, and without gnuplot;
-#  5. a file of the user's own in DIR survives the tour, and blocking_hazard refuses
+#  5. the quick tour's step headings give its sizes, and no line prints "+ -0.41";
+#     the report's event count is the one blocking_hazard printed, each C10K plot has its
+#     own caption, and the plots pass readability checks (bar axes start below the
+#     shortest bar, bars carry values, end points clear the border, legends placed);
+#  6. a file of the user's own in DIR survives the tour, and blocking_hazard refuses
 #     --trace on the clone backend with a message naming it.
 # Explained in: docs/12-comparisons.md (the tour's report).
 set -euo pipefail
@@ -25,6 +29,13 @@ mkdir -p "$report"
 echo "the user's own notes" >"$report/notes.md"
 bash "$source_dir/scripts/tour.sh" "$build_dir" --quick --out "$report" >"$work/tour.log" 2>&1 ||
   { tail -n 40 "$work/tour.log" >&2; fail "the tour failed"; }
+
+echo "== the quick tour's headings name the quick sizes, and its numbers read as numbers"
+for heading in "Why fork is not free" "Skynet:" "C10K:"; do
+  grep "^== $heading" "$work/tour.log" | grep -q "as --quick" ||
+    fail "the heading '$heading' does not give the quick size: $(grep "^== $heading" "$work/tour.log")"
+done
+! grep -n -e "+ -[0-9]" "$work/tour.log" || fail "the tour printed a '+ -' (a negative term as added)"
 
 echo "== the report and its plots"
 python3 - "$report" <<'EOF'
@@ -72,6 +83,53 @@ if problems:
     sys.exit(1)
 print(f"{len(sections)} sections, {len(images)} images, {len(trace)} trace events")
 EOF
+
+echo "== the report agrees with the tour's output, and its plots are readable"
+printed=$(sed -n 's/^The green runs. scheduler trace: .* (\([0-9,]*\) events;.*/\1/p' "$work/tour.log")
+[ -n "$printed" ] || fail "blocking_hazard printed no event count"
+grep -q "^- $printed events were recorded" "$report/report.md" ||
+  fail "blocking_hazard printed $printed events; the report says: $(grep -o '^- [0-9,]* events' "$report/report.md")"
+python3 - "$report" <<'PY'
+import os, re, shlex, sys
+report = sys.argv[1]
+text = open(os.path.join(report, "report.md")).read()
+plots = os.path.join(report, "plots")
+problems = []
+captions = re.findall(r"^!\[([^]]*)\]\(plots/c10k[^)]*\.png\)", text, re.M)
+if len(set(captions)) != 2:
+    problems.append(f"the two C10K plots do not have a caption each: {captions}")
+def gp(name):
+    return open(os.path.join(plots, name + ".gp")).read()
+def rows(name):
+    return [shlex.split(line) for line in open(os.path.join(plots, name + ".dat")) if line.strip()]
+# A bar chart's log axis starts well below its shortest bar, and every bar carries its value.
+for name in ("spawn_cost", "context_switch", "skynet"):
+    low = re.search(r"set yrange \[([0-9.e+-]+):([0-9.e+-]+)\]", gp(name))
+    shortest = min(float(r[2]) for r in rows(name))
+    if not low or float(low.group(1)) * 3 > shortest:
+        problems.append(f"{name}: the axis does not start well below the shortest bar ({shortest} ns)")
+    highest = max(float(r[4]) for r in rows(name))
+    if low and float(low.group(2)) < 2 * highest:
+        problems.append(f"{name}: the axis ends too close above the highest bar for its label")
+    if "with labels" not in gp(name):
+        problems.append(f"{name}: the bars carry no value labels")
+# The points at the ends of a line chart stand clear of the border, with their error bars.
+for name in ("c10k", "c10k_memory", "scale"):
+    m = re.search(r"set xrange \[([0-9.e+-]+):([0-9.e+-]+)\]", gp(name))
+    xs = [float(r[0]) for r in rows(name)]
+    if not m or not float(m.group(1)) < min(xs) or not float(m.group(2)) > max(xs):
+        problems.append(f"{name}: its first or last point sits on the border")
+if "set key below" not in gp("fork_cost"):
+    problems.append("fork_cost: the key is inside the plot, over the lines")
+if "Legend:" not in gp("blocking_hazard_trace"):
+    problems.append("the trace timeline has no legend")
+if len(re.findall(r"^set label \d+ ", gp("scale"), re.M)) < 2:
+    problems.append("scale: the ends of its lines are not labelled")
+if problems:
+    print("\n".join(problems), file=sys.stderr)
+    sys.exit(1)
+print("the report's counts and captions agree with the tour, and its plots are readable")
+PY
 
 # The report generator run on `folder` must exit 1 with a message that contains `expected`.
 expect_clear_failure() {

@@ -295,11 +295,14 @@ void print_table(const std::vector<step>& steps) {
   t.print(stdout);
 }
 
+// The sign of a line's intercept, to print "+ 0.41" or "- 0.41" (never "+ -0.41").
+char sign_of(double intercept) { return intercept < 0 ? '-' : '+'; }
+
 // The lines, and the published figure beside this machine's.
 void print_fits(const fits& f, std::size_t steps) {
   std::printf(
-      "\nfork: %.1f ms per GiB of resident memory on the clock (+ %.2f ms, r² = %.3f),\n"
-      "      %.1f ms per GiB in the parent's processor time (+ %.2f ms, r² = %.3f);\n"
+      "\nfork: %.1f ms per GiB of resident memory on the clock (%c %.2f ms, r² = %.3f),\n"
+      "      %.1f ms per GiB in the parent's processor time (%c %.2f ms, r² = %.3f);\n"
       "      straight lines through the medians of %zu steps.\n"
       "Page tables: %.0f KiB per GiB (8 bytes per 4 KiB page would be 2048).\n"
       "Dirtying every page after fork: %.0f ms per GiB (a fault and a 4 KiB copy per page).\n"
@@ -307,8 +310,9 @@ void print_fits(const fits& f, std::size_t steps) {
       "(%s).\n"
       "The figure depends on the machine: processor, memory, hypervisor (old Xen guests were\n"
       "ten times slower and more), huge pages, and the load. This machine's is the line above.\n",
-      f.fork_ms.slope, f.fork_ms.intercept, f.fork_ms.r_squared, f.fork_cpu_ms.slope,
-      f.fork_cpu_ms.intercept, f.fork_cpu_ms.r_squared, steps, f.page_tables_kib.slope,
+      f.fork_ms.slope, sign_of(f.fork_ms.intercept), std::fabs(f.fork_ms.intercept),
+      f.fork_ms.r_squared, f.fork_cpu_ms.slope, sign_of(f.fork_cpu_ms.intercept),
+      std::fabs(f.fork_cpu_ms.intercept), f.fork_cpu_ms.r_squared, steps, f.page_tables_kib.slope,
       f.dirty_ms.slope, redis_low_ms_per_gb, redis_high_ms_per_gb, redis_source);
 }
 
