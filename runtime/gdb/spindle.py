@@ -80,10 +80,16 @@ def _linked(first, link):
 
 
 def _lookup(expression):
+    """A C++ expression's value, whatever the selected frame's language (a frame in
+    assembly, such as syscall(), would not parse `a::b`)."""
+    language = gdb.parameter("language")
+    gdb.execute("set language c++", to_string=True)
     try:
         return gdb.parse_and_eval(expression)
     except gdb.error:
         return None
+    finally:
+        gdb.execute("set language " + language, to_string=True)
 
 
 def green_schedulers():
@@ -348,8 +354,8 @@ or a clone thread, its kernel thread is selected. `spindle-thread off` (or gdb's
                                        "select" % thread_id)
                 release_green()
                 kernel.switch()
-                gdb.write("spindle: clone thread %d is kernel thread %d (gdb thread %d)\n"
-                          % (thread_id, tid, kernel.num))
+                gdb.write('clone thread %d "%s" is kernel thread %d (gdb thread %d)\n'
+                          % (thread_id, _string(r["name"]), tid, kernel.num))
                 return
         r = choose_green(thread_id)
         if unwinder.registers is None:
