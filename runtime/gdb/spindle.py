@@ -248,9 +248,14 @@ class GreenThreadUnwinder(gdb.unwinder.Unwinder):
             return None
         if gdb.selected_thread() is None or gdb.selected_thread().ptid[1] != self.tid:
             return None
-        sp = pending_frame.read_register("rsp")
+        # Frame #0's identity: its real pc, but as stack address the saved context, which
+        # lies just below the green thread's frames. gdb refuses a caller whose frame is
+        # inner to (below) its callee's, as a sign of a corrupt stack; with the kernel
+        # stack's address here, the green stack (mapped lower) would look like that.
         pc = pending_frame.read_register("rip")
-        info = pending_frame.create_unwind_info(_FrameId(sp, pc))
+        sp_type = pending_frame.read_register("rsp").type
+        below = self.registers["rsp"] - 8 * FCONTEXT_X86_64_SP_WORD
+        info = pending_frame.create_unwind_info(_FrameId(gdb.Value(below).cast(sp_type), pc))
         long_type = gdb.lookup_type("unsigned long")
         for name, value in self.registers.items():
             info.add_saved_register(name, gdb.Value(value).cast(long_type))
