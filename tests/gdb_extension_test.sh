@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# tests/gdb_extension_test.sh PROGRAM LIBRARY_DIR debug-info|no-debug-info "BACKENDS" —
+# tests/gdb_extension_test.sh PROGRAM LIBRARY_DIR debug-info|no-debug-info "BACKENDS"
+#   TRANSCRIPT core|no-core —
 # the gdb extension (runtime/gdb/spindle.py) against tests/gdb_parked_threads.cpp, whose
 # five threads park in a channel's recv, a mutex's lock, a sleep, an io::read and a join.
 # For each backend, gdb runs the program to everyone_is_parked (a live process), lists
@@ -7,7 +8,11 @@
 # same from the core file alone. Checked: each thread's listed state and wait, and that
 # its backtrace holds the function that parked it. The extension is auto-loaded from
 # beside the library, as gdb finds it (runtime/meson.build), not sourced by hand.
-# Prints each gdb session; docs/13-debugging.md's transcript is one of them.
+# Prints each gdb session. docs/13-debugging.md's transcript, docs/programs/gdb_session.out
+# (the 5th argument), is the green live session with addresses and tids blanked: its
+# thread listing must match this run's (the backtraces' inlining differs between
+# configurations, so they are shown there, not compared). SPINDLE_UPDATE_TRANSCRIPT=1
+# rewrites it from this run.
 set -euo pipefail
 program=$1
 library_dir=$(realpath "$2")
@@ -16,8 +21,16 @@ if [[ $3 != debug-info ]]; then
   exit 77
 fi
 read -r -a backends <<<"$4"
+transcript=${5:-}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+# A core file of a sanitised program holds ASan's shadow and allocator memory: gcore
+# wrote more than 1 GiB on this machine, so the sanitised configuration (6th argument
+# no-core) checks the live process only, and no core file may fill the disk: gdb's
+# writes stop at 1 GiB.
+cores=${6:-core}
+[[ $cores == no-core ]] && gcore_command="echo"
+ulimit -f $((1024 * 1024))
 failures=0
 
 gdb_batch() {  # gdb in batch mode, no ~/.gdbinit, auto-loading from the build tree
@@ -83,8 +96,13 @@ for backend in "${backends[@]}"; do
   commands_name="${backend}_commands[@]"
   echo "== $backend backend, live process"
   gdb_batch -ex "break everyone_is_parked" -ex run "${!commands_name}" \
-    -ex "gcore $work/core.$backend" -ex kill --args "$program" "$backend" | tee "$work/live"
+    -ex "${gcore_command:-gcore $work/core.$backend}" -ex kill --args "$program" "$backend" | tee "$work/live"
   check_listing "$work/live" "$backend" live
+  cp "$work/live" "$work/live.$backend"
+  if [[ $cores == no-core ]]; then
+    echo "== $backend backend, core file: not in the sanitised configuration (see above)"
+    continue
+  fi
   echo "== $backend backend, core file"
   if [[ ! -s $work/core.$backend ]]; then
     echo "FAILED: gcore wrote no core file"
@@ -94,6 +112,24 @@ for backend in "${backends[@]}"; do
   gdb_batch "${!commands_name}" "$program" "$work/core.$backend" | tee "$work/core"
   check_listing "$work/core" "$backend" "core file"
 done
+
+normalise() {  # addresses, tids and line numbers vary from run to run
+  sed -E 's/0x[0-9a-f]+/0x.../g; s/kernel thread [0-9]+/kernel thread TID/g; s/:[0-9]+$/:LINE/' "$@"
+}
+listing() { sed -n '/^green scheduler of kernel thread/,/stack: kernel stack/p' "$@"; }
+if [[ -n $transcript && -s $work/live.green ]]; then
+  normalise "$work/live.green" | grep -v '^Breakpoint 1 at\|^Using host libthread_db' >"$work/session"
+  if [[ ${SPINDLE_UPDATE_TRANSCRIPT:-} == 1 ]]; then
+    cp "$work/session" "$transcript"
+    echo "rewrote $transcript"
+  elif diff <(listing "$transcript") <(listing "$work/session"); then
+    echo "ok: the book's transcript lists the threads as this run does"
+  else
+    echo "FAILED: $transcript's thread listing differs from this run's (above);" \
+      "SPINDLE_UPDATE_TRANSCRIPT=1 rewrites it"
+    failures=$((failures + 1))
+  fi
+fi
 
 if ((failures > 0)); then
   echo "gdb_extension_test: $failures checks failed"
