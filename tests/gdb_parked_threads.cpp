@@ -70,22 +70,17 @@ template <class B>
   if (::pipe(ends) != 0) std::abort();
   std::unique_lock<typename B::mutex> lock(held);
 
-  auto receiver = B::spawn(spindle::spawn_options{.name = "receiver"}, [&] {
-    return numbers.recv().value_or(0);
-  });
-  auto locker = B::spawn(spindle::spawn_options{.name = "locker"}, [&] {
-    std::lock_guard<typename B::mutex> taken(held);
-  });
-  auto sleeper = B::spawn(spindle::spawn_options{.name = "sleeper"}, [] {
-    B::this_thread::sleep_for(std::chrono::hours(1));
-  });
+  auto receiver = B::spawn(spindle::spawn_options{.name = "receiver"},
+                           [&] { return numbers.recv().value_or(0); });
+  auto locker = B::spawn(spindle::spawn_options{.name = "locker"},
+                         [&] { std::lock_guard<typename B::mutex> taken(held); });
+  auto sleeper = B::spawn(spindle::spawn_options{.name = "sleeper"},
+                          [] { B::this_thread::sleep_for(std::chrono::hours(1)); });
   auto reader = B::spawn(spindle::spawn_options{.name = "reader"}, [&] {
     char byte;
     return B::io::read(ends[0], &byte, 1);
   });
-  auto joiner = B::spawn(spindle::spawn_options{.name = "joiner"}, [&] {
-    return receiver.join();
-  });
+  auto joiner = B::spawn(spindle::spawn_options{.name = "joiner"}, [&] { return receiver.join(); });
   wait_until_five_are_parked<B>();
   everyone_is_parked();
   std::fflush(stdout);

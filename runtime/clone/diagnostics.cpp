@@ -7,6 +7,8 @@
 // (with the low-level kernel_thread::start, so not a spindle thread) sleeps in read(2)
 // on the handler's pipe and prints it.
 // Explained in: docs/13-debugging.md. Read next: runtime/clone/parking_lot.hpp.
+#include "spindle/diagnostics.hpp"
+
 #include <unistd.h>
 
 #include <cerrno>
@@ -20,17 +22,18 @@
 #include "../common/thread_dump_signal.hpp"
 #include "kernel_thread.hpp"
 #include "parking_lot.hpp"
-#include "spindle/diagnostics.hpp"
 
 namespace spindle::clone::detail {
 namespace {
 
 const char* state_name(const record* r) {
   switch (r->st) {
-    case state::running: return "running";
+    case state::running:
+      return "running";
     case state::blocked:
       return std::string_view(r->waiting_on.what) == "sleep" ? "sleeping" : "blocked";
-    case state::finished: return "finished";
+    case state::finished:
+      return "finished";
   }
   return "?";
 }

@@ -25,11 +25,14 @@ namespace {
 
 const char* state_name(const record* r) {
   switch (r->st) {
-    case state::runnable: return "runnable";
-    case state::running: return "running";
+    case state::runnable:
+      return "runnable";
+    case state::running:
+      return "running";
     case state::blocked:
       return std::string_view(r->waiting_on.what) == "sleep" ? "sleeping" : "blocked";
-    case state::finished: return r->detached ? "finished" : "finished-unjoined";
+    case state::finished:
+      return r->detached ? "finished" : "finished-unjoined";
   }
   return "?";
 }
@@ -79,8 +82,8 @@ void scheduler::dump(std::ostream& out) const {
       spindle::detail::describe_wait(text, r, threads);
       text << " (parked " << parks_ - r->park_number << " parks ago";
       if (r->timer_slot != record::no_timer) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(r->deadline -
-                                                                          clock::now());
+        auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(r->deadline - clock::now());
         text << ", deadline in " << left.count() << " ms";
       }
       text << ")";

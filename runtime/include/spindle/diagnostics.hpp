@@ -24,17 +24,17 @@ namespace spindle {
 // thread. Counters a backend does not have are 0 (the clone backend does not switch or
 // poll: the kernel does).
 struct runtime_statistics {
-  std::size_t threads_alive = 0;      // spawned and not finished (the root thread included)
-  std::size_t threads_runnable = 0;   // green: in the run queue (the running one apart)
-  std::size_t threads_blocked = 0;    // parked, for any reason (sleeping included)
+  std::size_t threads_alive = 0;     // spawned and not finished (the root thread included)
+  std::size_t threads_runnable = 0;  // green: in the run queue (the running one apart)
+  std::size_t threads_blocked = 0;   // parked, for any reason (sleeping included)
   // Blocked threads by what they wait on ("mutex", "join", "sleep", "read", "channel
   // (receive)", ...), in the order first met.
   std::vector<std::pair<std::string, std::size_t>> blocked_by_kind;
-  std::uint64_t switches = 0;         // green: hand-overs of the processor so far
-  std::uint64_t spawns = 0;           // threads started so far
-  std::uint64_t parks = 0;            // times a thread blocked so far
-  std::uint64_t timer_wakeups = 0;    // green: threads woken by their deadline
-  std::uint64_t io_wakeups = 0;       // green: descriptors found ready by the reactor
+  std::uint64_t switches = 0;          // green: hand-overs of the processor so far
+  std::uint64_t spawns = 0;            // threads started so far
+  std::uint64_t parks = 0;             // times a thread blocked so far
+  std::uint64_t timer_wakeups = 0;     // green: threads woken by their deadline
+  std::uint64_t io_wakeups = 0;        // green: descriptors found ready by the reactor
   std::size_t stack_bytes_in_use = 0;  // green: stacks of live threads and of the loop
   std::size_t stack_bytes_cached = 0;  // green: freed stacks kept for reuse, slabs' spare
 };
