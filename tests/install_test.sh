@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tests/install_test.sh BUILD_DIR SOURCE_DIR — proves spindle can be linked as a runtime:
 #  1. installs the built library into a temporary root and builds an outside program
-#     against it through pkg-config alone;
+#     against it through pkg-config alone, and checks that the gdb extension lies on
+#     gdb's auto-load path for the installed library (docs/13-debugging.md);
 #  2. builds the same program in a meson project that uses spindle as a subproject
 #     (through meson.override_dependency).
 set -euo pipefail
@@ -26,6 +27,16 @@ c++ -std=c++20 "$source/tests/outside_program.cpp" -o "$work/outside" \
 "$work/outside"
 if ldd "$work/outside" | grep -q "$build"; then
   echo "the outside program linked the build tree's library, not the installed one" >&2
+  exit 1
+fi
+
+echo "== the gdb extension is installed where gdb's auto-load looks for the library's"
+library=$(find "$work/root" -name 'libspindle.so.*.*.*' ! -name '*.py' -type f | head -n 1)
+script=$(find "$work/root" -name "$(basename "$library")-gdb.py" | head -n 1)
+[ -n "$script" ] || { echo "no $(basename "$library")-gdb.py was installed" >&2; exit 1; }
+# <root><datadir>/gdb/auto-load<libdir>/NAME-gdb.py, for the library at <root><libdir>/NAME.
+if [[ ${script%/*}/$(basename "$library") != */gdb/auto-load"${library#"$work/root"}" ]]; then
+  echo "the gdb script $script does not mirror the library's path $library" >&2
   exit 1
 fi
 
