@@ -23,6 +23,7 @@ readonly packages=(
   g++ meson ninja-build pkgconf python3      # the build
   libboost-context-dev                        # the green backend's context switch
   doctest-dev valgrind                        # the tests, and memcheck's configuration
+  gdb                                         # the gdb extension's test (tests/gdb_extension_test.sh)
   libcli11-dev                                # command-line flags of the examples
   nlohmann-json3-dev                          # the comparisons' JSON output (examples/compare)
   libbenchmark-dev libboost-fiber-dev         # spindle-bench, and Boost.Fiber as its peer

@@ -11,7 +11,10 @@
 #     pkg-config line, and as the README's CMake project (its cmake block,
 #     find_package(spindle) and spindle::spindle), each with no environment variables
 #     (env -i, a plain PATH), and each runs and must load /usr/local's libspindle.so.0;
-#  4. the same program builds in a meson project that uses spindle as a subproject.
+#  4. gdb, started on the installed program with no options, auto-loads the installed gdb
+#     extension (docs/13-debugging.md): its file mirrors the library's path under
+#     <datadir>/gdb/auto-load;
+#  5. the same program builds in a meson project that uses spindle as a subproject.
 # Exit 77 (meson's "skipped") only if the namespace cannot be made (not root, or no mount
 # namespaces in this container), or if BUILD_DIR was configured with another prefix or
 # libdir than a fresh set-up gets (the recipe uses the defaults).
@@ -116,6 +119,20 @@ echo "== the README's CMake project (find_package(spindle), spindle::spindle): $
 (cd "$work/cmake-app" && "${clean[@]}" bash -c "$cmake_build_line" >"$work/cmake.log" 2>&1) ||
   { cat "$work/cmake.log" >&2; exit 1; }
 runs_on_the_installed_library "$work/cmake-app/build/app"
+
+echo "== the gdb extension is installed where gdb's auto-load looks for the library's"
+library=$(readlink -f "$installed")
+script="$prefix/share/gdb/auto-load$library-gdb.py"
+[ -f "$script" ] || { echo "no $script was installed (the gdb extension)" >&2; exit 1; }
+if command -v gdb >/dev/null; then
+  # With the safe-path line docs/13 tells a user to add, gdb loads the script when it
+  # loads the library; the command's help exists only if it did.
+  "${clean[@]}" gdb -nx -batch -iex "add-auto-load-safe-path $prefix/share/gdb/auto-load" \
+    -ex "break main" -ex run -ex "help info spindle-threads" "$work/app/a.out" \
+    >"$work/gdb.log" 2>&1 || true
+  grep -q "List every spindle thread" "$work/gdb.log" ||
+    { cat "$work/gdb.log" >&2; echo "gdb did not auto-load $script" >&2; exit 1; }
+fi
 
 echo "== use spindle as a meson subproject"
 mkdir -p "$work/sub/subprojects"

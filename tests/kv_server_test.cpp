@@ -163,6 +163,19 @@ TEST_CASE("info_reports_the_backend_and_the_connected_clients") {
   CHECK(info_field(info, "total_connections_received") == "4");
 }
 
+// INFO's # Spindle section: the runtime's statistics, with each connection's thread
+// blocked on its socket (green: in the reactor; clone: blocked in the kernel, alive).
+TEST_CASE("info_has_a_spindle_section_with_the_runtime_statistics") {
+  TempDir dir;
+  RunningServer server(dir.path());
+  Client client(server.port());
+  std::string info = client.call({"INFO", "spindle"});
+  CHECK(info.find("# Spindle\r\n") != std::string::npos);
+  CHECK(std::stoi(info_field(info, "threads_alive")) >= 2);
+  CHECK(std::stoi(info_field(info, "spawns")) >= 1);
+  CHECK(info_field(info, "stack_bytes_cached") != "");
+}
+
 // Many clients at once, each with a thread of its own: is every one served?
 TEST_CASE("three_hundred_clients_at_once_are_each_served") {
   TempDir dir;

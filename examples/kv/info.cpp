@@ -12,8 +12,8 @@
 namespace spindle_kv {
 namespace {
 
-constexpr std::array<std::string_view, 6> section_names = {"server",      "clients", "memory",
-                                                           "persistence", "stats",   "keyspace"};
+constexpr std::array<std::string_view, 7> section_names = {
+    "server", "clients", "memory", "persistence", "stats", "keyspace", "spindle"};
 
 // Which sections args ask for, by index in section_names.
 std::array<bool, section_names.size()> requested_sections(const Argv& args) {
@@ -86,6 +86,8 @@ void section(std::string& out, std::size_t index, const Store& store, const Pers
     field(out, "expired_keys", static_cast<std::int64_t>(store.expired_keys()));
     field(out, "latest_fork_usec", stats.latest_fork_usec);
     field(out, "total_forks", stats.total_forks);
+  } else if (name == "spindle" && facts.spindle_section) {
+    out += facts.spindle_section();
   } else if (name == "keyspace" && store.size() > 0) {
     field(out, "db0", "keys=" + std::to_string(store.size()) + ",expires=" +
                           std::to_string(store.expiring()) +
@@ -101,6 +103,7 @@ std::string render_info(const Argv& args, const Store& store, const Persistence&
   std::string out;
   for (std::size_t i = 0; i < section_names.size(); ++i) {
     if (!wanted[i]) continue;
+    if (section_names[i] == "spindle" && !facts.spindle_section) continue;
     if (!out.empty()) out += "\r\n";
     std::string title(section_names[i]);
     title[0] = static_cast<char>(title[0] - 'a' + 'A');

@@ -24,11 +24,15 @@ struct ServerFacts {
   std::int64_t uptime_in_seconds = 0;
   std::int64_t connected_clients = 0;
   std::int64_t total_connections_received = 0;
+  // The "# Spindle" section's "field:value" lines (the runtime's statistics,
+  // spindle/diagnostics.hpp), made only when INFO asks: a walk of the threads.
+  std::string (*spindle_section)() = nullptr;
 };
 
 // The text of INFO's reply for the requested sections (args are INFO's arguments,
 // case-insensitive): server, clients, memory, persistence, stats and keyspace, in that
-// order, as Redis orders them. No argument, "default", "all" or "everything" means all
+// order, as Redis orders them, then spindle (the runtime's statistics, if the server
+// gives them). No argument, "default", "all" or "everything" means all
 // of them; names that are not sections are ignored. Like Redis's, the keyspace counts
 // include stale keys not yet purged.
 std::string render_info(const Argv& args, const Store& store, const Persistence& persistence,

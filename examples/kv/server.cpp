@@ -13,7 +13,9 @@
 #include <chrono>
 #include <cstdio>
 #include <mutex>
+#include <sstream>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <unordered_map>
 #include <utility>
@@ -24,6 +26,7 @@
 #include "persistence.hpp"
 #include "resp.hpp"
 #include "spindle/clone.hpp"
+#include "spindle/diagnostics.hpp"
 #include "spindle/green.hpp"
 #include "stop_signal.hpp"
 #include "store.hpp"
@@ -220,6 +223,23 @@ auto Server<B>::run_requests(RequestParser& parser, Argv& argv, std::string& rep
 }
 
 // What INFO says of the server. The caller holds the mutex.
+// INFO's "# Spindle" section: the statistics of the runtime serving the connections (on
+// the green backend, the scheduler of the kernel thread that runs them all).
+template <spindle::backend B>
+std::string spindle_section() {
+  spindle::runtime_statistics stats;
+  if constexpr (B::name == std::string_view("green")) {
+    stats = spindle::green::statistics();
+  } else {
+    stats = spindle::clone::statistics();
+  }
+  std::stringstream lines;
+  spindle::write_statistics(lines, stats);
+  std::string text;
+  for (std::string line; std::getline(lines, line);) text += line + "\r\n";
+  return text;
+}
+
 template <spindle::backend B>
 ServerFacts Server<B>::facts() const {
   ServerFacts facts;
@@ -229,6 +249,7 @@ ServerFacts Server<B>::facts() const {
           .count();
   facts.connected_clients = static_cast<std::int64_t>(connections_.size());
   facts.total_connections_received = total_connections_;
+  facts.spindle_section = &spindle_section<B>;
   return facts;
 }
 

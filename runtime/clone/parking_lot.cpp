@@ -57,6 +57,7 @@ void parking_lot::enter(record* r) noexcept {
   if (all_) all_->all_prev = r;
   all_ = r;
   ++live_;
+  ++entered_;
 }
 
 bool parking_lot::leave(record* r) noexcept {

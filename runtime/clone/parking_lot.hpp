@@ -80,6 +80,14 @@ public:
   void after_fork_in_parent() noexcept { lock_.unlock(); }
   void after_fork_in_child(record* forking) noexcept;
 
+  // For the diagnostics (runtime/clone/diagnostics.cpp). Held.
+  const record* all_threads() const noexcept { return all_; }
+  std::uint64_t parks() const noexcept { return parks_; }
+  std::uint64_t entered() const noexcept { return entered_; }
+  const spindle::detail::finished_owners& finished_owners() const noexcept {
+    return finished_owners_;
+  }
+
 private:
   void block(record* self, thread_queue* queue, const wait_reason& why, bool counted) noexcept;
   // block, counted; throws deadlock_error (unblocked, lock held) if `self` is failed.
@@ -96,6 +104,7 @@ private:
   std::size_t live_ = 0;        // registered and not finished; guarded by lock_
   std::size_t blocked_ = 0;     // parked with no deadline; guarded by lock_
   std::uint64_t parks_ = 0;     // guarded by lock_
+  std::uint64_t entered_ = 0;   // threads that entered, for the statistics; guarded by lock_
   // Names of threads that finished holding a mutex, for the report; guarded by lock_.
   spindle::detail::finished_owners finished_owners_;
 };

@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <cassert>
+#include <mutex>
 #include <string>
 #include <utility>
 
@@ -39,7 +40,12 @@ struct teardown_at_thread_exit {
 };
 thread_local teardown_at_thread_exit teardown;
 
+// Guards all_schedulers and every scheduler's listed_ links.
+std::mutex all_schedulers_lock;
+
 }  // namespace
+
+scheduler* all_schedulers = nullptr;
 
 [[gnu::tls_model("initial-exec")]] constinit thread_local scheduler* current_scheduler = nullptr;
 
@@ -74,6 +80,23 @@ scheduler::scheduler()
     s.leave_scheduler();
   });
   arm_overflow_reports();
+  list();
+}
+
+// Called by the constructor and by retire, on the scheduler's own kernel thread.
+void scheduler::list() noexcept {
+  kernel_tid_ = syscall(SYS_gettid);
+  std::lock_guard<std::mutex> held(all_schedulers_lock);
+  listed_next_ = all_schedulers;
+  if (all_schedulers) all_schedulers->listed_prev_ = this;
+  all_schedulers = this;
+}
+
+void scheduler::unlist() noexcept {
+  std::lock_guard<std::mutex> held(all_schedulers_lock);
+  (listed_prev_ ? listed_prev_->listed_next_ : all_schedulers) = listed_next_;
+  if (listed_next_) listed_next_->listed_prev_ = listed_prev_;
+  listed_prev_ = listed_next_ = nullptr;
 }
 
 // Runs on the root thread with no other thread alive: stops the loop, lets its context
@@ -92,6 +115,7 @@ scheduler::~scheduler() {
 // abandoned with their stacks, since resuming them now could run arbitrary code.
 void scheduler::retire(scheduler* s) noexcept {
   s->watchdog_.stop();  // abandoned threads cannot stall anyone now
+  s->unlist();          // its kernel thread is leaving: no tool can look at it now
   s->reap_finished();
   destroy_locals(&s->root_);
   if (s->running_ == &s->root_ && s->all_ == &s->root_ && s->root_.all_next == nullptr) {

@@ -149,6 +149,7 @@ void reactor::poll(scheduler& s, const timespec& timeout) {
   constexpr int batch = 128;
   epoll_event events[batch];
   int ready = wait_for_ready(epoll_, events, batch, timeout);
+  if (ready > 0) ready_events_ += static_cast<std::uint64_t>(ready);
   for (int i = 0; i < ready; ++i) {
     auto slot = static_cast<std::size_t>(events[i].data.fd);
     if (slot >= by_fd_.size() || !by_fd_[slot]) continue;

@@ -50,6 +50,8 @@ public:
 
   bool has_waiters() const noexcept { return waiting_ > 0; }
   bool started() const noexcept { return epoll_ >= 0; }
+  // Descriptors poll found ready so far, for the statistics.
+  std::uint64_t ready_events() const noexcept { return ready_events_; }
 
 private:
   struct waiters {
@@ -72,6 +74,7 @@ private:
   unsigned made_after_forks_ = 0;                   // forks counted when epoll_ was made
   std::vector<std::unique_ptr<waiters>> by_fd_;     // indexed by descriptor
   std::size_t waiting_ = 0;                         // threads parked in wait()
+  std::uint64_t ready_events_ = 0;                  // counted by poll
 };
 
 }  // namespace spindle::green::detail

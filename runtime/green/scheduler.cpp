@@ -15,6 +15,7 @@
 #include <sstream>
 #include <utility>
 
+#include "../common/thread_dump_signal.hpp"
 #include "overflow.hpp"
 #include "spindle/errors.hpp"
 #include "stack.hpp"
@@ -27,6 +28,7 @@ namespace spindle::green::detail {
 // is one named call. Returns only when ~scheduler sets stopping_.
 void scheduler::run() {
   while (!stopping_) {
+    if (thread_dump_requests() != dumps_answered_) [[unlikely]] answer_dump_request();
     reap_finished();
     fire_expired_timers();
     poll_io();
@@ -72,6 +74,7 @@ void scheduler::admit(record* fresh) noexcept {
   if (tracing_) [[unlikely]] note_spawn(fresh);
   fresh->home = this;
   fresh->st = state::runnable;
+  ++spawns_;
   link(fresh);
   make_runnable(fresh);
   watchdog_.wake_if_asleep(*this);  // asleep while the root thread was alone
@@ -161,6 +164,7 @@ void scheduler::fire_expired_timers() noexcept {
   clock::time_point now = clock::now();
   while (!timers_.empty() && timers_.next_deadline() <= now) {
     note(event_kind::timer, timers_.earliest());
+    ++timer_wakeups_;
     wake(timers_.earliest(), wake_status::timed_out);
   }
 }

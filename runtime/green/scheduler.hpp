@@ -15,6 +15,7 @@
 #include <string>
 
 #include "../common/finished_owners.hpp"
+#include "spindle/diagnostics.hpp"
 #include "spindle/green/detail/record.hpp"
 #include "spindle/detail/thread_queue.hpp"
 #include "spindle/green/policy.hpp"
@@ -57,6 +58,12 @@ private:
 // it needs no dynamic initialisation (no TLS wrapper call), initial-exec that it sits at
 // a fixed offset from the thread pointer. Set by scheduler::make_here.
 [[gnu::tls_model("initial-exec")]] extern constinit thread_local scheduler* current_scheduler;
+
+// Every scheduler of the process, linked by scheduler::listed_next_, guarded by a lock of
+// runtime/green/lifetime.cpp. Kept for the tools that look from outside: the gdb
+// extension (runtime/gdb/spindle-gdb.py) starts here, in a live process or a core file,
+// since another kernel thread's current_scheduler is hard to read without running code.
+extern scheduler* all_schedulers;
 
 class scheduler {
 public:
@@ -143,6 +150,11 @@ public:
   }
   detail::watchdog& watchdog_state() noexcept { return watchdog_; }
 
+  // --- Diagnostics (spindle/diagnostics.hpp, runtime/green/diagnostics.cpp), on the
+  // scheduler's own kernel thread. ---
+  runtime_statistics statistics() const;
+  void dump(std::ostream& out) const;
+
 private:
   // Records an event while tracing; otherwise one load and one predicted branch.
   void note(event_kind kind, const record* r, const char* what = nullptr,
@@ -150,6 +162,7 @@ private:
     if (tracing_) [[unlikely]] tracer_->add(kind, r->id, what, argument);
   }
   void note_spawn(const record* fresh) noexcept;
+  [[gnu::cold, gnu::noinline]] void answer_dump_request() noexcept;
   static scheduler& make_here();
   void run();
   [[noreturn]] void leave_scheduler() noexcept;
@@ -225,6 +238,20 @@ private:
   detail::watchdog watchdog_;           // ticks while a thread could stall the others
 
   exception_state* eh_globals_;         // this kernel thread's C++ exception state
+
+  // Counted for the statistics, each on a path that is slow already.
+  std::uint64_t spawns_ = 0;            // admitted threads
+  std::uint64_t timer_wakeups_ = 0;     // threads woken by fire_expired_timers
+  std::uint64_t dumps_answered_ = 0;    // thread dump requests printed (runtime/common/
+                                        // thread_dump_signal.hpp)
+
+  // The list of every scheduler (all_schedulers): set at birth and retirement, under
+  // its lock, and read by debuggers, never by the hot paths.
+  scheduler* listed_prev_ = nullptr;
+  scheduler* listed_next_ = nullptr;
+  long kernel_tid_ = 0;                 // the kernel thread this scheduler belongs to
+  void list() noexcept;
+  void unlist() noexcept;
 };
 
 }  // namespace spindle::green::detail

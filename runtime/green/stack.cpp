@@ -285,6 +285,14 @@ void free_stack(const stack_span& stack) noexcept {
 
 void trim_stacks() noexcept { stacks().pooled.trim(); }
 
+std::size_t kept_guarded_stack_bytes() noexcept {
+  std::size_t bytes = 0;
+  for (const stack_span& s : stacks().cached) bytes += s.size + s.guard;
+  return bytes;
+}
+
+std::size_t pooled_slab_bytes() noexcept { return stacks().pooled.mapped_bytes(); }
+
 bool give_back_kept_stacks() noexcept {
   auto& cached = stacks().cached;
   bool gave = !cached.empty();

@@ -42,6 +42,11 @@ void free_stack(const stack_span& stack) noexcept;
 // burst of threads does not stay resident once the program goes quiet.
 void trim_stacks() noexcept;
 
+// What the calling kernel thread holds for reuse, for the statistics: bytes of freed
+// guarded stacks kept (guards included), and bytes of pooled stacks' slabs mapped.
+std::size_t kept_guarded_stack_bytes() noexcept;
+std::size_t pooled_slab_bytes() noexcept;
+
 // --- Shared by stack.cpp and stack_pool.cpp. ---
 
 std::size_t page_size() noexcept;

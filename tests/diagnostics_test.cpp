@@ -1,0 +1,141 @@
+// tests/diagnostics_test.cpp — the statistics, the thread dump and the dump signal
+// (spindle/diagnostics.hpp) tell what each thread is doing, on both backends.
+#include "spindle/diagnostics.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+#include <string>
+
+#include "harness.hpp"
+
+namespace {
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+template <class B>
+spindle::runtime_statistics statistics_of() {
+  if constexpr (spindle_test::is_green<B>) {
+    return spindle::green::statistics();
+  } else {
+    return spindle::clone::statistics();
+  }
+}
+
+template <class B>
+std::string dump_of() {
+  std::ostringstream out;
+  if constexpr (spindle_test::is_green<B>) {
+    spindle::green::dump_threads(out);
+  } else {
+    spindle::clone::dump_threads(out);
+  }
+  return out.str();
+}
+
+// Lets other threads run until `blocked` threads are parked: one yield on the green
+// backend (deterministic), a wait for the outcome on the clone one.
+template <class B>
+void until_blocked(std::size_t blocked) {
+  while (statistics_of<B>().threads_blocked < blocked) B::this_thread::yield();
+}
+
+std::size_t blocked_on(const spindle::runtime_statistics& stats, const std::string& kind) {
+  for (const auto& [what, n] : stats.blocked_by_kind)
+    if (what == kind) return n;
+  return 0;
+}
+
+}  // namespace
+
+TEST_SUITE("diagnostics") {
+  // A thread waits for a mutex the caller holds: do the statistics count it, by kind?
+  TEST_CASE_TEMPLATE("statistics_count_a_thread_blocked_on_a_mutex_by_its_kind", B,
+                     SPINDLE_TEST_BACKENDS) {
+    typename B::mutex held;
+    std::unique_lock lock(held);
+    auto before = statistics_of<B>();
+    auto locker = B::spawn([&] { std::lock_guard taken(held); });
+    until_blocked<B>(before.threads_blocked + 1);
+    auto during = statistics_of<B>();
+    CHECK(blocked_on(during, "mutex") == blocked_on(before, "mutex") + 1);
+    CHECK(during.spawns == before.spawns + 1);
+    CHECK(during.parks > before.parks);
+    CHECK(during.threads_alive == before.threads_alive + 1);
+    lock.unlock();
+    locker.join();
+    CHECK(statistics_of<B>().threads_blocked == before.threads_blocked);
+  }
+
+  // Does the dump name each thread, its state, and what it waits on as the deadlock
+  // report would?
+  TEST_CASE_TEMPLATE("dump_threads_names_a_blocked_thread_and_what_it_waits_on", B,
+                     SPINDLE_TEST_BACKENDS) {
+    typename B::mutex held;
+    std::unique_lock lock(held);
+    std::size_t blocked = statistics_of<B>().threads_blocked;
+    auto locker =
+        B::spawn(spindle::spawn_options{.name = "locker"}, [&] { std::lock_guard taken(held); });
+    until_blocked<B>(blocked + 1);
+    std::string dump = dump_of<B>();
+    INFO(dump);
+    CHECK(contains(dump, "\"locker\" "));
+    CHECK(contains(dump, " blocked on mutex 0x"));
+    CHECK(contains(dump, "threads_blocked_on:mutex=1"));
+    lock.unlock();
+    locker.join();
+  }
+
+  // The signal, once enabled: is the dump printed on standard error, by the scheduler
+  // (green) or the dump thread (clone), not by the handler?
+  TEST_CASE_TEMPLATE("the_dump_signal_prints_the_thread_dump_on_standard_error", B,
+                     SPINDLE_TEST_BACKENDS) {
+    if constexpr (spindle_test::is_green<B>) {
+      spindle::green::enable_thread_dump_signal(SIGUSR2);
+    } else {
+      spindle::clone::enable_thread_dump_signal(SIGUSR2);
+    }
+    char path[] = "/tmp/spindle-dump-XXXXXX";
+    int file = ::mkstemp(path);
+    REQUIRE(file >= 0);
+    std::fflush(stderr);
+    int saved_stderr = ::dup(2);
+    ::dup2(file, 2);
+    REQUIRE(::raise(SIGUSR2) == 0);
+    std::string text;
+    std::string expected = spindle_test::is_green<B> ? "spindle: green threads of kernel thread"
+                                                     : "spindle: clone threads:";
+    // The scheduler's loop runs while the caller sleeps; the clone dump thread runs at once.
+    for (int tries = 0; tries < 1000 && !contains(text, "stack_bytes_cached:"); ++tries) {
+      B::this_thread::sleep_for(std::chrono::milliseconds(5));
+      std::ifstream in(path);
+      text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    ::dup2(saved_stderr, 2);
+    ::close(saved_stderr);
+    ::close(file);
+    ::unlink(path);
+    INFO(text);
+    CHECK(contains(text, expected));
+    CHECK(contains(text, "stack_bytes_cached:"));
+    // Ignored from here on, so that no later SIGUSR2 prints into another test's output.
+    ::signal(SIGUSR2, SIG_IGN);
+  }
+
+  // Bad input: a signal that cannot be caught is refused with a message.
+  TEST_CASE_TEMPLATE("enabling_the_dump_on_sigkill_is_refused", B, SPINDLE_TEST_BACKENDS) {
+    if constexpr (spindle_test::is_green<B>) {
+      CHECK_THROWS_AS(spindle::green::enable_thread_dump_signal(SIGKILL), std::invalid_argument);
+    } else {
+      CHECK_THROWS_AS(spindle::clone::enable_thread_dump_signal(SIGKILL), std::invalid_argument);
+    }
+  }
+}
