@@ -125,9 +125,10 @@ library=$(readlink -f "$installed")
 script="$prefix/share/gdb/auto-load$library-gdb.py"
 [ -f "$script" ] || { echo "no $script was installed (the gdb extension)" >&2; exit 1; }
 if command -v gdb >/dev/null; then
-  # With the safe-path line docs/13 tells a user to add, gdb loads the script when it
-  # loads the library; the command's help exists only if it did.
-  "${clean[@]}" gdb -nx -batch -iex "add-auto-load-safe-path $prefix/share/gdb/auto-load" \
+  # With the two lines docs/13 tells a user of a /usr/local install to add, gdb loads
+  # the script when it loads the library; the command's help exists only if it did.
+  "${clean[@]}" gdb -nx -batch -iex "add-auto-load-scripts-directory $prefix/share/gdb/auto-load" \
+    -iex "add-auto-load-safe-path $prefix/share/gdb/auto-load" \
     -ex "break main" -ex run -ex "help info spindle-threads" "$work/app/a.out" \
     >"$work/gdb.log" 2>&1 || true
   grep -q "List every spindle thread" "$work/gdb.log" ||
