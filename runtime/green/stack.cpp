@@ -293,6 +293,8 @@ std::size_t page_size() noexcept {
   return size;
 }
 
+const bool under_valgrind = [] { return RUNNING_ON_VALGRIND != 0; }();
+
 void register_with_valgrind(stack_span& stack) noexcept {
   stack.valgrind_id = VALGRIND_STACK_REGISTER(stack.low, stack.high());
 }
