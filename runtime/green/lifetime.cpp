@@ -66,7 +66,7 @@ scheduler::scheduler()
   root_.home = this;
   link(&root_);
   loop_.name = "scheduler";
-  loop_.stack = allocate_stack(loop_stack_size, stack_kind::guarded);
+  allocate_stack(loop_stack_size, stack_kind::guarded, loop_.stack);
   loop_.context = make_context(loop_.stack, loop_.stack.high(), [](transfer from) noexcept {
     started(from);
     scheduler& s = here();

@@ -320,15 +320,18 @@ void throw_exhausted(int error, std::size_t bytes, std::size_t usable, stack_kin
 namespace {
 
 // Every stack that is not of the default size, or when the LIFO of its kind is empty.
-[[gnu::noinline]] stack_span allocate_on_slow_path(std::size_t usable, stack_kind kind) {
+[[gnu::noinline]] void allocate_on_slow_path(std::size_t usable, stack_kind kind,
+                                             stack_span& into) {
   kind = resolve(kind);
   // The default is a whole number of pages of every size Linux has (4, 16 or 64 KiB; see
   // page_size): a spawn with default options skips the rounding and its division.
   usable = usable == 0 ? default_stack_size : round_to_pages(usable);
-  if (kind == stack_kind::pooled) return stacks().pooled.allocate(usable);
-  stack_span stack = allocate_guarded(usable);
+  if (kind == stack_kind::pooled) {
+    into = stacks().pooled.allocate(usable);
+    return;
+  }
+  into = allocate_guarded(usable);
   ++stacks().guarded_in_use;
-  return stack;
 }
 
 // Back to the cache or the pool: the stack leaves the LIFOs' count of stacks in use.
@@ -357,12 +360,15 @@ void thread_stacks::drain_lifos() noexcept {
 }
 
 // The spawn of a default stack: one test of the kind, one of the size, and the LIFO's pop.
-stack_span allocate_stack(std::size_t usable, stack_kind kind) {
+void allocate_stack(std::size_t usable, stack_kind kind, stack_span& into) {
   if (kind == stack_kind::program_default) kind = program_default.load();
   if (usable == 0 && (kind == stack_kind::guarded || kind == stack_kind::pooled)) [[likely]] {
-    if (const stack_span* kept = stacks().lifo_for(kind).pop()) [[likely]] return *kept;
+    if (const stack_span* kept = stacks().lifo_for(kind).pop()) [[likely]] {
+      into = *kept;
+      return;
+    }
   }
-  return allocate_on_slow_path(usable, kind);
+  allocate_on_slow_path(usable, kind, into);
 }
 
 void free_stack(const stack_span& stack) noexcept {

@@ -86,7 +86,7 @@ void* reserve_stack(const spawn_options& options, std::size_t bytes, std::size_t
   if (options.stack_size != 0 && options.stack_size < minimum_stack_size) {
     throw_stack_too_small(options.stack_size);
   }
-  stack = allocate_stack(options.stack_size, options.stack);
+  allocate_stack(options.stack_size, options.stack, stack);
   std::uintptr_t low = reinterpret_cast<std::uintptr_t>(stack.low);
   std::uintptr_t top = reinterpret_cast<std::uintptr_t>(stack.high()) - bytes;
   top &= ~(std::uintptr_t{align < 64 ? 64 : align} - 1);
