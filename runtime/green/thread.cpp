@@ -22,8 +22,6 @@
 
 namespace spindle::green::detail {
 
-std::uint64_t next_thread_id() noexcept;  // runtime/green/lifetime.cpp
-
 namespace {
 
 // Below this many usable bytes even a trivial thread may overflow its stack.
@@ -109,7 +107,7 @@ void start(record* thread, const spawn_options& options, const stack_span& stack
       throw;
     }
   }
-  thread->id = next_thread_id();
+  thread->id = s.new_thread_id();
   // The record sits at the very top of the stack; the thread's frames grow below it.
   thread->context = make_context(stack, thread, thread_entry);
   s.admit(thread);
