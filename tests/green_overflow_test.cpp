@@ -200,37 +200,67 @@ std::uintptr_t low_end_of_my_stack(const volatile char* top_frame) {
 
 }  // namespace
 
-// What can be seen of an overflow of a pooled stack, which has no guard page?
-TEST_CASE("a green thread that overflows its pooled stack and returns is named when it "
-          "finishes") {
-  auto outcome = run_in_child([] {
-    spawn_options pooled{.stack = spindle::stack_kind::pooled};
-    green::latch release(1);
-    // Carved first, so its stack lies just below the next one in the slab.
-    auto below = green::spawn(pooled, [&release] { release.wait(); });
-    pooled.name = "pooled_deep";
-    auto deep = green::spawn(pooled, [] {
+// In the child: spawns a thread named `name` on a pooled stack, just above a parked
+// neighbour, that overflows its stack by 2 KiB and returns; prints its id, and whether it
+// ran on the stack of a thread joined just before (when `reuse`), then joins it. Does not
+// return normally: the join's reap aborts.
+int overflow_a_pooled_stack(const char* name, bool reuse) {
+  spawn_options pooled{.stack = spindle::stack_kind::pooled};
+  green::latch release(1);
+  // Carved first, so the next stack lies just above it in the slab.
+  auto below = green::spawn(pooled, [&release] { release.wait(); });
+  std::uintptr_t joined_low = 0;
+  if (reuse) {
+    joined_low = green::spawn(pooled, [] {
       volatile char first[2] = {0, 0};
-      return descend_below(low_end_of_my_stack(first) - 2048, first);
-    });
-    std::printf("id=%llu\n", static_cast<unsigned long long>(deep.get_id().value()));
+      return low_end_of_my_stack(first);
+    }).join();
+  }
+  pooled.name = name;
+  auto deep = green::spawn(pooled, [joined_low] {
+    volatile char first[2] = {0, 0};
+    std::printf("reused=%d\n", low_end_of_my_stack(first) == joined_low ? 1 : 0);
     std::fflush(stdout);
-    int result = deep.join();
-    std::printf("joined=%d\n", result);
-    release.count_down();
-    below.join();
-    return 10;
+    return descend_below(low_end_of_my_stack(first) - 2048, first);
   });
-  INFO(outcome.describe());
+  std::printf("id=%llu\n", static_cast<unsigned long long>(deep.get_id().value()));
+  std::fflush(stdout);
+  int result = deep.join();
+  std::printf("joined=%d\n", result);
+  release.count_down();
+  below.join();
+  return 10;
+}
+
+// The report of overflow_a_pooled_stack's thread `name`.
+void check_pooled_overflow_report(const child_outcome& outcome, const std::string& name) {
   REQUIRE(outcome.killed_by(SIGABRT));
   std::string id = printed_id(outcome);
   REQUIRE(!id.empty());
-  CHECK(mentions(outcome, "spindle: green thread \"pooled_deep\" (id " + id +
+  CHECK(mentions(outcome, "spindle: green thread \"" + name + "\" (id " + id +
                               ") overflowed its 256 KiB pooled stack ["));
   CHECK(mentions(outcome, "a stack overflow, seen when it finished"));
   CHECK(mentions(outcome, "spindle::stack_kind::guarded"));
   CHECK(outcome.out.find("joined=") == std::string::npos);
   MESSAGE("the report: " << outcome.err);
+}
+
+// What can be seen of an overflow of a pooled stack, which has no guard page?
+TEST_CASE("a green thread that overflows its pooled stack and returns is named when it "
+          "finishes") {
+  auto outcome = run_in_child([] { return overflow_a_pooled_stack("pooled_deep", false); });
+  INFO(outcome.describe());
+  check_pooled_overflow_report(outcome, "pooled_deep");
+}
+
+// A joined thread's stack is kept in its kind's LIFO and handed to the next spawn: is an
+// overflow of such a reused stack still seen?
+TEST_CASE("a green thread that overflows a pooled stack reused from a joined thread is named "
+          "when it finishes") {
+  auto outcome = run_in_child([] { return overflow_a_pooled_stack("pooled_reused", true); });
+  INFO(outcome.describe());
+  CHECK(outcome.out.find("reused=1") != std::string::npos);
+  check_pooled_overflow_report(outcome, "pooled_reused");
 }
 
 // Does a thread that uses its pooled stack deeply, but within it, pass the check?

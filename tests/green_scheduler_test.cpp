@@ -177,3 +177,27 @@ TEST_CASE("a_thread_that_parks_inside_a_catch_block_rethrows_its_own_exception")
 }
 
 }  // TEST_SUITE
+
+// Each scheduler hands out ids from a block it took from a process-wide counter, so that
+// a spawn needs no atomic: are they still unique when several kernel threads spawn past
+// the end of their first block at the same time?
+TEST_CASE("thread_ids_stay_unique_across_kernel_threads_spawning_past_their_first_block") {
+  constexpr int per_kernel_thread = 2500;  // more than two blocks of 1024
+  std::vector<std::uint64_t> ids[2];
+  auto spawn_many = [](std::vector<std::uint64_t>& into) {
+    into.push_back(green::this_thread::get_id().value());  // the root's
+    for (int i = 0; i < per_kernel_thread; ++i) {
+      into.push_back(green::spawn([] { return green::this_thread::get_id().value(); }).join());
+    }
+  };
+  std::thread other(spawn_many, std::ref(ids[1]));
+  spawn_many(ids[0]);
+  other.join();
+  std::set<std::uint64_t> all(ids[0].begin(), ids[0].end());
+  all.insert(ids[1].begin(), ids[1].end());
+  CHECK(all.size() == 2 * (per_kernel_thread + 1));
+  CHECK(all.count(0) == 0);
+  for (const auto& one : ids) {  // in spawn order, within each kernel thread
+    for (std::size_t i = 1; i < one.size(); ++i) CHECK(one[i] > one[i - 1]);
+  }
+}

@@ -162,6 +162,18 @@ TEST_CASE("the next spawn reuses the stack of a joined thread of the same kind")
   }
 }
 
+// Freed stacks of the default size wait in a LIFO per kind: the last one freed, whose
+// pages and cache lines are the warmest, is the first one handed out again.
+TEST_CASE("stacks freed by joins are reused most recently freed first, for each kind") {
+  for (stack_kind kind : {stack_kind::guarded, stack_kind::pooled}) {
+    auto first = frames_of_threads_alive_together(3, kind);  // joined in spawn order
+    auto second = frames_of_threads_alive_together(3, kind);
+    CHECK(second[0] == first[2]);
+    CHECK(second[1] == first[1]);
+    CHECK(second[2] == first[0]);
+  }
+}
+
 // Could a guarded spawn be fobbed off with a kept pooled stack?
 TEST_CASE("a guarded spawn never gets a pooled stack, even when one is kept for reuse") {
   std::uintptr_t pooled = frame_of_a_thread({.stack = stack_kind::pooled});

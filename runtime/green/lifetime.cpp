@@ -31,8 +31,9 @@ namespace {
 // Usable bytes of the scheduler loop's own stack.
 constexpr std::size_t loop_stack_size = 64 * 1024;
 
-// Ids are unique in the process: the first scheduler's root thread is 1.
-std::atomic<std::uint64_t> last_id{0};
+// Ids are unique in the process: every scheduler takes them from here in blocks, and
+// the first scheduler's root thread is 1.
+std::atomic<std::uint64_t> ids_taken{0};
 
 // The object whose destructor runs when the kernel thread exits.
 struct teardown_at_thread_exit {
@@ -49,7 +50,10 @@ scheduler* all_schedulers = nullptr;
 
 [[gnu::tls_model("initial-exec")]] constinit thread_local scheduler* current_scheduler = nullptr;
 
-std::uint64_t next_thread_id() noexcept { return ++last_id; }
+void scheduler::take_ids() noexcept {
+  next_id_ = ids_taken.fetch_add(ids_per_block, std::memory_order_relaxed) + 1;
+  ids_end_ = next_id_ + ids_per_block;
+}
 
 // The first green call on a kernel thread: here() found no scheduler.
 scheduler& scheduler::make_here() {
@@ -64,7 +68,7 @@ scheduler::scheduler()
     : running_(&root_),
       root_stack_(switch_hooks::kernel_stack()),
       eh_globals_(reinterpret_cast<exception_state*>(abi::__cxa_get_globals())) {
-  root_.id = next_thread_id();
+  root_.id = new_thread_id();
   root_.name = getpid() == static_cast<pid_t>(syscall(SYS_gettid))
                    ? "main"
                    : "root of kernel thread " + std::to_string(syscall(SYS_gettid));
@@ -72,7 +76,7 @@ scheduler::scheduler()
   root_.home = this;
   link(&root_);
   loop_.name = "scheduler";
-  loop_.stack = allocate_stack(loop_stack_size, stack_kind::guarded);
+  allocate_stack(loop_stack_size, stack_kind::guarded, loop_.stack);
   loop_.context = make_context(loop_.stack, loop_.stack.high(), [](transfer from) noexcept {
     started(from);
     scheduler& s = here();

@@ -7,8 +7,6 @@
 // Explained in: docs/04-stacks.md (overflow). Read next: runtime/green/thread.cpp.
 #include "overflow.hpp"
 
-#include <valgrind/valgrind.h>
-
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>
@@ -16,6 +14,7 @@
 #include "../common/overflow.hpp"
 #include "../common/signal_safe_text.hpp"
 #include "scheduler.hpp"
+#include "stack.hpp"
 
 namespace spindle::green::detail {
 namespace {
@@ -90,8 +89,8 @@ void disarm_overflow_reports() noexcept {
 void check_pooled_stack_bytes(const record& finished) noexcept {
   const stack_span& stack = finished.stack;
   // Memcheck holds stack memory below the deepest frame undefined, whatever it holds:
-  // the check would read its own guess. Natively the test is a few no-op instructions.
-  if (RUNNING_ON_VALGRIND) return;
+  // the check would read its own guess. Natively the test is a load and a branch.
+  if (under_valgrind) return;
   const auto* lowest = static_cast<const std::uint64_t*>(stack.low);
   std::uint64_t written = 0;
   for (std::size_t i = 0; i < pooled_check_bytes / 8; ++i) written |= lowest[i];

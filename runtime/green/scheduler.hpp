@@ -93,6 +93,13 @@ public:
 
   // A new thread enters: it gets an id and joins the run queue. Does not switch.
   void admit(record* fresh) noexcept;
+  // An id no other thread of the process has had: the next of this scheduler's block of
+  // ids, which it takes from the process-wide counter ids_per_block at a time, so that
+  // a spawn pays no atomic read-modify-write (runtime/green/lifetime.cpp).
+  std::uint64_t new_thread_id() noexcept {
+    if (next_id_ == ids_end_) [[unlikely]] take_ids();
+    return next_id_++;
+  }
   // running -> runnable, then switch to the next thread; returns when picked again.
   void yield();
   // running -> blocked, linked in `queue` if not null, until wake(). Throws
@@ -164,6 +171,7 @@ private:
   void note_spawn(const record* fresh) noexcept;
   [[gnu::cold, gnu::noinline]] void answer_dump_request() noexcept;
   static scheduler& make_here();
+  [[gnu::noinline]] void take_ids() noexcept;
   void run();
   [[noreturn]] void leave_scheduler() noexcept;
   [[noreturn]] void last_switch(record* next) noexcept;
@@ -215,6 +223,11 @@ private:
                                         // and the watchdog's measure of progress
   std::uint64_t fast_mask_ = switches_per_round - 1;  // the gate: 0 sends every hand-over
                                         // to the slow path (a policy chosen, or tracing)
+
+  // Thread ids: [next_id_, ids_end_) are this scheduler's to give (new_thread_id).
+  std::uint64_t next_id_ = 0;
+  std::uint64_t ids_end_ = 0;
+  static constexpr std::uint64_t ids_per_block = 1024;
 
   // The threads: owned by this scheduler alone (one kernel thread, no locks).
   record root_;                         // the kernel thread's own stack and context

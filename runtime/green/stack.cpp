@@ -31,13 +31,62 @@ constexpr std::size_t cache_capacity = 1024;
 // What spawn_options::stack = program_default means; set_default_stack changes it.
 std::atomic<stack_kind> program_default{stack_kind::guarded};
 
+// Free stacks of the default size and one kind, most recently freed first, linked through
+// a node each keeps at its own top, where the next thread's record will go: the spawn
+// and join of a default stack take one and put one back in a few loads and stores, with
+// no kind to resolve, no size to round and no list of sizes to search. Its stacks count
+// as in use for the cache and the pool behind it, which get them back when the LIFO is
+// full or drained (give_back_kept_stacks, ~thread_stacks).
+class stack_lifo {
+public:
+  // Enough for the churn of spawns and joins in a busy program; beyond it, stacks go
+  // to the cache or pool, whose caps and trim decide what keeps its pages.
+  static constexpr std::size_t capacity = 64;
+
+  std::size_t size() const noexcept { return size_; }
+  // Takes the most recently freed stack, or returns null if there is none. The span
+  // lies in the stack itself: copy it before the stack is written.
+  const stack_span* pop() noexcept {
+    node* top = top_;
+    if (!top) return nullptr;
+    top_ = top->next;
+    --size_;
+    return &top->span;
+  }
+  // Keeps `stack` (of the default size, not in use); false when full.
+  bool push(const stack_span& stack) noexcept {
+    if (size_ == capacity) return false;
+    node* n = reinterpret_cast<node*>(stack.high()) - 1;
+    n->span = stack;
+    n->next = top_;
+    top_ = n;
+    ++size_;
+    return true;
+  }
+
+private:
+  struct node {
+    stack_span span;
+    node* next;
+  };
+  node* top_ = nullptr;
+  std::size_t size_ = 0;
+};
+
 // The stacks of one kernel thread. First touched by the scheduler's constructor (for
 // the loop's stack), so its destructor runs after the scheduler's teardown, which may
 // still free stacks into it.
 struct thread_stacks {
+  stack_lifo guarded_lifo;           // free guarded stacks of the default size
+  stack_lifo pooled_lifo;            // free pooled stacks of the default size
   std::vector<stack_span> cached;    // guarded, free, most recently freed last
-  std::size_t guarded_in_use = 0;    // guarded stacks handed out and not yet freed
+  std::size_t guarded_in_use = 0;    // guarded stacks handed out and not yet freed, or
+                                     // in guarded_lifo
   stack_pool pooled;
+  stack_lifo& lifo_for(stack_kind kind) noexcept {
+    return kind == stack_kind::pooled ? pooled_lifo : guarded_lifo;
+  }
+  void drain_lifos() noexcept;
   ~thread_stacks();
 };
 thread_local thread_stacks stacks_of_this_thread;  // made on first use: see stacks()
@@ -50,10 +99,16 @@ thread_local thread_stacks stacks_of_this_thread;  // made on first use: see sta
 
 // The calling kernel thread's stacks; the first call makes them (and registers their
 // destructor, to run at the kernel thread's exit).
-thread_stacks& stacks() {
-  if (thread_stacks* here = stacks_here) [[likely]] return *here;
+// The first call is out of line, so that the fast paths of allocate_stack and free_stack
+// need no frame for it.
+[[gnu::cold, gnu::noinline]] thread_stacks& make_stacks() {
   stacks_here = &stacks_of_this_thread;
   return *stacks_here;
+}
+
+thread_stacks& stacks() {
+  if (thread_stacks* here = stacks_here) [[likely]] return *here;
+  return make_stacks();
 }
 
 void unmap_guarded(const stack_span& s) noexcept {
@@ -62,6 +117,7 @@ void unmap_guarded(const stack_span& s) noexcept {
 }
 
 thread_stacks::~thread_stacks() {
+  drain_lifos();
   for (const stack_span& s : cached) unmap_guarded(s);
 }
 
@@ -154,21 +210,25 @@ std::string what_was_refused(std::size_t bytes, std::size_t usable, stack_kind k
 }
 
 // Green threads alive on guarded stacks: all guarded stacks in use but the scheduler's
-// own (the loop's), which exists once the scheduler does.
+// own (the loop's), which exists once the scheduler does,
+// and those kept in the LIFO, which counts them as in use.
 std::size_t guarded_threads() {
   std::size_t loop = scheduler::here_if_any() != nullptr ? 1 : 0;
-  return stacks().guarded_in_use - std::min(loop, stacks().guarded_in_use);
+  std::size_t held = stacks().guarded_in_use - stacks().guarded_lifo.size();
+  return held - std::min(loop, held);
 }
 
-bool none_in_use() { return guarded_threads() + stacks().pooled.in_use() == 0; }
+std::size_t pooled_threads() { return stacks().pooled.in_use() - stacks().pooled_lifo.size(); }
+
+bool none_in_use() { return guarded_threads() + pooled_threads() == 0; }
 
 // What this kernel thread holds, after give_back_kept_stacks ran.
 std::string what_is_held() {
   std::size_t cached_bytes = 0;
   for (const stack_span& s : stacks().cached) cached_bytes += s.size + s.guard;
-  return "this kernel thread has " + std::to_string(guarded_threads() + stacks().pooled.in_use()) +
+  return "this kernel thread has " + std::to_string(guarded_threads() + pooled_threads()) +
          " green threads alive (" + std::to_string(guarded_threads()) + " on guarded stacks, " +
-         std::to_string(stacks().pooled.in_use()) + " on pooled stacks in " +
+         std::to_string(pooled_threads()) + " on pooled stacks in " +
          in_units(stacks().pooled.mapped_bytes()) + " of slabs) and " +
          std::to_string(stacks().cached.size()) + " guarded stacks (" + in_units(cached_bytes) +
          ") kept for reuse; what it kept unused was given back before a second try. ";
@@ -233,6 +293,8 @@ std::size_t page_size() noexcept {
   return size;
 }
 
+const bool under_valgrind = [] { return RUNNING_ON_VALGRIND != 0; }();
+
 void register_with_valgrind(stack_span& stack) noexcept {
   stack.valgrind_id = VALGRIND_STACK_REGISTER(stack.low, stack.high());
 }
@@ -255,18 +317,25 @@ void throw_exhausted(int error, std::size_t bytes, std::size_t usable, stack_kin
   throw std::system_error(error, std::system_category(), message);
 }
 
-stack_span allocate_stack(std::size_t usable, stack_kind kind) {
+namespace {
+
+// Every stack that is not of the default size, or when the LIFO of its kind is empty.
+[[gnu::noinline]] void allocate_on_slow_path(std::size_t usable, stack_kind kind,
+                                             stack_span& into) {
   kind = resolve(kind);
   // The default is a whole number of pages of every size Linux has (4, 16 or 64 KiB; see
   // page_size): a spawn with default options skips the rounding and its division.
   usable = usable == 0 ? default_stack_size : round_to_pages(usable);
-  if (kind == stack_kind::pooled) return stacks().pooled.allocate(usable);
-  stack_span stack = allocate_guarded(usable);
+  if (kind == stack_kind::pooled) {
+    into = stacks().pooled.allocate(usable);
+    return;
+  }
+  into = allocate_guarded(usable);
   ++stacks().guarded_in_use;
-  return stack;
 }
 
-void free_stack(const stack_span& stack) noexcept {
+// Back to the cache or the pool: the stack leaves the LIFOs' count of stacks in use.
+[[gnu::noinline]] void free_on_slow_path(const stack_span& stack) noexcept {
   if (stack.guard == 0) {
     stacks().pooled.free(stack);
     return;
@@ -283,6 +352,34 @@ void free_stack(const stack_span& stack) noexcept {
   unmap_guarded(stack);
 }
 
+}  // namespace
+
+void thread_stacks::drain_lifos() noexcept {
+  while (const stack_span* stack = guarded_lifo.pop()) free_on_slow_path(stack_span(*stack));
+  while (const stack_span* stack = pooled_lifo.pop()) free_on_slow_path(stack_span(*stack));
+}
+
+// The spawn of a default stack: one test of the kind, one of the size, and the LIFO's pop.
+void allocate_stack(std::size_t usable, stack_kind kind, stack_span& into) {
+  if (kind == stack_kind::program_default) kind = program_default.load();
+  if (usable == 0 && (kind == stack_kind::guarded || kind == stack_kind::pooled)) [[likely]] {
+    if (const stack_span* kept = stacks().lifo_for(kind).pop()) [[likely]] {
+      into = *kept;
+      return;
+    }
+  }
+  allocate_on_slow_path(usable, kind, into);
+}
+
+void free_stack(const stack_span& stack) noexcept {
+  if (stack.size == default_stack_size &&
+      stacks().lifo_for(stack.guard == 0 ? stack_kind::pooled : stack_kind::guarded).push(stack))
+      [[likely]] {
+    return;
+  }
+  free_on_slow_path(stack);
+}
+
 void trim_stacks() noexcept { stacks().pooled.trim(); }
 
 std::size_t kept_guarded_stack_bytes() noexcept {
@@ -294,6 +391,7 @@ std::size_t kept_guarded_stack_bytes() noexcept {
 std::size_t pooled_slab_bytes() noexcept { return stacks().pooled.mapped_bytes(); }
 
 bool give_back_kept_stacks() noexcept {
+  stacks().drain_lifos();
   auto& cached = stacks().cached;
   bool gave = !cached.empty();
   for (const stack_span& s : cached) unmap_guarded(s);

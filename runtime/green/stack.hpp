@@ -23,13 +23,15 @@ namespace spindle::green::detail {
 // to 64 KiB in printf and friends, so much smaller stacks are a risk for general code.
 inline constexpr std::size_t default_stack_size = 256 * 1024;
 
-// Returns a stack of `kind` (program_default means the program's choice, see
+// Stores in `into` a stack of `kind` (program_default means the program's choice, see
 // spindle::green::set_default_stack) with at least `usable` bytes, rounded up to whole
 // pages; 0 means default_stack_size. Reuses a stack freed on the calling kernel thread
 // when one of that kind and size is kept, else maps one. Throws std::system_error naming
 // the limit reached and the remedies when none can be mapped, and std::invalid_argument
-// for a size too large to round or a kind that is no stack_kind.
-stack_span allocate_stack(std::size_t usable, stack_kind kind);
+// for a size too large to round or a kind that is no stack_kind; `into` is then unchanged.
+// (An out parameter, not a return value: the spawn's fast path then needs no frame and
+// no copy of the span through a temporary.)
+void allocate_stack(std::size_t usable, stack_kind kind, stack_span& into);
 
 // Keeps a stack for reuse by the next allocate_stack of the same kernel thread, or gives
 // it back to the kernel. The caller must not be running on it (see
@@ -50,6 +52,11 @@ std::size_t pooled_slab_bytes() noexcept;
 // --- Shared by stack.cpp and stack_pool.cpp. ---
 
 std::size_t page_size() noexcept;
+
+// Whether the program runs under valgrind: asked once, as the library is loaded, so that
+// what the reap of every thread does only for valgrind costs a load and a predicted
+// branch natively, not a client request (about a dozen instructions each).
+extern const bool under_valgrind;
 
 // Tells valgrind that [low, high) is a stack, so that memcheck follows a switch onto it
 // instead of taking it for a huge frame. Stores the id in the span. Costs a few

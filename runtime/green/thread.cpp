@@ -22,8 +22,6 @@
 
 namespace spindle::green::detail {
 
-std::uint64_t next_thread_id() noexcept;  // runtime/green/lifetime.cpp
-
 namespace {
 
 // Below this many usable bytes even a trivial thread may overflow its stack.
@@ -86,7 +84,7 @@ void* reserve_stack(const spawn_options& options, std::size_t bytes, std::size_t
   if (options.stack_size != 0 && options.stack_size < minimum_stack_size) {
     throw_stack_too_small(options.stack_size);
   }
-  stack = allocate_stack(options.stack_size, options.stack);
+  allocate_stack(options.stack_size, options.stack, stack);
   std::uintptr_t low = reinterpret_cast<std::uintptr_t>(stack.low);
   std::uintptr_t top = reinterpret_cast<std::uintptr_t>(stack.high()) - bytes;
   top &= ~(std::uintptr_t{align < 64 ? 64 : align} - 1);
@@ -109,7 +107,7 @@ void start(record* thread, const spawn_options& options, const stack_span& stack
       throw;
     }
   }
-  thread->id = next_thread_id();
+  thread->id = s.new_thread_id();
   // The record sits at the very top of the stack; the thread's frames grow below it.
   thread->context = make_context(stack, thread, thread_entry);
   s.admit(thread);
