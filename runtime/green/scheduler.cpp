@@ -78,20 +78,29 @@ void scheduler::admit(record* fresh) noexcept {
 }
 
 // The gate of next_to_run, tested first: the fast path then makes no call but the switch
-// (a tail call), so it needs no frame; everything else is yield_on_slow_path's.
+// (a tail call), so it needs no frame; everything else is yield_on_slow_path's. The next
+// thread is taken before the yielding one joins the queue: an empty queue means it is
+// alone and keeps running, so switch_to never needs to test for a switch to itself.
 void scheduler::yield() {
   if ((++handovers_ & fast_mask_) == 0) [[unlikely]] return yield_on_slow_path();
+  record* next = run_queue_.pop_front();
+  if (!next) return;  // alone: still running
   record* self = running_;
   self->st = state::runnable;
   run_queue_.push_back(self);
-  switch_to(run_queue_.pop_front());  // self again when it was alone
+  switch_to(next);
 }
 
 void scheduler::yield_on_slow_path() {
   record* self = running_;
   self->st = state::runnable;
   make_runnable(self);
-  switch_to(next_on_slow_path());
+  record* next = next_on_slow_path();
+  if (next == self) {  // alone, or the policy picked it again
+    self->st = state::running;
+    return;
+  }
+  switch_to(next);
 }
 
 // Marks the running thread blocked. The caller has already checked the condition it
