@@ -88,7 +88,7 @@ void scheduler::yield() {
   record* self = running_;
   self->st = state::runnable;
   run_queue_.push_back(self);
-  switch_to(next);
+  jump_to(next);  // the gate was open, so tracing is off: no trace check
 }
 
 void scheduler::yield_on_slow_path() {
@@ -105,7 +105,9 @@ void scheduler::yield_on_slow_path() {
 
 // Marks the running thread blocked. The caller has already checked the condition it
 // waits for; nothing can run between that check and the switch in park, which is why
-// a green thread cannot lose a wake-up (docs/06-synchronisation.md).
+// a green thread cannot lose a wake-up (docs/06-synchronisation.md). Inlined into park
+// and park_until, which have a frame anyway: a call of its own cost a call, a return and
+// a frame of its own on every park.
 void scheduler::block(thread_queue* queue, const wait_reason& why) noexcept {
   record* self = running_;
   assert(self != &loop_ && "the scheduler loop cannot block");
@@ -115,12 +117,35 @@ void scheduler::block(thread_queue* queue, const wait_reason& why) noexcept {
   self->park_number = ++parks_;
   ++blocked_;
   if (queue) queue->push_back(self);
-  note(event_kind::park, self, why.what);  // last: a tail call when tracing, no frame
+}
+
+// park's switch: next_to_run and switch_to with the gate tested once. Tracing closes the
+// gate, so the open gate needs neither the park's trace event nor the switch's trace
+// check; both are on the slow path.
+void scheduler::switch_after_block(const char* what) {
+  if ((++handovers_ & fast_mask_) == 0) [[unlikely]] return switch_after_block_on_slow_path(what);
+  record* next = run_queue_.pop_front();
+  jump_to(next ? next : &loop_);
+}
+
+void scheduler::switch_after_block_on_slow_path(const char* what) {
+  note(event_kind::park, running_, what);
+  switch_to(next_on_slow_path());
+}
+
+// The test inline, the throw out of line and cold: a park that was woken costs one
+// compare, and no call.
+void scheduler::throw_if_deadlocked(const record* self) {
+  if (self->woke_by == wake_status::deadlock) [[unlikely]] throw_deadlock_report();
+}
+
+void scheduler::throw_deadlock_report() {
+  throw deadlock_error(std::exchange(deadlock_report_, {}));
 }
 
 void scheduler::park(thread_queue* queue, const wait_reason& why) {
   block(queue, why);
-  switch_to(next_to_run());
+  switch_after_block(why.what);
   throw_if_deadlocked(running_);
 }
 
@@ -131,15 +156,9 @@ bool scheduler::park_until(clock::time_point deadline, thread_queue* queue,
   self->deadline = deadline;
   timers_.add(self);  // first: it may throw bad_alloc, and then nothing has changed
   block(queue, why);
-  switch_to(next_to_run());
+  switch_after_block(why.what);
   throw_if_deadlocked(self);
   return self->woke_by != wake_status::timed_out;
-}
-
-void scheduler::throw_if_deadlocked(record* self) {
-  if (self->woke_by == wake_status::deadlock) {
-    throw deadlock_error(std::exchange(deadlock_report_, {}));
-  }
 }
 
 // What needs a call (a timer to cancel, a policy, the tracer) is on the slow path, tested
