@@ -58,6 +58,27 @@ TEST_CASE("yield_runs_every_ready_thread_before_the_caller_resumes") {
   CHECK(trace == "A1 B1 C1 main A2 B2 C2 ");
 }
 
+// A yield with no other thread runnable must not switch at all: the fast path (no thread
+// in the run queue), the budget's round through the loop, and a policy that picks the
+// yielder again (the slow path) must each leave it running, with its state running.
+TEST_CASE("a_thread_alone_keeps_running_through_every_kind_of_yield") {
+  int yields = 0;
+  green::thread<void> alone = green::spawn([&yields] {
+    for (int i = 0; i < 200; ++i) {  // more than a round of the budget
+      green::this_thread::yield();
+      ++yields;
+    }
+    green::use_random_policy(7);
+    for (int i = 0; i < 10; ++i) {
+      green::this_thread::yield();
+      ++yields;
+    }
+    green::use_fifo_policy();
+  });
+  alone.join();
+  CHECK(yields == 210);
+}
+
 // When a mutex is released with threads waiting, does the first waiter get it, even
 // ahead of a thread that asks later but runs sooner?
 TEST_CASE("unlock_hands_the_mutex_to_the_first_waiter") {

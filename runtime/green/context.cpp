@@ -26,9 +26,21 @@
 namespace spindle::green::detail {
 
 using boost::context::detail::jump_fcontext;
+}  // namespace spindle::green::detail
+
+// The jump is called through the GOT, not through a PLT stub: one jump fewer per switch
+// (libboost_context is a shared library, so the call cannot be direct). GCC's noplt
+// attribute on a redeclaration does what -fno-plt does for this one function.
+namespace boost::context::detail {
+extern "C" [[gnu::noplt]] transfer_t jump_fcontext(fcontext_t const to, void* vp);
+}  // namespace boost::context::detail
+
+namespace spindle::green::detail {
 
 // The only place a green thread's code stops running (other than finishing). Called by
-// the running thread on its own stack; returns when some thread switches back to it.
+// the running thread on its own stack, with another thread (never itself: yield keeps
+// running a thread that is alone, and says so first); returns when some thread switches
+// back to it.
 // The trace check comes first and leads elsewhere, so that the switch itself calls
 // nothing but the jump and needs no frame to keep its values across a call.
 void scheduler::switch_to(record* next) {
@@ -43,17 +55,15 @@ void scheduler::traced_switch_to(record* next) {
 
 void scheduler::jump_to(record* next) {
   record* self = running_;
-  if (next == self) {
-    self->st = state::running;
-    return;
-  }
   // A context is valid for one switch: null here means this context was already switched
-  // to and is running or finished. Jumping to it again would corrupt its stack.
-  assert(next->context && "a context resumed twice");
+  // to and is running or finished. Jumping to it again would corrupt its stack. The one
+  // assertion also catches a switch to itself, since the running thread's context is
+  // null. Taken first, so that the assertion tests the value the jump uses.
+  context to = std::exchange(next->context, nullptr);
+  assert(to && "a context resumed twice");
   swap_exceptions(self, next);
   running_ = next;
   next->st = state::running;
-  context to = std::exchange(next->context, nullptr);
   switch_hooks::departure kept = switch_hooks::before_switch(stack_of(next));
   // The jump hands over where to store this thread's context: the thread that lands
   // stores it there (arrived), since only the jump knows it.

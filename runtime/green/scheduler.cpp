@@ -81,25 +81,36 @@ void scheduler::admit(record* fresh) noexcept {
 }
 
 // The gate of next_to_run, tested first: the fast path then makes no call but the switch
-// (a tail call), so it needs no frame; everything else is yield_on_slow_path's.
+// (a tail call), so it needs no frame; everything else is yield_on_slow_path's. The next
+// thread is taken before the yielding one joins the queue: an empty queue means it is
+// alone and keeps running, so switch_to never needs to test for a switch to itself.
 void scheduler::yield() {
   if ((++handovers_ & fast_mask_) == 0) [[unlikely]] return yield_on_slow_path();
+  record* next = run_queue_.pop_front();
+  if (!next) return;  // alone: still running
   record* self = running_;
   self->st = state::runnable;
   run_queue_.push_back(self);
-  switch_to(run_queue_.pop_front());  // self again when it was alone
+  jump_to(next);  // the gate was open, so tracing is off: no trace check
 }
 
 void scheduler::yield_on_slow_path() {
   record* self = running_;
   self->st = state::runnable;
   make_runnable(self);
-  switch_to(next_on_slow_path());
+  record* next = next_on_slow_path();
+  if (next == self) {  // alone, or the policy picked it again
+    self->st = state::running;
+    return;
+  }
+  switch_to(next);
 }
 
 // Marks the running thread blocked. The caller has already checked the condition it
 // waits for; nothing can run between that check and the switch in park, which is why
-// a green thread cannot lose a wake-up (docs/06-synchronisation.md).
+// a green thread cannot lose a wake-up (docs/06-synchronisation.md). Inlined into park
+// and park_until, which have a frame anyway: a call of its own cost a call, a return and
+// a frame of its own on every park.
 void scheduler::block(thread_queue* queue, const wait_reason& why) noexcept {
   record* self = running_;
   assert(self != &loop_ && "the scheduler loop cannot block");
@@ -109,12 +120,35 @@ void scheduler::block(thread_queue* queue, const wait_reason& why) noexcept {
   self->park_number = ++parks_;
   ++blocked_;
   if (queue) queue->push_back(self);
-  note(event_kind::park, self, why.what);  // last: a tail call when tracing, no frame
+}
+
+// park's switch: next_to_run and switch_to with the gate tested once. Tracing closes the
+// gate, so the open gate needs neither the park's trace event nor the switch's trace
+// check; both are on the slow path.
+void scheduler::switch_after_block(const char* what) {
+  if ((++handovers_ & fast_mask_) == 0) [[unlikely]] return switch_after_block_on_slow_path(what);
+  record* next = run_queue_.pop_front();
+  jump_to(next ? next : &loop_);
+}
+
+void scheduler::switch_after_block_on_slow_path(const char* what) {
+  note(event_kind::park, running_, what);
+  switch_to(next_on_slow_path());
+}
+
+// The test inline, the throw out of line and cold: a park that was woken costs one
+// compare, and no call.
+void scheduler::throw_if_deadlocked(const record* self) {
+  if (self->woke_by == wake_status::deadlock) [[unlikely]] throw_deadlock_report();
+}
+
+void scheduler::throw_deadlock_report() {
+  throw deadlock_error(std::exchange(deadlock_report_, {}));
 }
 
 void scheduler::park(thread_queue* queue, const wait_reason& why) {
   block(queue, why);
-  switch_to(next_to_run());
+  switch_after_block(why.what);
   throw_if_deadlocked(running_);
 }
 
@@ -125,15 +159,9 @@ bool scheduler::park_until(clock::time_point deadline, thread_queue* queue,
   self->deadline = deadline;
   timers_.add(self);  // first: it may throw bad_alloc, and then nothing has changed
   block(queue, why);
-  switch_to(next_to_run());
+  switch_after_block(why.what);
   throw_if_deadlocked(self);
   return self->woke_by != wake_status::timed_out;
-}
-
-void scheduler::throw_if_deadlocked(record* self) {
-  if (self->woke_by == wake_status::deadlock) {
-    throw deadlock_error(std::exchange(deadlock_report_, {}));
-  }
 }
 
 // What needs a call (a timer to cancel, a policy, the tracer) is on the slow path, tested

@@ -177,7 +177,11 @@ private:
   [[noreturn]] void last_switch(record* next) noexcept;
   void switch_to(record* next);
   [[gnu::cold, gnu::noinline]] void traced_switch_to(record* next);
+  // The switch itself, without the trace check: for callers that passed the gate of
+  // next_to_run, which is closed while tracing.
   void jump_to(record* next);
+  void switch_after_block(const char* what);
+  [[gnu::cold, gnu::noinline]] void switch_after_block_on_slow_path(const char* what);
   record* next_to_run() noexcept;
   record* next_on_slow_path() noexcept;
   [[gnu::cold, gnu::noinline]] void yield_on_slow_path();
@@ -191,8 +195,9 @@ private:
     return run_queue_.pop_front();
   }
   void update_fast_mask() noexcept;
-  void block(thread_queue* queue, const wait_reason& why) noexcept;
-  void throw_if_deadlocked(record* self);
+  [[gnu::always_inline]] inline void block(thread_queue* queue, const wait_reason& why) noexcept;
+  [[gnu::always_inline]] inline void throw_if_deadlocked(const record* self);
+  [[noreturn, gnu::cold, gnu::noinline]] void throw_deadlock_report();
   void wake(record* blocked, wake_status why) noexcept;
   [[gnu::noinline]] void wake_on_slow_path(record* woken, wake_status why) noexcept;
   void fire_expired_timers() noexcept;
