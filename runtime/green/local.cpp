@@ -12,8 +12,7 @@ local_slot& green::sync_primitives::local_slot(std::size_t key) {
   return self->locals[key];
 }
 
-void green::detail::destroy_locals(record* thread) noexcept {
-  if (thread->locals.empty()) return;  // most threads never touch a local
+void green::detail::destroy_local_slots(record* thread) noexcept {
   spindle::detail::destroy_local_values(thread->locals);
 }
 
