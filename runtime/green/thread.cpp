@@ -131,7 +131,9 @@ void wait_for_finish(record* thread) {
   }
 }
 
-void reap(record* thread) noexcept { scheduler::here().reap(thread); }
+// A thread is reaped on its own kernel thread, so its home is the caller's scheduler:
+// one load, where here() would test the thread-local pointer too.
+void reap(record* thread) noexcept { thread->home->reap(thread); }
 
 // On one kernel thread `error` is only ever set once the function has thrown, so it can
 // be read here even if the thread has not finished (it may be parked in a local's
