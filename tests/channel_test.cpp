@@ -145,4 +145,46 @@ TEST_CASE_TEMPLATE("every_value_sent_is_received_exactly_once", B, SPINDLE_TEST_
   }
 }
 
+// A receiver parked before anything was sent, then more sends than it takes: does it get
+// the first value (handed to it directly) and the buffered ones after it, in send order?
+TEST_CASE_TEMPLATE("a_parked_receiver_gets_the_first_value_and_the_buffer_keeps_the_order", B,
+                   SPINDLE_TEST_BACKENDS) {
+  under_many_schedules<B>([] {
+    typename B::template channel<std::string> ch(2);
+    auto receiver = B::spawn([&] {
+      std::vector<std::string> got;
+      for (std::string& v : ch) got.push_back(v);
+      return got;
+    });
+    B::this_thread::yield();
+    for (const char* v : {"a", "b", "c", "d", "e"}) ch.send(v);
+    ch.close();
+    CHECK(receiver.join() == std::vector<std::string>{"a", "b", "c", "d", "e"});
+  });
+}
+
+// Several receivers parked on an empty channel when it closes, after some were handed a
+// value: does each get either its value or the end, and no value twice or never?
+TEST_CASE_TEMPLATE("close_ends_every_parked_receiver_and_loses_no_value_handed_over", B,
+                   SPINDLE_TEST_BACKENDS) {
+  under_many_schedules<B>([] {
+    typename B::template channel<int> ch(0);
+    std::vector<typename B::template thread<std::optional<int>>> receivers;
+    for (int r = 0; r < 4; ++r) receivers.push_back(B::spawn([&ch] { return ch.recv(); }));
+    ch.send(10);
+    ch.send(20);
+    ch.close();
+    std::vector<int> got;
+    int ended = 0;
+    for (auto& r : receivers) {
+      if (auto v = r.join()) got.push_back(*v);
+      else ++ended;
+    }
+    std::sort(got.begin(), got.end());
+    CHECK(got == std::vector<int>{10, 20});
+    CHECK(ended == 2);
+    CHECK_FALSE(ch.recv().has_value());
+  });
+}
+
 }  // TEST_SUITE

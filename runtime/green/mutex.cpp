@@ -31,7 +31,18 @@ std::uint64_t mutex::holder_id(const void* self) noexcept {
   return static_cast<const mutex*>(self)->owner_;
 }
 
+// The fast path takes a free mutex with one TLS load and no frame; everything else
+// (no scheduler yet, held by the caller or another thread) is lock_on_slow_path.
 void mutex::lock() {
+  detail::scheduler* s = detail::current_scheduler;
+  if (s && owner_ == 0) [[likely]] {
+    take(s->running());
+    return;
+  }
+  lock_on_slow_path();
+}
+
+void mutex::lock_on_slow_path() {
   auto& s = detail::scheduler::here();
   detail::record* self = s.running();
   if (owner_ == 0) {
@@ -55,15 +66,13 @@ bool mutex::try_lock() {
   return true;
 }
 
+// A kernel thread without a scheduler has no green thread that could own the mutex, so
+// unlock needs no scheduler made: the caller is then not the owner, and throws.
 void mutex::unlock() {
-  auto& s = detail::scheduler::here();
-  detail::record* self = s.running();
-  if (owner_ != self->id) {
-    throw std::system_error(std::make_error_code(std::errc::operation_not_permitted),
-                            owner_ ? "spindle::green::mutex::unlock: the mutex is owned by "
-                                     "another thread"
-                                   : "spindle::green::mutex::unlock: the mutex is not locked");
-  }
+  detail::scheduler* s = detail::current_scheduler;
+  if (!s || owner_ != s->running()->id) [[unlikely]]
+    throw_not_owned();
+  detail::record* self = s->running();
   --self->mutexes_held;
   detail::record* next = waiters_.front();
   if (!next) {
@@ -71,7 +80,14 @@ void mutex::unlock() {
     return;
   }
   take(next);
-  s.wake(next);
+  s->wake(next);
+}
+
+void mutex::throw_not_owned() const {
+  throw std::system_error(std::make_error_code(std::errc::operation_not_permitted),
+                          owner_ ? "spindle::green::mutex::unlock: the mutex is owned by "
+                                   "another thread"
+                                 : "spindle::green::mutex::unlock: the mutex is not locked");
 }
 
 }  // namespace spindle::green

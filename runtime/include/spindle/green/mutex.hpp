@@ -37,6 +37,10 @@ public:
 private:
   friend class condition_variable;
   void take(detail::record* self) noexcept;
+  // lock() when the fast path cannot take the mutex: parks, or throws (see lock()).
+  [[gnu::noinline]] void lock_on_slow_path();
+  // unlock() by a thread that does not own the mutex.
+  [[noreturn, gnu::cold, gnu::noinline]] void throw_not_owned() const;
   // The owner's id, for the deadlock report (wait_reason::holder_id).
   static std::uint64_t holder_id(const void* self) noexcept;
 
