@@ -56,7 +56,9 @@ class Server {
   void start_connection(int fd);
   void serve_connection(int fd) noexcept;
   void converse(int fd);
-  After run_requests(RequestParser& parser, Argv& argv, std::string& replies);
+  After run_requests(RequestParser& parser, Argv& argv, Client& client, std::string& replies);
+  void register_client(Client& client, int fd);
+  void forget_client(Client& client);
   ServerFacts facts() const;
   void end_connection(int fd);
   void close_every_connection();
@@ -79,6 +81,7 @@ class Server {
   std::unordered_map<int, thread> connections_;  // each open connection's thread, by socket
   std::vector<thread> finished_;                 // threads of closed connections, to join
   std::int64_t total_connections_ = 0;
+  ClientRegistry clients_;  // each open connection's Client, by id, for CLIENT LIST
   typename B::condition_variable all_closed_;  // notified when connections_ becomes empty
 };
 
@@ -166,12 +169,19 @@ void Server<B>::converse(int fd) {
   RequestParser parser;
   Argv argv;
   std::string replies;
+  Client client;
+  register_client(client, fd);
+  struct Forget {  // however the conversation ends, the client leaves the registry
+    Server& server;
+    Client& client;
+    ~Forget() { server.forget_client(client); }
+  } forget{*this, client};
   char received[receive_size];
   for (;;) {
     std::size_t got = B::io::recv(fd, received, sizeof received);
     if (got == 0) return;
     parser.feed(std::string_view(received, got));
-    After after = run_requests(parser, argv, replies);
+    After after = run_requests(parser, argv, client, replies);
     if (after == After::keep_open && parser.buffered() > options_.max_query_buffer) {
       std::string limit = std::to_string(options_.max_query_buffer);
       append_error(replies, "ERR Protocol error: the request is over the client query buffer "
@@ -190,8 +200,12 @@ void Server<B>::converse(int fd) {
 // mutex, which is held for the whole batch: a pipeline runs without other clients'
 // requests in between, and the lock is taken once per receive, not per request.
 // Carries out the engine's actions; SAVE and BGSAVE's fork happen under the mutex too.
+// A transaction needs nothing more: MULTI only queues, and EXEC runs the whole queue
+// inside one execute(), under this same hold of the mutex, so no other client's request
+// can come between two of a transaction's requests on either backend.
 template <spindle::backend B>
-auto Server<B>::run_requests(RequestParser& parser, Argv& argv, std::string& replies) -> After {
+auto Server<B>::run_requests(RequestParser& parser, Argv& argv, Client& client,
+                             std::string& replies) -> After {
   std::lock_guard lock(mutex_);
   ServerFacts now = facts();
   for (;;) {
@@ -201,7 +215,7 @@ auto Server<B>::run_requests(RequestParser& parser, Argv& argv, std::string& rep
       replies += parser.error_reply();
       return After::close;
     }
-    switch (execute(argv, store_, persistence_, now, replies)) {
+    switch (execute(argv, store_, persistence_, now, client, replies)) {
       case Action::reply:
         break;
       case Action::save:
@@ -217,6 +231,27 @@ auto Server<B>::run_requests(RequestParser& parser, Argv& argv, std::string& rep
         return After::close;
     }
   }
+}
+
+// A new connection's Client gets its id, its addresses and its place in the registry.
+template <spindle::backend B>
+void Server<B>::register_client(Client& client, int fd) {
+  client.fd = fd;
+  client.address = socket_address(fd, SocketEnd::peer);
+  client.local_address = socket_address(fd, SocketEnd::local);
+  std::lock_guard lock(mutex_);
+  client.id = total_connections_;  // start_connection counted this connection
+  client.connected_at_ms = store_.now();
+  client.registry = &clients_;
+  clients_.emplace(client.id, &client);
+}
+
+// A closing connection's Client stops watching its keys and leaves the registry.
+template <spindle::backend B>
+void Server<B>::forget_client(Client& client) {
+  std::lock_guard lock(mutex_);
+  client.unwatch_all(store_);
+  clients_.erase(client.id);
 }
 
 // What INFO says of the server. The caller holds the mutex.
