@@ -191,8 +191,15 @@ void Server<B>::converse(int fd) {
     if (!replies.empty()) B::io::send(fd, replies.data(), replies.size());
     if (after == After::close) return;
     replies.clear();
-    // One huge reply (KEYS * on a big keyspace) must not stay allocated for ever.
+    // One huge reply (KEYS * on a big keyspace) or request (a 256 MiB SET, whose value
+    // the store has copied) must not stay allocated for ever.
     if (replies.capacity() > reply_capacity_kept) std::string().swap(replies);
+    for (const std::string& arg : argv) {
+      if (arg.capacity() > reply_capacity_kept) {
+        Argv().swap(argv);
+        break;
+      }
+    }
   }
 }
 
