@@ -51,7 +51,7 @@ class Session {
   // (its watches end).
   std::string send(std::string_view bytes) {
     RequestParser parser;
-    Client client;
+    spindle_kv::Client client;
     client.id = ++clients;
     parser.feed(bytes);
     std::string replies;
