@@ -5,7 +5,9 @@
    transaction commands go to spindle-kv and to a redis-server started here (one
    database, no snapshots), and every reply must be the same bytes;
 2. redis-py (Debian's python3-redis), a real client library: connect, pipeline,
-   transaction with WATCH, scan_iter, expiry.
+   transaction with WATCH, scan_iter, expiry;
+3. memory given back: after a 64 MiB SET then DEL the resident set is small again
+   (measured for redis-server too, in the same run, and printed).
 
     kv_clients_test.py SPINDLE_KV BACKEND
 
@@ -155,6 +157,26 @@ def with_redis_py(port):
     print("redis-py: connect, pipeline, transaction, WATCH, scan_iter, expiry: ok")
 
 
+def resident_mib(pid):
+    with open(f"/proc/{pid}/status") as status:
+        return next(int(line.split()[1]) // 1024 for line in status if line.startswith("VmRSS"))
+
+
+def memory_given_back(procs, ports):
+    """A 64 MiB SET then DEL: the resident set must drop back, as redis-server's does."""
+    value = b"x" * (64 << 20)
+    figures = []
+    for proc, port in zip(procs, ports):
+        with socket.create_connection(("127.0.0.1", port)) as s:
+            exchange(s, encode(["SET", "big", value]))
+            peak = resident_mib(proc.pid)
+            exchange(s, encode(["DEL", "big"]))
+            figures.append((peak, resident_mib(proc.pid)))
+    print(f"64 MiB SET then DEL, resident MiB (peak, after): spindle-kv {figures[0]}, "
+          f"redis-server {figures[1]}")
+    return figures[0][1] < 32  # spindle-kv starts at a few MiB; the value is 64
+
+
 def main():
     spindle_kv, backend = sys.argv[1], sys.argv[2]
     if shutil.which("redis-server") is None:
@@ -180,6 +202,7 @@ def main():
             wait_for(rp)
             ok = differential(sp, rp, seeds)
             with_redis_py(sp)
+            ok = memory_given_back(procs, (sp, rp)) and ok
             return 0 if ok else 1
         finally:
             for p in procs:
