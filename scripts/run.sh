@@ -28,7 +28,8 @@ readonly packages=(
   nlohmann-json3-dev                          # the comparisons' JSON output (examples/compare)
   libbenchmark-dev libboost-fiber-dev         # spindle-bench, and Boost.Fiber as its peer
   redis-tools                                 # redis-cli for spindle-kv's tests, redis-benchmark
-  redis-server                                # the reference in scripts/kv_benchmark.sh
+  redis-server                                # the reference in scripts/kv_benchmark.sh and kv tests
+  python3-redis libhiredis-dev                # real Redis clients against spindle-kv's tests
   gnuplot-nox                                 # the tour report's plots (scripts/tour_report.py)
   cmake                                       # the CMake package config's test (tests/install_test.sh)
 )

@@ -28,7 +28,9 @@ struct Executed {
 
 Executed run(Session& session, const Argv& argv) {
   Executed executed;
-  executed.action = execute(argv, session.store, session.persistence, session.facts, executed.reply);
+  spindle_kv::Client client;
+  executed.action = execute(argv, session.store, session.persistence, session.facts, client, executed.reply);
+  client.unwatch_all(session.store);
   return executed;
 }
 

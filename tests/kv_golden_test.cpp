@@ -5,6 +5,7 @@
 // Explained in: docs/10-spindle-kv.md (testing against redis).
 // Read next: tests/kv_golden_format.hpp.
 #include <doctest/doctest.h>
+#include <valgrind/valgrind.h>
 
 #include <filesystem>
 #include <stdexcept>
@@ -41,6 +42,10 @@ TEST_CASE("every reply matches what redis-server replied, byte for byte") {
   for (const GoldenCase& golden : read_golden_replies(golden_replies_file())) {
     INFO("golden_replies.txt line " << golden.line << ": send " << escape_bytes(golden.send));
     std::string reply = session.send(golden.send);
+    // Memcheck computes x87 long double at double's precision, so INCRBYFLOAT's digits
+    // (Redis's long double arithmetic) differ under it; they are checked in the plain
+    // and sanitized configurations.
+    if (RUNNING_ON_VALGRIND && golden.send.find("INCRBYFLOAT") != std::string::npos) continue;
     session.persistence.wait_background_save(session.store);
     CHECK(escape_bytes(reply) == escape_bytes(golden.recv));
   }

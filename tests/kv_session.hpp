@@ -47,27 +47,39 @@ class Session {
       : store(std::move(clock)), persistence(dir) {}
 
   // Sends bytes on a new connection and returns every byte the server would send
-  // back before the connection goes idle or is closed.
+  // back before the connection goes idle or is closed; then the connection closes
+  // (its watches end).
   std::string send(std::string_view bytes) {
     RequestParser parser;
+    spindle_kv::Client client;
+    client.id = ++clients;
     parser.feed(bytes);
     std::string replies;
     Argv argv;
     for (;;) {
       RequestParser::Status status = parser.next(argv);
-      if (status == RequestParser::Status::need_more) return replies;
-      if (status == RequestParser::Status::error) return replies + parser.error_reply();
-      Action action = execute(argv, store, persistence, facts, replies);
+      if (status == RequestParser::Status::need_more) break;
+      if (status == RequestParser::Status::error) {
+        replies += parser.error_reply();
+        break;
+      }
+      Action action = execute(argv, store, persistence, facts, client, replies);
       if (action == Action::save) persistence.save(store, replies);
       if (action == Action::background_save) persistence.start_background_save(store, replies);
-      if (action == Action::close_after_reply) return replies;
-      if (action == Action::close_now) return "";
+      if (action == Action::close_after_reply) break;
+      if (action == Action::close_now) {
+        replies.clear();
+        break;
+      }
     }
+    client.unwatch_all(store);
+    return replies;
   }
 
   Store store;
   Persistence persistence;
   ServerFacts facts;
+  std::int64_t clients = 0;  // connections made so far, for client ids
 };
 
 }  // namespace spindle_kv::testing

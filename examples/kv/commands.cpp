@@ -1,341 +1,103 @@
-// The commands: the contract is in commands.hpp. Each command is one function taking a
-// Call; the table at the end maps names to them, with Redis's arities. The order of
-// the checks inside each function is Redis's, because it decides which error a
-// request with several mistakes gets.
+// The commands: the contract is in commands.hpp. The table below maps names to the
+// command functions (string_commands.cpp, keyspace_commands.cpp,
+// connection_commands.cpp) with Redis's arities; execute() checks a request against
+// it, queues it if its client is in a transaction, and runs it. The transaction
+// commands themselves (MULTI, EXEC, DISCARD, WATCH, UNWATCH) are here, since EXEC runs
+// the queued requests through the same table.
 //
-// Explained in: docs/10-spindle-kv.md (commands).
-// Read next: examples/kv/info.hpp.
+// Explained in: docs/10-spindle-kv.md (commands, transactions).
+// Read next: examples/kv/command_support.hpp.
 #include "commands.hpp"
 
 #include <algorithm>
 #include <array>
 #include <cassert>
-#include <limits>
-#include <optional>
+
+#include "command_support.hpp"
 
 namespace spindle_kv {
 namespace {
 
-constexpr std::int64_t int64_max = std::numeric_limits<std::int64_t>::max();
-constexpr std::int64_t int64_min = std::numeric_limits<std::int64_t>::min();
+// Key positions (COMMAND INFO): one key at argv[1]; every argument a key; key pairs.
+constexpr int k1 = 1;
 
-constexpr std::string_view not_an_integer = "ERR value is not an integer or out of range";
-constexpr std::string_view syntax_error = "ERR syntax error";
-
-// One command being executed: its arguments, what it may use, where its reply goes.
-struct Call {
-  const Argv& argv;
-  Store& store;
-  const Persistence& persistence;
-  const ServerFacts& facts;
-  std::string& reply;
+constexpr std::array command_table = {
+    // strings
+    Command{"get", 2, get, k1, k1, 1},
+    Command{"set", -3, set, k1, k1, 1},
+    Command{"setnx", 3, setnx, k1, k1, 1},
+    Command{"setex", 4, setex, k1, k1, 1},
+    Command{"psetex", 4, psetex, k1, k1, 1},
+    Command{"getset", 3, getset, k1, k1, 1},
+    Command{"getdel", 2, getdel, k1, k1, 1},
+    Command{"getex", -2, getex, k1, k1, 1},
+    Command{"append", 3, append_value, k1, k1, 1},
+    Command{"strlen", 2, string_length, k1, k1, 1},
+    Command{"getrange", 4, getrange, k1, k1, 1},
+    Command{"setrange", 4, setrange, k1, k1, 1},
+    Command{"incr", 2, incr, k1, k1, 1},
+    Command{"decr", 2, decr, k1, k1, 1},
+    Command{"incrby", 3, incrby, k1, k1, 1},
+    Command{"decrby", 3, decrby, k1, k1, 1},
+    Command{"incrbyfloat", 3, incrbyfloat, k1, k1, 1},
+    Command{"mget", -2, mget, k1, -1, 1},
+    Command{"mset", -3, mset, k1, -1, 2},
+    Command{"msetnx", -3, msetnx, k1, -1, 2},
+    // keyspace
+    Command{"del", -2, del, k1, -1, 1},
+    Command{"unlink", -2, del, k1, -1, 1},
+    Command{"exists", -2, exists, k1, -1, 1},
+    Command{"touch", -2, touch, k1, -1, 1},
+    Command{"expire", -3, expire, k1, k1, 1},
+    Command{"pexpire", -3, pexpire, k1, k1, 1},
+    Command{"expireat", -3, expireat, k1, k1, 1},
+    Command{"pexpireat", -3, pexpireat, k1, k1, 1},
+    Command{"persist", 2, persist, k1, k1, 1},
+    Command{"ttl", 2, ttl, k1, k1, 1},
+    Command{"pttl", 2, pttl, k1, k1, 1},
+    Command{"expiretime", 2, expiretime, k1, k1, 1},
+    Command{"pexpiretime", 2, pexpiretime, k1, k1, 1},
+    Command{"rename", 3, rename_key, k1, 2, 1},
+    Command{"renamenx", 3, renamenx, k1, 2, 1},
+    Command{"copy", -3, copy_key, k1, 2, 1},
+    Command{"type", 2, type, k1, k1, 1},
+    Command{"randomkey", 1, randomkey},
+    Command{"scan", -2, scan},
+    Command{"keys", 2, keys},
+    Command{"object", -2, object, 2, 2, 1},
+    Command{"dbsize", 1, dbsize},
+    Command{"flushall", -1, flushall},
+    // connection and server
+    Command{"ping", -1, ping},
+    Command{"echo", 2, echo},
+    Command{"hello", -1, hello},
+    Command{"client", -2, client},
+    Command{"select", 2, select_db},
+    Command{"command", -1, command},
+    Command{"config", -2, config},
+    Command{"time", 1, server_time},
+    Command{"info", -1, info},
+    Command{"save", 1, save, 0, 0, 0, true},
+    Command{"bgsave", -1, bgsave},
+    Command{"quit", -1, quit},
+    // transactions
+    Command{"multi", 1, multi},
+    Command{"exec", 1, exec},
+    Command{"discard", 1, discard},
+    Command{"watch", -2, watch, k1, -1, 1},
+    Command{"unwatch", 1, unwatch},
 };
 
-Action error(Call& call, std::string_view text) {
-  append_error(call.reply, text);
-  return Action::reply;
+const Command* find(std::string_view name) {
+  for (const Command& command : command_table)
+    if (equals_ignoring_case(name, command.name)) return &command;
+  return nullptr;
 }
 
-Action arity_error(Call& call, std::string_view name) {
-  return error(call, "ERR wrong number of arguments for '" + std::string(name) + "' command");
+bool arity_fits(const Command& command, std::size_t size) {
+  int argc = static_cast<int>(std::min<std::size_t>(size, 1 << 30));
+  return command.arity > 0 ? argc == command.arity : argc >= -command.arity;
 }
-
-// Redis formats client bytes into messages with %s, which stops at a NUL byte.
-std::string_view c_string(std::string_view bytes) { return bytes.substr(0, bytes.find('\0')); }
-
-Action ping(Call& call) {
-  if (call.argv.size() > 2) return arity_error(call, "ping");
-  if (call.argv.size() == 1)
-    append_simple_string(call.reply, "PONG");
-  else
-    append_bulk(call.reply, call.argv[1]);
-  return Action::reply;
-}
-
-Action echo(Call& call) {
-  append_bulk(call.reply, call.argv[1]);
-  return Action::reply;
-}
-
-// SET's options, as Redis 7.0 accepts them: later options may repeat earlier ones,
-// but NX excludes XX, and KEEPTTL and the four expiry options exclude one another.
-struct SetOptions {
-  bool nx = false, xx = false, get = false, keep_ttl = false;
-  std::string_view expiry_kind;         // "ex", "px", "exat" or "pxat"; empty if none
-  const std::string* expiry = nullptr;  // the argument after it
-};
-
-std::string_view expiry_option(std::string_view option) {
-  for (std::string_view kind : {"ex", "px", "exat", "pxat"})
-    if (equals_ignoring_case(option, kind)) return kind;
-  return {};
-}
-
-bool parse_set_options(const Argv& argv, SetOptions& options) {
-  for (std::size_t i = 3; i < argv.size(); ++i) {
-    const std::string& option = argv[i];
-    std::string_view kind = expiry_option(option);
-    bool kind_allowed = options.expiry_kind.empty() || options.expiry_kind == kind;
-    if (equals_ignoring_case(option, "nx") && !options.xx) {
-      options.nx = true;
-    } else if (equals_ignoring_case(option, "xx") && !options.nx) {
-      options.xx = true;
-    } else if (equals_ignoring_case(option, "get")) {
-      options.get = true;
-    } else if (equals_ignoring_case(option, "keepttl") && options.expiry_kind.empty()) {
-      options.keep_ttl = true;
-    } else if (!kind.empty() && kind_allowed && !options.keep_ttl && i + 1 < argv.size()) {
-      options.expiry_kind = kind;
-      options.expiry = &argv[++i];
-    } else {
-      return false;
-    }
-  }
-  return true;
-}
-
-// SET's expiry as unix ms, or nullopt after appending the error reply.
-std::optional<std::int64_t> set_deadline(Call& call, const SetOptions& options) {
-  auto amount = parse_integer(*options.expiry);
-  if (!amount) {
-    error(call, not_an_integer);
-    return std::nullopt;
-  }
-  bool in_seconds = options.expiry_kind == "ex" || options.expiry_kind == "exat";
-  bool from_now = options.expiry_kind == "ex" || options.expiry_kind == "px";
-  std::int64_t ms = *amount;
-  std::int64_t now = call.store.now();
-  if (ms <= 0 || (in_seconds && ms > int64_max / 1000) ||
-      (from_now && (in_seconds ? ms * 1000 : ms) > int64_max - now)) {
-    error(call, "ERR invalid expire time in 'set' command");
-    return std::nullopt;
-  }
-  if (in_seconds) ms *= 1000;
-  return from_now ? ms + now : ms;
-}
-
-Action set(Call& call) {
-  SetOptions options;
-  if (!parse_set_options(call.argv, options)) return error(call, syntax_error);
-  std::optional<std::int64_t> deadline;
-  if (options.expiry != nullptr) {
-    deadline = set_deadline(call, options);
-    if (!deadline) return Action::reply;
-  }
-  const std::string& key = call.argv[1];
-  const Entry* old = call.store.find(key);
-  if (options.get) old ? append_bulk(call.reply, old->value) : append_null_bulk(call.reply);
-  if ((options.nx && old != nullptr) || (options.xx && old == nullptr)) {
-    if (!options.get) append_null_bulk(call.reply);
-    return Action::reply;
-  }
-  call.store.set(key, call.argv[2], options.keep_ttl ? KeepExpiry::yes : KeepExpiry::no);
-  if (deadline) call.store.set_expiry(key, *deadline);
-  if (!options.get) append_simple_string(call.reply, "OK");
-  return Action::reply;
-}
-
-Action get(Call& call) {
-  const Entry* entry = call.store.find(call.argv[1]);
-  entry ? append_bulk(call.reply, entry->value) : append_null_bulk(call.reply);
-  return Action::reply;
-}
-
-Action del(Call& call) {
-  std::int64_t deleted = 0;
-  for (std::size_t i = 1; i < call.argv.size(); ++i) deleted += call.store.erase(call.argv[i]);
-  append_integer(call.reply, deleted);
-  return Action::reply;
-}
-
-Action exists(Call& call) {
-  std::int64_t found = 0;
-  for (std::size_t i = 1; i < call.argv.size(); ++i) found += call.store.find(call.argv[i]) != nullptr;
-  append_integer(call.reply, found);
-  return Action::reply;
-}
-
-// INCR and its kin: the value must read as a 64-bit integer, and the sum must fit.
-// The key keeps its expiry time.
-Action add_to_integer(Call& call, std::int64_t delta) {
-  const std::string& key = call.argv[1];
-  std::int64_t value = 0;
-  if (const Entry* entry = call.store.find(key)) {
-    auto parsed = parse_integer(entry->value);
-    if (!parsed) return error(call, not_an_integer);
-    value = *parsed;
-  }
-  if ((delta < 0 && value < 0 && delta < int64_min - value) ||
-      (delta > 0 && value > 0 && delta > int64_max - value))
-    return error(call, "ERR increment or decrement would overflow");
-  value += delta;
-  call.store.set(key, std::to_string(value), KeepExpiry::yes);
-  append_integer(call.reply, value);
-  return Action::reply;
-}
-
-Action incr(Call& call) { return add_to_integer(call, 1); }
-Action decr(Call& call) { return add_to_integer(call, -1); }
-
-Action incrby(Call& call) {
-  auto delta = parse_integer(call.argv[2]);
-  if (!delta) return error(call, not_an_integer);
-  return add_to_integer(call, *delta);
-}
-
-Action decrby(Call& call) {
-  auto delta = parse_integer(call.argv[2]);
-  if (!delta) return error(call, not_an_integer);
-  if (*delta == int64_min) return error(call, "ERR decrement would overflow");
-  return add_to_integer(call, -*delta);
-}
-
-Action mget(Call& call) {
-  append_array_header(call.reply, call.argv.size() - 1);
-  for (std::size_t i = 1; i < call.argv.size(); ++i) {
-    const Entry* entry = call.store.find(call.argv[i]);
-    entry ? append_bulk(call.reply, entry->value) : append_null_bulk(call.reply);
-  }
-  return Action::reply;
-}
-
-Action mset(Call& call) {
-  if (call.argv.size() % 2 == 0) return arity_error(call, "mset");
-  for (std::size_t i = 1; i < call.argv.size(); i += 2) call.store.set(call.argv[i], call.argv[i + 1]);
-  append_simple_string(call.reply, "OK");
-  return Action::reply;
-}
-
-// EXPIRE's conditions: NX (no expiry yet), XX (has one), GT and LT (compared with the
-// current one, where "no expiry" counts as infinitely far).
-struct ExpireConditions {
-  bool nx = false, xx = false, gt = false, lt = false;
-
-  bool allow(std::int64_t current, std::int64_t proposed) const {
-    if (nx && current != no_expiry) return false;
-    if (xx && current == no_expiry) return false;
-    if (gt && (current == no_expiry || proposed <= current)) return false;
-    if (lt && current != no_expiry && proposed >= current) return false;
-    return true;
-  }
-};
-
-// Parses EXPIRE's conditions; returns the error reply's text, or "" if they are valid.
-std::string parse_expire_conditions(const Argv& argv, ExpireConditions& conditions) {
-  for (std::size_t i = 3; i < argv.size(); ++i) {
-    const std::string& option = argv[i];
-    if (equals_ignoring_case(option, "nx"))
-      conditions.nx = true;
-    else if (equals_ignoring_case(option, "xx"))
-      conditions.xx = true;
-    else if (equals_ignoring_case(option, "gt"))
-      conditions.gt = true;
-    else if (equals_ignoring_case(option, "lt"))
-      conditions.lt = true;
-    else
-      return "ERR Unsupported option " + std::string(c_string(option));
-  }
-  if (conditions.nx && (conditions.xx || conditions.gt || conditions.lt))
-    return "ERR NX and XX, GT or LT options at the same time are not compatible";
-  if (conditions.gt && conditions.lt) return "ERR GT and LT options at the same time are not compatible";
-  return "";
-}
-
-Action expire(Call& call) {
-  ExpireConditions conditions;
-  if (std::string problem = parse_expire_conditions(call.argv, conditions); !problem.empty())
-    return error(call, problem);
-  auto seconds = parse_integer(call.argv[2]);
-  if (!seconds) return error(call, not_an_integer);
-  std::int64_t now = call.store.now();
-  if (*seconds > int64_max / 1000 || *seconds < int64_min / 1000 || *seconds * 1000 > int64_max - now)
-    return error(call, "ERR invalid expire time in 'expire' command");
-  std::int64_t deadline = *seconds * 1000 + now;
-
-  const std::string& key = call.argv[1];
-  const Entry* entry = call.store.find(key);
-  if (entry == nullptr || !conditions.allow(entry->expires_at, deadline)) {
-    append_integer(call.reply, 0);
-    return Action::reply;
-  }
-  if (deadline <= now)
-    call.store.erase(key);  // a time already past deletes the key, as in Redis
-  else
-    call.store.set_expiry(key, deadline);
-  append_integer(call.reply, 1);
-  return Action::reply;
-}
-
-Action ttl(Call& call) {
-  const Entry* entry = call.store.find(call.argv[1]);
-  if (entry == nullptr) {
-    append_integer(call.reply, -2);
-  } else if (entry->expires_at == no_expiry) {
-    append_integer(call.reply, -1);
-  } else {
-    std::int64_t ms = std::max<std::int64_t>(entry->expires_at - call.store.now(), 0);
-    append_integer(call.reply, (ms + 500) / 1000);  // rounded to the nearest second
-  }
-  return Action::reply;
-}
-
-Action keys(Call& call) {
-  std::vector<std::string> found = call.store.keys_matching(call.argv[1]);
-  append_array_header(call.reply, found.size());
-  for (const std::string& key : found) append_bulk(call.reply, key);
-  return Action::reply;
-}
-
-// Like Redis, counts the keys held, stale ones not yet purged included.
-Action dbsize(Call& call) {
-  append_integer(call.reply, static_cast<std::int64_t>(call.store.size()));
-  return Action::reply;
-}
-
-Action flushall(Call& call) {
-  if (call.argv.size() > 2 || (call.argv.size() == 2 && !equals_ignoring_case(call.argv[1], "sync") &&
-                               !equals_ignoring_case(call.argv[1], "async")))
-    return error(call, syntax_error);
-  call.store.clear();
-  append_simple_string(call.reply, "OK");
-  return Action::reply;
-}
-
-Action info(Call& call) {
-  Argv sections(call.argv.begin() + 1, call.argv.end());
-  append_bulk(call.reply, render_info(sections, call.store, call.persistence, call.facts));
-  return Action::reply;
-}
-
-Action save(Call&) { return Action::save; }
-
-Action bgsave(Call& call) {
-  // BGSAVE SCHEDULE asks Redis to wait for another kind of child (an AOF rewrite);
-  // spindle-kv has no other kind, so it starts at once.
-  if (call.argv.size() > 2 || (call.argv.size() == 2 && !equals_ignoring_case(call.argv[1], "schedule")))
-    return error(call, syntax_error);
-  return Action::background_save;
-}
-
-Action quit(Call& call) {
-  append_simple_string(call.reply, "OK");
-  return Action::close_after_reply;
-}
-
-struct Command {
-  std::string_view name;  // lower case
-  int arity;              // argv.size() must equal it, or be at least -arity if negative
-  Action (*run)(Call&);
-};
-
-constexpr std::array<Command, 21> command_table = {{
-    {"ping", -1, ping},     {"echo", 2, echo},      {"set", -3, set},          {"get", 2, get},
-    {"del", -2, del},       {"exists", -2, exists}, {"incr", 2, incr},         {"decr", 2, decr},
-    {"incrby", 3, incrby},  {"decrby", 3, decrby},  {"mget", -2, mget},        {"mset", -3, mset},
-    {"expire", -3, expire}, {"ttl", 2, ttl},        {"keys", 2, keys},         {"dbsize", 1, dbsize},
-    {"flushall", -1, flushall}, {"info", -1, info}, {"save", 1, save},         {"bgsave", -1, bgsave},
-    {"quit", -1, quit},
-}};
 
 Action unknown_command(Call& call) {
   std::string args;
@@ -347,25 +109,120 @@ Action unknown_command(Call& call) {
                          "', with args beginning with: " + args);
 }
 
+// What a client in a transaction may still run at once instead of queueing.
+bool runs_inside_transaction(const Command& command) {
+  for (std::string_view name : {"exec", "discard", "multi", "watch", "quit"})
+    if (command.name == name) return true;
+  return false;
+}
+
+// Has any watched key changed since WATCH (or expired: a stale key is deleted by the
+// lookup, which moves its version on)?
+bool watched_keys_changed(Call& call) {
+  for (const auto& [key, version] : call.client.watched) {
+    call.store.find(key);
+    if (call.store.version(key) != version) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
-Action execute(const Argv& argv, Store& store, const Persistence& persistence,
-               const ServerFacts& facts, std::string& reply) {
+std::span<const Command> commands() { return command_table; }
+
+Action multi(Call& call) {
+  if (call.client.in_transaction) return error(call, "ERR MULTI calls can not be nested");
+  call.client.in_transaction = true;
+  return ok(call);
+}
+
+// EXEC runs the queued requests one after the other with nothing in between: the
+// caller holds what makes a request atomic (the server's mutex) for the whole EXEC.
+// A BGSAVE among them forks from here; the others only reply.
+Action exec(Call& call) {
+  Client& client = call.client;
+  if (!client.in_transaction) return error(call, "ERR EXEC without MULTI");
+  bool changed = watched_keys_changed(call);
+  std::vector<Argv> queued = std::move(client.queued);
+  bool refused = client.transaction_refused;
+  client.end_transaction();
+  client.unwatch_all(call.store);
+  if (refused) return error(call, "EXECABORT Transaction discarded because of previous errors.");
+  if (changed) {
+    call.reply += "*-1\r\n";
+    return Action::reply;
+  }
+  append_array_header(call.reply, queued.size());
+  for (const Argv& argv : queued) {
+    Call inner{argv, call.store, call.persistence, call.facts, client, call.reply};
+    const Command* command = find(argv[0]);
+    client.last_command = command->name;
+    if (command->run(inner) == Action::background_save)
+      call.persistence.start_background_save(call.store, call.reply);
+  }
+  return Action::reply;
+}
+
+Action discard(Call& call) {
+  if (!call.client.in_transaction) return error(call, "ERR DISCARD without MULTI");
+  call.client.end_transaction();
+  call.client.unwatch_all(call.store);
+  return ok(call);
+}
+
+Action watch(Call& call) {
+  Client& client = call.client;
+  if (client.in_transaction) return error(call, "ERR WATCH inside MULTI is not allowed");
+  for (std::size_t i = 1; i < call.argv.size(); ++i) {
+    const std::string& key = call.argv[i];
+    auto same = [&](const auto& watched) { return watched.first == key; };
+    if (std::any_of(client.watched.begin(), client.watched.end(), same)) continue;
+    client.watched.emplace_back(key, call.store.watch(key));
+  }
+  return ok(call);
+}
+
+Action unwatch(Call& call) {
+  call.client.unwatch_all(call.store);
+  return ok(call);
+}
+
+Action execute(const Argv& argv, Store& store, Persistence& persistence, const ServerFacts& facts,
+               Client& client, std::string& reply) {
   assert(!argv.empty());
-  Call call{argv, store, persistence, facts, reply};
+  Call call{argv, store, persistence, facts, client, reply};
   // An HTTP request sent to the port by a web page ("POST /", "Host: ...") is closed
   // on without a word, as Redis does against cross-protocol attacks.
   std::string_view name = c_string(argv[0]);
   if (equals_ignoring_case(name, "post") || equals_ignoring_case(name, "host:"))
     return Action::close_now;
-  for (const Command& command : command_table) {
-    if (!equals_ignoring_case(argv[0], command.name)) continue;
-    int argc = static_cast<int>(std::min<std::size_t>(argv.size(), 1 << 30));
-    if ((command.arity > 0 && argc != command.arity) || argc < -command.arity)
-      return arity_error(call, command.name);
-    return command.run(call);
+  const Command* command = find(argv[0]);
+  if (command == nullptr) {
+    if (client.in_transaction) client.transaction_refused = true;
+    return unknown_command(call);
   }
-  return unknown_command(call);
+  if (!arity_fits(*command, argv.size())) {
+    if (command->run == exec) {  // Redis aborts the transaction, and says why
+      client.end_transaction();
+      client.unwatch_all(store);
+      return error(call,
+                   "EXECABORT Transaction discarded because of: wrong number of arguments "
+                   "for 'exec' command");
+    }
+    if (client.in_transaction) client.transaction_refused = true;
+    return arity_error(call, command->name);
+  }
+  if (client.in_transaction && !runs_inside_transaction(*command)) {
+    if (command->no_multi) {
+      client.transaction_refused = true;
+      return error(call, "ERR Command not allowed inside a transaction");
+    }
+    client.queued.push_back(argv);
+    append_simple_string(reply, "QUEUED");
+    return Action::reply;
+  }
+  client.last_command = command->name;
+  return command->run(call);
 }
 
 }  // namespace spindle_kv

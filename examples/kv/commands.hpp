@@ -3,14 +3,20 @@
 // execute() looks the command up by name, checks its number of arguments, runs it
 // against the store and appends its reply. Three commands need the server itself:
 // SAVE and BGSAVE (which block clients or fork) and QUIT (which closes the connection),
-// so execute() hands them back as an Action for the server to carry out.
+// so execute() hands them back as an Action for the server to carry out. Inside
+// MULTI a request is queued instead, and EXEC runs the queue (a BGSAVE in it forks
+// from inside execute()).
 //
-// Supported: PING ECHO SET GET DEL EXISTS INCR DECR INCRBY DECRBY MGET MSET EXPIRE TTL
-// KEYS DBSIZE FLUSHALL INFO SAVE BGSAVE QUIT. Anything else gets Redis's
-// "unknown command" error.
+// Supported: the string commands (GET SET SETNX SETEX PSETEX GETSET GETDEL GETEX APPEND
+// STRLEN GETRANGE SETRANGE INCR DECR INCRBY DECRBY INCRBYFLOAT MGET MSET MSETNX), the
+// keyspace commands (DEL UNLINK EXISTS TOUCH EXPIRE PEXPIRE EXPIREAT PEXPIREAT PERSIST
+// TTL PTTL EXPIRETIME PEXPIRETIME RENAME RENAMENX COPY TYPE RANDOMKEY SCAN KEYS OBJECT
+// DBSIZE FLUSHALL), the connection and server commands (PING ECHO HELLO CLIENT SELECT
+// COMMAND CONFIG TIME INFO SAVE BGSAVE QUIT) and transactions (MULTI EXEC DISCARD WATCH
+// UNWATCH). Anything else gets Redis's "unknown command" error.
 //
-// Not thread-safe: the server holds the one mutex that guards the store and the
-// Persistence while it calls execute() and carries out the action.
+// Not thread-safe: the server holds the one mutex that guards the store, the
+// Persistence and every Client while it calls execute() and carries out the action.
 //
 // Explained in: docs/10-spindle-kv.md (commands).
 // Read next: examples/kv/commands.cpp.
@@ -18,6 +24,7 @@
 
 #include <string>
 
+#include "client.hpp"
 #include "info.hpp"
 #include "persistence.hpp"
 #include "resp.hpp"
@@ -40,7 +47,8 @@ enum class Action {
 // to reply. For Action::save and Action::background_save nothing is appended: the
 // reply comes from the Persistence call. Never throws on bad input: every mistake a
 // client can make becomes an error reply.
-Action execute(const Argv& argv, Store& store, const Persistence& persistence,
-               const ServerFacts& facts, std::string& reply);
+// client is the connection's state (its name, its transaction, its watched keys).
+Action execute(const Argv& argv, Store& store, Persistence& persistence, const ServerFacts& facts,
+               Client& client, std::string& reply);
 
 }  // namespace spindle_kv

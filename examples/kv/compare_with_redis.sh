@@ -7,7 +7,8 @@
 #
 # Needs redis-server (Debian: apt-get install redis-server) and g++. Starts its own
 # server on 127.0.0.1 (port $KV_REDIS_PORT, default 6391) in a scratch directory, with
-# snapshots and the append-only file off, and stops it on exit.
+# snapshots and the append-only file off and one database (as spindle-kv has), and
+# stops it on exit.
 # Explained in: docs/10-spindle-kv.md (testing against redis).
 set -euo pipefail
 
@@ -31,7 +32,7 @@ command -v redis-server >/dev/null || { echo "redis-server is not installed" >&2
 g++ -std=c++20 -O1 -Wall -Wextra -Werror -I "$root/tests" \
   "$root/tests/kv_golden_recorder.cpp" "$root/tests/kv_golden_format.cpp" -o "$scratch/recorder"
 
-redis-server --bind 127.0.0.1 --port "$port" --dir "$scratch" --save '' --appendonly no \
+redis-server --bind 127.0.0.1 --port "$port" --dir "$scratch" --save '' --appendonly no --databases 1 \
   --daemonize no --logfile "$scratch/redis.log" &
 redis_pid=$!
 for _ in $(seq 50); do

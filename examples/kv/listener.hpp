@@ -41,4 +41,9 @@ class Listener {
 // machine vanished without a word is noticed and its thread ends.
 void configure_client_socket(int fd);
 
+// A connected socket's address as "ip:port" (Redis's CLIENT LIST form; IPv6 as
+// "addr:port" too), its peer's or its own; "" if the kernel cannot say.
+enum class SocketEnd { peer, local };
+std::string socket_address(int fd, SocketEnd end);
+
 }  // namespace spindle_kv

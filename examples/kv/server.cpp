@@ -38,6 +38,7 @@ using namespace std::chrono_literals;
 
 constexpr auto housekeeping_period = 100ms;      // Redis's hz 10: ten rounds a second
 constexpr std::size_t purge_batch = 1000;        // stale keys deleted per hold of the mutex
+constexpr auto expiry_budget = 25ms;             // purging time per round, at most
 constexpr auto accept_back_off = 100ms;          // after accept fails (EMFILE, ENOMEM, ...)
 constexpr std::size_t receive_size = 16 * 1024;  // Redis's PROTO_IOBUF_LEN
 constexpr std::size_t reply_capacity_kept = 64 * 1024;
@@ -59,7 +60,9 @@ class Server {
   void start_connection(int fd);
   void serve_connection(int fd) noexcept;
   void converse(int fd);
-  After run_requests(RequestParser& parser, Argv& argv, std::string& replies);
+  After run_requests(RequestParser& parser, Argv& argv, Client& client, std::string& replies);
+  void register_client(Client& client, int fd);
+  void forget_client(Client& client);
   ServerFacts facts() const;
   void end_connection(int fd);
   void close_every_connection();
@@ -82,6 +85,7 @@ class Server {
   std::unordered_map<int, thread> connections_;  // each open connection's thread, by socket
   std::vector<thread> finished_;                 // threads of closed connections, to join
   std::int64_t total_connections_ = 0;
+  ClientRegistry clients_;  // each open connection's Client, by id, for CLIENT LIST
   typename B::condition_variable all_closed_;  // notified when connections_ becomes empty
 };
 
@@ -169,12 +173,19 @@ void Server<B>::converse(int fd) {
   RequestParser parser;
   Argv argv;
   std::string replies;
+  Client client;
+  register_client(client, fd);
+  struct Forget {  // however the conversation ends, the client leaves the registry
+    Server& server;
+    Client& client;
+    ~Forget() { server.forget_client(client); }
+  } forget{*this, client};
   char received[receive_size];
   for (;;) {
     std::size_t got = B::io::recv(fd, received, sizeof received);
     if (got == 0) return;
     parser.feed(std::string_view(received, got));
-    After after = run_requests(parser, argv, replies);
+    After after = run_requests(parser, argv, client, replies);
     if (after == After::keep_open && parser.buffered() > options_.max_query_buffer) {
       std::string limit = std::to_string(options_.max_query_buffer);
       append_error(replies, "ERR Protocol error: the request is over the client query buffer "
@@ -184,8 +195,15 @@ void Server<B>::converse(int fd) {
     if (!replies.empty()) B::io::send(fd, replies.data(), replies.size());
     if (after == After::close) return;
     replies.clear();
-    // One huge reply (KEYS * on a big keyspace) must not stay allocated for ever.
+    // One huge reply (KEYS * on a big keyspace) or request (a 256 MiB SET, whose value
+    // the store has copied) must not stay allocated for ever.
     if (replies.capacity() > reply_capacity_kept) std::string().swap(replies);
+    for (const std::string& arg : argv) {
+      if (arg.capacity() > reply_capacity_kept) {
+        Argv().swap(argv);
+        break;
+      }
+    }
   }
 }
 
@@ -193,8 +211,12 @@ void Server<B>::converse(int fd) {
 // mutex, which is held for the whole batch: a pipeline runs without other clients'
 // requests in between, and the lock is taken once per receive, not per request.
 // Carries out the engine's actions; SAVE and BGSAVE's fork happen under the mutex too.
+// A transaction needs nothing more: MULTI only queues, and EXEC runs the whole queue
+// inside one execute(), under this same hold of the mutex, so no other client's request
+// can come between two of a transaction's requests on either backend.
 template <spindle::backend B>
-auto Server<B>::run_requests(RequestParser& parser, Argv& argv, std::string& replies) -> After {
+auto Server<B>::run_requests(RequestParser& parser, Argv& argv, Client& client,
+                             std::string& replies) -> After {
   std::lock_guard lock(mutex_);
   ServerFacts now = facts();
   for (;;) {
@@ -204,7 +226,7 @@ auto Server<B>::run_requests(RequestParser& parser, Argv& argv, std::string& rep
       replies += parser.error_reply();
       return After::close;
     }
-    switch (execute(argv, store_, persistence_, now, replies)) {
+    switch (execute(argv, store_, persistence_, now, client, replies)) {
       case Action::reply:
         break;
       case Action::save:
@@ -220,6 +242,27 @@ auto Server<B>::run_requests(RequestParser& parser, Argv& argv, std::string& rep
         return After::close;
     }
   }
+}
+
+// A new connection's Client gets its id, its addresses and its place in the registry.
+template <spindle::backend B>
+void Server<B>::register_client(Client& client, int fd) {
+  client.fd = fd;
+  client.address = socket_address(fd, SocketEnd::peer);
+  client.local_address = socket_address(fd, SocketEnd::local);
+  std::lock_guard lock(mutex_);
+  client.id = total_connections_;  // start_connection counted this connection
+  client.connected_at_ms = store_.now();
+  client.registry = &clients_;
+  clients_.emplace(client.id, &client);
+}
+
+// A closing connection's Client stops watching its keys and leaves the registry.
+template <spindle::backend B>
+void Server<B>::forget_client(Client& client) {
+  std::lock_guard lock(mutex_);
+  client.unwatch_all(store_);
+  clients_.erase(client.id);
 }
 
 // What INFO says of the server. The caller holds the mutex.
@@ -280,9 +323,11 @@ void Server<B>::close_every_connection() {
 // The housekeeper's loop, a round every housekeeping_period until the server stops:
 // collect BGSAVE's child, delete a batch of stale keys, join the threads of closed
 // connections. A full batch means more keys are due: then it only yields, so that
-// clients get the mutex between batches.
+// clients get the mutex between batches, until the round has spent expiry_budget
+// (Redis's active expiry takes at most 25 % of each 100 ms tick); then it sleeps.
 template <spindle::backend B>
 void Server<B>::keep_house() {
+  auto round_started = std::chrono::steady_clock::now();
   while (!stopping_) {
     std::vector<thread> done;
     std::size_t purged;
@@ -293,10 +338,11 @@ void Server<B>::keep_house() {
       done.swap(finished_);
     }
     for (thread& t : done) t.join();
-    if (purged == purge_batch) {
+    if (purged == purge_batch && std::chrono::steady_clock::now() - round_started < expiry_budget) {
       B::this_thread::yield();
     } else {
       B::this_thread::sleep_for(housekeeping_period);
+      round_started = std::chrono::steady_clock::now();
     }
   }
 }

@@ -16,6 +16,9 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <map>
+#include <optional>
+#include <random>
 #include <set>
 #include <string>
 #include <string_view>
@@ -31,10 +34,21 @@ std::int64_t unix_time_ms();
 
 inline constexpr std::int64_t no_expiry = -1;
 
+// How Redis would hold the value, for OBJECT ENCODING: by_value is what Redis picks for
+// a value a client sent (int if it reads as a 64-bit integer of at most 20 bytes, embstr
+// up to 44 bytes, raw beyond); not_int is a value Redis made itself as text
+// (INCRBYFLOAT): embstr or raw by size; raw is a value edited in place (APPEND, SETRANGE).
+enum class StringEncoding : std::uint8_t { by_value, not_int, raw };
+
 struct Entry {
   std::string value;
+  StringEncoding encoding = StringEncoding::by_value;
   std::int64_t expires_at = no_expiry;  // unix ms; the key is gone once now > expires_at
+  std::uint64_t serial = 0;             // the key's place in SCAN's order (see scan())
 };
+
+// Where a SCAN stopped: 0 when it is over.
+using ScanCursor = std::uint64_t;
 
 enum class KeepExpiry { no, yes };
 
@@ -57,10 +71,58 @@ class Store {
 
   // Stores value under key. Any expiry time is dropped unless keep is KeepExpiry::yes
   // (SET KEEPTTL, INCR).
-  void set(std::string_view key, std::string value, KeepExpiry keep = KeepExpiry::no);
+  void set(std::string_view key, std::string value, KeepExpiry keep = KeepExpiry::no,
+           StringEncoding encoding = StringEncoding::by_value);
 
   // Deletes key; false if it did not exist (or had expired).
   bool erase(std::string_view key);
+
+  // Lets change edit key's value in place (APPEND, SETRANGE), the key made first with an
+  // empty value if it is missing; its expiry time stays, its encoding becomes raw.
+  template <class Change>
+  void update(std::string_view key, Change&& change) {
+    Entry& entry = entry_of(key);
+    entry.encoding = StringEncoding::raw;
+    std::string& value = entry.value;
+    memory_ -= value.size();
+    change(value);
+    add_memory(value.size());
+    touch(key);
+    ++changes_;
+  }
+
+  // Moves from's value and expiry time to the name to, replacing what to held.
+  // Precondition: find(from) != nullptr. The key keeps its place in SCAN's order.
+  void rename(std::string_view from, std::string_view to);
+
+  // Drops key's expiry time; false if it had none. Precondition: find(key) != nullptr.
+  bool persist(std::string_view key);
+
+  // A live key picked at random (stale ones met are deleted); nullopt if none is left.
+  std::optional<std::string> random_key();
+
+  // SCAN: calls visit(key, entry) for the live keys from cursor on, about count of them,
+  // and returns the cursor to pass next (0: every key has been offered). Each key gets
+  // a serial number when it is made, and the scan walks keys in serial order, so a key
+  // present from the first call to the last is offered exactly once, however many keys
+  // come and go meanwhile. visit must not change the store.
+  template <class Visit>
+  ScanCursor scan(ScanCursor cursor, std::size_t count, Visit&& visit) const {
+    std::int64_t time = now();
+    auto it = order_.lower_bound(cursor);
+    for (std::size_t seen = 0; it != order_.end() && seen < count; ++it, ++seen) {
+      const Entry& entry = entries_.find(*it->second)->second;
+      if (!is_stale(entry, time)) visit(std::string_view(*it->second), entry);
+    }
+    return it == order_.end() ? 0 : it->first;
+  }
+
+  // WATCH: a watched key has a version that every change to it (set, deleted, expired,
+  // given or stripped of an expiry time, FLUSHALL) moves on. watch() counts one more
+  // watcher and returns the key's current version; unwatch() counts one fewer.
+  std::uint64_t watch(std::string_view key);
+  void unwatch(std::string_view key);
+  std::uint64_t version(std::string_view key) const;
 
   // Gives a key an expiry time (unix ms). Precondition: find(key) != nullptr.
   // A time already past makes the key stale at once.
@@ -133,13 +195,28 @@ class Store {
     return entry.expires_at != no_expiry && time > entry.expires_at;
   }
   Map::iterator find_live(std::string_view key);
+  Map::iterator insert(std::string_view key);
+  Entry& entry_of(std::string_view key);
+  void touch(std::string_view key);
   void remove(Map::iterator it);
   void drop_expiry(Map::iterator it);
   void add_memory(std::size_t bytes);
 
   Clock clock_;
+  std::minstd_rand random_;  // RANDOMKEY's picks
   Map entries_;
   std::set<Deadline, EarliestFirst> deadlines_;
+  // SCAN's order: each key by its serial number. Serials only grow, so a new key goes
+  // after every cursor handed out so far.
+  std::map<std::uint64_t, const std::string*> order_;
+  std::uint64_t next_serial_ = 1;
+  // The watched keys: how many watchers each has, and its version.
+  struct Watch {
+    std::size_t watchers = 0;
+    std::uint64_t version = 0;
+  };
+  std::unordered_map<std::string, Watch, KeyHash, std::equal_to<>> watched_;
+  std::uint64_t next_version_ = 1;
 
   // Accounting for INFO.
   std::size_t memory_ = 0;
