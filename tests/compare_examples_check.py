@@ -84,7 +84,13 @@ def fork_step_problems(step):
         problems += spread_problems(f"{where}: {key}", step.get(key))
     if not step.get("rss_kib", 0) > 0 or not step.get("page_tables_kib", 0) > 0:
         problems.append(f"{where}: no positive rss_kib and page_tables_kib")
+    if not step.get("child_page_tables_kib", 0) > 0:
+        problems.append(f"{where}: no positive child_page_tables_kib (the child's VmPTE)")
     touched_pages = step.get("target_mib", 0) * 256
+    per_gib = step.get("dirty_after_fork_ms_per_gib", "absent")
+    if (per_gib is None) != (touched_pages == 0) or per_gib == "absent":
+        problems.append(f"{where}: dirty_after_fork_ms_per_gib is {per_gib!r}: a number "
+                        "wherever the parent touched memory, null where it touched none")
     if step.get("dirty_after_fork_minor_faults", -1) < touched_pages:
         problems.append(f"{where}: {step.get('dirty_after_fork_minor_faults')} copy-on-write "
                         f"faults for {touched_pages} shared pages written")
@@ -105,9 +111,13 @@ def fork_cost_problems(doc):
     for key in ("fork_ms_per_gib", "fork_cpu_ms_per_gib", "dirty_after_fork_ms_per_gib"):
         if not isinstance(fit.get(key), (int, float)):
             problems.append(f"fit lacks {key}")
-    if not 1500 <= fit.get("page_tables_kib_per_gib", 0) <= 2600:
-        problems.append(f"page tables grow by {fit.get('page_tables_kib_per_gib')} KiB per GiB, "
-                        "not about 2048 (8 bytes per 4 KiB page)")
+    for key in ("page_tables_kib_per_gib", "child_page_tables_kib_per_gib"):
+        if not 1500 <= fit.get(key, 0) <= 2600:
+            problems.append(f"{key}: page tables grow by {fit.get(key)} KiB per GiB, "
+                            "not about 2048 (8 bytes per 4 KiB page)")
+    if not 0.95 * 262144 <= fit.get("dirty_after_fork_faults_per_gib", 0) <= 1.1 * 262144:
+        problems.append(f"{fit.get('dirty_after_fork_faults_per_gib')} copy-on-write faults "
+                        "per GiB written, not about 262144 (one per 4 KiB page)")
     if len(doc.get("published", {}).get("fork_ms_per_gb", [])) != 2:
         problems.append("published lacks the Redis range fork_ms_per_gb")
     return problems
@@ -318,6 +328,10 @@ def breakages(doc):
         breaking("no copy-on-write faults", lambda d: d["steps"][-1].update(dirty_after_fork_minor_faults=0))
         breaking("page tables of 16 KiB per GiB", lambda d: d["fit"].update(page_tables_kib_per_gib=16))
         breaking("a fork spread of one sample", lambda d: d["steps"][0]["fork_ns"].update(repetitions=1))
+        breaking("the child's page tables of 16 KiB per GiB",
+                 lambda d: d["fit"].update(child_page_tables_kib_per_gib=16))
+        breaking("a fault per 2 MiB page", lambda d: d["fit"].update(dirty_after_fork_faults_per_gib=512))
+        breaking("no write time per GiB", lambda d: d["steps"][-1].update(dirty_after_fork_ms_per_gib=None))
     if program == "context_switch":
         breaking("green measured on two processors",
                  lambda d: d["results"][1].update(ns_per_switch=d["results"][0]["ns_per_switch"]))
