@@ -132,13 +132,18 @@ def line_through(points):
     slope = sxy / sxx
     return slope, my - slope * mx, (sxy * sxy / (sxx * syy) if syy else 1.0)
 
+# Two lines per server against its RSS in GiB: through the median forks, and through the
+# fastest, which a busy machine delays least.
 fits = []
 for label in dict.fromkeys(r["server"] for r in results):
     mine = [r for r in results if r["server"] == label]
     slope, intercept, r2 = line_through([(r["rss_kib"] / 2**20, r["median_usec"] / 1000)
                                          for r in mine])
+    fastest, fastest_intercept, fastest_r2 = line_through(
+        [(r["rss_kib"] / 2**20, min(r["latest_fork_usec"]) / 1000) for r in mine])
     fits.append({"server": label, "fork_ms_per_gib": slope, "intercept_ms": intercept,
-                 "r_squared": r2})
+                 "r_squared": r2, "fastest_fork_ms_per_gib": fastest,
+                 "fastest_intercept_ms": fastest_intercept, "fastest_r_squared": fastest_r2})
 document = {"program": "kv_fork_cost", "machine": machine, "quick": False,
             "redis_server": redis_version, "forks_per_size": int(forks),
             "results": results, "fit": fits}
