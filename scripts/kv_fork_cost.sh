@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # scripts/kv_fork_cost.sh — what BGSAVE's fork() costs as the dataset grows.
 #
-#   scripts/kv_fork_cost.sh [BUILD_DIR] [--json-file FILE]   (BUILD_DIR defaults to build)
+#   scripts/kv_fork_cost.sh [BUILD_DIR] [--json-file FILE] [--sizes N,N,...]
+#                                                  (BUILD_DIR defaults to build)
 #
 # For 0, 250,000, 500,000, 1,000,000 and 2,000,000 keys, on spindle-kv green, spindle-kv
 # clone and redis-server: fills the server through redis-cli --pipe, then runs BGSAVE
@@ -10,7 +11,9 @@
 # server's RSS. With --json-file, also writes the measurements as one JSON document in
 # the manner of examples/compare (the program, the machine, each server's rows and a
 # straight line through its medians against its RSS), which scripts/tour.sh keeps in
-# the tour's report folder and scripts/tour_report.py plots.
+# the tour's report folder and scripts/tour_report.py plots. --sizes replaces the five
+# key counts (tests/kv_fork_cost_test.sh runs small ones); such a run's document says
+# "quick": true, as a comparison's --quick does.
 # 5.2 minutes at a load average of 17 (measured). Every server runs on 127.0.0.1 on a free port in a scratch directory
 # and is stopped at the end. Needs redis-cli (redis-tools) and redis-server, as
 # scripts/run.sh installs them. Explained in: docs/10-spindle-kv.md (the cost of fork)
@@ -23,6 +26,8 @@ die() { echo "kv_fork_cost.sh: $*" >&2; exit 1; }
 # is the repository's.
 build_dir="$(dirname "$0")/../build"
 json_file=
+readonly default_sizes=(0 250000 500000 1000000 2000000)
+sizes=("${default_sizes[@]}")
 while [ "$#" -gt 0 ]; do
   case "$1" in
     --json-file)
@@ -30,15 +35,22 @@ while [ "$#" -gt 0 ]; do
       json_file=$2
       shift
       ;;
-    -*) die "unknown flag $1; usage: scripts/kv_fork_cost.sh [BUILD_DIR] [--json-file FILE]" ;;
+    --sizes)
+      [ "$#" -ge 2 ] && [[ "$2" =~ ^[0-9]+(,[0-9]+)+$ ]] ||
+        die "--sizes needs two or more key counts, as in --sizes 0,1000,10000"
+      IFS=, read -r -a sizes <<<"$2"
+      shift
+      ;;
+    -*) die "unknown flag $1; usage: scripts/kv_fork_cost.sh [BUILD_DIR] [--json-file FILE] [--sizes N,N,...]" ;;
     *) build_dir=$1 ;;
   esac
   shift
 done
 [ -d "$build_dir" ] || die "no build folder $build_dir: meson setup $build_dir && ninja -C $build_dir"
 readonly spindle_kv="$(cd "$build_dir" && pwd)/examples/spindle-kv"
-readonly sizes=(0 250000 500000 1000000 2000000)
 readonly forks=5
+quick=false
+[ "${sizes[*]}" = "${default_sizes[*]}" ] || quick=true
 if [ -n "$json_file" ]; then
   folder=$(dirname "$json_file")
   [ -d "$folder" ] && [ -w "$folder" ] && { [ ! -e "$json_file" ] || [ -w "$json_file" ]; } ||
@@ -86,10 +98,11 @@ write_json() {
   local version
   version=$(meson introspect --projectinfo "$build_dir" 2>/dev/null |
     python3 -c 'import json, sys; print(json.load(sys.stdin)["version"])' 2>/dev/null || echo unknown)
-  python3 - "$scratch/rows" "$1" "$forks" "$version" "$(redis-server --version)" "$machine_load" <<'PY'
+  python3 - "$scratch/rows" "$1" "$forks" "$version" "$(redis-server --version)" "$machine_load" \
+    "$quick" <<'PY'
 import json, os, platform, statistics, sys
 
-rows_path, out_path, forks, spindle_version, redis_version, load = sys.argv[1:]
+rows_path, out_path, forks, spindle_version, redis_version, load, quick = sys.argv[1:]
 
 def first(path, prefix):
     for line in open(path):
@@ -144,7 +157,7 @@ for label in dict.fromkeys(r["server"] for r in results):
     fits.append({"server": label, "fork_ms_per_gib": slope, "intercept_ms": intercept,
                  "r_squared": r2, "fastest_fork_ms_per_gib": fastest,
                  "fastest_intercept_ms": fastest_intercept, "fastest_r_squared": fastest_r2})
-document = {"program": "kv_fork_cost", "machine": machine, "quick": False,
+document = {"program": "kv_fork_cost", "machine": machine, "quick": quick == "true",
             "redis_server": redis_version, "forks_per_size": int(forks),
             "results": results, "fit": fits}
 with open(out_path, "w") as out:

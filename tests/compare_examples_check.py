@@ -8,8 +8,10 @@ themselves. No check compares a duration with a number: speed belongs to benchma
 (the book, chapter 12, prints the durations). Two kernel facts are checked, because the
 comparisons exist to show them: fork copies about 8 bytes of page table per 4 KiB page,
 and dirtying a page that a child shares costs one fault per page. Skynet's trees must
-sum to 0 + 1 + ... + (leaves - 1) on every runtime; and for c10k, a green server
-holds every connection on one kernel thread, a clone server one each.
+sum to 0 + 1 + ... + (leaves - 1) on every runtime; for c10k, a green server holds
+every connection on one kernel thread, a clone server one each; and for kv_fork_cost
+(scripts/kv_fork_cost.sh, not a program of examples/compare but a document of the same
+kind), every server forked at every size, and its memory grew with its keys.
 
 Usage:  compare_examples_check.py PROGRAM FILE.json   (exit 0: sane; 1: problems listed)
         compare_examples_check.py --self-test FILE.json...
@@ -293,6 +295,38 @@ def c10k_problems(doc):
     return problems
 
 
+def kv_fork_cost_problems(doc):
+    """scripts/kv_fork_cost.sh's document: every server at every size, each fork timed,
+    the servers' memory growing with their keys, and a line per server."""
+    results = doc.get("results", [])
+    servers = ["spindle-kv green", "spindle-kv clone", "redis-server"]
+    problems = models_problems(results, "server", servers)
+    forks = doc.get("forks_per_size", 0)
+    for server in servers:
+        mine = sorted((r for r in results if r.get("server") == server), key=lambda r: r["keys"])
+        if len(mine) < 2:
+            problems.append(f"{server}: {len(mine)} sizes, expected 2 or more")
+            continue
+        for r in mine:
+            usecs = r.get("latest_fork_usec", [])
+            if len(usecs) != forks or not all(isinstance(u, int) and u > 0 for u in usecs):
+                problems.append(f"{server} at {r['keys']} keys: latest_fork_usec {usecs}, expected "
+                                f"{forks} positive counts of microseconds")
+            elif sorted(usecs)[len(usecs) // 2] != r.get("median_usec"):
+                problems.append(f"{server} at {r['keys']} keys: median_usec {r.get('median_usec')} "
+                                f"is not the median of {usecs}")
+        if not mine[-1].get("rss_kib", 0) > mine[0].get("rss_kib", 0) > 0:
+            problems.append(f"{server}: the resident memory does not grow with the keys: "
+                            f"{[r.get('rss_kib') for r in mine]}")
+    fitted = {f.get("server"): f for f in doc.get("fit", [])}
+    for server in servers:
+        line = fitted.get(server, {})
+        if not all(isinstance(line.get(k), (int, float))
+                   for k in ("fork_ms_per_gib", "r_squared", "fastest_fork_ms_per_gib")):
+            problems.append(f"{server}: no fitted line through its forks")
+    return problems
+
+
 CHECKS = {
     "spawn_cost": spawn_cost_problems,
     "fork_cost": fork_cost_problems,
@@ -300,6 +334,7 @@ CHECKS = {
     "scale": scale_problems,
     "skynet": skynet_problems,
     "c10k": c10k_problems,
+    "kv_fork_cost": kv_fork_cost_problems,
 }
 
 
@@ -352,6 +387,14 @@ def breakages(doc):
                  lambda d: d["results"][3].update(ran=False, note="not run: vm.max_map_count"))
     if program == "c10k":
         breakages_of_c10k(doc, breaking)
+    if program == "kv_fork_cost":
+        breaking("redis-server dropped",
+                 lambda d: d.update(results=[r for r in d["results"] if r["server"] != "redis-server"]))
+        breaking("a fork of no time", lambda d: d["results"][1]["latest_fork_usec"].__setitem__(0, 0))
+        breaking("a median that is not the median", lambda d: d["results"][2].update(median_usec=-5))
+        breaking("memory that does not grow",
+                 lambda d: d["results"][0].update(rss_kib=d["results"][-1]["rss_kib"] * 100))
+        breaking("no line for a server", lambda d: d["fit"].pop())
     return broken
 
 
