@@ -373,7 +373,7 @@ def kv_fork_cost(doc, plot, fork_doc=None):
     images = plot.draw("kv_fork_cost", blocks, """
 set title "BGSAVE's fork stops the server for a time that grows with its memory"
 set xlabel "server's resident memory (MiB)"
-set ylabel "latest_fork_usec (ms; median of the forks, bar: fastest to slowest)"
+set ylabel "fork, as latest_fork_usec reports it (ms; median, bar: fastest to slowest)"
 set grid
 set key top left
 set xrange [0:*]

@@ -182,10 +182,10 @@ def problems_of(root):
         if image not in listed:
             problems.append(f"{image}: drawn from the committed run but not in the book")
             continue
-        for key in ("data_sha256", "script_sha256"):
+        for key, what in (("data_sha256", "other data"), ("script_sha256", "another gnuplot script")):
             if entry[key] != listed[image][key]:
-                problems.append(f"{image}: the report script now draws other "
-                                f"{key.split('_')[0]} from {entry['source']}: redraw it")
+                problems.append(f"{image} is older than the report script, which now draws "
+                                f"it from {entry['source']} with {what}: redraw it")
     for image, chapter in sorted(REQUIRED.items()):
         if f"images/tour/{image}" not in open(os.path.join(root, chapter)).read():
             problems.append(f"{chapter} does not show images/tour/{image}")
