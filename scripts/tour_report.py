@@ -691,9 +691,9 @@ def draw_into_book(folder, images):
     names for each image the document it was drawn from and the SHA-256 of that
     document, of the data and the gnuplot script drawn, and of the image: what
     tests/docs_figures_test.py checks."""
-    os.makedirs(images, exist_ok=True)
     with tempfile.TemporaryDirectory() as scratch:
         plot = write_report(folder, scratch)
+        os.makedirs(images, exist_ok=True)
         entries = {}
         for name, source in plot.drawn:
             drawn = os.path.join(plot.folder, name)
