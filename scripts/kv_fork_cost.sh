@@ -9,13 +9,13 @@
 # five times and reports latest_fork_usec (how long fork() kept the server from serving:
 # the kernel copies the page tables of the whole heap) for each, their median, and the
 # server's RSS. With --json-file, also writes the measurements as one JSON document in
-# the manner of examples/compare (the program, the machine, each server's rows and a
-# straight line through its medians against its RSS), which scripts/tour.sh keeps in
-# the tour's report folder and scripts/tour_report.py plots. --sizes replaces the five
-# key counts (tests/kv_fork_cost_test.sh runs small ones); such a run's document says
-# "quick": true, as a comparison's --quick does.
-# 5.2 minutes at a load average of 17 (measured). Every server runs on 127.0.0.1 on a free port in a scratch directory
-# and is stopped at the end. Needs redis-cli (redis-tools) and redis-server, as
+# the manner of examples/compare (the program, the machine, each server's rows and two
+# straight lines against its RSS, through the median forks and through the fastest),
+# which scripts/tour.sh keeps in the tour's report folder and scripts/tour_report.py
+# plots. --sizes replaces the five key counts (tests/kv_fork_cost_test.sh runs small
+# ones); such a run's document says "quick": true, as a comparison's --quick does.
+# 5.2 minutes at a load average of 17 (measured). Every server runs on 127.0.0.1 on a
+# free port in a scratch directory and is stopped at the end. Needs redis-cli (redis-tools) and redis-server, as
 # scripts/run.sh installs them. Explained in: docs/10-spindle-kv.md (the cost of fork)
 # and docs/12-comparisons.md (BGSAVE's fork in a real server).
 set -euo pipefail
@@ -142,6 +142,9 @@ def line_through(points):
     sxx = sum((x - mx) ** 2 for x, _ in points)
     sxy = sum((x - mx) * (y - my) for x, y in points)
     syy = sum((y - my) ** 2 for _, y in points)
+    if sxx == 0:
+        sys.exit("kv_fork_cost.sh: every size left the server at one resident memory, "
+                 "so no line can be fitted: give --sizes further apart")
     slope = sxy / sxx
     return slope, my - slope * mx, (sxy * sxy / (sxx * syy) if syy else 1.0)
 
