@@ -254,6 +254,7 @@ class Checker:
         self.sources = {}       # absolute path -> SourceFile, each file read once
         self.project = None     # the code base: every C++ SourceFile of the project
         self.project_scopes = set()
+        self.build_files = None  # the texts of the project's meson and CMake files
 
     def source(self, path):
         path = os.path.abspath(path)
@@ -457,16 +458,17 @@ class Checker:
         return spellings
 
     def in_build_files(self, parts):
-        name = "::".join(parts)
-        for folder, _, names in os.walk(self.root):
-            if os.path.relpath(folder, self.root).split(os.sep)[0] not in PROJECT_FOLDERS + (".",):
-                continue
-            for build_file in names:
-                if build_file in ("meson.build", "CMakeLists.txt") or build_file.endswith((".cmake", ".cmake.in")):
-                    with open(os.path.join(folder, build_file), encoding="utf-8", errors="replace") as f:
-                        if occurs(name, f.read()):
-                            return True
-        return False
+        """True if the name occurs in one of the project's meson or CMake files."""
+        if self.build_files is None:
+            self.build_files = []
+            for folder, subfolders, names in os.walk(self.root):
+                if folder == self.root:
+                    subfolders[:] = [s for s in subfolders if s in PROJECT_FOLDERS]
+                for name in names:
+                    if name in ("meson.build", "CMakeLists.txt") or name.endswith((".cmake", ".cmake.in")):
+                        with open(os.path.join(folder, name), encoding="utf-8", errors="replace") as f:
+                            self.build_files.append(f.read())
+        return any(occurs("::".join(parts), text) for text in self.build_files)
 
     def check_link(self, where, citing_dir, target):
         if "://" in target or target.startswith(("#", "mailto:")):
