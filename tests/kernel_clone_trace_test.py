@@ -49,7 +49,7 @@ def normalise(lines):
         line = re.sub(r"0x[0-9a-f]+", "0x...", line)
         # The id that starts each line (strace -f), the one clone returns, and the one
         # the kernel writes at parent_tid.
-        line = re.sub(r"^()(\d+)( )", name, line)
+        line = re.sub(r"^()(\d+)( )\s*", name, line)  # strace pads it to 5 places
         line = re.sub(r"(\[)(\d+)(\])", name, line)
         line = re.sub(r"(= )(\d+)($)", name, line)
         line = re.sub(r" +(?== )", " ", line)  # strace pads short calls to a column
