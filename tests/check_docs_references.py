@@ -174,16 +174,17 @@ class SourceFile:
         self.path = path
         self.is_code = path.endswith(CODE_SUFFIXES)
         self.code = strip_comments_and_strings(self.text) if self.is_code else self.text
-        self.tags = tags
+        self.words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", self.code))
+        self.tags = {}  # name -> the tags of that name
+        for tag in tags:
+            self.tags.setdefault(tag["name"], []).append(tag)
 
     def definitions(self, parts):
         """Tags defining the name `parts` (qualifier, name) in this file: a tag of that name
         whose scope ends with the qualifier."""
         name, qualifier = parts[-1], parts[:-1]
         found = []
-        for tag in self.tags:
-            if tag["name"] != name:
-                continue
+        for tag in self.tags.get(name, []):
             scope = [s for s in tag.get("scope", "").split("::") if s]
             if qualifier and scope[len(scope) - len(qualifier):] != qualifier:
                 continue
@@ -192,6 +193,8 @@ class SourceFile:
 
     def used_in_code(self, parts):
         """True if the (qualified) name occurs in the code, outside comments and strings."""
+        if parts[-1] not in self.words:
+            return False
         pattern = r"\s*(?:<[^;{}()]*?>)?\s*::\s*".join(re.escape(p) for p in parts)
         return re.search(r"(?<![A-Za-z0-9_])" + pattern + r"(?![A-Za-z0-9_])", self.code) is not None
 
@@ -254,6 +257,7 @@ class Checker:
         self.sources = {}       # absolute path -> SourceFile, each file read once
         self.project = None     # the code base: every C++ SourceFile of the project
         self.project_scopes = set()
+        self.aliases = {}       # a type alias's name -> the names of the types it stands for
         self.build_files = None  # the texts of the project's meson and CMake files
 
     def source(self, path):
@@ -275,9 +279,14 @@ class Checker:
                 self.sources[path] = SourceFile(path, tags)
             self.project = [self.sources[p] for p in paths]
             for source in self.project:
-                for tag in source.tags:
-                    if tag.get("kind") in ("namespace", "class", "struct", "enum", "union"):
-                        self.project_scopes.add(tag["name"])
+                for tags in source.tags.values():
+                    for tag in tags:
+                        if tag.get("kind") in ("namespace", "class", "struct", "enum", "union"):
+                            self.project_scopes.add(tag["name"])
+                        if tag.get("kind") == "typedef":
+                            target = parse_symbol(tag.get("typeref", "").partition(":")[2])
+                            if target:
+                                self.aliases.setdefault(tag["name"], set()).add(target[-1])
             self.project_scopes -= set(EXTERNAL_SCOPES)
         return self.project
 
@@ -449,12 +458,8 @@ class Checker:
         `green::io::read` -> `io_calls::read` (`using io = io_calls<backend>`)."""
         spellings = []
         for index, part in enumerate(parts[:-1]):
-            for source in self.project:
-                for tag in source.tags:
-                    if tag.get("kind") == "typedef" and tag["name"] == part:
-                        target = parse_symbol(tag.get("typeref", "").partition(":")[2])
-                        if target:
-                            spellings.append(target[-1:] + parts[index + 1:])
+            for target in sorted(self.aliases.get(part, ())):
+                spellings.append([target] + parts[index + 1:])
         return spellings
 
     def in_build_files(self, parts):
