@@ -9,11 +9,12 @@ every hexadecimal number, addresses and the stack size, written 0x...) and compa
 with TRACE (docs/programs/fork_and_clone_are_one_call.trace). -qq and signal=none leave
 out the children's exits and the SIGCHLDs, whose place among the parent's lines is a race.
 SPINDLE_UPDATE_TRANSCRIPT=1 rewrites TRACE from this run (docs/programs/run_all.sh does).
+CHAPTER, the chapter that quotes the trace, must hold each of its lines as they are.
 
 The comparison is shown to catch a change: the expected trace with CLONE_VM taken out
 of the pthread_create line must be reported as different.
 
-Usage: kernel_clone_trace_test.py PROGRAM TRACE [SANITIZE]
+Usage: kernel_clone_trace_test.py PROGRAM TRACE [CHAPTER [SANITIZE]]
   SANITIZE, meson's b_sanitize: the test skips itself (exit 77) when it is not "none",
   since the sanitizers' own threads would be in the trace.
 
@@ -79,12 +80,13 @@ def differences(expected, actual):
 
 
 def main(argv):
-    if len(argv) not in (3, 4):
+    if len(argv) not in (3, 4, 5):
         print(__doc__.split("Usage:")[1].split("Explained")[0].strip(), file=sys.stderr)
         return 2
     program, trace = argv[1], argv[2]
-    if len(argv) == 4 and argv[3] != "none":
-        print(f"kernel_clone_trace_test: a sanitised build ({argv[3]}): its threads would be "
+    chapter = argv[3] if len(argv) > 3 else None
+    if len(argv) == 5 and argv[4] != "none":
+        print(f"kernel_clone_trace_test: a sanitised build ({argv[4]}): its threads would be "
               "in the trace: skipped")
         return SKIP
     if shutil.which("strace") is None:
@@ -107,6 +109,14 @@ def main(argv):
         print(f"kernel_clone_trace_test: the trace differs from {trace}; if the change is "
               "meant, SPINDLE_UPDATE_TRANSCRIPT=1 rewrites it (and docs/01 quotes it)")
         return 1
+    if chapter:
+        with open(chapter, encoding="utf-8") as f:
+            quoted = set(f.read().splitlines())
+        missing = [line for line in expected if line not in quoted]
+        if missing:
+            print(f"kernel_clone_trace_test: {chapter} does not quote these lines of {trace}:")
+            print("\n".join(missing))
+            return 1
     altered = [line.replace("CLONE_VM|", "", 1) if "clone3(" in line else line for line in expected]
     if altered == expected or not differences(altered, actual):
         print("kernel_clone_trace_test: an altered trace (no CLONE_VM for pthread_create) "
