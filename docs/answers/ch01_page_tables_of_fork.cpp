@@ -7,7 +7,8 @@
 // grow with N by about 2 KiB per MiB (one 8-byte entry per 4 KiB page, in 4 KiB tables
 // that each map 2 MiB): the copy that makes fork's cost grow with memory
 // (examples/compare/fork_cost.cpp measures its time).
-// Explained in: docs/appendix-answers.md (chapter 01). Read next: examples/compare/fork_cost.cpp.
+// Explained in: docs/01-three-models.md (exercises), answer 01.7 in docs/appendix-answers.md.
+// Read next: examples/compare/fork_cost.cpp.
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>

@@ -6,7 +6,8 @@
 // What it shows: the kernel sees 101 tasks for the clone backend (main and one per
 // thread: ps -L lists 101 lines) and one for the green backend, whose 100 threads are
 // records and stacks inside main's task (ps -L lists one line).
-// Explained in: docs/appendix-answers.md (chapter 01). Read next: docs/answers/ch09_clone_flags_seen_from_proc.cpp.
+// Explained in: docs/01-three-models.md (exercises), answer 01.3 in docs/appendix-answers.md.
+// Read next: docs/answers/ch09_clone_flags_seen_from_proc.cpp.
 #include <dirent.h>
 
 #include <cstdio>
@@ -56,7 +57,8 @@ int tasks_while_parked() {
 int main() {
   int green = tasks_while_parked<spindle::green::backend>();
   int clone = tasks_while_parked<spindle::clone::backend>();
-  std::printf("/proc/self/task with %d parked threads: green %d, clone %d\n", threads, green, clone);
+  std::printf("/proc/self/task with %d parked threads: green %d, clone %d\n", threads, green,
+              clone);
   answer::claim(green == 1, "the green backend's threads are all inside main's one task");
   answer::claim(clone == threads + 1, "each clone thread is a task of its own, beside main's");
   return answer::claims_failed();

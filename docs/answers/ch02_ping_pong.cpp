@@ -6,7 +6,8 @@
 // What it shows: one function template compiles and runs over either backend; each side
 // sees every value the other sent, one more than it sent itself, so the hops strictly
 // alternate, and the counter comes back as 1000 from both.
-// Explained in: docs/appendix-answers.md (chapter 02). Read next: docs/programs/written_once.cpp.
+// Explained in: docs/02-the-api.md (exercises), answer 02.2 in docs/appendix-answers.md.
+// Read next: docs/programs/written_once.cpp.
 #include <cstdio>
 #include <string>
 
@@ -24,7 +25,8 @@ struct outcome {
 };
 
 // Main sends 1 to the player (the first hop); each side sends back one more than it
-// received, until the player's send makes it `hops`. Rendezvous channels (capacity 0): a send waits for its receiver.
+// received, until the player's send makes it `hops`. Rendezvous channels (capacity 0):
+// a send waits for its receiver.
 template <spindle::backend B>
 outcome ping_pong() {
   typename B::template channel<int> to_player(0), to_main(0);

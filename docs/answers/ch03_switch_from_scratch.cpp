@@ -8,9 +8,9 @@
 // which the compiler keeps in callee-saved registers across the switch, survive it.
 // The from-scratch frame is 56 bytes (six registers and the return address); Boost's is
 // 64, because it also keeps MXCSR and the x87 control word (docs/03's table).
-// Explained in: docs/appendix-answers.md (chapter 03). Read next: runtime/green/context.cpp.
+// Explained in: docs/03-context-switch.md (exercises), answer 03.7 in docs/appendix-answers.md.
+// Read next: runtime/green/context.cpp.
 #include <boost/context/detail/fcontext.hpp>
-
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -69,8 +69,8 @@ void* pong_sp = nullptr;
 void* make_scratch_context(std::byte* stack, void (*entry)()) {
   auto top = reinterpret_cast<std::uintptr_t>(stack + stack_bytes) & ~std::uintptr_t{15};
   auto* words = reinterpret_cast<std::uintptr_t*>(top);
-  words[-1] = 0;                                          // entry's return address
-  words[-2] = reinterpret_cast<std::uintptr_t>(entry);  // swap_context's ret lands here
+  words[-1] = 0;                                           // entry's return address
+  words[-2] = reinterpret_cast<std::uintptr_t>(entry);     // swap_context's ret lands here
   for (int slot = 3; slot <= 8; ++slot) words[-slot] = 0;  // r15 r14 r13 r12 rbx rbp
   return &words[-8];
 }

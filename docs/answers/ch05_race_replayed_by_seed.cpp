@@ -9,7 +9,8 @@
 // under a seed replays (tests/harness.hpp: under_many_schedules prints the seed for that).
 // Under FIFO every thread reads before any writes back, and all but one increment of
 // each round is lost.
-// Explained in: docs/appendix-answers.md (chapter 05). Read next: runtime/green/random_policy.cpp.
+// Explained in: docs/05-scheduler.md (exercises), answer 05.3 in docs/appendix-answers.md.
+// Read next: runtime/green/random_policy.cpp.
 #include <cstdint>
 #include <cstdio>
 #include <string>
@@ -61,7 +62,8 @@ int main() {
   int fifo = racy_count();
   std::printf("final counts, seeds 0 to 99 (%d increments each):\n%s", threads * increments,
               counts.c_str());
-  std::printf("no increment lost: %d seeds; some lost: %d seeds; FIFO: %d\n", lossless, lossy, fifo);
+  std::printf("no increment lost: %d seeds; some lost: %d seeds; FIFO: %d\n", lossless, lossy,
+              fifo);
   answer::claim(lossy > 0 && lossless > 0, "some seeds lose increments, others lose none");
   answer::claim(replayed == 100, "every seed gives the same count when it is run again");
   answer::claim(fifo == increments, "under FIFO each round's two increments make one");

@@ -8,7 +8,8 @@
 // her lock is the one that fails with spindle::deadlock_error. The report lists every
 // blocked thread, the three of the cycle and main in its join. When carol's error
 // unwinds her lock_guard, the cycle is broken: bob and then alice finish.
-// Explained in: docs/appendix-answers.md (chapter 07). Read next: runtime/green/deadlock.cpp.
+// Explained in: docs/07-deadlock.md (exercises), answer 07.2 in docs/appendix-answers.md.
+// Read next: runtime/green/deadlock.cpp.
 #include <cstdio>
 #include <functional>
 #include <mutex>

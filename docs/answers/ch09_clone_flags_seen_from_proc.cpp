@@ -14,7 +14,8 @@
 // with the same sharing flags (the list in runtime/clone/kernel_thread.cpp:
 // clone_flags); fork shares nothing and asks for SIGCHLD; vfork shares only the address
 // space; a green thread is no task at all, it runs in main's.
-// Explained in: docs/appendix-answers.md (chapter 09). Read next: runtime/clone/kernel_thread.cpp.
+// Explained in: docs/09-clone-backend.md (exercises), answer 09.9 in docs/appendix-answers.md.
+// Read next: runtime/clone/kernel_thread.cpp.
 #include <asm/prctl.h>
 #include <fcntl.h>
 #include <linux/kcmp.h>
@@ -44,9 +45,7 @@ struct sharing {
   bool operator==(const sharing&) const = default;
 };
 
-bool same(pid_t other, int what) {
-  return syscall(SYS_kcmp, getpid(), other, what, 0, 0) == 0;
-}
+bool same(pid_t other, int what) { return syscall(SYS_kcmp, getpid(), other, what, 0, 0) == 0; }
 
 // Field 38 of /proc/TID/stat, read with system calls only (a vfork child calls it too,
 // and must not allocate in its parent's heap).
@@ -59,7 +58,8 @@ int exit_signal_of(pid_t tid) {
   if (fd >= 0) close(fd);
   if (n <= 0) return -100;
   const char* field = std::strrchr(text, ')');  // the name may hold spaces; fields follow
-  for (int number = 2; field != nullptr && number < 38; ++number) field = std::strchr(field + 1, ' ');
+  for (int number = 2; field != nullptr && number < 38; ++number)
+    field = std::strchr(field + 1, ' ');
   return field ? std::atoi(field + 1) : -100;
 }
 
@@ -83,9 +83,14 @@ unsigned long main_thread_pointer = 0;
 // Asks the kernel what task `tid` shares with main; `its_thread_pointer` is the fs base
 // the task itself read.
 sharing sharing_of(pid_t tid, unsigned long its_thread_pointer) {
-  return {same(tid, KCMP_VM),      same(tid, KCMP_FILES),   same(tid, KCMP_FS),
-          same(tid, KCMP_SIGHAND), same(tid, KCMP_SYSVSEM), tgid_of(tid) == getpid(),
-          its_thread_pointer != main_thread_pointer, exit_signal_of(tid)};
+  return {same(tid, KCMP_VM),
+          same(tid, KCMP_FILES),
+          same(tid, KCMP_FS),
+          same(tid, KCMP_SIGHAND),
+          same(tid, KCMP_SYSVSEM),
+          tgid_of(tid) == getpid(),
+          its_thread_pointer != main_thread_pointer,
+          exit_signal_of(tid)};
 }
 
 std::string flags_text(const sharing& s) {
@@ -139,8 +144,14 @@ sharing of_vfork() {
     auto shares = [parent, self](int what) {
       return syscall(SYS_kcmp, parent, self, what, 0, 0) == 0;
     };
-    vfork_answer = {shares(KCMP_VM), shares(KCMP_FILES), shares(KCMP_FS), shares(KCMP_SIGHAND),
-                    shares(KCMP_SYSVSEM), false, false, exit_signal_of(self)};
+    vfork_answer = {shares(KCMP_VM),
+                    shares(KCMP_FILES),
+                    shares(KCMP_FS),
+                    shares(KCMP_SIGHAND),
+                    shares(KCMP_SYSVSEM),
+                    false,
+                    false,
+                    exit_signal_of(self)};
     _exit(0);
   }
   wait(nullptr);
@@ -211,6 +222,7 @@ int main() {
   answer::claim(vforked.vm && !vforked.files && !vforked.fs && !vforked.sighand &&
                     vforked.exit_signal == SIGCHLD,
                 "vfork shares the address space only, and ends with SIGCHLD too");
-  answer::claim(green_task.tid == getpid(), "a green thread is no task of its own: no clone at all");
+  answer::claim(green_task.tid == getpid(),
+                "a green thread is no task of its own: no clone at all");
   return answer::claims_failed();
 }
