@@ -38,7 +38,6 @@ std::atomic<std::int64_t> slice_ns{not_read_yet};
 // The preemption signal, chosen when the handler is installed: the next free realtime
 // signal below the watchdog's (runtime/green/watchdog.cpp: claim_realtime_signal).
 std::atomic<int> chosen_signal{0};
-int preemption_signal() noexcept { return chosen_signal.load(std::memory_order_relaxed); }
 
 // What every handler of the process did (spindle::green::preemption::counts).
 struct counters {
@@ -109,6 +108,8 @@ bool masks_more(const sigset_t& interrupted, const sigset_t& ordinary) noexcept 
 }
 
 }  // namespace
+
+int preemption_signal() noexcept { return chosen_signal.load(std::memory_order_relaxed); }
 
 // The safe-point rule. A switch from here is a yield the interrupted code did not ask
 // for, so it is safe only where the code could have asked: where it holds no lock and

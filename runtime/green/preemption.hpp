@@ -28,6 +28,11 @@ namespace spindle::green::detail {
 
 class scheduler;
 
+// The signal the preemption timers send, 0 until the handler is installed (the first
+// set_slice or SPINDLE_PREEMPT that turns preemption on). For the tests, whose own fast
+// timer sends it too (tests/preemption_test.cpp: faster_ticks).
+int preemption_signal() noexcept;
+
 // Changed by every set_slice, so that a scheduler notices a new setting at its next spawn.
 extern std::atomic<std::uint64_t> preemption_settings;
 
