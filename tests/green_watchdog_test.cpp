@@ -1,6 +1,7 @@
 // tests/green_watchdog_test.cpp — the watchdog names a green thread that blocks its
-// scheduler in a system call, and says nothing about a program that blocks only through
-// spindle. Explained in: docs/08-reactor.md (the watchdog).
+// scheduler in a system call, or hogs it computing, and says nothing about a program that
+// blocks only through spindle and yields, or whose hog is preempted.
+// Explained in: docs/08-reactor.md (the watchdog, the hog watchdog).
 //
 // Each scenario sets the process's threshold, so each runs in a child process
 // (tests/child_process.hpp); a child that hangs on purpose is killed once its stderr
@@ -21,6 +22,7 @@
 #include "green/watchdog.hpp"
 #include "spindle/clone.hpp"
 #include "spindle/green.hpp"
+#include "spindle/green/preemption.hpp"
 
 namespace green = spindle::green;
 namespace kernel = spindle::clone;
@@ -132,11 +134,12 @@ TEST_CASE(
 }
 
 // Does a healthy program, which switches often, sleeps and does its I/O through spindle,
-// hear from the watchdog? Never, though its ticks come all along.
+// hear from the watchdog, or from the hog watchdog? Never, though its ticks come all along.
 TEST_CASE("a_busy_green_program_that_blocks_only_through_spindle_gets_no_report") {
   auto outcome = run_in_child(
       [] {
         green::watchdog::set_threshold(short_threshold);
+        green::watchdog::set_hog_limit(short_threshold);
         std::uint64_t ticks_before = green::detail::watchdog_ticks();
         int pipe_ends[2];
         if (pipe(pipe_ends) != 0) return 3;
@@ -203,16 +206,79 @@ TEST_CASE("the_scheduler_idle_wait_for_a_descriptor_and_a_timer_is_not_disturbed
   CHECK_FALSE(says(outcome.err, "spindle:"));
 }
 
+// A computation that never yields, for the hog tests: exported with C linkage (the test
+// is linked with export_dynamic), so that dladdr finds its name for the report.
+extern "C" [[gnu::noinline]] void spin_without_yielding_for_the_watchdog(
+    const std::atomic<bool>& stop) {
+  volatile std::uint64_t work = 0;
+  while (!stop.load(std::memory_order_relaxed)) work = work + 1;
+}
+
+// What if a green thread computes for a long time without yielding while another is
+// runnable? The hog watchdog names it, says how long, and where the tick found it.
+TEST_CASE("a_green_thread_that_computes_without_yielding_is_named_with_the_function_it_runs") {
+  auto outcome = run_in_child(
+      [] {
+        green::watchdog::set_hog_limit(short_threshold);
+        std::atomic<bool> stop{false};
+        auto spinner = green::spawn({.name = "spinner"},
+                                    [&] { spin_without_yielding_for_the_watchdog(stop); });
+        auto waiting = green::spawn({.name = "waiting"}, [&] { stop = true; });
+        spinner.join();  // never: the child is killed at the report
+        waiting.join();
+        return 0;
+      },
+      patience, "without yielding");
+  INFO(outcome.describe());
+  CHECK(outcome.stopped_at_cue);
+  CHECK(says(outcome.err, "\"spinner\" has run for at least "));
+  CHECK(says(outcome.err, " s without yielding; it was at 0x"));
+  CHECK(says(outcome.err, "(spin_without_yielding_for_the_watchdog+0x"));
+  CHECK(says(outcome.err, "SPINDLE_HOG_LIMIT=off"));
+}
+
+// Does a thread that computes just as long, but with preemption on, hear from the hog
+// watchdog? No: each slice ends in a switch, and the switches are progress.
+TEST_CASE("a_computing_green_thread_that_is_preempted_gets_no_hog_report") {
+  auto outcome = run_in_child(
+      [] {
+        green::watchdog::set_hog_limit(short_threshold);
+        green::preemption::set_slice(std::chrono::milliseconds(5));
+        std::uint64_t ticks_before = green::detail::watchdog_ticks();
+        std::atomic<bool> stop{false};
+        std::atomic<int> rounds{0};
+        auto spinner = green::spawn({.name = "spinner"},
+                                    [&] { spin_without_yielding_for_the_watchdog(stop); });
+        auto ticker = green::spawn({.name = "ticker"}, [&] {
+          auto until = std::chrono::steady_clock::now() + 4 * short_threshold;
+          while (std::chrono::steady_clock::now() < until) {
+            green::this_thread::sleep_for(std::chrono::milliseconds(1));
+            ++rounds;
+          }
+          stop = true;
+        });
+        spinner.join();
+        ticker.join();
+        if (rounds < 2) return 5;
+        return green::detail::watchdog_ticks() > ticks_before ? 0 : 4;
+      },
+      patience);
+  INFO(outcome.describe());
+  CHECK(outcome.exited_with(0));
+  CHECK_FALSE(says(outcome.err, "spindle:"));
+}
+
 namespace {
 
 // The threshold this test executable reads from SPINDLE_WATCHDOG, printed by the helper
 // case below when the test runs a fresh copy of itself with `value` in the environment
 // (a copy, since a process reads the variable only once). Returns what the copy printed
 // on stdout and stderr.
-spindle_test::child_outcome threshold_read_from_environment(const char* value) {
+spindle_test::child_outcome threshold_read_from_environment(const char* value,
+                                                           const char* variable = "SPINDLE_WATCHDOG") {
   return run_in_child(
-      [value] {
-        setenv("SPINDLE_WATCHDOG", value, 1);
+      [value, variable] {
+        setenv(variable, value, 1);
         setenv("SPINDLE_WATCHDOG_TEST_HELPER", "1", 1);
         // The path, not /proc/self/exe: under valgrind that names valgrind's own tool,
         // while readlink answers with the test's path.
@@ -233,6 +299,7 @@ spindle_test::child_outcome threshold_read_from_environment(const char* value) {
 TEST_CASE("print_the_threshold_when_run_by_threshold_read_from_environment") {
   if (!std::getenv("SPINDLE_WATCHDOG_TEST_HELPER")) return;
   std::printf("threshold %lld ms\n", static_cast<long long>(green::watchdog::threshold().count()));
+  std::printf("hog limit %lld ms\n", static_cast<long long>(green::watchdog::hog_limit().count()));
 }
 
 // What does SPINDLE_WATCHDOG accept, and what does it say about a value it refuses?
@@ -249,6 +316,21 @@ TEST_CASE("spindle_watchdog_takes_seconds_or_off_and_names_a_value_it_refuses") 
   CHECK(says(refused.err, "SPINDLE_WATCHDOG=\"soon\" is neither a number of seconds"));
 }
 
+// And SPINDLE_HOG_LIMIT, for the hog watchdog?
+TEST_CASE("spindle_hog_limit_takes_seconds_or_off_and_names_a_value_it_refuses") {
+  auto seconds = threshold_read_from_environment("0.3", "SPINDLE_HOG_LIMIT");
+  INFO(seconds.describe());
+  CHECK(says(seconds.out, "hog limit 300 ms"));
+  CHECK(says(seconds.out, "threshold 1000 ms"));
+  auto off = threshold_read_from_environment("off", "SPINDLE_HOG_LIMIT");
+  INFO(off.describe());
+  CHECK(says(off.out, "hog limit 0 ms"));
+  auto refused = threshold_read_from_environment("later", "SPINDLE_HOG_LIMIT");
+  INFO(refused.describe());
+  CHECK(says(refused.out, "hog limit 1000 ms"));
+  CHECK(says(refused.err, "SPINDLE_HOG_LIMIT=\"later\" is neither a number of seconds"));
+}
+
 // Can a program turn the watchdog off, and back on?
 TEST_CASE("set_threshold_turns_the_watchdog_off_with_zero_and_on_again") {
   auto before = green::watchdog::threshold();
@@ -257,4 +339,16 @@ TEST_CASE("set_threshold_turns_the_watchdog_off_with_zero_and_on_again") {
   green::watchdog::set_threshold(1500ms);
   CHECK(green::watchdog::threshold() == 1500ms);
   green::watchdog::set_threshold(before);
+}
+
+// And the hog watchdog, apart from the other?
+TEST_CASE("set_hog_limit_turns_the_hog_watchdog_off_with_zero_and_on_again") {
+  auto before = green::watchdog::hog_limit();
+  auto threshold = green::watchdog::threshold();
+  green::watchdog::set_hog_limit(0ms);
+  CHECK(green::watchdog::hog_limit() == 0ms);
+  CHECK(green::watchdog::threshold() == threshold);
+  green::watchdog::set_hog_limit(700ms);
+  CHECK(green::watchdog::hog_limit() == 700ms);
+  green::watchdog::set_hog_limit(before);
 }
