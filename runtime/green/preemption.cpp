@@ -149,9 +149,10 @@ preemption::verdict preemption::judge(const scheduler& s,
   return verdict::in_library;
 }
 
-// One tick. Nothing to do if the running thread changed since the previous tick (it has
-// not had a whole slice), if it is the scheduler's own loop, or if no other thread could
-// run. Otherwise the rule decides: switch now, or defer.
+// One tick; ticks come every half slice. Nothing to do until the running thread has been
+// the same for two ticks in a row (then it has run between one slice and one and a half),
+// if it is the scheduler's own loop, or if no other thread could run. Otherwise the rule
+// decides: switch now, or defer.
 void preemption::tick(scheduler& s, const ucontext_t& interrupted) noexcept {
   std::int64_t slice = slice_ns.load(std::memory_order_relaxed);
   if (slice <= 0) {
@@ -161,10 +162,12 @@ void preemption::tick(scheduler& s, const ucontext_t& interrupted) noexcept {
   std::uint64_t handovers = s.handovers();
   if (handovers != seen_handovers_) {
     seen_handovers_ = handovers;
+    unchanged_ticks_ = 0;
     deferred_ = false;
-    if (slice != armed_slice_) arm(slice, slice);
+    if (slice / 2 != armed_period_) arm(slice / 2, slice / 2);
     return;
   }
+  if (++unchanged_ticks_ < 2) return;
   verdict v = judge(s, interrupted);
   if (v != verdict::safe) return defer(v, handovers);
   if (s.is_loop(s.running()) || !s.others_could_run()) return;
@@ -191,17 +194,17 @@ void preemption::defer(verdict why, std::uint64_t handovers) noexcept {
   }
   deferred_ = true;
   deferred_at_ = handovers;
-  arm(armed_slice_ / 4, armed_slice_);
+  arm(armed_period_ / 2, armed_period_);
 }
 
-// Starts the timer: first after `first_ns` of CPU time, then every `period_ns`; 0, 0
-// disarms it. In the handler, or with the signal blocked.
+// Starts the timer: first after `first_ns` of CPU time, then every `period_ns` (which it
+// remembers in armed_period_); 0, 0 disarms it. In the handler, or with the signal blocked.
 bool preemption::arm(std::int64_t first_ns, std::int64_t period_ns) noexcept {
   auto as_timespec = [](std::int64_t ns) {
     return timespec{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
   };
   itimerspec when{as_timespec(period_ns), as_timespec(first_ns)};
-  armed_slice_ = period_ns;
+  armed_period_ = period_ns;
   return have_timer_ && timer_settime(timer_, 0, &when, nullptr) == 0;
 }
 
@@ -228,8 +231,9 @@ void preemption::apply(scheduler& s) noexcept {
     have_timer_ = timer_create(CLOCK_THREAD_CPUTIME_ID, &to_this_thread, &timer_) == 0;
   }
   seen_handovers_ = s.handovers();
+  unchanged_ticks_ = 0;
   deferred_ = false;
-  arm(slice > 0 ? slice : 0, slice > 0 ? slice : 0);
+  arm(slice > 0 ? slice / 2 : 0, slice > 0 ? slice / 2 : 0);
   pthread_sigmask(SIG_SETMASK, &before, nullptr);
 }
 

@@ -3,10 +3,10 @@
 //
 // Concept: when preemption is on (spindle/green/preemption.hpp), each scheduler has a
 // POSIX timer on its kernel thread's CPU clock (CLOCK_THREAD_CPUTIME_ID), signalling that
-// kernel thread (SIGEV_THREAD_ID) once per slice of CPU time it used. The handler runs on
-// the interrupted green thread's own stack, and compares the scheduler's hand-over count
-// with the previous tick's: unchanged, the running thread has had the processor for at
-// least a whole slice. It then switches to the next thread (scheduler::preempt) if the
+// kernel thread (SIGEV_THREAD_ID) every half slice of CPU time it used. The handler runs
+// on the interrupted green thread's own stack, and compares the scheduler's hand-over
+// count with the previous tick's: unchanged two ticks in a row, the running thread has
+// had the processor for at least a whole slice. It then switches to the next thread (scheduler::preempt) if the
 // interrupted instruction is a safe point: the program's own code (runtime/green/
 // code_ranges.hpp), outside a no-preemption section, on the thread's own stack, with the
 // signal mask the thread runs with. Otherwise it defers: it looks again a quarter slice
@@ -88,12 +88,13 @@ class preemption {
   timer_t timer_{};
   bool have_timer_ = false;             // timer_ was created in this process
   std::uint64_t applied_ = 0;           // the preemption_settings value last applied
-  std::int64_t armed_slice_ = 0;        // the slice the timer's period was set for
+  std::int64_t armed_period_ = 0;       // the timer's period: half the slice, or 0
   sigset_t ordinary_mask_{};            // the kernel thread's mask when the timer was made
   stack_span root_stack_;               // the kernel thread's own stack, where the root runs
 
   // The handler's own state.
   std::uint64_t seen_handovers_ = 0;    // the hand-over count the previous tick saw
+  unsigned unchanged_ticks_ = 0;        // ticks in a row that saw it unchanged
   bool deferred_ = false;               // a switch is owed to the thread running since
   std::uint64_t deferred_at_ = 0;       // the hand-over count when it was deferred
 

@@ -4,8 +4,8 @@
 // Concept: green threads are cooperative, so a thread that computes without yielding
 // keeps every other green thread of its kernel thread waiting (the hog watchdog says so:
 // spindle/green/watchdog.hpp). With preemption on, each scheduler has a timer on its
-// kernel thread's CPU clock that signals it once per slice; a signal that finds the same
-// thread still running since the previous one makes it yield, from the signal handler,
+// kernel thread's CPU clock that signals it every half slice; a signal that finds the
+// same thread running for a whole slice makes it yield, from the signal handler,
 // but only at a safe point: when the interrupted instruction is in the program's own
 // code (not libc, libstdc++, libgcc, the loader or spindle, which may hold a lock the next
 // thread needs) and outside a no_preemption section. Anywhere else the switch is
