@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "preemption_support.hpp"
+#include "spindle/green/trace.hpp"
 
 namespace green = spindle::green;
 using namespace std::chrono_literals;
@@ -132,6 +133,33 @@ TEST_CASE("the_timer_firing_inside_malloc_spindle_locks_and_sections_defers_the_
   CHECK(all_seen);
   CHECK(heap_errors == 0);
   CHECK(counted_under_lock == rounds_of[0] + rounds_of[1]);
+}
+
+// Does a trace show where the timer took the processor? Each preemption is an instant
+// "preempted" on the preempted thread's track, ending one of its "running" spans.
+TEST_CASE("a_trace_marks_each_preemption_on_the_track_of_the_thread_it_stopped") {
+  std::ostringstream json;
+  {
+    preempting<green::backend> on(1ms);
+    std::atomic<int> ticks{0};
+    std::atomic<bool> stop{false};
+    green::trace::start();
+    auto ticker = green::spawn({.name = "ticker"}, [&] {
+      while (!stop.load()) {
+        green::this_thread::sleep_for(1ms);
+        ticks.fetch_add(1);
+      }
+    });
+    auto spinner = green::spawn({.name = "spinner"}, [&] {
+      spin_until([&] { return ticks.load() >= 2; });
+      stop.store(true);
+    });
+    spinner.join();
+    ticker.join();
+    green::trace::stop();
+  }
+  green::trace::write_chrome_json(json);
+  CHECK(json.str().find("\"name\":\"preempted\"") != std::string::npos);
 }
 
 // Can a program turn preemption on and off, and read back what it set?
