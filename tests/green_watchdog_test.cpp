@@ -270,10 +270,11 @@ TEST_CASE("a_computing_green_thread_that_is_preempted_gets_no_hog_report") {
 
 namespace {
 
-// The threshold this test executable reads from SPINDLE_WATCHDOG, printed by the helper
-// case below when the test runs a fresh copy of itself with `value` in the environment
-// (a copy, since a process reads the variable only once). Returns what the copy printed
-// on stdout and stderr.
+// The settings this test executable reads from its environment (the threshold, the hog
+// limit, the preemption slice), printed by the helper case below when the test runs a
+// fresh copy of itself with `variable`=`value` in the environment (a copy, since a
+// process reads each variable only once). Returns what the copy printed on stdout and
+// stderr.
 spindle_test::child_outcome threshold_read_from_environment(const char* value,
                                                            const char* variable = "SPINDLE_WATCHDOG") {
   return run_in_child(
@@ -295,11 +296,12 @@ spindle_test::child_outcome threshold_read_from_environment(const char* value,
 
 }  // namespace
 
-// Not a test by itself: prints the threshold, for threshold_read_from_environment.
+// Not a test by itself: prints the settings, for threshold_read_from_environment.
 TEST_CASE("print_the_threshold_when_run_by_threshold_read_from_environment") {
   if (!std::getenv("SPINDLE_WATCHDOG_TEST_HELPER")) return;
   std::printf("threshold %lld ms\n", static_cast<long long>(green::watchdog::threshold().count()));
   std::printf("hog limit %lld ms\n", static_cast<long long>(green::watchdog::hog_limit().count()));
+  std::printf("slice %lld us\n", static_cast<long long>(green::preemption::slice().count()));
 }
 
 // What does SPINDLE_WATCHDOG accept, and what does it say about a value it refuses?
@@ -329,6 +331,24 @@ TEST_CASE("spindle_hog_limit_takes_seconds_or_off_and_names_a_value_it_refuses")
   INFO(refused.describe());
   CHECK(says(refused.out, "hog limit 1000 ms"));
   CHECK(says(refused.err, "SPINDLE_HOG_LIMIT=\"later\" is neither a number of seconds"));
+}
+
+// And SPINDLE_PREEMPT, which turns preemption on (it is off by default)?
+TEST_CASE("spindle_preempt_takes_a_slice_in_seconds_or_off_and_names_a_value_it_refuses") {
+  auto unset = threshold_read_from_environment("", "SPINDLE_PREEMPT");
+  INFO(unset.describe());
+  CHECK(says(unset.out, "slice 0 us"));
+  auto seconds = threshold_read_from_environment("0.005", "SPINDLE_PREEMPT");
+  INFO(seconds.describe());
+  CHECK(says(seconds.out, "slice 5000 us"));
+  auto off = threshold_read_from_environment("off", "SPINDLE_PREEMPT");
+  INFO(off.describe());
+  CHECK(says(off.out, "slice 0 us"));
+  auto refused = threshold_read_from_environment("often", "SPINDLE_PREEMPT");
+  INFO(refused.describe());
+  CHECK(says(refused.out, "slice 0 us"));
+  CHECK(says(refused.err, "SPINDLE_PREEMPT=\"often\" is neither a number of seconds"));
+  CHECK(says(refused.err, "preemption stays off"));
 }
 
 // Can a program turn the watchdog off, and back on?
