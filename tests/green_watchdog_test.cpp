@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <initializer_list>
 #include <string>
 #include <thread>
 #include <utility>
@@ -304,51 +305,51 @@ TEST_CASE("print_the_threshold_when_run_by_threshold_read_from_environment") {
   std::printf("slice %lld us\n", static_cast<long long>(green::preemption::slice().count()));
 }
 
-// What does SPINDLE_WATCHDOG accept, and what does it say about a value it refuses?
-TEST_CASE("spindle_watchdog_takes_seconds_or_off_and_names_a_value_it_refuses") {
-  auto seconds = threshold_read_from_environment("0.25");
-  INFO(seconds.describe());
-  CHECK(says(seconds.out, "threshold 250 ms"));
-  auto off = threshold_read_from_environment("off");
-  INFO(off.describe());
-  CHECK(says(off.out, "threshold 0 ms"));
-  auto refused = threshold_read_from_environment("soon");
-  INFO(refused.describe());
-  CHECK(says(refused.out, "threshold 1000 ms"));
-  CHECK(says(refused.err, "SPINDLE_WATCHDOG=\"soon\" is neither a number of seconds"));
+namespace {
+
+// What one environment variable should make of a value: the line the helper prints.
+struct reading {
+  const char* value;
+  const char* printed;
+};
+
+// Runs the helper once per reading of `variable`, checking what it printed; `refused`
+// is a value that is no duration, which keeps `printed_when_refused` and is named on
+// stderr.
+void check_readings(const char* variable, std::initializer_list<reading> readings,
+                    const char* refused, const char* printed_when_refused) {
+  for (const reading& r : readings) {
+    auto outcome = threshold_read_from_environment(r.value, variable);
+    INFO(variable << "=" << r.value << ": " << outcome.describe());
+    CHECK(says(outcome.out, r.printed));
+  }
+  auto outcome = threshold_read_from_environment(refused, variable);
+  INFO(variable << "=" << refused << ": " << outcome.describe());
+  CHECK(says(outcome.out, printed_when_refused));
+  CHECK(says(outcome.err, std::string(variable) + "=\"" + refused +
+                              "\" is neither a number of seconds"));
 }
 
-// And SPINDLE_HOG_LIMIT, for the hog watchdog?
+}  // namespace
+
+// What does SPINDLE_WATCHDOG accept, and what does it say about a value it refuses?
+TEST_CASE("spindle_watchdog_takes_seconds_or_off_and_names_a_value_it_refuses") {
+  check_readings("SPINDLE_WATCHDOG", {{"0.25", "threshold 250 ms"}, {"off", "threshold 0 ms"}},
+                 "soon", "threshold 1000 ms");
+}
+
+// And SPINDLE_HOG_LIMIT, for the hog watchdog, which leaves the threshold alone?
 TEST_CASE("spindle_hog_limit_takes_seconds_or_off_and_names_a_value_it_refuses") {
-  auto seconds = threshold_read_from_environment("0.3", "SPINDLE_HOG_LIMIT");
-  INFO(seconds.describe());
-  CHECK(says(seconds.out, "hog limit 300 ms"));
-  CHECK(says(seconds.out, "threshold 1000 ms"));
-  auto off = threshold_read_from_environment("off", "SPINDLE_HOG_LIMIT");
-  INFO(off.describe());
-  CHECK(says(off.out, "hog limit 0 ms"));
-  auto refused = threshold_read_from_environment("later", "SPINDLE_HOG_LIMIT");
-  INFO(refused.describe());
-  CHECK(says(refused.out, "hog limit 1000 ms"));
-  CHECK(says(refused.err, "SPINDLE_HOG_LIMIT=\"later\" is neither a number of seconds"));
+  check_readings("SPINDLE_HOG_LIMIT",
+                 {{"0.3", "hog limit 300 ms"}, {"0.3", "threshold 1000 ms"}, {"off", "hog limit 0 ms"}},
+                 "later", "hog limit 1000 ms");
 }
 
 // And SPINDLE_PREEMPT, which turns preemption on (it is off by default)?
 TEST_CASE("spindle_preempt_takes_a_slice_in_seconds_or_off_and_names_a_value_it_refuses") {
-  auto unset = threshold_read_from_environment("", "SPINDLE_PREEMPT");
-  INFO(unset.describe());
-  CHECK(says(unset.out, "slice 0 us"));
-  auto seconds = threshold_read_from_environment("0.005", "SPINDLE_PREEMPT");
-  INFO(seconds.describe());
-  CHECK(says(seconds.out, "slice 5000 us"));
-  auto off = threshold_read_from_environment("off", "SPINDLE_PREEMPT");
-  INFO(off.describe());
-  CHECK(says(off.out, "slice 0 us"));
-  auto refused = threshold_read_from_environment("often", "SPINDLE_PREEMPT");
-  INFO(refused.describe());
-  CHECK(says(refused.out, "slice 0 us"));
-  CHECK(says(refused.err, "SPINDLE_PREEMPT=\"often\" is neither a number of seconds"));
-  CHECK(says(refused.err, "preemption stays off"));
+  check_readings("SPINDLE_PREEMPT",
+                 {{"", "slice 0 us"}, {"0.005", "slice 5000 us"}, {"off", "slice 0 us"}},
+                 "often", "slice 0 us");
 }
 
 // Can a program turn the watchdog off, and back on?
