@@ -151,7 +151,7 @@ preemption::verdict preemption::judge(const scheduler& s,
 
 // One tick; ticks come every half slice. Nothing to do until the running thread has been
 // the same for two ticks in a row (then it has run between one slice and one and a half),
-// if it is the scheduler's own loop, or if no other thread could run. Otherwise the rule
+// nor if it is the scheduler's own loop, or no other thread could run. Otherwise the rule
 // decides: switch now, or defer.
 void preemption::tick(scheduler& s, const ucontext_t& interrupted) noexcept {
   std::int64_t slice = slice_ns.load(std::memory_order_relaxed);
@@ -168,9 +168,10 @@ void preemption::tick(scheduler& s, const ucontext_t& interrupted) noexcept {
     return;
   }
   if (++unchanged_ticks_ < 2) return;
+  // Inside a section, a policy may be halfway through a change: has_ready is not asked.
+  if (sections_ == 0 && (s.is_loop(s.running()) || !s.others_could_run())) return;
   verdict v = judge(s, interrupted);
   if (v != verdict::safe) return defer(v, handovers);
-  if (s.is_loop(s.running()) || !s.others_could_run()) return;
   count(counted.taken);
   deferred_ = false;
   // The kernel blocked this signal while its handler runs, and the mask is the kernel
@@ -215,6 +216,7 @@ bool preemption::arm(std::int64_t first_ns, std::int64_t period_ns) noexcept {
 void preemption::apply(scheduler& s) noexcept {
   applied_ = preemption_settings.load(std::memory_order_relaxed);
   std::int64_t slice = current_slice();
+  if (slice <= 0 && !have_timer_) return;  // off, and never on here: no signal claimed
   if (!handler_installed()) return;
   sigset_t only = only_the_preemption_signal();
   sigset_t before;

@@ -28,6 +28,7 @@
 namespace spindle::green::detail {
 
 class scheduler;
+struct record;
 
 class watchdog {
  public:
@@ -79,6 +80,20 @@ class watchdog {
   timespec unchanged_since_{};        // when a tick first saw last_handovers_
   bool reported_ = false;             // this stall has been reported
 };
+
+// --- The reports (runtime/green/watchdog_report.cpp), called by the tick's handler. ---
+
+// What the interrupted code was doing: in a system call (and which, -1 if unknown), or not.
+struct system_call {
+  bool inside = false;
+  long number = -1;
+};
+// Reads it from the registers the kernel saved (x86-64; elsewhere: never in a call).
+system_call interrupted_system_call(const ucontext_t& interrupted) noexcept;
+// `r` has blocked its scheduler for `stalled_ns` in `call`: one line on stderr.
+void report_stall(const record& r, std::int64_t stalled_ns, const system_call& call) noexcept;
+// `r` has run `ran_ns` without yielding, and was at the instruction `interrupted` stopped.
+void report_hog(const record& r, std::int64_t ran_ns, const ucontext_t& interrupted) noexcept;
 
 // How many ticks the handlers of this process have handled, for the tests: a test that
 // expects no report checks that ticks came all the same.
