@@ -247,7 +247,8 @@ void show_spinning(milliseconds how_long, milliseconds tick, milliseconds slice)
       "the spinner on stderr. With preemption on, a timer on the kernel thread's CPU clock\n"
       "interrupts the spinner once per slice and, the spinner being in the program's own\n"
       "code, makes it yield from the signal handler: the ticker's timer is fired and the\n"
-      "ticker runs, every tick.\n\n");
+      "ticker runs within a slice or so of its time. (The slice is CPU time: on a loaded\n"
+      "machine it lasts longer on the clock, and the ticker may miss a beat.)\n\n");
 }
 
 void explain(const std::string& backend) {
