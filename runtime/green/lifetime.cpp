@@ -96,6 +96,16 @@ void scheduler::list() noexcept {
   all_schedulers = this;
 }
 
+// Looked up in the list, under its lock, rather than read through `home`: that scheduler
+// may have been freed with its kernel thread.
+long scheduler::kernel_tid_of(const void* home) noexcept {
+  std::lock_guard<std::mutex> held(all_schedulers_lock);
+  for (const scheduler* s = all_schedulers; s; s = s->listed_next_) {
+    if (s == home) return s->kernel_tid_;
+  }
+  return 0;
+}
+
 void scheduler::unlist() noexcept {
   std::lock_guard<std::mutex> held(all_schedulers_lock);
   (listed_prev_ ? listed_prev_->listed_next_ : all_schedulers) = listed_next_;

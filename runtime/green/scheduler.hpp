@@ -86,6 +86,10 @@ public:
   // The stack the running thread runs on, where the switch hooks need it.
   const stack_span& running_stack() const noexcept { return stack_of(running_); }
 
+  // The kernel thread id of the live scheduler at `home`, or 0 if none is there (its
+  // kernel thread has exited). Callable from any thread; takes the list's lock.
+  static long kernel_tid_of(const void* home) noexcept;
+
   // Frees the scheduler of an exiting kernel thread if only its root thread is left.
   static void retire(scheduler* s) noexcept;
 
