@@ -21,6 +21,7 @@
 #include "context.hpp"
 #include "local_slots.hpp"
 #include "overflow.hpp"
+#include "remote.hpp"
 #include "scheduler.hpp"
 #include "stack.hpp"
 #include "switch_hooks.hpp"
@@ -130,6 +131,7 @@ scheduler::~scheduler() {
 void scheduler::retire(scheduler* s) noexcept {
   s->watchdog_.stop();  // abandoned threads cannot stall anyone now
   s->unlist();          // its kernel thread is leaving: no tool can look at it now
+  if (s->inbox_) s->inbox_->close();  // handles held elsewhere now post in vain
   s->reap_finished();
   destroy_locals(&s->root_);
   if (s->running_ == &s->root_ && s->all_ == &s->root_ && s->root_.all_next == nullptr) {
