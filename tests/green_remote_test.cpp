@@ -7,16 +7,21 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <fstream>
 #include <functional>
 #include <memory>
 #include <optional>
+#include <string>
 #include <thread>
 #include <vector>
 
+#include "green/remote.hpp"
+#include "green/scheduler.hpp"
 #include "harness.hpp"
 
 namespace green = spindle::green;
@@ -26,6 +31,17 @@ using spindle_test::under_many_schedules;
 namespace {
 
 long kernel_tid() { return static_cast<long>(syscall(SYS_gettid)); }
+
+// The kernel's number for the eventfd behind descriptor `fd` (its fdinfo's eventfd-id),
+// or "" if `fd` is no eventfd.
+std::string eventfd_id(int fd) {
+  std::ifstream info("/proc/self/fdinfo/" + std::to_string(fd));
+  std::string key, value;
+  while (info >> key >> value) {
+    if (key == "eventfd-id:") return value;
+  }
+  return "";
+}
 
 // Starts body on another kernel thread; join() waits for it.
 struct on_std_thread {
@@ -166,6 +182,42 @@ TEST_CASE_TEMPLATE("a_deadlock_is_reported_once_the_last_remote_end_closes", Pos
   CHECK_THROWS_AS(never.recv(), spindle::deadlock_error);
   holder.join();
   CHECK_THROWS_AS(never.recv(), spindle::deadlock_error);  // and at once, with none at all
+}
+
+// fork() copies the inbox's eventfd descriptor, not the eventfd: a child that slept in
+// its reactor on it could read the signal of a post meant for the parent, whose
+// scheduler would then sleep with the post in its inbox. Does the child's first look
+// give it an eventfd of its own (the kernel's eventfd-id, in fdinfo, differs), and do
+// the child's own posts still wake it?
+TEST_CASE("a_forked_child_gets_an_eventfd_of_its_own_for_its_inbox") {
+  auto outcome = spindle_test::run_in_child(
+      [] {
+        auto home = green::this_scheduler();
+        int fd = green::detail::scheduler::here().remote_inbox()->wakeup_fd();
+        std::string parents = eventfd_id(fd);
+        pid_t child = fork();
+        if (child == 0) {
+          // The reactor's first look in the child: a wait on a descriptor watches it at
+          // once, however late the deadline is found to have passed.
+          int nothing[2];
+          if (pipe(nothing) != 0) _exit(8);
+          (void)green::io::wait_readable(nothing[0], 1ms);
+          if (eventfd_id(fd).empty() || eventfd_id(fd) == parents) _exit(5);
+          auto childs_home = green::this_scheduler();
+          green::channel<int> posted(1);
+          std::thread([childs_home, &posted] {
+            std::this_thread::sleep_for(20ms);  // the child sleeps in epoll meanwhile
+            childs_home.post([&posted] { posted.send(1); });
+          }).join();
+          _exit(posted.recv() == 1 ? 0 : 6);
+        }
+        int status = 0;
+        waitpid(child, &status, 0);
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 7;
+      },
+      std::chrono::seconds(20));
+  INFO(outcome.describe());
+  CHECK(outcome.exited_with(0));
 }
 
 // What does a post to a scheduler whose kernel thread has exited do?

@@ -3,7 +3,9 @@
 #include "reactor.hpp"
 
 #include <pthread.h>
+#include <fcntl.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -53,7 +55,23 @@ void reactor::renew_after_fork() {
     if (by_fd_[fd] && (!by_fd_[fd]->readers.empty() || !by_fd_[fd]->writers.empty()))
       add_interest(static_cast<int>(fd));
   }
-  if (wakeups_ >= 0) add_wakeups();
+  if (wakeups_ >= 0) {
+    renew_wakeups();
+    add_wakeups();
+  }
+}
+
+// The inbox's eventfd is shared with the parent too, and a child that read it would take
+// a post's wake-up from the parent. The child gets an eventfd of its own under the same
+// number (the inbox keeps the number), made readable, so that what the child pushed
+// before this first look is drained.
+void reactor::renew_wakeups() {
+  int fresh = eventfd(1, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (fresh < 0) throw std::system_error(errno, std::system_category(), "spindle: eventfd");
+  int error = dup3(fresh, wakeups_, O_CLOEXEC) < 0 ? errno : 0;
+  ::close(fresh);
+  if (error)
+    throw std::system_error(error, std::system_category(), "spindle: dup3 of the inbox's eventfd");
 }
 
 void reactor::open_epoll() {

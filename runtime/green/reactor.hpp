@@ -76,6 +76,8 @@ private:
   int add_interest(int fd);
   // epoll_ctl(ADD) of wakeups_, level-triggered, readable; 0 or the errno value.
   int add_wakeups();
+  // In a forked child: a new eventfd under wakeups_'s number. Throws std::system_error.
+  void renew_wakeups();
 
   int epoll_ = -1;                                  // made on first wait
   int wakeups_ = -1;                                // the inbox's eventfd, if any
