@@ -71,12 +71,11 @@ public:
   // deadline has passed; a zero or negative duration never waits.
   template <class Rep, class Period>
   channel_status send_for(T&& value, std::chrono::duration<Rep, Period> d) {
-    return send_waiting(value, detail::steady_after(d));
+    return send_until(std::move(value), detail::steady_after(d));
   }
   template <class Rep, class Period>
   channel_status send_for(const T& value, std::chrono::duration<Rep, Period> d) {
-    T copy(value);
-    return send_waiting(copy, detail::steady_after(d));
+    return send_until(value, detail::steady_after(d));
   }
   template <class Clock, class Duration>
   channel_status send_until(T&& value, std::chrono::time_point<Clock, Duration> deadline) {
@@ -159,6 +158,12 @@ private:
   friend class send_case<T, Sync>;
   using waiter = detail::channel_waiter<T, Sync>;
   using deadline_t = std::optional<detail::steady_time>;
+  using queue_t = detail::thread_queue<waiter>;
+
+  // Unlinks `w` if it is still queued: a counterpart or close may have unlinked it.
+  static void withdraw(queue_t& queue, waiter* w) noexcept {
+    if (w->queue) queue.remove(w);
+  }
 
   static bool passed(const deadline_t& deadline) {
     return deadline && *deadline <= std::chrono::steady_clock::now();
@@ -169,7 +174,7 @@ private:
   // is not decided yet. Returns whether it took it. Unlinks `w` either way, unless
   // `transfer` throws (then nothing changed).
   template <class Transfer>
-  static bool offer(detail::waiter_queue<waiter>& queue, waiter* w, Transfer&& transfer) {
+  static bool offer(queue_t& queue, waiter* w, Transfer&& transfer) {
     bool taken = true;
     if (w->select) {
       taken = w->select->decide(w->index, channel_status::ok, transfer);
@@ -234,7 +239,7 @@ private:
     try {
       return wait_as(w, senders_, lock, deadline);
     } catch (...) {
-      senders_.remove(&w);
+      withdraw(senders_, &w);
       throw;
     }
   }
@@ -254,7 +259,7 @@ private:
     try {
       result.status = wait_as(w, receivers_, lock, deadline);
     } catch (...) {
-      receivers_.remove(&w);
+      withdraw(receivers_, &w);
       if (w.done) give_back(std::move(*result.value));
       throw;
     }
@@ -264,13 +269,13 @@ private:
   // Precondition: `lock` holds mutex_ and `w`, a plain call's waiter, is in `queue`.
   // Waits until a counterpart moved the value through it, the channel closed, or the
   // deadline passed, and says which; `w` is out of the queue on return.
-  channel_status wait_as(waiter& w, detail::waiter_queue<waiter>& queue,
+  channel_status wait_as(waiter& w, queue_t& queue,
                          std::unique_lock<typename Sync::mutex>& lock, const deadline_t& deadline) {
     auto settled = [&] { return w.done || closed_; };
     if (deadline) w.woken.wait_until(lock, *deadline, settled);
     else w.woken.wait(lock, settled);
     if (w.done) return channel_status::ok;
-    queue.remove(&w);
+    withdraw(queue, &w);
     return closed_ ? channel_status::closed : channel_status::timeout;
   }
 
@@ -285,7 +290,7 @@ private:
   // Precondition: mutex_ held, closed_ set. Empties `queue`: each plain waiter wakes to
   // find the channel closed; each select case decides its selection as closed, unless
   // another case decided it first.
-  static void release_for_close(detail::waiter_queue<waiter>& queue) {
+  static void release_for_close(queue_t& queue) {
     while (waiter* w = queue.front()) {
       queue.remove(w);
       if (w->select) w->select->decide(w->index, channel_status::closed, [] {});
@@ -298,8 +303,8 @@ private:
   // senders wait only when the buffer is full or, at capacity 0, no receiver takes.
   mutable typename Sync::mutex mutex_;
   std::deque<T> items_;                   // sent, not yet received; guarded by mutex_
-  detail::waiter_queue<waiter> receivers_;  // blocked receivers; guarded by mutex_
-  detail::waiter_queue<waiter> senders_;    // blocked senders; guarded by mutex_
+  queue_t receivers_;  // blocked receivers; guarded by mutex_
+  queue_t senders_;    // blocked senders; guarded by mutex_
   bool closed_ = false;                   // guarded by mutex_
   const std::size_t capacity_;
 };

@@ -24,6 +24,7 @@
 #include "spindle/latch.hpp"
 #include "spindle/local.hpp"
 #include "spindle/once.hpp"
+#include "spindle/select.hpp"
 #include "spindle/semaphore.hpp"
 
 namespace spindle::clone {

@@ -19,6 +19,7 @@
 #include <ostream>
 
 #include "spindle/backend.hpp"
+#include "spindle/detail/thread_queue.hpp"
 
 namespace spindle {
 
@@ -102,6 +103,8 @@ private:
 };
 
 // One blocked operation on one channel: a plain call's, or one case of a select.
+// Unlinked from its queue by the counterpart that takes it, by close, or by its own
+// thread when it leaves (timed out, another case won, or its wait threw).
 template <class T, class Sync>
 struct channel_waiter {
   channel_waiter(const char* what, const void* channel) : woken(wait_label{what, channel}) {}
@@ -113,41 +116,12 @@ struct channel_waiter {
   selection<Sync>* select = nullptr;        // the select it is a case of, or nullptr
   std::size_t index = 0;                    // its case's position in that select
   bool done = false;                        // a plain call's: the value went through
-  // Linked in one channel's queue while `queued`; all guarded by that channel's mutex.
+  // The links of the channel's queue of senders or of receivers that holds it (a
+  // thread_queue, first come first served), all guarded by that channel's mutex.
   channel_waiter* prev = nullptr;
   channel_waiter* next = nullptr;
-  bool queued = false;
+  thread_queue<channel_waiter>* queue = nullptr;
   typename Sync::condition_variable woken;  // a plain call's: notified when done or closed
-};
-
-// A channel's queue of senders or of receivers, first come first served. Allocates
-// nothing; removal is O(1) from anywhere. Guarded by the channel's mutex.
-template <class Waiter>
-class waiter_queue {
-public:
-  Waiter* front() const noexcept { return head_; }
-  bool empty() const noexcept { return head_ == nullptr; }
-
-  void push_back(Waiter* w) noexcept {
-    w->queued = true;
-    w->next = nullptr;
-    w->prev = tail_;
-    (tail_ ? tail_->next : head_) = w;
-    tail_ = w;
-  }
-
-  // Unlinks `w` if it is queued (a counterpart or close may have unlinked it already).
-  void remove(Waiter* w) noexcept {
-    if (!w->queued) return;
-    (w->prev ? w->prev->next : head_) = w->next;
-    (w->next ? w->next->prev : tail_) = w->prev;
-    w->prev = w->next = nullptr;
-    w->queued = false;
-  }
-
-private:
-  Waiter* head_ = nullptr;
-  Waiter* tail_ = nullptr;
 };
 
 }  // namespace spindle::detail
