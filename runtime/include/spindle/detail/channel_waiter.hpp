@@ -8,7 +8,7 @@
 // with the channel's mutex) or one case of a select: then it points at the select's
 // `selection`, which all the select's waiters share, and the first counterpart to decide
 // that selection wins; the others find it decided and pass the waiter by.
-// Explained in: docs/06-synchronisation.md (channels, select).
+// Explained in: docs/06-synchronisation.md (channels).
 // Read next: spindle/channel.hpp, then spindle/select.hpp.
 #pragma once
 
