@@ -22,10 +22,12 @@
 #include <iterator>
 #include <mutex>
 #include <optional>
+#include <stop_token>
 #include <utility>
 
 #include "spindle/backend.hpp"
 #include "spindle/detail/channel_waiter.hpp"
+#include "spindle/detail/stop_wake.hpp"
 #include "spindle/detail/timed_waits.hpp"
 #include "spindle/errors.hpp"
 
@@ -85,6 +87,23 @@ public:
   channel_status send_until(const T& value, std::chrono::time_point<Clock, Duration> deadline) {
     T copy(value);
     return send_waiting(copy, detail::to_steady(deadline));
+  }
+
+  // send and receive that a stop request ends early (spindle/stop.hpp): as send_until
+  // and receive_until, with stopped when a stop is requested on `token` before a
+  // counterpart comes (an operation that needs no wait still goes). send moves from the
+  // value only on ok.
+  channel_status send(T&& value, std::stop_token token) {
+    return send_stoppable(value, std::nullopt, token);
+  }
+  channel_status send(const T& value, std::stop_token token) {
+    T copy(value);
+    return send_stoppable(copy, std::nullopt, token);
+  }
+  received<T> receive(std::stop_token token) { return receive_stoppable(std::nullopt, token); }
+  template <class Rep, class Period>
+  received<T> receive_for(std::chrono::duration<Rep, Period> d, std::stop_token token) {
+    return receive_stoppable(detail::steady_after(d), token);
   }
 
   // Blocks until a value arrives; returns an empty optional once the channel is closed
@@ -234,10 +253,31 @@ private:
     channel_status now = send_now(value);
     if (now != channel_status::timeout || passed(deadline)) return now;
     waiter w("channel (send)", this);
+    return send_parked(lock, w, value, deadline, nullptr);
+  }
+
+  // A send that a stop request ends too. The callback that wakes it is registered before
+  // the lock is taken and unregistered after it is released (the declaration order of
+  // w, on_stop and lock), as spindle/detail/stop_wake.hpp requires.
+  channel_status send_stoppable(T& value, const deadline_t& deadline, const std::stop_token& token) {
+    waiter w("channel (send)", this);
+    detail::stop_wake<typename Sync::mutex, typename Sync::condition_variable> on_stop(
+        token, mutex_, w.woken);
+    std::unique_lock lock(mutex_);
+    channel_status now = send_now(value);
+    if (now != channel_status::timeout) return now;
+    if (token.stop_requested()) return channel_status::stopped;
+    if (passed(deadline)) return now;
+    return send_parked(lock, w, value, deadline, &token);
+  }
+
+  // Precondition: `lock` holds mutex_ and the send cannot go now. Queues `w` and waits.
+  channel_status send_parked(std::unique_lock<typename Sync::mutex>& lock, waiter& w, T& value,
+                             const deadline_t& deadline, const std::stop_token* token) {
     w.source = &value;
     senders_.push_back(&w);
     try {
-      return wait_as(w, senders_, lock, deadline);
+      return wait_as(w, senders_, lock, deadline, token);
     } catch (...) {
       withdraw(senders_, &w);
       throw;
@@ -246,37 +286,62 @@ private:
 
   // Every receive: tries at once, else queues a waiter pointing at the result and waits
   // (for ever when `deadline` is empty) until a sender hands a value over, close, or the
-  // deadline. A value handed over to a wait that then threw (deadlock_error) is given
-  // back to the channel, so that no sent value is lost.
+  // deadline.
   received<T> receive_waiting(const deadline_t& deadline) {
     std::unique_lock lock(mutex_);
     received<T> result;
     result.status = receive_now(result.value);
     if (result.status != channel_status::timeout || passed(deadline)) return result;
     waiter w("channel (receive)", this);
+    receive_parked(lock, w, result, deadline, nullptr);
+    return result;
+  }
+
+  // A receive that a stop request ends too; registered as send_stoppable's.
+  received<T> receive_stoppable(const deadline_t& deadline, const std::stop_token& token) {
+    received<T> result;
+    waiter w("channel (receive)", this);
+    detail::stop_wake<typename Sync::mutex, typename Sync::condition_variable> on_stop(
+        token, mutex_, w.woken);
+    std::unique_lock lock(mutex_);
+    result.status = receive_now(result.value);
+    if (result.status != channel_status::timeout) return result;
+    if (token.stop_requested()) result.status = channel_status::stopped;
+    else if (!passed(deadline)) receive_parked(lock, w, result, deadline, &token);
+    return result;
+  }
+
+  // Precondition: `lock` holds mutex_ and nothing can be received now. Queues `w` and
+  // waits. A value handed over to a wait that then threw (deadlock_error) is given back
+  // to the channel, so that no sent value is lost.
+  void receive_parked(std::unique_lock<typename Sync::mutex>& lock, waiter& w,
+                      received<T>& result, const deadline_t& deadline,
+                      const std::stop_token* token) {
     w.destination = &result.value;
     receivers_.push_back(&w);
     try {
-      result.status = wait_as(w, receivers_, lock, deadline);
+      result.status = wait_as(w, receivers_, lock, deadline, token);
     } catch (...) {
       withdraw(receivers_, &w);
       if (w.done) give_back(std::move(*result.value));
       throw;
     }
-    return result;
   }
 
   // Precondition: `lock` holds mutex_ and `w`, a plain call's waiter, is in `queue`.
   // Waits until a counterpart moved the value through it, the channel closed, or the
   // deadline passed, and says which; `w` is out of the queue on return.
-  channel_status wait_as(waiter& w, queue_t& queue,
-                         std::unique_lock<typename Sync::mutex>& lock, const deadline_t& deadline) {
-    auto settled = [&] { return w.done || closed_; };
+  // With a `token`, a stop requested ends the wait too (stopped).
+  channel_status wait_as(waiter& w, queue_t& queue, std::unique_lock<typename Sync::mutex>& lock,
+                         const deadline_t& deadline, const std::stop_token* token = nullptr) {
+    auto stop = [&] { return token && token->stop_requested(); };
+    auto settled = [&] { return w.done || closed_ || stop(); };
     if (deadline) w.woken.wait_until(lock, *deadline, settled);
     else w.woken.wait(lock, settled);
     if (w.done) return channel_status::ok;
     withdraw(queue, &w);
-    return closed_ ? channel_status::closed : channel_status::timeout;
+    if (closed_) return channel_status::closed;
+    return stop() ? channel_status::stopped : channel_status::timeout;
   }
 
   // Precondition: mutex_ held. A value received by a call that is leaving with an

@@ -26,6 +26,7 @@
 #include "spindle/once.hpp"
 #include "spindle/select.hpp"
 #include "spindle/semaphore.hpp"
+#include "spindle/stop.hpp"
 
 namespace spindle::clone {
 

@@ -28,6 +28,7 @@
 #include "spindle/once.hpp"
 #include "spindle/select.hpp"
 #include "spindle/semaphore.hpp"
+#include "spindle/stop.hpp"
 
 namespace spindle::green {
 

@@ -29,6 +29,7 @@ enum class channel_status : unsigned char {
   ok,       // the value was sent, or received
   timeout,  // the deadline came first; for try_* and try_select: it would have had to wait
   closed,   // the channel is closed (for a receive: closed and drained)
+  stopped,  // a stop was requested on the std::stop_token the call was given
 };
 
 inline std::ostream& operator<<(std::ostream& out, channel_status status) {
@@ -36,6 +37,7 @@ inline std::ostream& operator<<(std::ostream& out, channel_status status) {
     case channel_status::ok: return out << "ok";
     case channel_status::timeout: return out << "timeout";
     case channel_status::closed: return out << "closed";
+    case channel_status::stopped: return out << "stopped";
   }
   return out << "channel_status(" << static_cast<int>(status) << ")";
 }
