@@ -138,6 +138,20 @@ TEST_CASE_TEMPLATE("select_chooses_every_ready_case_over_many_runs", B, SPINDLE_
   });
 }
 
+// A receive case declared once and passed to select after select: does it hold only
+// what the latest select received, and nothing when another case won?
+TEST_CASE_TEMPLATE("a_receive_case_reused_holds_only_the_latest_selects_value", B,
+                   SPINDLE_TEST_BACKENDS) {
+  typename B::template channel<int> a(1), b(1);
+  auto from_a = spindle::receive_from(a);
+  a.send(1);
+  CHECK(spindle::select(from_a, spindle::receive_from(b)).index == 0);
+  CHECK(from_a.value == 1);
+  b.send(2);
+  CHECK(spindle::select(from_a, spindle::receive_from(b)).index == 1);
+  CHECK_FALSE(from_a.value.has_value());
+}
+
 // The same seed: does it replay the same choices among ready cases?
 TEST_CASE_TEMPLATE("the_same_seed_replays_the_same_choices", B, SPINDLE_TEST_BACKENDS) {
   typename B::template channel<int> a(1), b(1);

@@ -50,7 +50,8 @@ struct select_result {
   channel_status status = channel_status::timeout;
 };
 
-// A receive case: `value` holds the value when the case won with ok.
+// A receive case: `value` holds the value when the case won with ok, and is empty
+// otherwise (each select empties it first, so a case may be declared once, outside a loop).
 template <class T, class Sync>
 class receive_case {
 public:
@@ -58,7 +59,8 @@ public:
   explicit receive_case(basic_channel<T, Sync>& channel) : channel_(channel) {}
   std::optional<T> value;
 
-  // For select; each needs the channel's mutex held.
+  // For select; each but prepare needs the channel's mutex held.
+  void prepare() noexcept { value.reset(); }  // a case reused: no value from before
   typename Sync::mutex& mutex() const noexcept { return channel_.mutex_; }
   std::optional<channel_status> attempt() {
     channel_status now = channel_.receive_now(value);
@@ -83,7 +85,8 @@ private:
   detail::channel_waiter<T, Sync> waiter_{"channel (select receive)", &channel_};
 };
 
-// A send case: `value` is moved from only when the case won with ok.
+// A send case: `value` is moved from only when the case won with ok; a send case that won
+// is spent (its value moved out), one that lost may be passed to the next select.
 template <class T, class Sync>
 class send_case {
 public:
@@ -92,7 +95,8 @@ public:
       : value(std::move(value)), channel_(channel) {}
   T value;
 
-  // For select; each needs the channel's mutex held.
+  // For select; each but prepare needs the channel's mutex held.
+  void prepare() noexcept {}
   typename Sync::mutex& mutex() const noexcept { return channel_.mutex_; }
   std::optional<channel_status> attempt() {
     channel_status now = channel_.send_now(value);
@@ -176,6 +180,7 @@ template <class Sync, class... Cases>
 select_result select_on(bool may_wait, const std::optional<steady_time>& deadline,
                         Cases&... cases) {
   constexpr std::size_t n = sizeof...(Cases);
+  (cases.prepare(), ...);
   channel_locks<typename Sync::mutex, n> locks({&cases.mutex()...});
   for (std::size_t i : random_order<n>()) {
     std::optional<channel_status> now;
