@@ -32,6 +32,8 @@ readonly packages=(
   python3-redis libhiredis-dev                # real Redis clients against spindle-kv's tests
   gnuplot-nox                                 # the tour report's plots (scripts/tour_report.py)
   cmake                                       # the CMake package config's test (tests/install_test.sh)
+  strace                                      # docs/01's trace of fork and clone (tests/kernel_clone_trace_test.py)
+  universal-ctags                             # the book's citations checked against definitions (tests/check_docs_references.py)
 )
 
 missing_packages() {

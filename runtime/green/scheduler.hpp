@@ -91,7 +91,8 @@ public:
 
   // --- The verbs. Each is called by the running thread, on its own stack. ---
 
-  // A new thread enters: it gets an id and joins the run queue. Does not switch.
+  // A new thread, its id already given (new_thread_id), enters: it joins the list of live
+  // threads and the run queue. Does not switch.
   void admit(record* fresh) noexcept;
   // An id no other thread of the process has had: the next of this scheduler's block of
   // ids, which it takes from the process-wide counter ids_per_block at a time, so that

@@ -120,7 +120,7 @@ bool sleep_until(std::chrono::time_point<Clock, Duration> deadline, std::stop_to
     return true;
   }
   typename B::mutex mutex;
-  typename B::condition_variable cv(wait_label{"sleep", nullptr});
+  typename B::condition_variable cv(wait_label{"sleep (stoppable)", nullptr});
   std::unique_lock lock(mutex);
   return !cv.wait_until(lock, token, deadline, [] { return false; }) && !token.stop_requested();
 }
