@@ -2,6 +2,7 @@
 // kind of block that takes a std::stop_token (channel send and receive, sleep, condition
 // variable waits), written once for both backends.
 #include <atomic>
+#include <csignal>
 #include <chrono>
 #include <mutex>
 #include <stdexcept>
@@ -150,6 +151,19 @@ TEST_CASE_TEMPLATE("join_of_a_stopped_jthread_returns_or_rethrows_as_any_join", 
   });
   failing.request_stop();
   CHECK_THROWS_WITH_AS(failing.join(), "stopped and failed", std::runtime_error);
+}
+
+// A jthread destroyed over a thread that failed: nobody can receive the exception. Does
+// the program end with a message naming it, as for a detached thread, rather than lose it?
+TEST_CASE_TEMPLATE("a_jthread_destroyed_over_a_failed_thread_terminates_naming_the_exception", B,
+                   SPINDLE_TEST_BACKENDS) {
+  auto outcome = spindle_test::run_in_child([] {
+    auto failing = spindle::spawn_jthread<B>([] { throw std::runtime_error("nobody hears this"); });
+    return 0;
+  });
+  CHECK(outcome.killed_by(SIGABRT));
+  CHECK(outcome.err.find("nobody hears this") != std::string::npos);
+  CHECK(outcome.err.find("jthread") != std::string::npos);
 }
 
 // Every thread blocked, each with a stop token, and nobody left to request the stop:

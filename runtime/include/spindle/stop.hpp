@@ -24,7 +24,6 @@
 #include <mutex>
 #include <stop_token>
 #include <type_traits>
-#include <typeinfo>
 #include <utility>
 
 #include "spindle/backend.hpp"
@@ -42,7 +41,7 @@ namespace spindle {
 template <spindle::backend B, class R>
 class jthread {
 public:
-  jthread() = default;
+  jthread() noexcept : source_(std::nostopstate) {}
   jthread(std::stop_source source, typename B::template thread<R> thread) noexcept
       : source_(std::move(source)), thread_(std::move(thread)) {}
   jthread(jthread&&) noexcept = default;
@@ -74,9 +73,9 @@ private:
       thread_.join();
     } catch (const std::exception& e) {
       std::fprintf(stderr,
-                   "spindle: a jthread's destructor joined a thread that failed with %s: %s. "
+                   "spindle: a jthread's destructor joined a thread that failed: %s. "
                    "Terminating.\n",
-                   typeid(e).name(), e.what());
+                   e.what());
       std::terminate();
     } catch (...) {
       std::fprintf(stderr, "spindle: a jthread's destructor joined a thread that failed. "
