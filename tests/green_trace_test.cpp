@@ -19,6 +19,9 @@ void ping_pong_and_sleep() {
     for (auto n = ping.recv(); n; n = ping.recv()) pong.send(*n + 1);
   });
   auto sleeper = green::spawn({.name = "sleeper"}, [] { green::this_thread::sleep_for(2ms); });
+  // The server runs first and parks receiving: on a rendezvous channel the first to come
+  // parks, and without this yield that would be main, sending.
+  green::this_thread::yield();
   for (int i = 0; i < 3; ++i) {
     ping.send(i);
     pong.recv();

@@ -1,29 +1,50 @@
 // spindle/channel.hpp — channels: threads that share memory by communicating.
 //
 // Concept: a channel carries values of T from senders to receivers in order. Capacity 0
-// is a rendezvous: send() returns only once a receiver is waiting for the value.
-// Capacity N buffers up to N values, and send() blocks only when they are all unread.
-// close() ends the stream: send() on a closed channel throws spindle::channel_closed;
-// recv() drains what is left and then returns an empty optional, never hanging; a
-// range-for loop receives until then.
+// is a rendezvous: send() returns only once a receiver has taken the value. Capacity N
+// buffers up to N values, and send() blocks only when they are all unread. close() ends
+// the stream: send() on a closed channel throws spindle::channel_closed; recv() drains
+// what is left and then returns an empty optional, never hanging; a range-for loop
+// receives until then. The timed and non-blocking calls (try_send, send_for, send_until,
+// try_receive, receive_for, receive_until) say what happened with a channel_status
+// instead; spindle/select.hpp waits on several channels at once.
 //
 // Written once, over a backend's mutex and condition variable, so the green and the
-// clone channel have the same semantics by construction. A receiver that waits is handed
-// its value directly by the sender (receiver_slot), past the buffer.
-// Explained in: docs/06-synchronisation.md (channels). Read next: spindle/semaphore.hpp.
+// clone channel have the same semantics by construction. A thread that has to wait
+// leaves a waiter on its own stack in the channel's queue of senders or receivers, and
+// the counterpart moves the value straight through it (Go's sudog), past the buffer.
+// Explained in: docs/06-synchronisation.md (channels). Read next: spindle/select.hpp.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <deque>
 #include <iterator>
 #include <mutex>
 #include <optional>
+#include <stop_token>
 #include <utility>
 
 #include "spindle/backend.hpp"
+#include "spindle/detail/channel_waiter.hpp"
+#include "spindle/detail/stop_wake.hpp"
+#include "spindle/detail/timed_waits.hpp"
 #include "spindle/errors.hpp"
 
 namespace spindle {
+
+// What try_receive, receive_for and receive_until return: `value` is engaged exactly
+// when `status` is ok. `auto [status, value] = channel.receive_for(10ms);`
+template <class T>
+struct received {
+  channel_status status = channel_status::timeout;
+  std::optional<T> value;
+};
+
+template <class T, class Sync>
+class receive_case;
+template <class T, class Sync>
+class send_case;
 
 template <class T, class Sync>
 class basic_channel {
@@ -32,53 +53,94 @@ public:
   basic_channel(const basic_channel&) = delete;
   basic_channel& operator=(const basic_channel&) = delete;
 
-  // Blocks until the value is buffered or a receiver is waiting for it.
+  // Blocks until the value is buffered or a receiver has taken it.
   // Throws channel_closed if the channel is closed (before or while waiting).
   void send(T value) {
-    std::unique_lock lock(mutex_);
-    senders_.wait(lock, [&] { return closed_ || has_room(); });
-    if (closed_) throw channel_closed("spindle: send on a closed channel");
-    deliver(std::move(value));
+    if (send_waiting(value, std::nullopt) == channel_status::closed)
+      throw channel_closed("spindle: send on a closed channel");
   }
 
-  // Sends only if that would not block; the value is moved from only when sent.
-  // Throws channel_closed if the channel is closed.
-  bool try_send(T&& value) { return try_push(std::move(value)); }
-  bool try_send(const T& value) { return try_push(value); }
+  // Sends only if that needs no wait: ok, closed, or timeout (it would have had to wait).
+  // The value is moved from only when the answer is ok, here and in the timed sends.
+  channel_status try_send(T&& value) { return send_now(value); }
+  channel_status try_send(const T& value) {
+    T copy(value);
+    return send_now(copy);
+  }
+
+  // Sends, waiting at most `d` (or until `deadline`, on any clock): ok, closed (before
+  // or while waiting) or timeout. A send that needs no wait succeeds even if the
+  // deadline has passed; a zero or negative duration never waits.
+  template <class Rep, class Period>
+  channel_status send_for(T&& value, std::chrono::duration<Rep, Period> d) {
+    return send_until(std::move(value), detail::steady_after(d));
+  }
+  template <class Rep, class Period>
+  channel_status send_for(const T& value, std::chrono::duration<Rep, Period> d) {
+    return send_until(value, detail::steady_after(d));
+  }
+  template <class Clock, class Duration>
+  channel_status send_until(T&& value, std::chrono::time_point<Clock, Duration> deadline) {
+    return send_waiting(value, detail::to_steady(deadline));
+  }
+  template <class Clock, class Duration>
+  channel_status send_until(const T& value, std::chrono::time_point<Clock, Duration> deadline) {
+    T copy(value);
+    return send_waiting(copy, detail::to_steady(deadline));
+  }
+
+  // send and receive that a stop request ends early (spindle/stop.hpp): as send_until
+  // and receive_until, with stopped when a stop is requested on `token` before a
+  // counterpart comes (an operation that needs no wait still goes). send moves from the
+  // value only on ok.
+  channel_status send(T&& value, std::stop_token token) {
+    return send_stoppable(value, std::nullopt, token);
+  }
+  channel_status send(const T& value, std::stop_token token) {
+    T copy(value);
+    return send_stoppable(copy, std::nullopt, token);
+  }
+  received<T> receive(std::stop_token token) { return receive_stoppable(std::nullopt, token); }
+  template <class Rep, class Period>
+  received<T> receive_for(std::chrono::duration<Rep, Period> d, std::stop_token token) {
+    return receive_stoppable(detail::steady_after(d), token);
+  }
 
   // Blocks until a value arrives; returns an empty optional once the channel is closed
-  // and every value sent before close() has been received. A receiver that has to wait
-  // leaves a slot on its own stack; the sender moves the value straight into it.
-  std::optional<T> recv() {
-    std::unique_lock lock(mutex_);
-    if (!items_.empty() || closed_) return pop();
-    receiver_slot slot(this);
-    enqueue(&slot);
-    senders_.notify_one();  // a rendezvous sender may hand its value over now
-    try {
-      slot.filled.wait(lock, [&] { return slot.value.has_value() || closed_; });
-    } catch (...) {
-      withdraw(&slot);
-      throw;
-    }
-    if (slot.value) return std::move(slot.value);
-    withdraw(&slot);  // closed while waiting, nothing handed over
-    return pop();
-  }
+  // and every value sent before close() has been received.
+  std::optional<T> recv() { return std::move(receive_waiting(std::nullopt).value); }
 
   // Receives only if a value is ready; an empty optional otherwise (see closed()).
-  std::optional<T> try_recv() {
+  std::optional<T> try_recv() { return std::move(try_receive().value); }
+
+  // Receives only if that needs no wait: ok with the value, closed (and drained), or
+  // timeout (it would have had to wait).
+  received<T> try_receive() {
     std::lock_guard lock(mutex_);
-    return pop();
+    received<T> result;
+    result.status = receive_now(result.value);
+    return result;
   }
 
-  // Closes the channel and wakes every blocked sender (they throw) and receiver (they
-  // drain, then get an empty optional). Closing a closed channel does nothing.
+  // Receives, waiting at most `d` (or until `deadline`, on any clock). A value that is
+  // ready is received even if the deadline has passed; a zero duration never waits.
+  template <class Rep, class Period>
+  received<T> receive_for(std::chrono::duration<Rep, Period> d) {
+    return receive_waiting(detail::steady_after(d));
+  }
+  template <class Clock, class Duration>
+  received<T> receive_until(std::chrono::time_point<Clock, Duration> deadline) {
+    return receive_waiting(detail::to_steady(deadline));
+  }
+
+  // Closes the channel and wakes every blocked sender (closed: send throws) and receiver
+  // (closed: recv returns an empty optional). Closing a closed channel does nothing.
   void close() {
     std::lock_guard lock(mutex_);
+    if (closed_) return;
     closed_ = true;
-    senders_.notify_all();
-    for (receiver_slot* r = waiting_; r; r = r->next) r->filled.notify_one();
+    release_for_close(receivers_);
+    release_for_close(senders_);
   }
 
   bool closed() const {
@@ -111,83 +173,204 @@ public:
   iterator end() { return iterator(); }
 
 private:
-  // A receiver parked in recv(), on its own stack: the direct hand-off's meeting point
-  // (Go's sudog). Linked in waiting_ while it waits for a value; each slot has its own
-  // condition variable, so a sender wakes exactly the receiver it handed the value to.
-  struct receiver_slot {
-    explicit receiver_slot(basic_channel* channel)
-        : filled(wait_label{"channel (receive)", channel}) {}
-    std::optional<T> value;         // set by the sender that unlinked this slot
-    receiver_slot* next = nullptr;  // the next receiver in arrival order
-    typename Sync::condition_variable filled;
-  };
+  friend class receive_case<T, Sync>;
+  friend class send_case<T, Sync>;
+  using waiter = detail::channel_waiter<T, Sync>;
+  using deadline_t = std::optional<detail::steady_time>;
+  using queue_t = detail::thread_queue<waiter>;
 
-  // Room means: below capacity, or a receiver is waiting that will take the value.
-  bool has_room() const { return waiting_ != nullptr || items_.size() < capacity_; }
+  // Unlinks `w` if it is still queued: a counterpart or close may have unlinked it.
+  static void withdraw(queue_t& queue, waiter* w) noexcept {
+    if (w->queue) queue.remove(w);
+  }
 
-  // Precondition: mutex_ held and has_room(). The first waiting receiver gets the value
-  // directly; with none waiting, it is buffered. A receiver waits only when items_ is
-  // empty, and while one waits every value goes to a slot, so order is kept: items_ is
-  // empty whenever waiting_ is not. If T's move throws, nothing has changed.
-  template <class U>
-  void deliver(U&& value) {
-    if (receiver_slot* r = waiting_) {
-      r->value.emplace(std::forward<U>(value));
-      waiting_ = r->next;
-      if (!waiting_) last_waiting_ = nullptr;
-      r->filled.notify_one();
-      return;
+  static bool passed(const deadline_t& deadline) {
+    return deadline && *deadline <= std::chrono::steady_clock::now();
+  }
+
+  // Precondition: mutex_ held. Hands the value to `w`, a waiting counterpart, through
+  // `transfer`: a plain waiter always takes it, a select's case only if its selection
+  // is not decided yet. Returns whether it took it. Unlinks `w` either way, unless
+  // `transfer` throws (then nothing changed).
+  template <class Transfer>
+  static bool offer(queue_t& queue, waiter* w, Transfer&& transfer) {
+    bool taken = true;
+    if (w->select) {
+      taken = w->select->decide(w->index, channel_status::ok, transfer);
+    } else {
+      transfer();
+      w->done = true;
+      w->woken.notify_one();
     }
-    items_.push_back(std::forward<U>(value));
+    queue.remove(w);
+    return taken;
   }
 
-  // Precondition: mutex_ held. Appends a receiver's slot to waiting_.
-  void enqueue(receiver_slot* slot) noexcept {
-    (last_waiting_ ? last_waiting_->next : waiting_) = slot;
-    last_waiting_ = slot;
-  }
-
-  // Precondition: mutex_ held; `slot`'s receiver is leaving recv() without a value it
-  // will return (the channel closed, or its wait threw). Unlinks the slot if it is still
-  // waiting; a value handed over to a wait that then threw goes to the next receiver, or
-  // back to the front of the buffer, so that no sent value is lost or reordered.
-  void withdraw(receiver_slot* slot) {
-    receiver_slot* before = nullptr;
-    for (receiver_slot* r = waiting_; r; before = r, r = r->next) {
-      if (r != slot) continue;
-      (before ? before->next : waiting_) = r->next;
-      if (last_waiting_ == r) last_waiting_ = before;
-      return;
+  // Precondition: mutex_ held. Sends without waiting if it can: to the first waiting
+  // receiver that takes it, else into the buffer if there is room. Moves from `value`
+  // only when it returns true. Ignores closed_ (the callers test it first).
+  bool send_locked(T& value) {
+    while (waiter* r = receivers_.front()) {
+      if (offer(receivers_, r, [&] { r->destination->emplace(std::move(value)); })) return true;
     }
-    if (!slot->value) return;
-    if (waiting_) return deliver(std::move(*slot->value));
-    items_.push_front(std::move(*slot->value));
-  }
-
-  template <class U>
-  bool try_push(U&& value) {
-    std::lock_guard lock(mutex_);
-    if (closed_) throw channel_closed("spindle: try_send on a closed channel");
-    if (!has_room()) return false;
-    deliver(std::forward<U>(value));
+    if (items_.size() >= capacity_) return false;
+    items_.push_back(std::move(value));
     return true;
   }
 
-  // Precondition: mutex_ held.
-  std::optional<T> pop() {
-    if (items_.empty()) return std::nullopt;
-    std::optional<T> value(std::move(items_.front()));
-    items_.pop_front();
-    senders_.notify_one();
-    return value;
+  // Precondition: mutex_ held. Receives without waiting if it can: the oldest buffered
+  // value (and then the first waiting sender's value moves into the room it left), or
+  // with nothing buffered straight from the first waiting sender that gives it.
+  bool receive_locked(std::optional<T>& out) {
+    if (!items_.empty()) {
+      out.emplace(std::move(items_.front()));
+      items_.pop_front();
+      while (waiter* s = senders_.front()) {
+        if (offer(senders_, s, [&] { items_.push_back(std::move(*s->source)); })) break;
+      }
+      return true;
+    }
+    while (waiter* s = senders_.front()) {
+      if (offer(senders_, s, [&] { out.emplace(std::move(*s->source)); })) return true;
+    }
+    return false;
   }
 
+  // Precondition: mutex_ held. The non-blocking calls, and the first step of the others.
+  channel_status send_now(T& value) {
+    if (closed_) return channel_status::closed;
+    return send_locked(value) ? channel_status::ok : channel_status::timeout;
+  }
+  channel_status receive_now(std::optional<T>& out) {
+    if (receive_locked(out)) return channel_status::ok;
+    return closed_ ? channel_status::closed : channel_status::timeout;
+  }
+
+  // Every send: tries at once, else queues a waiter holding `value` and waits (for ever
+  // when `deadline` is empty) until a receiver takes it, close, or the deadline.
+  channel_status send_waiting(T& value, const deadline_t& deadline) {
+    std::unique_lock lock(mutex_);
+    channel_status now = send_now(value);
+    if (now != channel_status::timeout || passed(deadline)) return now;
+    waiter w("channel (send)", this);
+    return send_parked(lock, w, value, deadline, nullptr);
+  }
+
+  // A send that a stop request ends too. The callback that wakes it is registered before
+  // the lock is taken and unregistered after it is released (the declaration order of
+  // w, on_stop and lock), as spindle/detail/stop_wake.hpp requires.
+  channel_status send_stoppable(T& value, const deadline_t& deadline, const std::stop_token& token) {
+    waiter w("channel (send)", this);
+    detail::stop_wake<typename Sync::mutex, typename Sync::condition_variable> on_stop(
+        token, mutex_, w.woken);
+    std::unique_lock lock(mutex_);
+    channel_status now = send_now(value);
+    if (now != channel_status::timeout) return now;
+    if (token.stop_requested()) return channel_status::stopped;
+    if (passed(deadline)) return now;
+    return send_parked(lock, w, value, deadline, &token);
+  }
+
+  // Precondition: `lock` holds mutex_ and the send cannot go now. Queues `w` and waits.
+  channel_status send_parked(std::unique_lock<typename Sync::mutex>& lock, waiter& w, T& value,
+                             const deadline_t& deadline, const std::stop_token* token) {
+    w.source = &value;
+    senders_.push_back(&w);
+    try {
+      return wait_as(w, senders_, lock, deadline, token);
+    } catch (...) {
+      withdraw(senders_, &w);
+      throw;
+    }
+  }
+
+  // Every receive: tries at once, else queues a waiter pointing at the result and waits
+  // (for ever when `deadline` is empty) until a sender hands a value over, close, or the
+  // deadline.
+  received<T> receive_waiting(const deadline_t& deadline) {
+    std::unique_lock lock(mutex_);
+    received<T> result;
+    result.status = receive_now(result.value);
+    if (result.status != channel_status::timeout || passed(deadline)) return result;
+    waiter w("channel (receive)", this);
+    receive_parked(lock, w, result, deadline, nullptr);
+    return result;
+  }
+
+  // A receive that a stop request ends too; registered as send_stoppable's.
+  received<T> receive_stoppable(const deadline_t& deadline, const std::stop_token& token) {
+    received<T> result;
+    waiter w("channel (receive)", this);
+    detail::stop_wake<typename Sync::mutex, typename Sync::condition_variable> on_stop(
+        token, mutex_, w.woken);
+    std::unique_lock lock(mutex_);
+    result.status = receive_now(result.value);
+    if (result.status != channel_status::timeout) return result;
+    if (token.stop_requested()) result.status = channel_status::stopped;
+    else if (!passed(deadline)) receive_parked(lock, w, result, deadline, &token);
+    return result;
+  }
+
+  // Precondition: `lock` holds mutex_ and nothing can be received now. Queues `w` and
+  // waits. A value handed over to a wait that then threw (deadlock_error) is given back
+  // to the channel, so that no sent value is lost.
+  void receive_parked(std::unique_lock<typename Sync::mutex>& lock, waiter& w,
+                      received<T>& result, const deadline_t& deadline,
+                      const std::stop_token* token) {
+    w.destination = &result.value;
+    receivers_.push_back(&w);
+    try {
+      result.status = wait_as(w, receivers_, lock, deadline, token);
+    } catch (...) {
+      withdraw(receivers_, &w);
+      if (w.done) give_back(std::move(*result.value));
+      throw;
+    }
+  }
+
+  // Precondition: `lock` holds mutex_ and `w`, a plain call's waiter, is in `queue`.
+  // Waits until a counterpart moved the value through it, the channel closed, or the
+  // deadline passed, and says which; `w` is out of the queue on return.
+  // With a `token`, a stop requested ends the wait too (stopped).
+  channel_status wait_as(waiter& w, queue_t& queue, std::unique_lock<typename Sync::mutex>& lock,
+                         const deadline_t& deadline, const std::stop_token* token = nullptr) {
+    auto stop = [&] { return token && token->stop_requested(); };
+    auto settled = [&] { return w.done || closed_ || stop(); };
+    if (deadline) w.woken.wait_until(lock, *deadline, settled);
+    else w.woken.wait(lock, settled);
+    if (w.done) return channel_status::ok;
+    withdraw(queue, &w);
+    if (closed_) return channel_status::closed;
+    return stop() ? channel_status::stopped : channel_status::timeout;
+  }
+
+  // Precondition: mutex_ held. A value received by a call that is leaving with an
+  // exception instead goes to the next waiting receiver, or back to the front of the
+  // buffer (past its capacity, for a moment), so that it is neither lost nor reordered.
+  void give_back(T&& value) {
+    if (send_locked(value)) return;
+    items_.push_front(std::move(value));
+  }
+
+  // Precondition: mutex_ held, closed_ set. Empties `queue`: each plain waiter wakes to
+  // find the channel closed; each select case decides its selection as closed, unless
+  // another case decided it first.
+  static void release_for_close(queue_t& queue) {
+    while (waiter* w = queue.front()) {
+      queue.remove(w);
+      if (w->select) w->select->decide(w->index, channel_status::closed, [] {});
+      else w->woken.notify_one();
+    }
+  }
+
+  // Invariant: a receiver waits only when nothing is buffered, and while receivers wait
+  // every value goes to them, so items_ is empty whenever a plain receiver is queued;
+  // senders wait only when the buffer is full or, at capacity 0, no receiver takes.
   mutable typename Sync::mutex mutex_;
-  typename Sync::condition_variable senders_{wait_label{"channel (send)", this}};
-  std::deque<T> items_;                 // sent, not yet received; guarded by mutex_
-  receiver_slot* waiting_ = nullptr;    // receivers blocked in recv(), first in first out;
-  receiver_slot* last_waiting_ = nullptr;  // guarded by mutex_
-  bool closed_ = false;                 // guarded by mutex_
+  std::deque<T> items_;                   // sent, not yet received; guarded by mutex_
+  queue_t receivers_;  // blocked receivers; guarded by mutex_
+  queue_t senders_;    // blocked senders; guarded by mutex_
+  bool closed_ = false;                   // guarded by mutex_
   const std::size_t capacity_;
 };
 

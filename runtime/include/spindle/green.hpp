@@ -28,7 +28,9 @@
 #include "spindle/latch.hpp"
 #include "spindle/local.hpp"
 #include "spindle/once.hpp"
+#include "spindle/select.hpp"
 #include "spindle/semaphore.hpp"
+#include "spindle/stop.hpp"
 
 namespace spindle::green {
 

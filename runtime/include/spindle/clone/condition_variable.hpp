@@ -53,3 +53,20 @@ private:
 };
 
 }  // namespace spindle::clone
+
+namespace spindle::clone {
+
+// For a std::stop_callback (spindle/detail/stop_wake.hpp): wakes the threads waiting on
+// `cv`, holding `m` so that no waiter is between its test of stop_requested() and its
+// wait. A caller that holds `m` already (it requested the stop inside its critical
+// section) notifies without taking it again.
+inline void wake_for_stop(mutex& m, condition_variable& cv) noexcept {
+  if (m.owned_by(detail::running())) {
+    cv.notify_all();
+    return;
+  }
+  std::lock_guard lock(m);
+  cv.notify_all();
+}
+
+}  // namespace spindle::clone

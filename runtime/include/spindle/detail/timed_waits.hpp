@@ -12,7 +12,11 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
+#include <stop_token>
 #include <utility>
+
+#include "spindle/detail/stop_wake.hpp"
 
 namespace spindle::detail {
 
@@ -69,8 +73,61 @@ public:
     return wait_until(lock, steady_after(d), std::move(ready));
   }
 
+  // std::condition_variable_any's waits with a stop token: they return ready()'s value
+  // (with the mutex held) once it is true, or once a stop is requested on `token`
+  // (then typically false), or, for the timed ones, at the deadline.
+  template <class Predicate>
+  bool wait(std::unique_lock<Mutex>& lock, std::stop_token token, Predicate ready) {
+    return wait_stoppable(lock, token, std::nullopt, ready);
+  }
+  template <class Clock, class Duration, class Predicate>
+  bool wait_until(std::unique_lock<Mutex>& lock, std::stop_token token,
+                  std::chrono::time_point<Clock, Duration> deadline, Predicate ready) {
+    return wait_stoppable(lock, token, to_steady(deadline), ready);
+  }
+  template <class Rep, class Period, class Predicate>
+  bool wait_for(std::unique_lock<Mutex>& lock, std::stop_token token,
+                std::chrono::duration<Rep, Period> d, Predicate ready) {
+    return wait_stoppable(lock, token, steady_after(d), ready);
+  }
+
 private:
   Derived& self() { return static_cast<Derived&>(*this); }
+
+  // The stop-token waits. The callback that wakes this wait is registered and
+  // unregistered without the mutex held (spindle/detail/stop_wake.hpp says why), so the
+  // mutex is released around both; ready() is tested again after each re-take.
+  template <class Predicate>
+  bool wait_stoppable(std::unique_lock<Mutex>& lock, const std::stop_token& token,
+                      const std::optional<std::chrono::steady_clock::time_point>& deadline,
+                      Predicate& ready) {
+    if (ready()) return true;
+    if (token.stop_requested()) return false;
+    if (!token.stop_possible()) {  // nobody can ever request a stop: a plain wait
+      if (deadline) return wait_until(lock, *deadline, std::ref(ready));
+      wait(lock, std::ref(ready));
+      return true;
+    }
+    Mutex& mutex = *lock.mutex();
+    lock.unlock();
+    stop_wake<Mutex, Derived> on_stop(token, mutex, self());
+    lock.lock();
+    try {
+      while (!ready() && !token.stop_requested()) {
+        if (!deadline) self().wait(lock);
+        else if (self().wait_until(lock, *deadline) == std::cv_status::timeout) break;
+      }
+    } catch (...) {
+      if (lock.owns_lock()) lock.unlock();
+      on_stop.reset();
+      lock.lock();
+      throw;
+    }
+    lock.unlock();
+    on_stop.reset();
+    lock.lock();
+    return ready();
+  }
 };
 
 }  // namespace spindle::detail

@@ -62,3 +62,13 @@ private:
 };
 
 }  // namespace spindle::green
+
+namespace spindle::green {
+
+// For a std::stop_callback (spindle/detail/stop_wake.hpp): wakes the threads waiting on
+// `cv`. Without the mutex: a waiter tests stop_requested() and parks with no other green
+// thread running in between, so the notify finds it parked or it has yet to test.
+// Must be called on the kernel thread of the waiters' scheduler.
+inline void wake_for_stop(mutex&, condition_variable& cv) noexcept { cv.notify_all(); }
+
+}  // namespace spindle::green

@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <memory>
 
+#include "spindle/detail/choice.hpp"
+
 namespace spindle::green {
 
 namespace detail {
@@ -36,6 +38,11 @@ bool is_fifo_policy(const policy& p) noexcept;
 // Replaces the calling kernel thread's policy; runnable threads move to the new one.
 void use_policy(std::unique_ptr<policy> next);
 inline void use_fifo_policy() { use_policy(make_fifo_policy()); }
-inline void use_random_policy(std::uint64_t seed) { use_policy(make_random_policy(seed)); }
+// The random policy also seeds select's choices among ready cases (spindle::seed_select),
+// so that one seed replays both the interleaving and the choices.
+inline void use_random_policy(std::uint64_t seed) {
+  use_policy(make_random_policy(seed));
+  seed_select(seed);
+}
 
 }  // namespace spindle::green
