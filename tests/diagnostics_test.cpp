@@ -138,4 +138,64 @@ TEST_SUITE("diagnostics") {
       CHECK_THROWS_AS(spindle::clone::enable_thread_dump_signal(SIGKILL), std::invalid_argument);
     }
   }
+  // The time figures are measured on the green backend alone: the clone backend's
+  // threads are scheduled by the kernel, which keeps their times (/proc/PID/task).
+
+  // Does the longest run name the thread that held the processor longest, and is the
+  // figure at least what that thread measured itself?
+  TEST_CASE("the_longest_run_names_the_green_thread_that_spun_longest_without_yielding") {
+    spindle::green::measure_run_times();
+    std::chrono::nanoseconds long_spin{};
+    auto spin = [](std::chrono::nanoseconds d) {
+      auto start = std::chrono::steady_clock::now();
+      while (std::chrono::steady_clock::now() - start < d) {
+      }
+      return std::chrono::steady_clock::now() - start;
+    };
+    auto brief = spindle::green::spawn([&] { spin(std::chrono::milliseconds(1)); });
+    auto longer = spindle::green::spawn([&] { long_spin = spin(std::chrono::milliseconds(4)); });
+    auto longer_id = longer.get_id().value();
+    brief.join();
+    longer.join();
+    auto stats = spindle::green::statistics();
+    spindle::green::measure_run_times(false);
+    CHECK(stats.longest_run_thread == longer_id);
+    CHECK(stats.longest_run_ns >= static_cast<std::uint64_t>(long_spin.count()));
+    std::ostringstream text;
+    spindle::write_statistics(text, stats);
+    CHECK(contains(text.str(), "longest_run_ns:" + std::to_string(stats.longest_run_ns)));
+  }
+
+  // Does the dump tell each thread's time in its state, longer for the one that parked first?
+  TEST_CASE("the_green_dump_shows_a_longer_time_in_state_for_the_thread_that_parked_first") {
+    spindle::green::measure_run_times();
+    spindle::green::mutex m;
+    std::unique_lock held(m);
+    auto first = spindle::green::spawn({.name = "first"}, [&] { std::lock_guard g(m); });
+    spindle::green::this_thread::yield();  // first blocks
+    auto start = std::chrono::steady_clock::now();
+    while (std::chrono::steady_clock::now() - start < std::chrono::milliseconds(2)) {
+    }
+    auto second = spindle::green::spawn({.name = "second"}, [&] { std::lock_guard g(m); });
+    spindle::green::this_thread::yield();  // second blocks
+    std::string text = dump_of<spindle::green::backend>();
+    held.unlock();
+    first.join();
+    second.join();
+    spindle::green::measure_run_times(false);
+    auto in_state = [&](const std::string& name) {  // "... for 2.1 ms ..." in ns, or -1
+      auto line = text.find('"' + name + '"');
+      auto at = text.find(" for ", line);
+      if (line == std::string::npos || at == std::string::npos) return -1.0;
+      std::istringstream figure(text.substr(at + 5, 20));
+      double value = 0;
+      std::string unit;
+      figure >> value >> unit;
+      double scale = unit == "ns" ? 1 : unit == "us" ? 1e3 : unit == "ms" ? 1e6 : unit == "s" ? 1e9 : -1;
+      return value * scale;
+    };
+    INFO(text);
+    CHECK(in_state("second") >= 0);
+    CHECK(in_state("first") > in_state("second"));
+  }
 }

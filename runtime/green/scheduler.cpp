@@ -95,11 +95,18 @@ void scheduler::account_stop(stop_reason why) noexcept {
 
 void scheduler::account_start() noexcept { run_started_ = clock_ns(); }
 
-// Stamps every live thread: their times in state count from now.
+// Asking again starts the longest run afresh.
 void scheduler::measure_run_times(bool on) noexcept {
+  if (on) longest_run_ = longest_run_id_ = 0;
   measuring_asked_ = on;
+  update_measuring();
+}
+
+// Run times are measured while asked for or while a policy is chosen. When measuring
+// begins it stamps every live thread: their times in state count from then.
+void scheduler::update_measuring() noexcept {
   bool was = measuring_;
-  measuring_ = on || policy_;
+  measuring_ = measuring_asked_ || policy_;
   if (measuring_ && !was) {
     std::int64_t now = clock_ns();
     run_started_ = now;
@@ -324,7 +331,7 @@ void scheduler::use_policy(std::unique_ptr<policy> next) {
   if (!policy_ && !next) return;
   std::unique_ptr<policy> old = std::exchange(policy_, std::move(next));
   for (record* r = all_; r; r = r->all_next) std::memset(r->policy_area, 0, sizeof r->policy_area);
-  measure_run_times(measuring_asked_);
+  update_measuring();
   while (record* r = old ? old->pick_next() : run_queue_.pop_front()) make_runnable(r);
 }
 

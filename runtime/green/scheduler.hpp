@@ -217,6 +217,7 @@ private:
     return run_queue_.pop_front();
   }
   void update_fast_mask() noexcept;
+  void update_measuring() noexcept;
   // The running thread stops for `why`: with run times measured, charges the run to it,
   // stamps its state change, and tells the policy (before the policy sees it awakened).
   void account_stop(stop_reason why) noexcept;

@@ -57,7 +57,8 @@ runtime_statistics statistics();
 void dump_threads(std::ostream& out);
 // Makes the calling kernel thread's scheduler read the clock at every hand-over (on
 // CLOCK_MONOTONIC through the vDSO), so that the statistics know the longest run and the
-// dump each thread's time in its state; times in state count from this call. Off by
+// dump each thread's time in its state; times in state count from when measuring
+// began, the longest run from this call. Off by
 // default: it sends every hand-over to the slow path (docs/14-scheduling-policies.md
 // has the cost). A chosen policy other than FIFO measures run times anyway.
 void measure_run_times(bool on = true);
