@@ -5,7 +5,7 @@
 // and stride (the key is the pass) both pick the runnable thread with the lowest key; a
 // binary heap does it in O(log n). The arrival count breaks ties, so that equal threads
 // take turns as under FIFO.
-// Explained in: docs/14-scheduling-policies.md (aging, stride). Read next:
+// Explained in: docs/14-scheduling-policies.md (aging). Read next:
 // runtime/green/aging_policy.cpp.
 #pragma once
 
