@@ -153,7 +153,9 @@ TEST_SUITE("diagnostics") {
       return std::chrono::steady_clock::now() - start;
     };
     auto brief = spindle::green::spawn([&] { spin(std::chrono::milliseconds(1)); });
-    auto longer = spindle::green::spawn([&] { long_spin = spin(std::chrono::milliseconds(4)); });
+    // 30 times the brief one: a run is wall time, and a loaded machine stretches a 1 ms
+    // spin by the time the kernel gives another process (4.8 ms was seen).
+    auto longer = spindle::green::spawn([&] { long_spin = spin(std::chrono::milliseconds(30)); });
     auto longer_id = longer.get_id().value();
     brief.join();
     longer.join();

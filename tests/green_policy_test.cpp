@@ -6,6 +6,10 @@
 // Green only: the clone backend's threads are scheduled by the kernel. One kernel thread
 // makes the policies' choices deterministic, except MLFQ's, which depend on run times;
 // its tests spin for set times and assert only which side of an allotment a run fell.
+// A run is wall time, and includes any time the kernel gives the processor to another
+// process: on a loaded machine a 1 ms spin was measured at 4.8 ms. A spin is at least its
+// length, so passing an allotment is certain; a run that must stay under one (a quick
+// thread's, a run before a boost) is kept ten times or more below it.
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -205,9 +209,9 @@ TEST_CASE("lottery_shares_approach_the_tickets_over_many_runs") {
 
 // Does MLFQ move a thread that uses its allotment down a level, and leave a quick one on top?
 TEST_CASE("mlfq_demotes_a_hog_that_uses_its_allotment_and_keeps_a_quick_thread_on_top") {
-  green::use_policy(green::make_mlfq_policy({.levels = 3, .allotment = 1ms, .boost_interval = 1h}));
+  green::use_policy(green::make_mlfq_policy({.levels = 3, .allotment = 20ms, .boost_interval = 1h}));
   auto hog = green::spawn({.name = "hog"}, [] {
-    spin_for(3ms);
+    spin_for(60ms);
     green::this_thread::yield();
   });
   auto quick = green::spawn({.name = "quick"}, [] {
@@ -223,14 +227,14 @@ TEST_CASE("mlfq_demotes_a_hog_that_uses_its_allotment_and_keeps_a_quick_thread_o
 
 // Does the periodic boost bring a demoted hog back to the top?
 TEST_CASE("mlfq_boost_brings_a_demoted_hog_back_to_the_top_level") {
-  green::use_policy(green::make_mlfq_policy({.levels = 3, .allotment = 1ms, .boost_interval = 20ms}));
+  green::use_policy(green::make_mlfq_policy({.levels = 3, .allotment = 5ms, .boost_interval = 100ms}));
   std::string demoted, boosted;
   // The hog looks at itself: main, on the top level, would otherwise run before it.
   auto hog = green::spawn({.name = "hog"}, [&] {
-    spin_for(2ms);  // past the top level's allotment, far from the boost
+    spin_for(10ms);  // past the top level's allotment, far from the boost
     green::this_thread::yield();
     demoted = dump_line_of("hog");
-    spin_for(25ms);  // past the boost interval: its stop brings the boost
+    spin_for(120ms);  // past the boost interval: its stop brings the boost
     green::this_thread::yield();
     boosted = dump_line_of("hog");
   });
@@ -242,10 +246,10 @@ TEST_CASE("mlfq_boost_brings_a_demoted_hog_back_to_the_top_level") {
 
 // Can a thread stay on top by yielding just before its allotment runs out? (OSTEP's gaming.)
 TEST_CASE("mlfq_counts_the_total_time_at_a_level_so_short_runs_cannot_game_it") {
-  green::use_policy(green::make_mlfq_policy({.levels = 3, .allotment = 4ms, .boost_interval = 1h}));
+  green::use_policy(green::make_mlfq_policy({.levels = 3, .allotment = 40ms, .boost_interval = 1h}));
   auto gamer = green::spawn({.name = "gamer"}, [] {
-    for (int i = 0; i < 6; ++i) {  // 1 ms a run, well under the allotment each time
-      spin_for(1ms);
+    for (int i = 0; i < 6; ++i) {  // 10 ms a run, well under the allotment each time
+      spin_for(10ms);
       green::this_thread::yield();
     }
   });
