@@ -168,28 +168,37 @@ TEST_SUITE("diagnostics") {
     CHECK(contains(text.str(), "longest_run_ns:" + std::to_string(stats.longest_run_ns)));
   }
 
-  // Does the dump tell each thread's time in its state, longer for the one that parked first?
-  TEST_CASE("the_green_dump_shows_a_longer_time_in_state_for_the_thread_that_parked_first") {
-    spindle::green::measure_run_times();
-    spindle::green::mutex m;
+  // Does the dump tell each blocked thread's time in its state, longer for the one that
+  // parked first? (Green measures it when asked; clone stamps every park.)
+  TEST_CASE_TEMPLATE("the_dump_shows_a_longer_time_blocked_for_the_thread_that_parked_first", B,
+                     SPINDLE_TEST_BACKENDS) {
+    if constexpr (spindle_test::is_green<B>) spindle::green::measure_run_times();
+    typename B::mutex m;
     std::unique_lock held(m);
-    auto first = spindle::green::spawn({.name = "first"}, [&] { std::lock_guard g(m); });
-    spindle::green::this_thread::yield();  // first blocks
-    auto start = std::chrono::steady_clock::now();
-    while (std::chrono::steady_clock::now() - start < std::chrono::milliseconds(2)) {
-    }
-    auto second = spindle::green::spawn({.name = "second"}, [&] { std::lock_guard g(m); });
-    spindle::green::this_thread::yield();  // second blocks
-    std::string text = dump_of<spindle::green::backend>();
+    auto blocked_on_mutex = [] {
+      for (const auto& [kind, n] : statistics_of<B>().blocked_by_kind)
+        if (kind == "mutex") return n;
+      return std::size_t{0};
+    };
+    auto wait_until_blocked = [&](std::size_t n) {
+      while (blocked_on_mutex() < n) B::this_thread::sleep_for(std::chrono::milliseconds(1));
+    };
+    auto first = B::spawn({.name = "first"}, [&] { std::lock_guard g(m); });
+    wait_until_blocked(1);
+    B::this_thread::sleep_for(std::chrono::milliseconds(5));
+    auto second = B::spawn({.name = "second"}, [&] { std::lock_guard g(m); });
+    wait_until_blocked(2);
+    std::string text = dump_of<B>();
     held.unlock();
     first.join();
     second.join();
-    spindle::green::measure_run_times(false);
-    auto in_state = [&](const std::string& name) {  // "... for 2.1 ms ..." in ns, or -1
+    if constexpr (spindle_test::is_green<B>) spindle::green::measure_run_times(false);
+    auto in_state = [&](const std::string& name) {  // "... parks ago) for 2.1 ms" in ns, or -1
       auto line = text.find('"' + name + '"');
-      auto at = text.find(" for ", line);
-      if (line == std::string::npos || at == std::string::npos) return -1.0;
-      std::istringstream figure(text.substr(at + 5, 20));
+      if (line == std::string::npos) return -1.0;
+      auto at = text.find(" parks ago) for ", line);
+      if (at == std::string::npos || at > text.find('\n', line)) return -1.0;
+      std::istringstream figure(text.substr(at + 16, 20));
       double value = 0;
       std::string unit;
       figure >> value >> unit;

@@ -45,20 +45,7 @@ void count_kind(runtime_statistics& stats, const char* what) {
   stats.blocked_by_kind.emplace_back(what, 1);
 }
 
-// "12.3 ms": three figures, in the largest unit that keeps one before the point.
-std::string format_ns(std::int64_t ns) {
-  char text[32];
-  if (ns < 10'000) {
-    std::snprintf(text, sizeof text, "%lld ns", static_cast<long long>(ns));
-  } else if (ns < 10'000'000) {
-    std::snprintf(text, sizeof text, "%.1f us", static_cast<double>(ns) / 1e3);
-  } else if (ns < 10'000'000'000) {
-    std::snprintf(text, sizeof text, "%.1f ms", static_cast<double>(ns) / 1e6);
-  } else {
-    std::snprintf(text, sizeof text, "%.1f s", static_cast<double>(ns) / 1e9);
-  }
-  return text;
-}
+using spindle::detail::format_ns;
 
 }  // namespace
 

@@ -9,14 +9,13 @@
 // scheduler::run is the loop.
 #pragma once
 
-#include <time.h>
-
 #include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
 
 #include "../common/finished_owners.hpp"
+#include "../common/run_clock.hpp"
 #include "spindle/diagnostics.hpp"
 #include "spindle/green/detail/record.hpp"
 #include "spindle/detail/thread_queue.hpp"
@@ -31,16 +30,8 @@ namespace spindle::green::detail {
 
 class scheduler;
 
-// The clock of run times: CLOCK_MONOTONIC, read through the vDSO (no system call). Not
-// rdtsc (it counts cycles, needs a calibration to become time, and a virtual machine may
-// trap it), not CLOCK_THREAD_CPUTIME_ID (a real system call, ten times the cost, and it
-// would not count a green thread that blocks its kernel thread in a system call: that
-// time is taken from the other green threads all the same). docs/14 has the figures.
-inline std::int64_t clock_ns() noexcept {
-  timespec now;
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return std::int64_t{now.tv_sec} * 1'000'000'000 + now.tv_nsec;
-}
+// The clock of run times (runtime/common/run_clock.hpp: why CLOCK_MONOTONIC).
+using spindle::detail::clock_ns;
 
 // The scheduler's own run queue: first in, first out, singly linked through the records'
 // `next` field. A wait queue (thread_queue) is doubly linked because a thread leaves it
