@@ -15,9 +15,13 @@
 //   spindle-instructions rendezvous N          2N values passed back and forth through two
 //                                              unbuffered channels
 //   spindle-instructions boost_switch N 2N switches between two boost::context fibers
+//   spindle-instructions switch_measured N   switch, with run times measured
+//   spindle-instructions switch_under_P N    switch under the policy named P (make_policy:
+//                                            random, stride, mlfq, ...)
 // Explained in: docs/11-performance.md (what a switch costs, what a spawn costs).
 #include <boost/context/fiber.hpp>
 
+#include <spindle/diagnostics.hpp>
 #include <spindle/green.hpp>
 
 #include "handoffs.hpp"
@@ -83,7 +87,7 @@ int main(int argc, char** argv) {
   if (argc != 3) {
     std::fprintf(stderr,
                  "usage: %s switch|boost_switch|spawn_join|spawn_join_pooled|"
-                 "lock_unlock|mutex_handover|notify|rendezvous N\n",
+                 "lock_unlock|mutex_handover|notify|rendezvous|switch_measured|switch_under_POLICY N\n",
                  argv[0]);
     return 2;
   }
@@ -104,6 +108,12 @@ int main(int argc, char** argv) {
     spindle_bench::notify_each_other(times(n));
   } else if (what == "rendezvous") {
     spindle_bench::rendezvous_back_and_forth(times(n));
+  } else if (what == "switch_measured") {
+    g::measure_run_times(true);
+    yield_to_each_other(n);
+  } else if (what.starts_with("switch_under_")) {
+    g::use_policy(g::make_policy(what.substr(sizeof "switch_under_" - 1), 1));
+    yield_to_each_other(n);
   } else if (what == "boost_switch") {
     resume_each_other(n);
   } else {

@@ -4,6 +4,8 @@
 // switch, and one benchmark iteration (KeepRunningBatch(2) counts a round trip as two).
 //   switch/spindle_green   two green threads yield to each other: the whole yield path
 //                          (policy, exception-state swap, switch hooks, Boost's jump);
+//   switch/spindle_green_measured, _random, _stride, _mlfq   the same with run times
+//                          measured, or under that policy (docs/14-scheduling-policies.md);
 //   switch/boost_context   two boost::context::fiber resume each other: the floor, the
 //                          register save and restore that every switch pays;
 //   switch/boost_fiber     two Boost.Fiber fibers call this_fiber::yield: a peer runtime.
@@ -33,6 +35,7 @@
 #include <unistd.h>
 
 #include <spindle/clone.hpp>
+#include <spindle/diagnostics.hpp>
 #include <spindle/green.hpp>
 
 #include <atomic>
@@ -56,6 +59,21 @@ void switch_spindle_green(benchmark::State& state) {
   while (state.KeepRunningBatch(2)) g::this_thread::yield();
   stop = true;
   partner.join();
+}
+
+// The same with run times measured (measure_run_times: a clock read per switch on the
+// slow path), or under a chosen policy by name (docs/14-scheduling-policies.md): what a
+// time-aware policy costs a switch, beside the FIFO fast path above.
+void switch_spindle_green_measured(benchmark::State& state) {
+  spindle::green::measure_run_times(true);
+  switch_spindle_green(state);
+  spindle::green::measure_run_times(false);
+}
+
+void switch_spindle_green_under(benchmark::State& state, const char* policy) {
+  g::use_policy(g::make_policy(policy, 1));
+  switch_spindle_green(state);
+  g::use_fifo_policy();
 }
 
 // A fiber that resumes whoever resumed it, until stopped.
@@ -254,6 +272,10 @@ void switch_pthread_futex(benchmark::State& state, placement where) {
 }  // namespace
 
 BENCHMARK(switch_spindle_green)->Name("switch/spindle_green");
+BENCHMARK(switch_spindle_green_measured)->Name("switch/spindle_green_measured");
+BENCHMARK_CAPTURE(switch_spindle_green_under, random, "random")->Name("switch/spindle_green_random");
+BENCHMARK_CAPTURE(switch_spindle_green_under, stride, "stride")->Name("switch/spindle_green_stride");
+BENCHMARK_CAPTURE(switch_spindle_green_under, mlfq, "mlfq")->Name("switch/spindle_green_mlfq");
 BENCHMARK(switch_boost_context)->Name("switch/boost_context");
 BENCHMARK(switch_boost_fiber)->Name("switch/boost_fiber");
 BENCHMARK_CAPTURE(switch_spindle_clone, one_cpu, placement::one_cpu)

@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -82,11 +83,18 @@ int main(int argc, char** argv) {
   int count = 100;
   std::string backend = "green";
   bool quiet = false;
+  std::string policy = "fifo";
+  std::uint64_t seed = 1;
   app.add_option("-n,--count", count, "how many primes to find")->check(CLI::Range(1, 100000));
+  app.add_option("-p,--policy", policy,
+                 "the green scheduler's policy (docs/14-scheduling-policies.md)")
+      ->check(CLI::IsMember({"fifo", "random", "priority", "aging", "lottery", "stride", "mlfq"}));
+  app.add_option("-s,--seed", seed, "the seed of the random and lottery policies");
   app.add_option("-b,--backend", backend, "which threads to use")
       ->check(CLI::IsMember({"green"}));
   app.add_flag("-q,--quiet", quiet, "print only the summary line");
   CLI11_PARSE(app, argc, argv);
+  spindle::green::use_policy(spindle::green::make_policy(policy, seed));
   run<spindle::green::backend>(count, quiet);
   return 0;
 }

@@ -22,6 +22,7 @@
 #include "../common/thread_dump_signal.hpp"
 #include "kernel_thread.hpp"
 #include "parking_lot.hpp"
+#include "../common/run_clock.hpp"
 
 namespace spindle::clone::detail {
 namespace {
@@ -93,6 +94,7 @@ void dump_threads(std::ostream& out) {
     const spindle::detail::thread_directory<detail::record> threads(lot.all_threads(),
                                                                     lot.finished_owners());
     text << "spindle: clone threads:\n";
+    const std::int64_t now = spindle::detail::clock_ns();
     for (const detail::record* r = lot.all_threads(); r; r = r->all_next) {
       text << "  " << r->id << " \"" << r->name << "\" ";
       if (r->kernel && !r->detached) text << "tid " << detail::tid(r->kernel) << ' ';
@@ -100,7 +102,8 @@ void dump_threads(std::ostream& out) {
       if (r->st == detail::state::blocked) {
         text << " on ";
         spindle::detail::describe_wait(text, r, threads);
-        text << " (parked " << lot.parks() - r->park_number << " parks ago)";
+        text << " (parked " << lot.parks() - r->park_number << " parks ago) for "
+             << spindle::detail::format_ns(now - r->blocked_since);
       }
       text << '\n';
     }

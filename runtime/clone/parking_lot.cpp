@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "../common/deadlock_report.hpp"
+#include "../common/run_clock.hpp"
 #include "futex.hpp"
 #include "kernel_thread.hpp"
 #include "spindle/errors.hpp"
@@ -83,6 +84,7 @@ void parking_lot::block(record* self, thread_queue* queue, const wait_reason& wh
   self->waiting_on = why;
   self->woke_by = wake_status::woken;
   self->park_number = ++parks_;
+  self->blocked_since = spindle::detail::clock_ns();  // the vDSO: a few tens of ns
   self->counted = counted;
   self->wake_word.store(0, std::memory_order_relaxed);
   if (counted) ++blocked_;

@@ -140,6 +140,9 @@ record* register_root() {
 void start(record* thread, const spawn_options& options) {
   auto& lot = parking_lot::instance();
   try {
+    // Checked though unused: a program that sets them works alike on both backends.
+    spindle::detail::check_priority(options.priority, "spindle::clone::spawn");
+    spindle::detail::check_tickets(options.tickets, "spindle::clone::spawn");
     running();  // the spawner is known (and counted) before its child
     thread->name = options.name;
   } catch (...) {

@@ -82,7 +82,9 @@ void write_statistics(std::ostream& out, const runtime_statistics& stats) {
       << "timer_wakeups:" << stats.timer_wakeups << '\n'
       << "io_wakeups:" << stats.io_wakeups << '\n'
       << "stack_bytes_in_use:" << stats.stack_bytes_in_use << '\n'
-      << "stack_bytes_cached:" << stats.stack_bytes_cached << '\n';
+      << "stack_bytes_cached:" << stats.stack_bytes_cached << '\n'
+      << "longest_run_ns:" << stats.longest_run_ns << '\n'
+      << "longest_run_thread:" << stats.longest_run_thread << '\n';
 }
 
 }  // namespace spindle

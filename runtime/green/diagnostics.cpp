@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
+#include <string>
 #include <iostream>
 #include <sstream>
 #include <string_view>
@@ -43,7 +45,15 @@ void count_kind(runtime_statistics& stats, const char* what) {
   stats.blocked_by_kind.emplace_back(what, 1);
 }
 
+using spindle::detail::format_ns;
+
 }  // namespace
+
+// How long `r` has been in its state, at `now`, while run times are measured. The
+// running thread's state began with its run; the others stamp state_since as they change.
+std::int64_t scheduler::time_in_state(const record* r, std::int64_t now) const noexcept {
+  return now - (r == running_ ? run_started_ : r->state_since);
+}
 
 runtime_statistics scheduler::statistics() const {
   runtime_statistics stats;
@@ -67,6 +77,8 @@ runtime_statistics scheduler::statistics() const {
   std::size_t slabs = pooled_slab_bytes();
   stats.stack_bytes_cached =
       kept_guarded_stack_bytes() + (slabs > pooled_in_use ? slabs - pooled_in_use : 0);
+  stats.longest_run_ns = static_cast<std::uint64_t>(longest_run_);
+  stats.longest_run_thread = longest_run_id_;
   return stats;
 }
 
@@ -75,6 +87,7 @@ void scheduler::dump(std::ostream& out) const {
   const spindle::detail::thread_directory<record> threads(all_, finished_owners_);
   std::ostringstream text;
   text << "spindle: green threads of kernel thread " << kernel_tid_ << ":\n";
+  const std::int64_t now = measuring_ ? clock_ns() : 0;
   for (const record* r = all_; r; r = r->all_next) {
     text << "  " << r->id << " \"" << r->name << "\" " << state_name(r);
     if (r->st == state::blocked) {
@@ -87,6 +100,11 @@ void scheduler::dump(std::ostream& out) const {
         text << ", deadline in " << left.count() << " ms";
       }
       text << ")";
+    }
+    if (measuring_ && r->st != state::finished) text << " for " << format_ns(time_in_state(r, now));
+    if (policy_) {
+      std::string place = policy_->describe(r);
+      if (!place.empty()) text << " [" << place << "]";
     }
     text << "\n    stack: ";
     if (r == &root_) {
@@ -120,6 +138,8 @@ namespace spindle::green {
 runtime_statistics statistics() { return detail::scheduler::here().statistics(); }
 
 void dump_threads(std::ostream& out) { detail::scheduler::here().dump(out); }
+
+void measure_run_times(bool on) { detail::scheduler::here().measure_run_times(on); }
 
 void enable_thread_dump_signal(int signo) {
   spindle::detail::install_thread_dump_handler(signo, false);

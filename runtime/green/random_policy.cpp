@@ -3,30 +3,16 @@
 // Concept: picking the next thread uniformly at random explores interleavings that FIFO
 // never produces, and the same seed replays the same choices, so a test that fails under
 // seed 17 fails again under seed 17. One kernel thread makes the rest deterministic.
-// Explained in: docs/05-scheduler.md (policies). Read next: runtime/green/policy.cpp.
+// Explained in: docs/05-scheduler.md (policies). Read next: runtime/green/priority_policy.cpp.
 #include <exception>
 #include <vector>
 
 #include "spindle/green/detail/record.hpp"
 #include "spindle/green/policy.hpp"
+#include "splitmix64.hpp"
 
 namespace spindle::green {
 namespace {
-
-// splitmix64: a tiny, well-mixed generator whose whole state is one number.
-class splitmix64 {
-public:
-  explicit splitmix64(std::uint64_t seed) : state_(seed) {}
-  std::uint64_t next() noexcept {
-    std::uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
-
-private:
-  std::uint64_t state_;
-};
 
 class random_policy final : public policy {
 public:
@@ -52,7 +38,7 @@ public:
   bool has_ready() const noexcept override { return !ready_.empty(); }
 
 private:
-  splitmix64 random_;
+  detail::splitmix64 random_;
   std::vector<detail::record*> ready_;
 };
 

@@ -11,6 +11,7 @@
 
 #include <cassert>
 #include <cstdio>
+#include <cstring>
 #include <exception>
 #include <sstream>
 #include <utility>
@@ -36,6 +37,7 @@ void scheduler::run() {
     drain_inbox();
     if (record* next = pick_runnable()) {
       watchdog_.wake_if_asleep(*this);  // asleep if a tick found the loop idle
+      if (measuring_) [[unlikely]] account_start();
       switch_to(next);
     } else if (timers_.empty() && !reactor_.has_waiters() && !remote_ends_open()) {
       fail_one_deadlocked_thread();
@@ -52,12 +54,17 @@ void scheduler::run() {
 // The one test of the gate also keeps tracing and chosen policies off the fast path:
 // with either, fast_mask_ is 0 and every hand-over takes next_on_slow_path, so the fast
 // path is the built-in FIFO's pop with no indirect call and no trace check
-// (docs/05-scheduler.md, "the fast path").
+// (docs/05-scheduler.md, "the fast path"). Called by finish_running alone.
 record* scheduler::next_to_run() noexcept {
   if ((++handovers_ & fast_mask_) != 0) [[likely]] {
     if (record* next = run_queue_.pop_front()) return next;
     return &loop_;
   }
+  return next_after_finish_on_slow_path();
+}
+
+record* scheduler::next_after_finish_on_slow_path() noexcept {
+  account_stop(stop_reason::finished);
   return next_on_slow_path();
 }
 
@@ -69,18 +76,66 @@ record* scheduler::next_on_slow_path() noexcept {
 }
 
 void scheduler::update_fast_mask() noexcept {
-  fast_mask_ = policy_ || tracing_ ? 0 : switches_per_round - 1;
+  fast_mask_ = policy_ || tracing_ || measuring_ ? 0 : switches_per_round - 1;
+}
+
+// Run times (docs/14-scheduling-policies.md). Everything here is behind the gate: the
+// built-in FIFO with tracing off never reads the clock.
+void scheduler::account_stop(stop_reason why) noexcept {
+  if (!measuring_) return;
+  record* self = running_;
+  std::int64_t now = clock_ns();
+  std::int64_t ran = now - run_started_;
+  run_started_ = now;  // the next run, the pick's or the loop's, starts here
+  self->state_since = now;
+  if (ran > longest_run_) {
+    longest_run_ = ran;
+    longest_run_id_ = self->id;
+  }
+  if (policy_) policy_->stopped(self, std::chrono::nanoseconds(ran), why);
+}
+
+void scheduler::account_start() noexcept { run_started_ = clock_ns(); }
+
+// Asking again starts the longest run afresh.
+void scheduler::measure_run_times(bool on) noexcept {
+  if (on) longest_run_ = longest_run_id_ = 0;
+  measuring_asked_ = on;
+  update_measuring();
+}
+
+// Run times are measured while asked for or while a policy is chosen. When measuring
+// begins it stamps every live thread: their times in state count from then.
+void scheduler::update_measuring() noexcept {
+  bool was = measuring_;
+  measuring_ = measuring_asked_ || policy_;
+  if (measuring_ && !was) {
+    std::int64_t now = clock_ns();
+    run_started_ = now;
+    for (record* r = all_; r; r = r->all_next) r->state_since = now;
+  }
+  update_fast_mask();
 }
 
 void scheduler::admit(record* fresh) noexcept {
-  if (tracing_) [[unlikely]] note_spawn(fresh);
   fresh->home = this;
   fresh->st = state::runnable;
   ++spawns_;
   link(fresh);
-  make_runnable(fresh);
+  if (fast_mask_ == 0) [[unlikely]] return admit_on_slow_path(fresh);
+  run_queue_.push_back(fresh);
   watchdog_.wake_if_asleep(*this);  // asleep while the root thread was alone
   preemption_.apply_if_changed(*this);
+}
+
+// A thread spawned while tracing, measuring or under a chosen policy: the policy's area
+// starts as zero bytes (spindle/green/policy.hpp: policy_data).
+void scheduler::admit_on_slow_path(record* fresh) noexcept {
+  if (tracing_) note_spawn(fresh);
+  if (measuring_) fresh->state_since = clock_ns();
+  if (policy_) std::memset(fresh->policy_area, 0, sizeof fresh->policy_area);
+  make_runnable(fresh);
+  watchdog_.wake_if_asleep(*this);
 }
 
 // The gate of next_to_run, tested first: the fast path then makes no call but the switch
@@ -100,6 +155,7 @@ void scheduler::yield() {
 void scheduler::yield_on_slow_path() {
   record* self = running_;
   self->st = state::runnable;
+  account_stop(stop_reason::yielded);
   make_runnable(self);
   record* next = next_on_slow_path();
   if (next == self) {  // alone, or the policy picked it again
@@ -156,6 +212,7 @@ void scheduler::switch_after_block(const char* what) {
 
 void scheduler::switch_after_block_on_slow_path(const char* what) {
   note(event_kind::park, running_, what);
+  account_stop(stop_reason::blocked);
   switch_to(next_on_slow_path());
 }
 
@@ -207,6 +264,7 @@ void scheduler::wake_on_slow_path(record* woken, wake_status why) noexcept {
   note(event_kind::wake, woken,
        why == wake_status::woken ? "woken" : why == wake_status::timed_out ? "timed out" : "deadlock",
        running_->id);
+  if (measuring_) woken->state_since = clock_ns();
   make_runnable(woken);
 }
 
@@ -293,6 +351,12 @@ void scheduler::link(record* r) noexcept {
   all_ = r;
 }
 
+record* scheduler::find(std::uint64_t id) noexcept {
+  for (record* r = all_; r; r = r->all_next)
+    if (r->id == id && r->st != state::finished) return r;
+  return nullptr;
+}
+
 void scheduler::unlink(record* r) noexcept {
   (r->all_prev ? r->all_prev->all_next : all_) = r->all_next;
   if (r->all_next) r->all_next->all_prev = r->all_prev;
@@ -300,12 +364,14 @@ void scheduler::unlink(record* r) noexcept {
 
 // The FIFO policy is never installed: the scheduler's own run queue follows the same rule
 // without an indirect call (is_fifo_policy, runtime/green/fifo_policy.cpp).
+// A chosen policy finds every thread's area zeroed (policy_data), and run times measured.
 void scheduler::use_policy(std::unique_ptr<policy> next) {
   assert(next);
   if (is_fifo_policy(*next)) next.reset();
   if (!policy_ && !next) return;
   std::unique_ptr<policy> old = std::exchange(policy_, std::move(next));
-  update_fast_mask();
+  for (record* r = all_; r; r = r->all_next) std::memset(r->policy_area, 0, sizeof r->policy_area);
+  update_measuring();
   while (record* r = old ? old->pick_next() : run_queue_.pop_front()) make_runnable(r);
 }
 

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "../common/finished_owners.hpp"
+#include "../common/run_clock.hpp"
 #include "spindle/diagnostics.hpp"
 #include "spindle/green/detail/record.hpp"
 #include "spindle/detail/thread_queue.hpp"
@@ -30,6 +31,9 @@ namespace spindle::green::detail {
 
 class scheduler;
 class inbox;
+
+// The clock of run times (runtime/common/run_clock.hpp: why CLOCK_MONOTONIC).
+using spindle::detail::clock_ns;
 
 // The scheduler's own run queue: first in, first out, singly linked through the records'
 // `next` field. A wait queue (thread_queue) is doubly linked because a thread leaves it
@@ -137,6 +141,14 @@ public:
   void reap(record* finished) noexcept;
 
   void use_policy(std::unique_ptr<policy> next);
+  // The live thread with this id, or nullptr: a walk of all_, for set_priority.
+  record* find(std::uint64_t id) noexcept;
+  const policy* chosen_policy() const noexcept { return policy_.get(); }
+
+  // Run times (docs/14-scheduling-policies.md, "what the interface tells the policy"):
+  // measured while a policy is chosen or measure_run_times asked for them.
+  void measure_run_times(bool on) noexcept;
+  bool measuring() const noexcept { return measuring_; }
 
   // Tracing (spindle/green/trace.hpp, runtime/green/trace.cpp).
   void start_trace(std::size_t capacity);
@@ -179,6 +191,7 @@ public:
   // scheduler's own kernel thread. ---
   runtime_statistics statistics() const;
   void dump(std::ostream& out) const;
+  std::int64_t time_in_state(const record* r, std::int64_t now) const noexcept;
 
 private:
   // Records an event while tracing; otherwise one load and one predicted branch.
@@ -226,6 +239,14 @@ private:
     return next;
   }
   void update_fast_mask() noexcept;
+  void update_measuring() noexcept;
+  // The running thread stops for `why`: with run times measured, charges the run to it,
+  // stamps its state change, and tells the policy (before the policy sees it awakened).
+  void account_stop(stop_reason why) noexcept;
+  // A run starts now: with run times measured, the loop has picked a thread.
+  void account_start() noexcept;
+  [[gnu::cold, gnu::noinline]] void admit_on_slow_path(record* fresh) noexcept;
+  [[gnu::cold, gnu::noinline]] record* next_after_finish_on_slow_path() noexcept;
   [[gnu::always_inline]] inline void block(thread_queue* queue, const wait_reason& why) noexcept;
   [[gnu::always_inline]] inline void throw_if_deadlocked(const record* self);
   [[noreturn, gnu::cold, gnu::noinline]] void throw_deadlock_report();
@@ -261,7 +282,15 @@ private:
   std::uint64_t handovers_ = 0;         // hand-overs by next_to_run: the fast path's budget,
                                         // and the watchdog's measure of progress
   std::uint64_t fast_mask_ = switches_per_round - 1;  // the gate: 0 sends every hand-over
-                                        // to the slow path (a policy chosen, or tracing)
+                                        // to the slow path (a policy chosen, tracing, or
+                                        // run times measured)
+
+  // Run times: kept only while measuring_, on the slow path the gate sends them to.
+  bool measuring_ = false;              // a policy is chosen, or measure_run_times(true)
+  bool measuring_asked_ = false;        // measure_run_times(true) was called
+  std::int64_t run_started_ = 0;        // clock_ns() when the running thread got the processor
+  std::int64_t longest_run_ = 0;        // the longest run so far, ns
+  std::uint64_t longest_run_id_ = 0;    // the thread that ran it
 
   // Thread ids: [next_id_, ids_end_) are this scheduler's to give (new_thread_id).
   std::uint64_t next_id_ = 0;

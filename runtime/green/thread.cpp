@@ -77,6 +77,18 @@ namespace {
       "spawn_options::stack_size");
 }
 
+[[gnu::cold, gnu::noinline]] void check_attributes(const spawn_options& options) {
+  spindle::detail::check_priority(options.priority, "spindle::green::spawn");
+  spindle::detail::check_tickets(options.tickets, "spindle::green::spawn");
+}
+
+// Whether a priority or ticket count could be out of range: one unsigned compare each.
+bool attributes_may_be_bad(const spawn_options& options) noexcept {
+  return static_cast<unsigned>(options.priority - min_priority) >
+             static_cast<unsigned>(max_priority - min_priority) ||
+         options.tickets - 1 >= max_tickets;
+}
+
 }  // namespace
 
 void* reserve_stack(const spawn_options& options, std::size_t bytes, std::size_t align,
@@ -85,6 +97,7 @@ void* reserve_stack(const spawn_options& options, std::size_t bytes, std::size_t
   if (options.stack_size != 0 && options.stack_size < minimum_stack_size) {
     throw_stack_too_small(options.stack_size);
   }
+  if (attributes_may_be_bad(options)) [[unlikely]] check_attributes(options);
   allocate_stack(options.stack_size, options.stack, stack);
   std::uintptr_t low = reinterpret_cast<std::uintptr_t>(stack.low);
   std::uintptr_t top = reinterpret_cast<std::uintptr_t>(stack.high()) - bytes;
@@ -109,6 +122,8 @@ void start(record* thread, const spawn_options& options, const stack_span& stack
     }
   }
   thread->id = s.new_thread_id();
+  thread->priority = options.priority;
+  thread->tickets = options.tickets;
   // The record sits at the very top of the stack; the thread's frames grow below it.
   thread->context = make_context(stack, thread, thread_entry);
   s.admit(thread);
@@ -170,4 +185,33 @@ thread_id get_id() noexcept { return thread_id{detail::running()->id}; }
 std::string_view name() noexcept { return detail::running()->name; }
 void set_name(std::string_view name) { detail::running()->name = name; }
 
+void set_priority(int priority) {
+  spindle::detail::check_priority(priority, "spindle::green::this_thread::set_priority");
+  detail::running()->priority = priority;
+}
+void set_tickets(std::uint32_t tickets) {
+  spindle::detail::check_tickets(tickets, "spindle::green::this_thread::set_tickets");
+  detail::running()->tickets = tickets;
+}
+int priority() noexcept { return detail::running()->priority; }
+std::uint32_t tickets() noexcept { return detail::running()->tickets; }
+
 }  // namespace spindle::green::this_thread
+
+namespace spindle::green {
+
+bool set_priority(thread_id id, int priority) {
+  spindle::detail::check_priority(priority, "spindle::green::set_priority");
+  detail::record* r = detail::scheduler::here().find(id.value());
+  if (r) r->priority = priority;
+  return r != nullptr;
+}
+
+bool set_tickets(thread_id id, std::uint32_t tickets) {
+  spindle::detail::check_tickets(tickets, "spindle::green::set_tickets");
+  detail::record* r = detail::scheduler::here().find(id.value());
+  if (r) r->tickets = tickets;
+  return r != nullptr;
+}
+
+}  // namespace spindle::green

@@ -59,7 +59,23 @@ struct spawn_options {
   std::string_view name{};                        // shown in reports, traces and debuggers
   std::size_t stack_size = 0;                     // usable bytes; 0 picks the backend's default
   stack_kind stack = stack_kind::program_default;  // guarded or pooled, see stack_kind
+  // Scheduling attributes, read by the green policies that rank or share threads
+  // (docs/14-scheduling-policies.md); FIFO and random ignore them, and so does the clone
+  // backend, whose threads the kernel schedules. Both backends check the ranges.
+  int priority = 0;                 // higher runs first; in [min_priority, max_priority]
+  std::uint32_t tickets = 100;      // a share in proportion to others'; in [1, max_tickets]
 };
+
+inline constexpr int min_priority = -64;
+inline constexpr int max_priority = 64;
+inline constexpr std::uint32_t max_tickets = 1u << 20;
+
+namespace detail {
+// Throws std::invalid_argument, naming `who` (the spawn or set_ call), for a priority or
+// a ticket count outside its range.
+void check_priority(int priority, const char* who);
+void check_tickets(std::uint32_t tickets, const char* who);
+}  // namespace detail
 
 // What a blocked thread waits on, for the deadlock report: "channel 0x55d0...".
 // Objects built from a condition variable label it with their own name and address.

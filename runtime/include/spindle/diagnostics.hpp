@@ -37,6 +37,11 @@ struct runtime_statistics {
   std::uint64_t io_wakeups = 0;        // green: descriptors found ready by the reactor
   std::size_t stack_bytes_in_use = 0;  // green: stacks of live threads and of the loop
   std::size_t stack_bytes_cached = 0;  // green: freed stacks kept for reuse, slabs' spare
+  // Green, while the scheduler measures run times (green::measure_run_times, or a chosen
+  // policy other than FIFO): the longest a thread held the processor without yielding or
+  // blocking, in ns, and which thread; 0 when not measured.
+  std::uint64_t longest_run_ns = 0;
+  std::uint64_t longest_run_thread = 0;
 };
 
 // Writes the statistics as `name:value` lines, in spindle-kv's INFO manner.
@@ -46,9 +51,17 @@ namespace green {
 // The calling kernel thread's scheduler (made if it has none yet).
 runtime_statistics statistics();
 // Writes each green thread of the calling kernel thread's scheduler: id, name, state,
-// what it waits on, how many hand-overs ago it parked, and its stack; then the
-// statistics. The running thread is the caller.
+// what it waits on, how many parks ago it parked, how long it has been in its state
+// (while run times are measured), its place in the chosen policy, and its stack; then
+// the statistics. The running thread is the caller.
 void dump_threads(std::ostream& out);
+// Makes the calling kernel thread's scheduler read the clock at every hand-over (on
+// CLOCK_MONOTONIC through the vDSO), so that the statistics know the longest run and the
+// dump each thread's time in its state; times in state count from when measuring
+// began, the longest run from this call. Off by
+// default: it sends every hand-over to the slow path (docs/14-scheduling-policies.md
+// has the cost). A chosen policy other than FIFO measures run times anyway.
+void measure_run_times(bool on = true);
 // Makes signal `signo` (SIGQUIT by default, as Go and the JVM use it) print the green
 // thread dump on standard error. The handler only counts the request; each scheduler
 // prints its own dump from its loop, the next time it comes round: at once if it sleeps,

@@ -101,6 +101,20 @@ thread_id get_id() noexcept;
 std::string_view name() noexcept;
 void set_name(std::string_view name);
 
+// The caller's scheduling attributes (spawn_options::priority and ::tickets). A change
+// takes effect the next time the thread becomes runnable (its next yield, or its wake):
+// a policy places a runnable thread when it is awakened. Out of range throws
+// std::invalid_argument.
+void set_priority(int priority);
+void set_tickets(std::uint32_t tickets);
+int priority() noexcept;
+std::uint32_t tickets() noexcept;
+
 }  // namespace this_thread
+
+// As this_thread::set_priority and set_tickets, for another live (not finished) green
+// thread of the calling kernel thread's scheduler; false when there is none with `id`.
+bool set_priority(thread_id id, int priority);
+bool set_tickets(thread_id id, std::uint32_t tickets);
 
 }  // namespace spindle::green

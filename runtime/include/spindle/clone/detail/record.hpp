@@ -60,6 +60,7 @@ struct record {
   wake_status woke_by = wake_status::woken;
   bool counted = false;                 // blocked with no deadline: counts for deadlock
   std::uint64_t park_number = 0;        // orders parks; the deadlock report fails the latest
+  std::int64_t blocked_since = 0;       // CLOCK_MONOTONIC ns at the park, for the dump
   record* prev = nullptr;               // links in one wait queue
   record* next = nullptr;
   thread_queue* queue = nullptr;

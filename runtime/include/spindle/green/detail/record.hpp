@@ -93,6 +93,22 @@ struct record {
   record* next = nullptr;
   thread_queue* queue = nullptr;        // the run or wait queue holding this record, if any
 
+  // Scheduling attributes: set by spawn (spawn_options), changed by set_priority and
+  // set_tickets (spindle/green/thread.hpp); read by the policies that rank or share.
+  std::int32_t priority = 0;            // higher runs first (priority, aging, MLFQ's start)
+  std::uint32_t tickets = 100;          // a share, in proportion to others' (lottery, stride)
+  // The chosen policy's own per-thread data (spindle/green/policy.hpp: policy_data), so
+  // that a policy needs no side table. Zeroed by the scheduler when the thread is spawned
+  // under a policy and when a policy is chosen; left as it is under the built-in FIFO,
+  // which never reads it, so that a spawn pays nothing for it. Words, not bytes: a char
+  // array would tell the compiler that a store into any record may change any memory,
+  // and the wake path reloaded two links after each store (2 instructions, counted).
+  static constexpr std::size_t policy_area_size = 32;
+  std::uint64_t policy_area[policy_area_size / 8];
+  // While the scheduler measures runs (docs/14-scheduling-policies.md): when, on its
+  // clock (CLOCK_MONOTONIC, ns), this thread entered its state. Unset otherwise.
+  std::int64_t state_since;
+
   // Blocking: valid while st == blocked.
   wait_reason waiting_on;
   wake_status woke_by = wake_status::woken;
