@@ -136,6 +136,7 @@ void scheduler::admit_on_slow_path(record* fresh) noexcept {
   if (policy_) std::memset(fresh->policy_area, 0, sizeof fresh->policy_area);
   make_runnable(fresh);
   watchdog_.wake_if_asleep(*this);
+  preemption_.apply_if_changed(*this);
 }
 
 // The gate of next_to_run, tested first: the fast path then makes no call but the switch
@@ -175,6 +176,7 @@ void scheduler::preempt() {
   fire_expired_timers();
   poll_io();
   self->st = state::runnable;
+  account_stop(stop_reason::preempted);
   make_runnable(self);
   ++handovers_;
   record* next = pick_runnable();

@@ -32,8 +32,8 @@ enum class stop_reason : std::uint8_t {
   yielded,    // this_thread::yield: it is still runnable, and awakened follows at once
   blocked,    // parked: a lock, a wait, a sleep, I/O, a join
   finished,   // returned: its record is freed after this call, so forget it
-  preempted,  // its slice was taken away by a timer; the cooperative scheduler never
-              // reports it, it is kept for opt-in preemption (docs/14, "preemption")
+  preempted,  // its slice was taken away by the preemption timer (scheduler::preempt,
+              // docs/08): only with opt-in preemption on
 };
 
 class policy {
