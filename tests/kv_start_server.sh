@@ -26,6 +26,7 @@ start_spindle_kv() {
   local program=$1 backend=$2
   work=$(mktemp -d)
   trap stop_spindle_kv EXIT
+  : >"$work/log"  # made here: the background job below may not have opened it yet
   "$program" --port 0 --backend "$backend" --dir "$work" >"$work/log" 2>&1 &
   server=$!
   for _ in $(seq 100); do
