@@ -8,8 +8,10 @@
 # of an empty server and of one holding a million keys ("key:I" = "value:I", loaded with
 # redis-cli --pipe); then the instructions valgrind's cachegrind counts in the whole
 # server (start and stop included) while redis-benchmark sends it 20,000 SETs and then
-# 20,000 GETs (50 clients, random keys among 100,000). Counts do not move with the
-# machine's load, as requests per second do. A few minutes. Needs redis-cli and
+# 20,000 GETs (one client, random keys among 100,000). Counts move far less with the
+# machine's load than requests per second do, but they move: a few per cent from run to
+# run (the housekeeper's ticks, and the receives that find nothing yet, follow the
+# clock), so compare several runs. A minute. Needs redis-cli and
 # redis-benchmark (redis-tools) and valgrind, as scripts/run.sh installs them.
 # Explained in: docs/10-spindle-kv.md (measured).
 set -euo pipefail
@@ -53,7 +55,7 @@ instructions() {
   chmod +x "$scratch/under-valgrind"
   spindle_kv="$scratch/under-valgrind"
   start_server green "$port"
-  redis-benchmark -h 127.0.0.1 -p "$port" -c 50 -n "$requests" -r 100000 -t set,get -q >/dev/null
+  redis-benchmark -h 127.0.0.1 -p "$port" -c 1 -n "$requests" -r 100000 -t set,get -q >/dev/null
   stop_server
   spindle_kv=$real
   total=$(sed -n 's/^summary: //p' "$out")
@@ -68,7 +70,7 @@ for build in "$@"; do
   memory "$build"
 done
 echo
-echo "cachegrind, $requests SET then $requests GET, 50 clients, keys among 100000:"
+echo "cachegrind, $requests SET then $requests GET, 1 client, keys among 100000:"
 printf "%-34s %16s %14s\n" build instructions "per request"
 for build in "$@"; do
   spindle_kv="$build/examples/spindle-kv"

@@ -15,10 +15,10 @@
 namespace spindle_kv {
 namespace {
 
-// Estimated bytes beyond the key and value: the table's node (with its next pointer and
-// cached hash) and a bucket's head pointer (there are at most twice as many buckets as
-// keys, and at least as many), and the expiry index's tree node (colour, parent, left,
-// right).
+// Estimated bytes beyond the key and value: the table's node (with its next pointer)
+// and a bucket's head pointer (the table keeps at least a bucket a key, and after growing
+// at most two; the estimate counts one), and the expiry index's tree node (colour,
+// parent, left, right).
 constexpr std::size_t entry_overhead = sizeof(HashTable<Entry>::Node) + sizeof(void*);
 constexpr std::size_t expiry_overhead = sizeof(std::pair<std::int64_t, void*>) + 4 * sizeof(void*);
 
