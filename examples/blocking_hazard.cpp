@@ -15,8 +15,14 @@
 // With --trace FILE the green scheduler records both green runs (spindle/green/trace.hpp)
 // into FILE, Chrome trace-event JSON for Perfetto: the libc way shows the blocker
 // "running" for the whole blocking call while the ticker's track is empty.
-// Explained in: docs/10-spindle-kv.md (the rule the server lives by), and the reactor
-// in docs/08-reactor.md. Run: build/examples/blocking_hazard --help
+// With --preempt, the green backend shows the other way to freeze the ticker: a spinner
+// that computes without yielding (and makes no system call). Cooperatively the ticker
+// freezes as it does for a blocking call, and the hog watchdog names the spinner; with
+// preemption on (spindle/green/preemption.hpp) the spinner is made to yield at the end
+// of each slice and the ticker keeps its beat. In the trace, the cooperative spinner is
+// one long "running" span; the preempted one is cut into slices marked "preempted".
+// Explained in: docs/10-spindle-kv.md (the rule the server lives by), the reactor and
+// preemption in docs/08-reactor.md. Run: build/examples/blocking_hazard --help
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -36,6 +42,7 @@
 
 #include "spindle/clone.hpp"
 #include "spindle/green.hpp"
+#include "spindle/green/preemption.hpp"
 #include "spindle/green/trace.hpp"
 
 namespace {
@@ -44,7 +51,7 @@ using clock_type = std::chrono::steady_clock;
 using milliseconds = std::chrono::milliseconds;
 
 // One blocking call the blocker made: when it began and ended, and its letter on the
-// timeline (S: a sleep, R: a read).
+// timeline (S: a sleep, R: a read, C: a computation that never yields).
 struct Call {
   char letter;
   clock_type::time_point begin, end;
@@ -108,12 +115,25 @@ void block_with_spindle(milliseconds how_long, milliseconds tick, std::vector<Ca
   B::io::close(fd);
 }
 
+// Computes for `how_long` without calling spindle or making a system call (the clock is
+// read through the vDSO): the green scheduler never gets the processor back by itself.
+void compute_for(milliseconds how_long, std::vector<Call>& calls) {
+  auto begin = clock_type::now();
+  volatile std::uint64_t work = 0;
+  while (clock_type::now() - begin < how_long) {
+    for (int i = 0; i < 10000; ++i) work = work + static_cast<std::uint64_t>(i);
+  }
+  calls.push_back({'C', begin, clock_type::now()});
+}
+
 // Runs the ticker beside a blocker that waits two ticks, then runs `block`; the ticker
 // stops two ticks after the blocker is done. Between its two calls the blocker also
 // waits two ticks, so that the timeline shows the two freezes apart. `way` ends the
-// threads' names ("ticker, libc way"), which a trace shows on their tracks.
+// threads' names ("ticker, libc way"), which a trace shows on their tracks; `role` is
+// the second thread's ("blocker", or "spinner").
 template <spindle::backend B, class Block>
-Timeline run(const std::string& way, milliseconds tick, Block block) {
+Timeline run(const std::string& way, milliseconds tick, Block block,
+             const std::string& role = "blocker") {
   Timeline seen{clock_type::now(), {}, {}};
   std::atomic<bool> blocker_done{false};
   auto ticker = B::spawn(spindle::spawn_options{.name = "ticker, " + way}, [&] {
@@ -124,7 +144,7 @@ Timeline run(const std::string& way, milliseconds tick, Block block) {
       B::this_thread::sleep_for(tick);
     }
   });
-  auto blocker = B::spawn(spindle::spawn_options{.name = "blocker, " + way}, [&] {
+  auto blocker = B::spawn(spindle::spawn_options{.name = role + ", " + way}, [&] {
     B::this_thread::sleep_for(2 * tick);
     block(seen.calls);
     blocker_done = true;
@@ -145,8 +165,9 @@ milliseconds longest_gap(const Timeline& seen) {
 }
 
 // Prints the timeline, one column per tick period: '#' where the ticker ticked, '.'
-// where it should have and did not; the blocker's row shows which call it was in.
-void print(const Timeline& seen, milliseconds tick) {
+// where it should have and did not; the blocker's row (or the spinner's, `role`) shows
+// which call it was in.
+void print(const Timeline& seen, milliseconds tick, const char* role = "blocker") {
   auto column = [&](clock_type::time_point t) {
     return static_cast<std::size_t>((t - seen.start) / tick);
   };
@@ -161,8 +182,8 @@ void print(const Timeline& seen, milliseconds tick) {
   for (std::size_t i = 0; i < width && i / per_second < 10; i += per_second) {
     scale[i] = static_cast<char>('0' + i / per_second);
   }
-  std::printf("    seconds  %s\n    ticker   %s\n    blocker  %s\n", scale.c_str(), ticker.c_str(),
-              blocker.c_str());
+  std::printf("    seconds  %s\n    ticker   %s\n    %-8s %s\n", scale.c_str(), ticker.c_str(),
+              role, blocker.c_str());
   std::printf("    longest gap between ticks: %lld ms (a tick was due every %lld ms)\n",
               static_cast<long long>(longest_gap(seen).count()),
               static_cast<long long>(tick.count()));
@@ -190,6 +211,44 @@ void show(milliseconds how_long, milliseconds tick) {
   print(run<B>("spindle way", tick,
                [&](std::vector<Call>& calls) { block_with_spindle<B>(how_long, tick, calls); }),
         tick);
+}
+
+// The green backend's spinner, cooperatively and then preempted every `slice`.
+void show_spinning(milliseconds how_long, milliseconds tick, milliseconds slice) {
+  using green = spindle::green::backend;
+  long long ms = how_long.count();
+  std::printf(
+      "== green backend, computing for %lld ms without yielding, cooperatively (no preemption)\n",
+      ms);
+  std::printf(
+      "    (one column per %lld ms: # the ticker ticked, . it did not; C the spinner computes)\n",
+      static_cast<long long>(tick.count()));
+  print(run<green>("cooperative", tick,
+                   [&](std::vector<Call>& calls) { compute_for(how_long, calls); }, "spinner"),
+        tick, "spinner");
+  spindle::green::preemption::set_slice(slice);
+  std::printf(
+      "== green backend, the same computation with preemption on "
+      "(spindle::green::preemption::set_slice(%lld ms))\n",
+      static_cast<long long>(slice.count()));
+  print(run<green>("preempted", tick,
+                   [&](std::vector<Call>& calls) { compute_for(how_long, calls); }, "spinner"),
+        tick, "spinner");
+  spindle::green::preemption::set_slice(milliseconds(0));
+  auto counts = spindle::green::preemption::statistics();
+  std::printf(
+      "    preemptions taken: %llu; deferred (the spinner was in a library or in spindle): "
+      "%llu\n",
+      static_cast<unsigned long long>(counts.taken + counts.taken_at_section_end),
+      static_cast<unsigned long long>(counts.deferred_in_library + counts.deferred_in_spindle));
+  std::printf(
+      "Preemption: cooperatively, a green thread that computes keeps the processor until it\n"
+      "yields, so the ticker froze as it did for a blocking call, and the hog watchdog named\n"
+      "the spinner on stderr. With preemption on, a timer on the kernel thread's CPU clock\n"
+      "interrupts the spinner once per slice and, the spinner being in the program's own\n"
+      "code, makes it yield from the signal handler: the ticker's timer is fired and the\n"
+      "ticker runs within a slice or so of its time. (The slice is CPU time: on a loaded\n"
+      "machine it lasts longer on the clock, and the ticker may miss a beat.)\n\n");
 }
 
 void explain(const std::string& backend) {
@@ -240,11 +299,25 @@ int main(int argc, char** argv) {
   app.add_option("--tick-ms", tick_ms, "the ticker's period (divides 1000)")
       ->check(CLI::IsMember({20, 50, 100, 200, 250, 500}))
       ->capture_default_str();
+  bool preempt = false;
+  app.add_flag("--preempt", preempt,
+               "also show a green thread that computes without yielding, freezing the ticker "
+               "cooperatively and not with preemption on (spindle/green/preemption.hpp)");
+  int slice_ms = 10;
+  app.add_option("--slice-ms", slice_ms, "the preemption slice for --preempt")
+      ->check(CLI::Range(1, 100))
+      ->capture_default_str();
   std::string trace_file;
   app.add_option("--trace", trace_file,
                  "record the green scheduler during the green runs and write the record to "
                  "this file as Chrome trace-event JSON, for Perfetto or chrome://tracing");
   CLI11_PARSE(app, argc, argv);
+  if (preempt && backend == "clone") {
+    std::fprintf(stderr,
+                 "blocking_hazard: --preempt shows the green scheduler: use it with --backend "
+                 "green or both (clone threads are preempted by the kernel)\n");
+    return 2;
+  }
   if (!trace_file.empty() && backend == "clone") {
     std::fprintf(stderr,
                  "blocking_hazard: --trace records the green scheduler: use it with "
@@ -253,12 +326,15 @@ int main(int argc, char** argv) {
   }
   milliseconds how_long(block_ms), tick(tick_ms);
   if (backend != "clone") {
-    // Half a blocking call, so that the watchdog names each libc call while it blocks.
+    // Half a blocking call, so that the watchdog names each libc call while it blocks,
+    // and the hog watchdog the cooperative spinner.
     spindle::green::watchdog::set_threshold(how_long / 2);
+    spindle::green::watchdog::set_hog_limit(how_long / 2);
     if (!trace_file.empty()) spindle::green::trace::start();
     show<spindle::green::backend>(how_long, tick);
-    spindle::green::trace::stop();
     explain("green");
+    if (preempt) show_spinning(how_long, tick, milliseconds(slice_ms));
+    spindle::green::trace::stop();
     if (!trace_file.empty()) {
       try {
         write_trace(trace_file);

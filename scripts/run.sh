@@ -4,7 +4,8 @@
 #
 #   scripts/run.sh tour    # install what is missing, build what the tour runs (ninja's
 #                          # target `tour`), run the tour (the main job): the comparisons
-#                          # at full size (7 minutes on 2 cores), their report and plots
+#                          # at full size (7 minutes on 2 cores, and BGSAVE's fork
+#                          # in real servers, 5 more at a load of 17), report and plots
 #                          # in tour-report/
 #   scripts/run.sh tour --quick [--out DIR]   # the same in under a minute, rougher
 #   scripts/run.sh test    # install what is missing, then build and run every test in
@@ -32,6 +33,8 @@ readonly packages=(
   python3-redis libhiredis-dev                # real Redis clients against spindle-kv's tests
   gnuplot-nox                                 # the tour report's plots (scripts/tour_report.py)
   cmake                                       # the CMake package config's test (tests/install_test.sh)
+  strace                                      # docs/01's trace of fork and clone (tests/kernel_clone_trace_test.py)
+  universal-ctags                             # the book's citations checked against definitions (tests/check_docs_references.py)
 )
 
 missing_packages() {

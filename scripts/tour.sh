@@ -7,7 +7,10 @@
 # prints its table here and writes its measurements as JSON into the report folder (DIR,
 # by default tour-report/); blocking_hazard writes its green scheduler trace there; then
 # scripts/tour_report.py draws the plots with gnuplot and writes DIR/report.md.
-# At full size the tour takes about 7 minutes on 2 cores (measured: 7.1), and fork_cost
+# The full tour also runs scripts/kv_fork_cost.sh (BGSAVE's fork in redis-server and
+# spindle-kv, filled with up to 2,000,000 keys), which --quick leaves out.
+# At full size the tour takes about 7 minutes on 2 cores (measured: 7.1, before
+# kv_fork_cost.sh joined it; that step alone took 5.2 at a load average of 17), and fork_cost
 # wants about 9 GiB of free memory (it forks a process of up to 4 GiB); --quick runs every
 # step at a smaller size in under a minute (measured: 39 s), with rougher figures.
 # Explained in: docs/12-comparisons.md (the tour's report).
@@ -53,6 +56,7 @@ if [ "$available_gib" -lt 10 ]; then
   parent="up to 1 GiB, as less than 10 GiB is free"
 fi
 connections="10 to 10 000 connections"
+bgsave=yes
 out=tour-report
 while [ "$#" -gt 0 ]; do
   case "$1" in
@@ -63,6 +67,7 @@ while [ "$#" -gt 0 ]; do
       fork_sizes=()
       parent="up to 256 MiB, as --quick"
       connections="10 to 1000 connections, as --quick"
+      bgsave=
       ;;
     --out)
       [ "$#" -ge 2 ] || usage
@@ -81,7 +86,7 @@ mkdir -p "$out"
 out=$(cd "$out" && pwd)
 # What an earlier tour left there would mix with this one's; only the tour's own files go.
 rm -rf "$out/plots" "$out/report.md" "$out/blocking_hazard.trace.json"
-for name in "${comparisons[@]}"; do rm -f "$out/$name.json" "$out/$name.md"; done
+for name in "${comparisons[@]}" kv_fork_cost; do rm -f "$out/$name.json" "$out/$name.md"; done
 
 step() { echo; echo "== $*"; }
 
@@ -109,6 +114,11 @@ compare context_switch "What a hand-over between two threads costs, on one proce
 compare scale "How many threads fit, what each costs while parked, and the limit each model meets"
 compare skynet "Skynet: a tree of $tree, on spindle's green threads and on Boost.Fiber" "${leaves[@]}"
 compare c10k "C10K: spindle-kv under redis-benchmark, $connections, green against clone"
+if [ -n "$bgsave" ]; then
+  step "BGSAVE's fork in a real server: redis-server and spindle-kv, 0 to 2,000,000 keys"
+  bash "$(dirname "$0")/kv_fork_cost.sh" "$build_dir" --json-file "$out/kv_fork_cost.json" |
+    tee "$out/kv_fork_cost.md"
+fi
 
 step "The report"
 python3 "$(dirname "$0")/tour_report.py" "$out"

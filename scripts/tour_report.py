@@ -12,33 +12,55 @@ reads them and writes, into the same folder,
   plots/NAME.svg     plots/NAME.dat and plots/NAME.gp, which stay beside them so that a
                      reader can redraw a plot or change it.
 
+Besides the programs of examples/compare, the full tour runs scripts/kv_fork_cost.sh
+(BGSAVE's fork in redis-server and spindle-kv), which writes kv_fork_cost.json and
+kv_fork_cost.md in the same manner.
+
 A comparison that did not run (its JSON is missing) gets a section that says so, never
 an empty plot. The script computes nothing that the programs did not measure: each
 number in the text is read from a JSON document, and the ratios are between figures of
 the same run.
 
+The book's plots are drawn the same way from the run the book quotes, committed with
+its tables in docs/data/tour/: --images FOLDER draws the report in a scratch folder and
+copies each plot's PNG into FOLDER, with FOLDER/SOURCES.json naming the document each
+came from and the SHA-256 of the document, of what was drawn and of the image, so that
+tests/docs_figures_test.py fails when a plot is not the one its committed JSON draws.
+
 Usage:  tour_report.py DIR     (exit 0: report written; 1: a document or gnuplot failed)
+        tour_report.py docs/data/tour --images docs/images/tour     the book's plots
         GNUPLOT=PROGRAM tour_report.py DIR     draws with PROGRAM instead of gnuplot
 Explained in: docs/12-comparisons.md (the tour's report). Run by scripts/tour.sh.
 """
 
+import hashlib
 import json
-import math
 import math
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 
 # The comparisons, in the report's order: file name, title.
 SECTIONS = (
     ("spawn_cost", "Spawn cost: starting a thread or a process and waiting for it"),
     ("fork_cost", "Why fork is not free: fork against the parent's memory"),
+    ("kv_fork_cost", "BGSAVE's fork in a real server: redis-server and spindle-kv"),
     ("context_switch", "Context switch: handing the processor from one thread to another"),
     ("scale", "Memory per thread: how many fit, and what each costs while parked"),
     ("skynet", "Skynet: a tree of threads that sum their leaves (a million at full size)"),
     ("c10k", "C10K: spindle-kv under redis-benchmark, rising connections"),
 )
+
+# The comparisons that only the full tour runs: why the quick one leaves them out.
+FULL_TOUR_ONLY = {
+    "kv_fork_cost": "scripts/kv_fork_cost.sh fills three servers with up to 2,000,000 keys "
+                    "and forks each 25 times: 5.2 minutes at a load average of 17",
+}
+
+# The book's list of its plots and where each came from (draw_into_book).
+SOURCES = "SOURCES.json"
 
 # Both files gnuplot writes for each plot: terminal, extension.
 TERMINALS = (
@@ -93,6 +115,8 @@ class Plotter:
         os.makedirs(self.folder, exist_ok=True)
         wanted = os.environ.get("GNUPLOT", "gnuplot")  # another gnuplot, or none (a test)
         self.gnuplot = shutil.which(wanted)
+        self.source = None  # the file the plots being drawn come from
+        self.drawn = []     # (name, source) of each plot drawn, in order
         if self.gnuplot is None:
             raise ReportError(f"gnuplot is not installed (no {wanted!r} on PATH): "
                               "apt-get install gnuplot-nox (scripts/run.sh installs it)")
@@ -124,6 +148,7 @@ class Plotter:
             if done.returncode != 0 or not os.path.getsize(os.path.join(self.folder, image)):
                 raise ReportError(f"gnuplot failed on plots/{name}.gp ({extension}):\n"
                                   + done.stderr.strip())
+        self.drawn.append((name, self.source))
         return "plots/" + name + ".png", "plots/" + name + ".svg"
 
 
@@ -138,7 +163,9 @@ def printed_table(folder, name):
         return ""
     text = open(path).read()
     machine_end = text.find("\n\n")
-    return text[machine_end + 2:].strip() if text.startswith("Machine:") else text.strip()
+    table = text[machine_end + 2:].strip() if text.startswith("Machine:") else text.strip()
+    # A script's table aligned with spaces (kv_fork_cost.sh's) keeps its columns in a block.
+    return table if "|" in table or not table else "```\n" + table + "\n```"
 
 
 def ratio(a, b):
@@ -245,11 +272,125 @@ plot data using 1:2:3:4 with yerrorlines lc rgb "#c03030" title "fork", \\
         f"fork cost {fit['fork_ms_per_gib']:.1f} ms per GiB of resident memory here "
         f"(a straight line fits with r² = {fit['fork_r_squared']:.2f}); the Redis "
         f"documentation gives {low:g}-{high:g} ms per GB.",
-        f"The page tables fork copies grew by {fit['page_tables_kib_per_gib']:,.0f} KiB per GiB "
-        "(8 bytes per 4 KiB page), and dirtying the memory after the fork cost "
-        f"{fit['dirty_after_fork_ms_per_gib']:,.0f} ms per GiB: one fault and one page copy "
-        "per page.",
     ]
+    tables, tables_notes = fork_page_tables(doc, plot)
+    writes, writes_notes = fork_copy_on_write(doc, plot)
+    return [images + ("fork's latency against the parent's memory",),
+            tables + ("The page tables fork copies, against the parent's memory",),
+            writes + ("Copy-on-write: the faults and the time of writing after fork",)], \
+        notes + tables_notes + writes_notes
+
+
+def fork_page_tables(doc, plot):
+    """The parent's page tables and the child's, against the parent's resident memory,
+    beside the textbook's 8 bytes per 4 KiB page."""
+    gib = 1 << 20  # KiB in a GiB
+    rows = [[s["rss_kib"] / gib, s["page_tables_kib"] / 1024, s["child_page_tables_kib"] / 1024]
+            for s in doc["steps"]]
+    # The textbook's slope, drawn from the smallest step: the program's own page tables
+    # (its libraries, its stacks) are there before the parent touches anything.
+    x0, y0 = rows[0][0], rows[0][1]
+    images = plot.draw("fork_page_tables", [rows], f"""
+set title "The page tables fork copies grow with the parent's memory"
+set xlabel "parent's resident memory (GiB)"
+set ylabel "page tables, VmPTE (MiB)"
+set grid
+set key top left
+set xrange [0:*]
+set yrange [0:*]
+textbook(x) = x >= {x0:g} ? {y0:g} + 2 * (x - {x0:g}) : 1/0
+set label 1 "where the lines lie on one another, the child's tables are the parent's size, at the textbook's slope" at graph 0.98, 0.06 right font ",9"
+plot data using 1:2 with linespoints lc rgb "#c03030" pt 7 title "the parent's", \\
+     data using 1:3 with linespoints lc rgb "#4878a8" pt 6 ps 1.6 title "the child's, just after fork", \\
+     textbook(x) with lines dt 2 lc rgb "grey40" title "8 bytes more per 4 KiB page touched: 2 MiB per GiB"
+""")
+    fit = doc["fit"]
+    last = doc["steps"][-1]
+    notes = [f"The page tables grew by {fit['page_tables_kib_per_gib']:,.0f} KiB per GiB in the "
+             f"parent and {fit['child_page_tables_kib_per_gib']:,.0f} in the child (8 bytes per "
+             f"4 KiB page is 2,048): at {last['rss_kib'] / 1024:,.0f} MiB the parent had "
+             f"{last['page_tables_kib']:,} KiB and the child {last['child_page_tables_kib']:,.0f}, "
+             "a copy made during the fork call."]
+    return images, notes
+
+
+def fork_copy_on_write(doc, plot):
+    """Writing one byte in every page while a child shares them: the copy-on-write faults
+    (left axis) and the time (right axis), against the memory the parent touched."""
+    rows = [[s["target_mib"] / 1024, s["dirty_after_fork_minor_faults"] / 1000,
+             s["dirty_after_fork_ns"]["median"] / 1e9, s["dirty_after_fork_ns"]["p10"] / 1e9,
+             s["dirty_after_fork_ns"]["p90"] / 1e9] for s in doc["steps"]]
+    images = plot.draw("fork_copy_on_write", [rows], """
+set title "After fork, every page written is a fault and a copy"
+set xlabel "memory the parent touched, then wrote again after fork (GiB)"
+set ylabel "copy-on-write faults (thousands)"
+set y2label "time to write every page (s; median, bar: p10-p90)"
+set ytics nomirror
+set y2tics
+set grid
+set key top left
+set xrange [0:*]
+set yrange [0:*]
+set y2range [0:*]
+one_per_page(x) = 262.144 * x
+plot data using 1:2 with linespoints lc rgb "#c03030" pt 7 title "faults while writing", \\
+     one_per_page(x) with lines dt 2 lc rgb "grey40" title "one per 4 KiB page: 262,144 per GiB", \\
+     data using 1:3:4:5 axes x1y2 with yerrorlines lc rgb "#4878a8" pt 5 title "time to write (right axis)"
+""")
+    fit = doc["fit"]
+    last = doc["steps"][-1]
+    notes = [f"Writing one byte in every page while a child shared them took "
+             f"{fit['dirty_after_fork_faults_per_gib']:,.0f} faults per GiB (one per 4 KiB page "
+             f"is 262,144) and {fit['dirty_after_fork_ms_per_gib']:,.0f} ms per GiB: at "
+             f"{last['rss_kib'] / 1024:,.0f} MiB, {last['dirty_after_fork_minor_faults']:,.0f} "
+             f"faults in {duration(last['dirty_after_fork_ns']['median'])}, where the fork "
+             f"itself took {duration(last['fork_ns']['median'])}."]
+    return images, notes
+
+
+def kv_fork_cost(doc, plot, fork_doc=None):
+    """BGSAVE's fork in real servers (scripts/kv_fork_cost.sh): latest_fork_usec against
+    the server's resident memory, one line per server, beside fork_cost's line if that
+    comparison ran too."""
+    blocks, lines = [], []
+    colour = {"green": '"#308030"', "clone": '"#4878a8"', "redis": '"#c03030"'}
+    servers = list(dict.fromkeys(r["server"] for r in doc["results"]))
+    for i, server in enumerate(servers):
+        mine = sorted((r for r in doc["results"] if r["server"] == server),
+                      key=lambda r: r["keys"])
+        blocks.append([[r["rss_kib"] / 1024, r["median_usec"] / 1000,
+                        min(r["latest_fork_usec"]) / 1000, max(r["latest_fork_usec"]) / 1000]
+                       for r in mine])
+        lines.append(f"data index {i} using 1:2:3:4 with yerrorlines lc rgb "
+                     f"{colour.get(mine[0]['name'], quoted('black'))} pt {i + 5} "
+                     f"title {quoted(server)}")
+    notes = []
+    if fork_doc is not None:
+        fit = fork_doc["fit"]
+        title = f"fork_cost's line: {fit['fork_ms_per_gib']:.1f} ms per GiB"
+        lines.append(f"{fit['fork_ms_per_gib'] / 1024:g} * x + {fit['fork_intercept_ms']:g} "
+                     f"with lines dt 2 lc rgb \"grey40\" title {quoted(title)}")
+    images = plot.draw("kv_fork_cost", blocks, """
+set title "BGSAVE's fork stops the server for a time that grows with its memory"
+set xlabel "server's resident memory (MiB)"
+set ylabel "fork, as latest_fork_usec reports it (ms; median, bar: fastest to slowest)"
+set grid
+set key top left
+set xrange [0:*]
+set yrange [0:*]
+plot """ + ", \\\n     ".join(lines) + "\n")
+    largest = max(r["keys"] for r in doc["results"])
+    for fit in doc["fit"]:
+        top = next(r for r in doc["results"] if r["server"] == fit["server"] and r["keys"] == largest)
+        notes.append(f"{fit['server']}: {fit['fork_ms_per_gib']:.1f} ms of fork per GiB of "
+                     f"resident memory through the medians (r² = {fit['r_squared']:.2f}), "
+                     f"{fit['fastest_fork_ms_per_gib']:.1f} through the fastest forks; at "
+                     f"{largest:,} keys and {top['rss_kib'] / 1024:,.0f} MiB, a median fork of "
+                     f"{top['median_usec'] / 1000:.1f} ms, the fastest "
+                     f"{min(top['latest_fork_usec']) / 1000:.1f} ms.")
+    notes.append(f"Each size was forked {doc['forks_per_size']} times by BGSAVE; the bars run "
+                 "from the fastest fork to the slowest, and a slow one is usually the machine's "
+                 "load, not the server.")
     return images, notes
 
 
@@ -464,9 +605,8 @@ def section(out, title, images, notes, table):
         out.append("</details>\n")
 
 
-def write_report(folder):
-    plot = Plotter(folder)
-    out = ["# The spindle tour: green threads, clone threads and fork, measured here\n"]
+def read_documents(folder):
+    """The comparisons' JSON documents in `folder`, by name, in the report's order."""
     documents = {}
     for name, _ in SECTIONS:
         path = os.path.join(folder, name + ".json")
@@ -477,6 +617,44 @@ def write_report(folder):
                 raise ReportError(f"{path} is not JSON ({e}): did the program fail?")
     if not documents:
         raise ReportError(f"no comparison's JSON is in {folder}: run scripts/tour.sh first")
+    return documents
+
+
+def comparison_section(out, name, title, documents, plot, folder):
+    """Appends comparison `name`'s section to `out`: its plots, notes and table, or why
+    it is missing."""
+    doc = documents.get(name)
+    if doc is None:
+        quick = any(d.get("quick") for d in documents.values())
+        if name in FULL_TOUR_ONLY and quick:
+            out.append(f"## {title}\n\nThe quick tour does not run this comparison "
+                       f"({FULL_TOUR_ONLY[name]}); the full tour does.\n")
+        else:
+            out.append(f"## {title}\n\nNot measured in this run (no {name}.json).\n")
+        return
+    if doc.get("program") != name:
+        raise ReportError(f"{name}.json says it comes from {doc.get('program')!r}")
+    plot.source = name + ".json"
+    try:
+        if name == "kv_fork_cost":
+            images, notes = kv_fork_cost(doc, plot, documents.get("fork_cost"))
+        else:
+            images, notes = PLOTTERS[name](doc, plot)
+    except (KeyError, TypeError, IndexError) as e:
+        raise ReportError(f"{name}.json lacks what its plot needs ({e!r})")
+    first = next(iter(documents.values()))
+    if doc["machine"]["cpu_model"] != first["machine"]["cpu_model"]:
+        notes.append("Measured on another machine than the first section.")
+    section(out, title, images, notes, printed_table(folder, name))
+
+
+def write_report(folder, output=None):
+    """Reads the documents in `folder` and writes report.md and plots/ into `output`
+    (`folder` unless given). Returns the Plotter, which knows what it drew."""
+    output = output or folder
+    documents = read_documents(folder)
+    plot = Plotter(output)
+    out = ["# The spindle tour: green threads, clone threads and fork, measured here\n"]
     first = next(iter(documents.values()))
     quick = any(d.get("quick") for d in documents.values())
     out.append("Every figure below was measured in this run, on this machine; each program "
@@ -489,40 +667,76 @@ def write_report(folder):
     out.extend(machine_lines(first["machine"]))
     out.append("\nThe book explains each comparison: docs/12-comparisons.md.\n")
     for name, title in SECTIONS:
-        doc = documents.get(name)
-        if doc is None:
-            out.append(f"## {title}\n\nNot measured in this run (no {name}.json).\n")
-            continue
-        if doc.get("program") != name:
-            raise ReportError(f"{name}.json says it comes from {doc.get('program')!r}")
-        try:
-            images, notes = PLOTTERS[name](doc, plot)
-        except (KeyError, TypeError, IndexError) as e:
-            raise ReportError(f"{name}.json lacks what its plot needs ({e!r})")
-        if doc["machine"]["cpu_model"] != first["machine"]["cpu_model"]:
-            notes.append("Measured on another machine than the first section.")
-        section(out, title, images, notes, printed_table(folder, name))
+        comparison_section(out, name, title, documents, plot, folder)
+    plot.source = "blocking_hazard.trace.json"
     trace = trace_timeline(folder, plot)
     title = "Seeing the scheduler: the blocking-call hazard, traced"
     if trace is None:
         out.append(f"## {title}\n\nNot recorded in this run (no blocking_hazard.trace.json).\n")
     else:
         section(out, title, trace[0], trace[1], "")
-    with open(os.path.join(folder, "report.md"), "w") as f:
+    with open(os.path.join(output, "report.md"), "w") as f:
         f.write("\n".join(out))
+    return plot
+
+
+def sha256(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def draw_into_book(folder, images):
+    """The book's plots: draws the report of `folder` (the book's committed run) in a
+    scratch folder, copies each PNG into `images`, and writes `images`/SOURCES, which
+    names for each image the document it was drawn from and the SHA-256 of that
+    document, of the data and the gnuplot script drawn, and of the image: what
+    tests/docs_figures_test.py checks."""
+    with tempfile.TemporaryDirectory() as scratch:
+        plot = write_report(folder, scratch)
+        os.makedirs(images, exist_ok=True)
+        entries = {}
+        for name, source in plot.drawn:
+            drawn = os.path.join(plot.folder, name)
+            shutil.copyfile(drawn + ".png", os.path.join(images, name + ".png"))
+            entries[name + ".png"] = {
+                "source": source,
+                "source_sha256": sha256(os.path.join(folder, source)),
+                "data_sha256": sha256(drawn + ".dat"),
+                "script_sha256": sha256(drawn + ".gp"),
+                "image_sha256": sha256(os.path.join(images, name + ".png")),
+            }
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    manifest = {"about": "Written by scripts/tour_report.py --images; checked by "
+                         "tests/docs_figures_test.py. Redraw, from the repository's root: "
+                         f"python3 scripts/tour_report.py {os.path.relpath(folder, root)} "
+                         f"--images {os.path.relpath(images, root)}",
+                "data": os.path.relpath(folder, images), "images": entries}
+    with open(os.path.join(images, SOURCES), "w") as f:
+        json.dump(manifest, f, indent=2, sort_keys=True)
+        f.write("\n")
+    return sorted(entries)
 
 
 def main(argv):
-    if len(argv) != 2 or argv[1].startswith("-"):
+    args = argv[1:]
+    images = None
+    if len(args) == 3 and args[1] == "--images":
+        images = args[2]
+        args = args[:1]
+    if len(args) != 1 or args[0].startswith("-"):
         print(__doc__.strip().split("\n\n")[-1], file=sys.stderr)
         return 2
     try:
-        write_report(argv[1])
+        if images is not None:
+            drawn = draw_into_book(args[0], images)
+            print(f"Drew {len(drawn)} plots into {images}/ from {args[0]}: {', '.join(drawn)}")
+            return 0
+        write_report(args[0])
     except (ReportError, OSError) as e:
         print(f"tour_report.py: {e}", file=sys.stderr)
         return 1
-    print(f"The report: {os.path.join(argv[1], 'report.md')}, its plots in "
-          f"{os.path.join(argv[1], 'plots')}/")
+    print(f"The report: {os.path.join(args[0], 'report.md')}, its plots in "
+          f"{os.path.join(args[0], 'plots')}/")
     return 0
 
 

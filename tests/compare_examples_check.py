@@ -8,8 +8,10 @@ themselves. No check compares a duration with a number: speed belongs to benchma
 (the book, chapter 12, prints the durations). Two kernel facts are checked, because the
 comparisons exist to show them: fork copies about 8 bytes of page table per 4 KiB page,
 and dirtying a page that a child shares costs one fault per page. Skynet's trees must
-sum to 0 + 1 + ... + (leaves - 1) on every runtime; and for c10k, a green server
-holds every connection on one kernel thread, a clone server one each.
+sum to 0 + 1 + ... + (leaves - 1) on every runtime; for c10k, a green server holds
+every connection on one kernel thread, a clone server one each; and for kv_fork_cost
+(scripts/kv_fork_cost.sh, not a program of examples/compare but a document of the same
+kind), every server forked at every size, and its memory grew with its keys.
 
 Usage:  compare_examples_check.py PROGRAM FILE.json   (exit 0: sane; 1: problems listed)
         compare_examples_check.py --self-test FILE.json...
@@ -84,7 +86,13 @@ def fork_step_problems(step):
         problems += spread_problems(f"{where}: {key}", step.get(key))
     if not step.get("rss_kib", 0) > 0 or not step.get("page_tables_kib", 0) > 0:
         problems.append(f"{where}: no positive rss_kib and page_tables_kib")
+    if not step.get("child_page_tables_kib", 0) > 0:
+        problems.append(f"{where}: no positive child_page_tables_kib (the child's VmPTE)")
     touched_pages = step.get("target_mib", 0) * 256
+    per_gib = step.get("dirty_after_fork_ms_per_gib", "absent")
+    if (per_gib is None) != (touched_pages == 0) or per_gib == "absent":
+        problems.append(f"{where}: dirty_after_fork_ms_per_gib is {per_gib!r}: a number "
+                        "wherever the parent touched memory, null where it touched none")
     if step.get("dirty_after_fork_minor_faults", -1) < touched_pages:
         problems.append(f"{where}: {step.get('dirty_after_fork_minor_faults')} copy-on-write "
                         f"faults for {touched_pages} shared pages written")
@@ -105,9 +113,13 @@ def fork_cost_problems(doc):
     for key in ("fork_ms_per_gib", "fork_cpu_ms_per_gib", "dirty_after_fork_ms_per_gib"):
         if not isinstance(fit.get(key), (int, float)):
             problems.append(f"fit lacks {key}")
-    if not 1500 <= fit.get("page_tables_kib_per_gib", 0) <= 2600:
-        problems.append(f"page tables grow by {fit.get('page_tables_kib_per_gib')} KiB per GiB, "
-                        "not about 2048 (8 bytes per 4 KiB page)")
+    for key in ("page_tables_kib_per_gib", "child_page_tables_kib_per_gib"):
+        if not 1500 <= fit.get(key, 0) <= 2600:
+            problems.append(f"{key}: page tables grow by {fit.get(key)} KiB per GiB, "
+                            "not about 2048 (8 bytes per 4 KiB page)")
+    if not 0.95 * 262144 <= fit.get("dirty_after_fork_faults_per_gib", 0) <= 1.1 * 262144:
+        problems.append(f"{fit.get('dirty_after_fork_faults_per_gib')} copy-on-write faults "
+                        "per GiB written, not about 262144 (one per 4 KiB page)")
     if len(doc.get("published", {}).get("fork_ms_per_gb", [])) != 2:
         problems.append("published lacks the Redis range fork_ms_per_gb")
     return problems
@@ -283,6 +295,38 @@ def c10k_problems(doc):
     return problems
 
 
+def kv_fork_cost_problems(doc):
+    """scripts/kv_fork_cost.sh's document: every server at every size, each fork timed,
+    the servers' memory growing with their keys, and a line per server."""
+    results = doc.get("results", [])
+    servers = ["spindle-kv green", "spindle-kv clone", "redis-server"]
+    problems = models_problems(results, "server", servers)
+    forks = doc.get("forks_per_size", 0)
+    for server in servers:
+        mine = sorted((r for r in results if r.get("server") == server), key=lambda r: r["keys"])
+        if len(mine) < 2:
+            problems.append(f"{server}: {len(mine)} sizes, expected 2 or more")
+            continue
+        for r in mine:
+            usecs = r.get("latest_fork_usec", [])
+            if len(usecs) != forks or not all(isinstance(u, int) and u > 0 for u in usecs):
+                problems.append(f"{server} at {r['keys']} keys: latest_fork_usec {usecs}, expected "
+                                f"{forks} positive counts of microseconds")
+            elif sorted(usecs)[len(usecs) // 2] != r.get("median_usec"):
+                problems.append(f"{server} at {r['keys']} keys: median_usec {r.get('median_usec')} "
+                                f"is not the median of {usecs}")
+        if not mine[-1].get("rss_kib", 0) > mine[0].get("rss_kib", 0) > 0:
+            problems.append(f"{server}: the resident memory does not grow with the keys: "
+                            f"{[r.get('rss_kib') for r in mine]}")
+    fitted = {f.get("server"): f for f in doc.get("fit", [])}
+    for server in servers:
+        line = fitted.get(server, {})
+        if not all(isinstance(line.get(k), (int, float))
+                   for k in ("fork_ms_per_gib", "r_squared", "fastest_fork_ms_per_gib")):
+            problems.append(f"{server}: no fitted line through its forks")
+    return problems
+
+
 CHECKS = {
     "spawn_cost": spawn_cost_problems,
     "fork_cost": fork_cost_problems,
@@ -290,6 +334,7 @@ CHECKS = {
     "scale": scale_problems,
     "skynet": skynet_problems,
     "c10k": c10k_problems,
+    "kv_fork_cost": kv_fork_cost_problems,
 }
 
 
@@ -318,6 +363,10 @@ def breakages(doc):
         breaking("no copy-on-write faults", lambda d: d["steps"][-1].update(dirty_after_fork_minor_faults=0))
         breaking("page tables of 16 KiB per GiB", lambda d: d["fit"].update(page_tables_kib_per_gib=16))
         breaking("a fork spread of one sample", lambda d: d["steps"][0]["fork_ns"].update(repetitions=1))
+        breaking("the child's page tables of 16 KiB per GiB",
+                 lambda d: d["fit"].update(child_page_tables_kib_per_gib=16))
+        breaking("a fault per 2 MiB page", lambda d: d["fit"].update(dirty_after_fork_faults_per_gib=512))
+        breaking("no write time per GiB", lambda d: d["steps"][-1].update(dirty_after_fork_ms_per_gib=None))
     if program == "context_switch":
         breaking("green measured on two processors",
                  lambda d: d["results"][1].update(ns_per_switch=d["results"][0]["ns_per_switch"]))
@@ -338,6 +387,14 @@ def breakages(doc):
                  lambda d: d["results"][3].update(ran=False, note="not run: vm.max_map_count"))
     if program == "c10k":
         breakages_of_c10k(doc, breaking)
+    if program == "kv_fork_cost":
+        breaking("redis-server dropped",
+                 lambda d: d.update(results=[r for r in d["results"] if r["server"] != "redis-server"]))
+        breaking("a fork of no time", lambda d: d["results"][1]["latest_fork_usec"].__setitem__(0, 0))
+        breaking("a median that is not the median", lambda d: d["results"][2].update(median_usec=-5))
+        breaking("memory that does not grow",
+                 lambda d: d["results"][0].update(rss_kib=d["results"][-1]["rss_kib"] * 100))
+        breaking("no line for a server", lambda d: d["fit"].pop())
     return broken
 
 

@@ -1,6 +1,7 @@
 // tests/green_watchdog_test.cpp — the watchdog names a green thread that blocks its
-// scheduler in a system call, and says nothing about a program that blocks only through
-// spindle. Explained in: docs/08-reactor.md (the watchdog).
+// scheduler in a system call, or hogs it computing, and says nothing about a program that
+// blocks only through spindle and yields, or whose hog is preempted.
+// Explained in: docs/08-reactor.md (the watchdog, the hog watchdog).
 //
 // Each scenario sets the process's threshold, so each runs in a child process
 // (tests/child_process.hpp); a child that hangs on purpose is killed once its stderr
@@ -13,6 +14,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <initializer_list>
 #include <string>
 #include <thread>
 #include <utility>
@@ -21,6 +23,7 @@
 #include "green/watchdog.hpp"
 #include "spindle/clone.hpp"
 #include "spindle/green.hpp"
+#include "spindle/green/preemption.hpp"
 
 namespace green = spindle::green;
 namespace kernel = spindle::clone;
@@ -132,11 +135,12 @@ TEST_CASE(
 }
 
 // Does a healthy program, which switches often, sleeps and does its I/O through spindle,
-// hear from the watchdog? Never, though its ticks come all along.
+// hear from the watchdog, or from the hog watchdog? Never, though its ticks come all along.
 TEST_CASE("a_busy_green_program_that_blocks_only_through_spindle_gets_no_report") {
   auto outcome = run_in_child(
       [] {
         green::watchdog::set_threshold(short_threshold);
+        green::watchdog::set_hog_limit(short_threshold);
         std::uint64_t ticks_before = green::detail::watchdog_ticks();
         int pipe_ends[2];
         if (pipe(pipe_ends) != 0) return 3;
@@ -203,16 +207,80 @@ TEST_CASE("the_scheduler_idle_wait_for_a_descriptor_and_a_timer_is_not_disturbed
   CHECK_FALSE(says(outcome.err, "spindle:"));
 }
 
+// A computation that never yields, for the hog tests: exported with C linkage (the test
+// is linked with export_dynamic), so that dladdr finds its name for the report.
+extern "C" [[gnu::noinline]] void spin_without_yielding_for_the_watchdog(
+    const std::atomic<bool>& stop) {
+  volatile std::uint64_t work = 0;
+  while (!stop.load(std::memory_order_relaxed)) work = work + 1;
+}
+
+// What if a green thread computes for a long time without yielding while another is
+// runnable? The hog watchdog names it, says how long, and where the tick found it.
+TEST_CASE("a_green_thread_that_computes_without_yielding_is_named_with_the_function_it_runs") {
+  auto outcome = run_in_child(
+      [] {
+        green::watchdog::set_hog_limit(short_threshold);
+        std::atomic<bool> stop{false};
+        auto spinner = green::spawn({.name = "spinner"},
+                                    [&] { spin_without_yielding_for_the_watchdog(stop); });
+        auto waiting = green::spawn({.name = "waiting"}, [&] { stop = true; });
+        spinner.join();  // never: the child is killed at the report
+        waiting.join();
+        return 0;
+      },
+      patience, "without yielding");
+  INFO(outcome.describe());
+  CHECK(outcome.stopped_at_cue);
+  CHECK(says(outcome.err, "\"spinner\" has run for at least "));
+  CHECK(says(outcome.err, " s without yielding; it was at 0x"));
+  CHECK(says(outcome.err, "(spin_without_yielding_for_the_watchdog+0x"));
+  CHECK(says(outcome.err, "SPINDLE_HOG_LIMIT=off"));
+}
+
+// Does a thread that computes just as long, but with preemption on, hear from the hog
+// watchdog? No: each slice ends in a switch, and the switches are progress.
+TEST_CASE("a_computing_green_thread_that_is_preempted_gets_no_hog_report") {
+  auto outcome = run_in_child(
+      [] {
+        green::watchdog::set_hog_limit(short_threshold);
+        green::preemption::set_slice(std::chrono::milliseconds(5));
+        std::uint64_t ticks_before = green::detail::watchdog_ticks();
+        std::atomic<bool> stop{false};
+        std::atomic<int> rounds{0};
+        auto spinner = green::spawn({.name = "spinner"},
+                                    [&] { spin_without_yielding_for_the_watchdog(stop); });
+        auto ticker = green::spawn({.name = "ticker"}, [&] {
+          auto until = std::chrono::steady_clock::now() + 4 * short_threshold;
+          while (std::chrono::steady_clock::now() < until) {
+            green::this_thread::sleep_for(std::chrono::milliseconds(1));
+            ++rounds;
+          }
+          stop = true;
+        });
+        spinner.join();
+        ticker.join();
+        if (rounds < 2) return 5;
+        return green::detail::watchdog_ticks() > ticks_before ? 0 : 4;
+      },
+      patience);
+  INFO(outcome.describe());
+  CHECK(outcome.exited_with(0));
+  CHECK_FALSE(says(outcome.err, "spindle:"));
+}
+
 namespace {
 
-// The threshold this test executable reads from SPINDLE_WATCHDOG, printed by the helper
-// case below when the test runs a fresh copy of itself with `value` in the environment
-// (a copy, since a process reads the variable only once). Returns what the copy printed
-// on stdout and stderr.
-spindle_test::child_outcome threshold_read_from_environment(const char* value) {
+// The settings this test executable reads from its environment (the threshold, the hog
+// limit, the preemption slice), printed by the helper case below when the test runs a
+// fresh copy of itself with `variable`=`value` in the environment (a copy, since a
+// process reads each variable only once). Returns what the copy printed on stdout and
+// stderr.
+spindle_test::child_outcome threshold_read_from_environment(const char* value,
+                                                           const char* variable = "SPINDLE_WATCHDOG") {
   return run_in_child(
-      [value] {
-        setenv("SPINDLE_WATCHDOG", value, 1);
+      [value, variable] {
+        setenv(variable, value, 1);
         setenv("SPINDLE_WATCHDOG_TEST_HELPER", "1", 1);
         // The path, not /proc/self/exe: under valgrind that names valgrind's own tool,
         // while readlink answers with the test's path.
@@ -229,24 +297,59 @@ spindle_test::child_outcome threshold_read_from_environment(const char* value) {
 
 }  // namespace
 
-// Not a test by itself: prints the threshold, for threshold_read_from_environment.
+// Not a test by itself: prints the settings, for threshold_read_from_environment.
 TEST_CASE("print_the_threshold_when_run_by_threshold_read_from_environment") {
   if (!std::getenv("SPINDLE_WATCHDOG_TEST_HELPER")) return;
   std::printf("threshold %lld ms\n", static_cast<long long>(green::watchdog::threshold().count()));
+  std::printf("hog limit %lld ms\n", static_cast<long long>(green::watchdog::hog_limit().count()));
+  std::printf("slice %lld us\n", static_cast<long long>(green::preemption::slice().count()));
 }
+
+namespace {
+
+// What one environment variable should make of a value: the line the helper prints.
+struct reading {
+  const char* value;
+  const char* printed;
+};
+
+// Runs the helper once per reading of `variable`, checking what it printed; `refused`
+// is a value that is no duration, which keeps `printed_when_refused` and is named on
+// stderr.
+void check_readings(const char* variable, std::initializer_list<reading> readings,
+                    const char* refused, const char* printed_when_refused) {
+  for (const reading& r : readings) {
+    auto outcome = threshold_read_from_environment(r.value, variable);
+    INFO(variable << "=" << r.value << ": " << outcome.describe());
+    CHECK(says(outcome.out, r.printed));
+  }
+  auto outcome = threshold_read_from_environment(refused, variable);
+  INFO(variable << "=" << refused << ": " << outcome.describe());
+  CHECK(says(outcome.out, printed_when_refused));
+  CHECK(says(outcome.err, std::string(variable) + "=\"" + refused +
+                              "\" is neither a number of seconds"));
+}
+
+}  // namespace
 
 // What does SPINDLE_WATCHDOG accept, and what does it say about a value it refuses?
 TEST_CASE("spindle_watchdog_takes_seconds_or_off_and_names_a_value_it_refuses") {
-  auto seconds = threshold_read_from_environment("0.25");
-  INFO(seconds.describe());
-  CHECK(says(seconds.out, "threshold 250 ms"));
-  auto off = threshold_read_from_environment("off");
-  INFO(off.describe());
-  CHECK(says(off.out, "threshold 0 ms"));
-  auto refused = threshold_read_from_environment("soon");
-  INFO(refused.describe());
-  CHECK(says(refused.out, "threshold 1000 ms"));
-  CHECK(says(refused.err, "SPINDLE_WATCHDOG=\"soon\" is neither a number of seconds"));
+  check_readings("SPINDLE_WATCHDOG", {{"0.25", "threshold 250 ms"}, {"off", "threshold 0 ms"}},
+                 "soon", "threshold 1000 ms");
+}
+
+// And SPINDLE_HOG_LIMIT, for the hog watchdog, which leaves the threshold alone?
+TEST_CASE("spindle_hog_limit_takes_seconds_or_off_and_names_a_value_it_refuses") {
+  check_readings("SPINDLE_HOG_LIMIT",
+                 {{"0.3", "hog limit 300 ms"}, {"0.3", "threshold 1000 ms"}, {"off", "hog limit 0 ms"}},
+                 "later", "hog limit 1000 ms");
+}
+
+// And SPINDLE_PREEMPT, which turns preemption on (it is off by default)?
+TEST_CASE("spindle_preempt_takes_a_slice_in_seconds_or_off_and_names_a_value_it_refuses") {
+  check_readings("SPINDLE_PREEMPT",
+                 {{"", "slice 0 us"}, {"0.005", "slice 5000 us"}, {"off", "slice 0 us"}},
+                 "often", "slice 0 us");
 }
 
 // Can a program turn the watchdog off, and back on?
@@ -257,4 +360,16 @@ TEST_CASE("set_threshold_turns_the_watchdog_off_with_zero_and_on_again") {
   green::watchdog::set_threshold(1500ms);
   CHECK(green::watchdog::threshold() == 1500ms);
   green::watchdog::set_threshold(before);
+}
+
+// And the hog watchdog, apart from the other?
+TEST_CASE("set_hog_limit_turns_the_hog_watchdog_off_with_zero_and_on_again") {
+  auto before = green::watchdog::hog_limit();
+  auto threshold = green::watchdog::threshold();
+  green::watchdog::set_hog_limit(0ms);
+  CHECK(green::watchdog::hog_limit() == 0ms);
+  CHECK(green::watchdog::threshold() == threshold);
+  green::watchdog::set_hog_limit(700ms);
+  CHECK(green::watchdog::hog_limit() == 700ms);
+  green::watchdog::set_hog_limit(before);
 }

@@ -220,6 +220,20 @@ TEST_CASE_TEMPLATE("a_thread_reports_the_name_it_was_spawned_with", B, SPINDLE_T
   CHECK(t.join() == "worker-7");
 }
 
+// Can the options be a bare braced list as well as spelled out? B::spawn takes them as a
+// spawn_options, not as a forwarded argument, so {.name = ...} converts (docs/02).
+TEST_CASE_TEMPLATE("spawn_takes_its_options_as_a_bare_braced_list_or_spelled_out", B,
+                   SPINDLE_TEST_BACKENDS) {
+  auto name_inside = [] { return std::string(B::this_thread::name()); };
+  auto braced = B::spawn({.name = "braced", .stack_size = 256 * 1024}, name_inside);
+  auto spelled = B::spawn(spindle::spawn_options{.name = "spelled", .stack_size = 256 * 1024},
+                          name_inside);
+  CHECK(braced.name() == "braced");
+  CHECK(spelled.name() == "spelled");
+  CHECK(braced.join() == "braced");
+  CHECK(spelled.join() == "spelled");
+}
+
 // Does sleep_for block only the caller, letting others run meanwhile?
 TEST_CASE_TEMPLATE("a_sleeping_thread_lets_the_others_run", B, SPINDLE_TEST_BACKENDS) {
   std::atomic<bool> sleeper_done{false};

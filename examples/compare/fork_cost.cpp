@@ -9,9 +9,11 @@
 // fault per page. The parent here touches 0 to 4 GiB step by step; at each step it
 // times fork (the call in the parent), reads its page tables (VmPTE), counts its own
 // minor faults during fork, then times dirtying every page while a child still shares
-// them. vfork, clone threads and green threads copy no page tables: their times stay
+// them, counting the copy-on-write faults, and reads the page tables the child was
+// given. vfork, clone threads and green threads copy no page tables: their times stay
 // flat. A straight line through fork's times gives milliseconds per GiB.
-// Explained in: docs/12-comparisons.md (why fork is not free).
+// Explained in: docs/12-comparisons.md (why fork is not free) and
+// docs/01-three-models.md (page tables and copy-on-write, measured).
 // Run: build/examples/compare/fork_cost --help. Read next: examples/compare/context_switch.cpp.
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -123,10 +125,17 @@ void time_one_fork(fork_samples& into) {
   compare::wait_for_child(pid);
 }
 
-// Forks a child that only waits for the parent's word, then dirties every page of
-// `memory` while the child still shares them, so each write faults and copies a page.
-// Returns the time of the dirtying; appends its minor faults to `faults`.
-double time_dirtying_after_fork(touched_memory& memory, std::vector<double>& faults) {
+// What the parent saw each time it dirtied its pages after a fork: its minor faults while
+// it wrote, and the page tables the child had been given (the child's VmPTE).
+struct dirtying_samples {
+  std::vector<double> minor_faults, child_page_tables_kib;
+};
+
+// Forks a child that only waits for the parent's word, reads the page tables fork gave
+// it, then dirties every page of `memory` while the child still shares them, so each
+// write faults and copies a page. Returns the time of the dirtying; appends its minor
+// faults and the child's VmPTE to `into`.
+double time_dirtying_after_fork(touched_memory& memory, dirtying_samples& into) {
   int channel[2];
   if (pipe2(channel, O_CLOEXEC) != 0) compare::throw_errno("pipe2");
   pid_t pid = fork();
@@ -139,11 +148,13 @@ double time_dirtying_after_fork(touched_memory& memory, std::vector<double>& fau
   }
   close(channel[0]);
   if (pid < 0) compare::throw_errno("fork");
+  // fork copied the child's page tables before it returned here: they are complete.
+  into.child_page_tables_kib.push_back(static_cast<double>(compare::status_number(pid, "VmPTE")));
   long before = compare::usage_so_far().minor_faults;
   auto start = std::chrono::steady_clock::now();
   memory.dirty_every_page();
   double ns = compare::ns_since(start);
-  faults.push_back(static_cast<double>(compare::usage_so_far().minor_faults - before));
+  into.minor_faults.push_back(static_cast<double>(compare::usage_so_far().minor_faults - before));
   close(channel[1]);
   compare::wait_for_child(pid);
   return ns;
@@ -154,6 +165,7 @@ struct step {
   std::size_t target_bytes = 0;   // what the parent touched
   long rss_kib = 0;               // VmRSS then: the touched memory and the program itself
   long page_tables_kib = 0;       // VmPTE then
+  double child_page_tables_kib = 0;  // the child's VmPTE just after fork; median
   compare::spread fork_ns;        // the fork call in the parent, on the clock
   compare::spread fork_cpu_ns;    // the same, in the parent's processor time
   double fork_minor_faults = 0;   // the parent's, during the fork call; median
@@ -187,11 +199,12 @@ step measure_step(touched_memory& memory, std::size_t bytes, const plan& p) {
   s.fork_ns = compare::summarize(forks.wall_ns);
   s.fork_cpu_ns = compare::summarize(forks.cpu_ns);
   s.fork_minor_faults = median_of(forks.minor_faults);
-  std::vector<double> faults;
+  dirtying_samples dirtying;
   s.dirty_ns = compare::repeat(
-      p.dirty_repetitions, [&] { return time_dirtying_after_fork(memory, faults); },
+      p.dirty_repetitions, [&] { return time_dirtying_after_fork(memory, dirtying); },
       compare::warm_up::none);
-  s.dirty_minor_faults = median_of(faults);
+  s.dirty_minor_faults = median_of(dirtying.minor_faults);
+  s.child_page_tables_kib = median_of(dirtying.child_page_tables_kib);
   int flat = p.fork_repetitions;
   s.vfork_ns = compare::repeat(
       flat, [&] { return compare::ns_per_operation(p.vfork_batch, compare::vfork_and_wait); });
@@ -255,22 +268,27 @@ std::vector<step> measure_steps(const plan& p) {
 struct fits {
   compare::line_fit fork_ms;      // fork on the clock: what a program waits
   compare::line_fit fork_cpu_ms;  // fork in processor time: what the kernel does
-  compare::line_fit page_tables_kib;
+  compare::line_fit page_tables_kib;        // the parent's VmPTE
+  compare::line_fit child_page_tables_kib;  // the child's: what fork copied
   compare::line_fit dirty_ms;
+  compare::line_fit dirty_faults;           // copy-on-write faults while dirtying
 };
 
 // Fits the lines. Throws std::invalid_argument for fewer than two steps.
 fits fit_steps(const std::vector<step>& steps) {
-  std::vector<double> rss_gib, fork_ms, fork_cpu_ms, pte_kib, dirty_ms;
+  std::vector<double> rss_gib, fork_ms, fork_cpu_ms, pte_kib, child_pte_kib, dirty_ms, faults;
   for (const step& s : steps) {
     rss_gib.push_back(static_cast<double>(s.rss_kib) * 1024 / gib);
     fork_ms.push_back(s.fork_ns.median / 1e6);
     fork_cpu_ms.push_back(s.fork_cpu_ns.median / 1e6);
     pte_kib.push_back(static_cast<double>(s.page_tables_kib));
+    child_pte_kib.push_back(s.child_page_tables_kib);
     dirty_ms.push_back(s.dirty_ns.median / 1e6);
+    faults.push_back(s.dirty_minor_faults);
   }
-  return {compare::fit_line(rss_gib, fork_ms), compare::fit_line(rss_gib, fork_cpu_ms),
-          compare::fit_line(rss_gib, pte_kib), compare::fit_line(rss_gib, dirty_ms)};
+  return {compare::fit_line(rss_gib, fork_ms),       compare::fit_line(rss_gib, fork_cpu_ms),
+          compare::fit_line(rss_gib, pte_kib),       compare::fit_line(rss_gib, child_pte_kib),
+          compare::fit_line(rss_gib, dirty_ms),      compare::fit_line(rss_gib, faults)};
 }
 
 // The figure Redis publishes for fork, to set this machine's beside.
@@ -280,12 +298,13 @@ constexpr double redis_low_ms_per_gb = 10, redis_high_ms_per_gb = 20;
 
 // One row per step.
 void print_table(const std::vector<step>& steps) {
-  compare::table t({"parent RSS", "page tables", "fork (p10–p90)", "fork, CPU time",
+  compare::table t({"parent RSS", "page tables", "child's page tables", "fork (p10–p90)", "fork, CPU time",
                     "faults in fork", "dirty all pages after fork", "CoW faults", "vfork + wait",
                     "clone spawn + join", "green spawn + join"});
   for (const step& s : steps) {
     t.add_row(
         {std::to_string(s.rss_kib / 1024) + " MiB", std::to_string(s.page_tables_kib) + " KiB",
+         compare::format_number(s.child_page_tables_kib, 0) + " KiB",
          compare::format_spread(s.fork_ns), compare::format_duration(s.fork_cpu_ns.median),
          compare::format_number(s.fork_minor_faults, 0), compare::format_spread(s.dirty_ns),
          compare::format_number(s.dirty_minor_faults, 0),
@@ -304,8 +323,10 @@ void print_fits(const fits& f, std::size_t steps) {
       "\nfork: %.1f ms per GiB of resident memory on the clock (%c %.2f ms, r² = %.3f),\n"
       "      %.1f ms per GiB in the parent's processor time (%c %.2f ms, r² = %.3f);\n"
       "      straight lines through the medians of %zu steps.\n"
-      "Page tables: %.0f KiB per GiB (8 bytes per 4 KiB page would be 2048).\n"
-      "Dirtying every page after fork: %.0f ms per GiB (a fault and a 4 KiB copy per page).\n"
+      "Page tables: %.0f KiB per GiB in the parent, %.0f in the child (8 bytes per 4 KiB page\n"
+      "would be 2048).\n"
+      "Dirtying every page after fork: %.0f ms per GiB, %.0f copy-on-write faults per GiB\n"
+      "(a fault and a 4 KiB copy per page would be 262144).\n"
       "Published: roughly %.0f-%.0f ms of fork per GB of RSS on typical hardware\n"
       "(%s).\n"
       "The figure depends on the machine: processor, memory, hypervisor (old Xen guests were\n"
@@ -313,7 +334,14 @@ void print_fits(const fits& f, std::size_t steps) {
       f.fork_ms.slope, sign_of(f.fork_ms.intercept), std::fabs(f.fork_ms.intercept),
       f.fork_ms.r_squared, f.fork_cpu_ms.slope, sign_of(f.fork_cpu_ms.intercept),
       std::fabs(f.fork_cpu_ms.intercept), f.fork_cpu_ms.r_squared, steps, f.page_tables_kib.slope,
-      f.dirty_ms.slope, redis_low_ms_per_gb, redis_high_ms_per_gb, redis_source);
+      f.child_page_tables_kib.slope, f.dirty_ms.slope, f.dirty_faults.slope, redis_low_ms_per_gb, redis_high_ms_per_gb, redis_source);
+}
+
+// Writing every page after fork, in milliseconds per GiB the parent touched at this step;
+// null at the step that touched nothing.
+compare::json dirty_ms_per_gib(const step& s) {
+  if (s.target_bytes == 0) return nullptr;
+  return s.dirty_ns.median / 1e6 / (static_cast<double>(s.target_bytes) / gib);
 }
 
 // One step in the JSON document; durations in nanoseconds.
@@ -321,11 +349,13 @@ compare::json step_json(const step& s) {
   return {{"target_mib", s.target_bytes >> 20},
           {"rss_kib", s.rss_kib},
           {"page_tables_kib", s.page_tables_kib},
+          {"child_page_tables_kib", s.child_page_tables_kib},
           {"fork_ns", compare::to_json(s.fork_ns)},
           {"fork_cpu_ns", compare::to_json(s.fork_cpu_ns)},
           {"fork_minor_faults", s.fork_minor_faults},
           {"dirty_after_fork_ns", compare::to_json(s.dirty_ns)},
           {"dirty_after_fork_minor_faults", s.dirty_minor_faults},
+          {"dirty_after_fork_ms_per_gib", dirty_ms_per_gib(s)},
           {"vfork_wait_ns", compare::to_json(s.vfork_ns)},
           {"clone_spawn_join_ns", compare::to_json(s.clone_ns)},
           {"green_spawn_join_ns", compare::to_json(s.green_ns)}};
@@ -340,7 +370,9 @@ compare::json fits_json(const fits& f) {
           {"fork_cpu_intercept_ms", f.fork_cpu_ms.intercept},
           {"fork_cpu_r_squared", f.fork_cpu_ms.r_squared},
           {"page_tables_kib_per_gib", f.page_tables_kib.slope},
-          {"dirty_after_fork_ms_per_gib", f.dirty_ms.slope}};
+          {"child_page_tables_kib_per_gib", f.child_page_tables_kib.slope},
+          {"dirty_after_fork_ms_per_gib", f.dirty_ms.slope},
+          {"dirty_after_fork_faults_per_gib", f.dirty_faults.slope}};
 }
 
 // Checks the memory, measures every step, then prints the table or the document.

@@ -6,7 +6,8 @@
 // the kernel thread exits, the scheduler is torn down if only the root thread is left;
 // threads still alive then are abandoned, as detached std::threads are at exit. Its birth
 // also arms the stack-overflow report for the kernel thread (runtime/green/overflow.cpp);
-// its retirement stops the watchdog (runtime/green/watchdog.cpp).
+// its retirement stops the watchdog (runtime/green/watchdog.cpp) and the preemption timer
+// (runtime/green/preemption.cpp).
 // Explained in: docs/05-scheduler.md (birth and death). Read next: runtime/green/thread.cpp.
 #include <cxxabi.h>
 #include <sys/syscall.h>
@@ -119,6 +120,7 @@ scheduler::~scheduler() {
 // abandoned with their stacks, since resuming them now could run arbitrary code.
 void scheduler::retire(scheduler* s) noexcept {
   s->watchdog_.stop();  // abandoned threads cannot stall anyone now
+  s->preemption_.stop();
   s->unlist();          // its kernel thread is leaving: no tool can look at it now
   s->reap_finished();
   destroy_locals(&s->root_);

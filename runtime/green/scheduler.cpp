@@ -78,6 +78,7 @@ void scheduler::admit(record* fresh) noexcept {
   link(fresh);
   make_runnable(fresh);
   watchdog_.wake_if_asleep(*this);  // asleep while the root thread was alone
+  preemption_.apply_if_changed(*this);
 }
 
 // The gate of next_to_run, tested first: the fast path then makes no call but the switch
@@ -100,6 +101,26 @@ void scheduler::yield_on_slow_path() {
   make_runnable(self);
   record* next = next_on_slow_path();
   if (next == self) {  // alone, or the policy picked it again
+    self->st = state::running;
+    return;
+  }
+  switch_to(next);
+}
+
+// The preempted thread goes behind the threads that the expired timers and ready
+// descriptors wake, which have waited at least as long: a thread sleeping 1 ms beside a
+// thread that computes runs once per slice, not once per switches_per_round slices (the
+// fast path of yield would not look at the timers).
+void scheduler::preempt() {
+  record* self = running_;
+  note(event_kind::preempt, self);
+  fire_expired_timers();
+  poll_io();
+  self->st = state::runnable;
+  make_runnable(self);
+  ++handovers_;
+  record* next = pick_runnable();
+  if (next == self) {
     self->st = state::running;
     return;
   }

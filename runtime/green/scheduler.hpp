@@ -20,6 +20,7 @@
 #include "spindle/detail/thread_queue.hpp"
 #include "spindle/green/policy.hpp"
 #include "context.hpp"
+#include "preemption.hpp"
 #include "reactor.hpp"
 #include "timer_queue.hpp"
 #include "tracer.hpp"
@@ -91,7 +92,8 @@ public:
 
   // --- The verbs. Each is called by the running thread, on its own stack. ---
 
-  // A new thread enters: it gets an id and joins the run queue. Does not switch.
+  // A new thread, its id already given (new_thread_id), enters: it joins the list of live
+  // threads and the run queue. Does not switch.
   void admit(record* fresh) noexcept;
   // An id no other thread of the process has had: the next of this scheduler's block of
   // ids, which it takes from the process-wide counter ids_per_block at a time, so that
@@ -102,6 +104,11 @@ public:
   }
   // running -> runnable, then switch to the next thread; returns when picked again.
   void yield();
+  // yield, for a thread whose time slice is spent (runtime/green/preemption.cpp): called
+  // by the preemption handler at a safe point, on the thread's stack, or when a
+  // no_preemption section ends. Fires expired timers and polls I/O first, so that the
+  // threads they wake run before the preempted one; returns when it is picked again.
+  void preempt();
   // running -> blocked, linked in `queue` if not null, until wake(). Throws
   // deadlock_error if the deadlock detector picks this thread to report.
   void park(thread_queue* queue, const wait_reason& why);
@@ -156,6 +163,7 @@ public:
            reactor_.has_waiters();
   }
   detail::watchdog& watchdog_state() noexcept { return watchdog_; }
+  detail::preemption& preemption_state() noexcept { return preemption_; }
 
   // --- Diagnostics (spindle/diagnostics.hpp, runtime/green/diagnostics.cpp), on the
   // scheduler's own kernel thread. ---
@@ -186,13 +194,26 @@ private:
   record* next_on_slow_path() noexcept;
   [[gnu::cold, gnu::noinline]] void yield_on_slow_path();
   // The run queue's two verbs: the built-in FIFO's, or the policy's when one was chosen.
+  // A policy's code may be the program's, which the preemption handler would take for a
+  // safe point: its calls are a no-preemption section.
   void make_runnable(record* r) noexcept {
-    if (policy_) [[unlikely]] return policy_->awakened(r);
+    if (policy_) [[unlikely]] return awakened_by_policy(r);
     run_queue_.push_back(r);
   }
   record* pick_runnable() noexcept {
-    if (policy_) [[unlikely]] return policy_->pick_next();
+    if (policy_) [[unlikely]] return picked_by_policy();
     return run_queue_.pop_front();
+  }
+  void awakened_by_policy(record* r) noexcept {
+    preemption_.hold();
+    policy_->awakened(r);
+    preemption_.release();
+  }
+  record* picked_by_policy() noexcept {
+    preemption_.hold();
+    record* next = policy_->pick_next();
+    preemption_.release();
+    return next;
   }
   void update_fast_mask() noexcept;
   [[gnu::always_inline]] inline void block(thread_queue* queue, const wait_reason& why) noexcept;
@@ -254,6 +275,7 @@ private:
   bool stopping_ = false;               // set by ~scheduler to make run() return
   std::atomic<bool> idle_{false};       // set by wait_for_events around its wait
   detail::watchdog watchdog_;           // ticks while a thread could stall the others
+  detail::preemption preemption_;       // ticks once per slice when preemption is on
 
   exception_state* eh_globals_;         // this kernel thread's C++ exception state
 

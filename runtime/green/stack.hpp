@@ -12,6 +12,8 @@
 // runtime/green/stack_pool.cpp, then runtime/green/overflow.cpp.
 #pragma once
 
+#include <pthread.h>
+
 #include <cstddef>
 
 #include "spindle/backend.hpp"
@@ -48,6 +50,21 @@ void trim_stacks() noexcept;
 // guarded stacks kept (guards included), and bytes of pooled stacks' slabs mapped.
 std::size_t kept_guarded_stack_bytes() noexcept;
 std::size_t pooled_slab_bytes() noexcept;
+
+// The calling kernel thread's own stack as the C library knows it (where the root
+// thread runs): for the process's first thread, the [stack] mapping bounded by
+// RLIMIT_STACK; for others, what pthread mapped. Empty if unknown. Ordinary code (it may
+// read /proc/self/maps). For the ASan switch hooks and the preemption handler's check.
+inline stack_span kernel_thread_stack() noexcept {
+  pthread_attr_t attributes;
+  void* low = nullptr;
+  std::size_t size = 0;
+  if (pthread_getattr_np(pthread_self(), &attributes) == 0) {
+    pthread_attr_getstack(&attributes, &low, &size);
+    pthread_attr_destroy(&attributes);
+  }
+  return {low, size};
+}
 
 // --- Shared by stack.cpp and stack_pool.cpp. ---
 

@@ -13,13 +13,13 @@
 // Read next: runtime/green/context.cpp.
 #pragma once
 
-#include <pthread.h>
 #include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
 
 #include <cassert>
 
 #include "spindle/green/detail/record.hpp"
+#include "stack.hpp"
 
 namespace spindle::green::detail::switch_hooks {
 
@@ -50,17 +50,7 @@ inline void frames_abandoned(const stack_span& stack) noexcept {
   __asan_unpoison_memory_region(stack.low, stack.size);
 }
 
-// The kernel thread's stack as the C library knows it: for the process's first
-// thread, the [stack] mapping bounded by RLIMIT_STACK; for others, what pthread mapped.
-inline stack_span kernel_stack() noexcept {
-  pthread_attr_t attributes;
-  void* low = nullptr;
-  std::size_t size = 0;
-  if (pthread_getattr_np(pthread_self(), &attributes) == 0) {
-    pthread_attr_getstack(&attributes, &low, &size);
-    pthread_attr_destroy(&attributes);
-  }
-  return {low, size};
-}
+// The kernel thread's stack as the C library knows it (stack.hpp).
+inline stack_span kernel_stack() noexcept { return kernel_thread_stack(); }
 
 }  // namespace spindle::green::detail::switch_hooks

@@ -2,8 +2,9 @@
 //
 // Concept: spawn maps (or reuses) a stack, builds the thread's record at its top, makes
 // a context that will start the thread's function there, and puts the thread on the run
-// queue. The thread's function returns into entry(), which stores the result, wakes the
-// joiner and leaves for the next thread; join then frees the record and the stack.
+// queue. The context starts in thread_entry(), which runs the function (its task stores
+// the result), destroys the thread's locals and leaves for the next thread through
+// finish_running, which wakes the joiner; join then frees the record and the stack.
 // Explained in: docs/05-scheduler.md (a thread's life). Read next: runtime/green/mutex.cpp.
 #include <cstdint>
 #include <cstdio>

@@ -40,6 +40,7 @@ const char* label(event_kind kind) {
     case event_kind::wake: return "wake";
     case event_kind::exit: return "exit";
     case event_kind::timer: return "timer fired";
+    case event_kind::preempt: return "preempted";
   }
   return "?";
 }

@@ -15,7 +15,7 @@
 
 namespace spindle::green::detail {
 
-enum class event_kind : std::uint8_t { spawn, run, park, wake, exit, timer };
+enum class event_kind : std::uint8_t { spawn, run, park, wake, exit, timer, preempt };
 
 struct event {
   std::int64_t ns;         // steady_clock time

@@ -1,8 +1,8 @@
 // spindle/green/trace.hpp — seeing the scheduler: a record of what it did, for a viewer.
 //
 // Concept: while tracing is on, the calling kernel thread's scheduler notes every event
-// (spawn, switch, park with its reason, wake, exit, a timer firing) with a timestamp in
-// a buffer, and write_chrome_json turns them into Chrome trace-event JSON, which
+// (spawn, switch, park with its reason, wake, exit, a timer firing, a preemption) with a
+// timestamp in a buffer, and write_chrome_json turns them into Chrome trace-event JSON, which
 // Perfetto (ui.perfetto.dev) and chrome://tracing open: one track per green thread,
 // a bar for each time it ran, a mark for each event. When tracing is off an event costs
 // one load and one predicted branch.
