@@ -8,6 +8,8 @@
 //   spindle-instructions switch N       2N switches between two yielding green threads
 //   spindle-instructions spawn_join N   N spawns and joins of an empty green thread
 //   spindle-instructions spawn_join_pooled N   the same on pooled stacks
+//   spindle-instructions lock_unlock N         N locks and unlocks of a free mutex (the
+//                                              fast paths alone)
 //   spindle-instructions mutex_handover N      2N hand-overs of a mutex between two threads
 //   spindle-instructions notify N              2N notify+wait hand-overs between two threads
 //   spindle-instructions rendezvous N          2N values passed back and forth through two
@@ -49,6 +51,15 @@ void spawn_and_join_pooled(long count) {
   for (long i = 0; i < count; ++i) g::spawn(pooled, [] {}).join();
 }
 
+// No other thread: every lock finds the mutex free, every unlock finds no waiter.
+void lock_and_unlock(long count) {
+  g::mutex m;
+  for (long i = 0; i < count; ++i) {
+    m.lock();
+    m.unlock();
+  }
+}
+
 // `rounds` calls of more() that say yes.
 auto times(long rounds) {
   return [rounds]() mutable { return rounds-- > 0; };
@@ -72,7 +83,7 @@ int main(int argc, char** argv) {
   if (argc != 3) {
     std::fprintf(stderr,
                  "usage: %s switch|boost_switch|spawn_join|spawn_join_pooled|"
-                 "mutex_handover|notify|rendezvous N\n",
+                 "lock_unlock|mutex_handover|notify|rendezvous N\n",
                  argv[0]);
     return 2;
   }
@@ -85,6 +96,8 @@ int main(int argc, char** argv) {
     spawn_and_join(n);
   } else if (what == "spawn_join_pooled") {
     spawn_and_join_pooled(n);
+  } else if (what == "lock_unlock") {
+    lock_and_unlock(n);
   } else if (what == "mutex_handover") {
     spindle_bench::hand_a_mutex_back_and_forth(times(n));
   } else if (what == "notify") {

@@ -10,6 +10,8 @@
 #   warnings inside std::string, which -Werror would turn into failures)
 #   sanitized      -Db_sanitize=address,undefined                 natively        20
 #   valgrind       (project defaults: debugoptimized)             under memcheck   5
+#   (each with -Dwerror=true: the project's default leaves warnings warnings, for builds of
+#   spindle as a dependency; its own checked configurations make them errors)
 #
 # The sanitized and valgrind configurations must also report nothing: the test setups in
 # meson.build make an ASan or UBSan report, or a memcheck error or leak, fail the test.
@@ -29,11 +31,13 @@ source_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build_root=${SPINDLE_CI_BUILD_ROOT:-$source_dir}
 jobs=${JOBS:-2}
 
+# Every configuration makes warnings errors: meson.build leaves them warnings by default,
+# for people who build spindle as a dependency.
 options_of() {
   case $1 in
-    plain) echo "-Doptimization=2 -Ddebug=true" ;;
-    sanitized) echo "-Db_sanitize=address,undefined -Dbenchmarks=disabled" ;;
-    valgrind) echo "-Dbenchmarks=disabled" ;;
+    plain) echo "-Dwerror=true -Doptimization=2 -Ddebug=true" ;;
+    sanitized) echo "-Dwerror=true -Db_sanitize=address,undefined -Dbenchmarks=disabled" ;;
+    valgrind) echo "-Dwerror=true -Dbenchmarks=disabled" ;;
   esac
 }
 

@@ -24,8 +24,8 @@ instructions() {  # operation repeats -> total instructions executed
   sed -n 's/^summary: //p' "$work/$1.$2"
 }
 
-for operation in switch boost_switch spawn_join spawn_join_pooled mutex_handover notify \
-  rendezvous; do
+for operation in switch boost_switch spawn_join spawn_join_pooled lock_unlock mutex_handover \
+  notify rendezvous; do
   once=$(instructions "$operation" "$n")
   twice=$(instructions "$operation" $((2 * n)))
   per=$(((twice - once) / n))
@@ -33,6 +33,7 @@ for operation in switch boost_switch spawn_join spawn_join_pooled mutex_handover
     *switch) per=$((per / 2)) ; unit="per switch" ;;
     mutex_handover | notify) per=$((per / 2)) ; unit="per hand-over" ;;
     rendezvous) per=$((per / 2)) ; unit="per value passed" ;;
+    lock_unlock) unit="per lock+unlock" ;;
     *) unit="per spawn+join" ;;
   esac
   printf '%-13s %6d instructions %s\n' "$operation" "$per" "$unit"

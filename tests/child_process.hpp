@@ -12,6 +12,7 @@
 
 #include <poll.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,6 +22,7 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <fstream>
 #include <functional>
 #include <iostream>
 #include <stdexcept>
@@ -28,6 +30,15 @@
 #include <string_view>
 
 namespace spindle_test {
+
+// Whether process `pid` sits in one of the epoll wait system calls: how a test knows that
+// a forked child's scheduler sleeps in its reactor.
+inline bool waits_in_epoll(pid_t pid) {
+  std::ifstream file("/proc/" + std::to_string(pid) + "/syscall");
+  long number = -1;
+  file >> number;
+  return number == SYS_epoll_wait || number == SYS_epoll_pwait || number == SYS_epoll_pwait2;
+}
 
 struct child_outcome {
   int status = 0;          // as waitpid reported it

@@ -14,7 +14,13 @@
 #  4. gdb, started on the installed program with no options, auto-loads the installed gdb
 #     extension (docs/13-debugging.md): its file mirrors the library's path under
 #     <datadir>/gdb/auto-load;
-#  5. the same program builds in a meson project that uses spindle as a subproject.
+#  5. link only what is used: tests/interposition_check.cpp built with pkg-config's
+#     spindle (the green backend alone) keeps libc's setuid, its family, sigprocmask and
+#     pthread_sigmask, and built with spindle-clone (and as a CMake project with
+#     spindle::clone) gets libspindle-clone's;
+#  6. the same program builds in a meson project that uses spindle as a subproject; and
+#     there, with default_library=static, the clone backend's replacements are linked
+#     into a clone program and stay out of a green one.
 # Exit 77 (meson's "skipped") only if the namespace cannot be made (not root, or no mount
 # namespaces in this container), or if BUILD_DIR was configured with another prefix or
 # libdir than a fresh set-up gets (the recipe uses the defaults).
@@ -135,6 +141,30 @@ if command -v gdb >/dev/null; then
     { cat "$work/gdb.log" >&2; echo "gdb did not auto-load $script" >&2; exit 1; }
 fi
 
+echo "== link only what is used: a green program keeps libc's setuid, a clone program gets spindle's"
+check="$source/tests/interposition_check.cpp"
+(cd "$work/app" && "${clean[@]}" bash -c \
+  "c++ -std=c++20 -o green-check '$check' \$(pkg-config --cflags --libs spindle) -ldl")
+"${clean[@]}" "$work/app/green-check" libc
+(cd "$work/app" && "${clean[@]}" bash -c \
+  "c++ -std=c++20 -DUSES_CLONE_THREADS -o clone-check '$check' \$(pkg-config --cflags --libs spindle-clone) -ldl")
+"${clean[@]}" "$work/app/clone-check" libspindle-clone
+! "${clean[@]}" "$work/app/green-check" libspindle-clone >/dev/null ||
+  { echo "the interposition check cannot fail" >&2; exit 1; }
+mkdir -p "$work/cmake-clone"
+cp "$check" "$work/cmake-clone/"
+cat >"$work/cmake-clone/CMakeLists.txt" <<'CMAKE'
+cmake_minimum_required(VERSION 3.16)
+project(clone_check CXX)
+find_package(spindle 0.1 REQUIRED)
+add_executable(clone_check interposition_check.cpp)
+target_compile_definitions(clone_check PRIVATE USES_CLONE_THREADS)
+target_link_libraries(clone_check PRIVATE spindle::clone ${CMAKE_DL_LIBS})
+CMAKE
+(cd "$work/cmake-clone" && "${clean[@]}" bash -c "cmake -S . -B build && cmake --build build" \
+  >"$work/cmake-clone.log" 2>&1) || { cat "$work/cmake-clone.log" >&2; exit 1; }
+"${clean[@]}" "$work/cmake-clone/build/clone_check" libspindle-clone
+
 echo "== use spindle as a meson subproject"
 mkdir -p "$work/sub/subprojects"
 ln -s "$source" "$work/sub/subprojects/spindle"
@@ -149,4 +179,21 @@ umount /usr/local
 meson setup "$work/sub/build" "$work/sub" >/dev/null
 ninja -C "$work/sub/build" >/dev/null
 "$work/sub/build/outside"
-echo "install_test: the README's recipe, CMake and the subproject all work"
+
+echo "== the static libraries, as a subproject: the replacements are in the clone program only"
+mkdir -p "$work/static/subprojects"
+ln -s "$source" "$work/static/subprojects/spindle"
+cp "$check" "$work/static/"
+cat >"$work/static/meson.build" <<'MESON'
+project('static', 'cpp', default_options: ['cpp_std=c++20', 'default_library=static'])
+dl = meson.get_compiler('cpp').find_library('dl', required: false)
+executable('green_check', 'interposition_check.cpp',
+  dependencies: [dependency('spindle', fallback: ['spindle']), dl])
+executable('clone_check', 'interposition_check.cpp', cpp_args: ['-DUSES_CLONE_THREADS'],
+  dependencies: [dependency('spindle-clone', fallback: ['spindle']), dl])
+MESON
+meson setup "$work/static/build" "$work/static" >/dev/null
+ninja -C "$work/static/build" >/dev/null
+"$work/static/build/green_check" libc
+"$work/static/build/clone_check" program
+echo "install_test: the README's recipe, CMake, the subproject and the split libraries all work"

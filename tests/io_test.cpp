@@ -276,17 +276,7 @@ TEST_CASE("closing_a_descriptor_wakes_the_green_threads_waiting_on_it") {
   ::close(ends[1]);
 }
 
-namespace {
-
-// Whether process `pid` sits in one of the epoll wait system calls.
-bool waits_in_epoll(pid_t pid) {
-  std::ifstream file("/proc/" + std::to_string(pid) + "/syscall");
-  long number = -1;
-  file >> number;
-  return number == SYS_epoll_wait || number == SYS_epoll_pwait || number == SYS_epoll_pwait2;
-}
-
-}  // namespace
+using spindle_test::waits_in_epoll;
 
 // fork() while a thread waits on a pipe, and the child then waits for I/O of its own: on
 // green the epoll instance would be shared (fork copies its descriptor), and the child

@@ -15,8 +15,15 @@ bin=$(mktemp -d)
 trap 'rm -rf "$bin"' EXIT
 for source in "$root"/docs/programs/*.cpp; do
   name=$(basename "$source" .cpp)
+  # The clone backend is a library of its own (docs/09-clone-backend.md): linked only by
+  # the programs that include it.
+  libraries="-lspindle"
+  if grep -q 'spindle/clone.hpp\|spindle/spindle.hpp' "$source"; then
+    libraries="-lspindle-clone -lspindle"
+  fi
+  # $libraries is left unquoted on purpose: it holds one or two arguments.
   g++ -std=c++20 -Wall -Wextra -Werror -I "$root/runtime/include" "$source" \
-      -L "$build/runtime" -lspindle -lboost_context -Wl,-rpath,"$build/runtime" -o "$bin/$name"
+      -L "$build/runtime" $libraries -lboost_context -Wl,-rpath,"$build/runtime" -o "$bin/$name"
   status=0
   (cd "$bin" && "./$name") >"$root/docs/programs/$name.out" 2>&1 || status=$?
   [ "$status" -eq 0 ] || echo "(exit status $status)" >>"$root/docs/programs/$name.out"

@@ -22,6 +22,7 @@
 #include "context.hpp"
 #include "local_slots.hpp"
 #include "overflow.hpp"
+#include "remote.hpp"
 #include "scheduler.hpp"
 #include "stack.hpp"
 #include "switch_hooks.hpp"
@@ -97,6 +98,16 @@ void scheduler::list() noexcept {
   all_schedulers = this;
 }
 
+// Looked up in the list, under its lock, rather than read through `home`: that scheduler
+// may have been freed with its kernel thread.
+long scheduler::kernel_tid_of(const void* home) noexcept {
+  std::lock_guard<std::mutex> held(all_schedulers_lock);
+  for (const scheduler* s = all_schedulers; s; s = s->listed_next_) {
+    if (s == home) return s->kernel_tid_;
+  }
+  return 0;
+}
+
 void scheduler::unlist() noexcept {
   std::lock_guard<std::mutex> held(all_schedulers_lock);
   (listed_prev_ ? listed_prev_->listed_next_ : all_schedulers) = listed_next_;
@@ -122,6 +133,7 @@ void scheduler::retire(scheduler* s) noexcept {
   s->watchdog_.stop();  // abandoned threads cannot stall anyone now
   s->preemption_.stop();
   s->unlist();          // its kernel thread is leaving: no tool can look at it now
+  if (s->inbox_) s->inbox_->close();  // handles held elsewhere now post in vain
   s->reap_finished();
   destroy_locals(&s->root_);
   if (s->running_ == &s->root_ && s->all_ == &s->root_ && s->root_.all_next == nullptr) {

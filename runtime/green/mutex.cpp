@@ -7,6 +7,7 @@
 #include <exception>
 #include <system_error>
 
+#include "home.hpp"
 #include "scheduler.hpp"
 
 namespace spindle::green {
@@ -32,10 +33,12 @@ std::uint64_t mutex::holder_id(const void* self) noexcept {
 }
 
 // The fast path takes a free mutex with one TLS load and no frame; everything else
-// (no scheduler yet, held by the caller or another thread) is lock_on_slow_path.
+// (the first lock, another kernel thread, held by the caller or another thread) is
+// lock_on_slow_path. The home compare is also the test for a scheduler: home_ is never
+// null, so a kernel thread without one (current_scheduler null) fails it.
 void mutex::lock() {
   detail::scheduler* s = detail::current_scheduler;
-  if (s && owner_ == 0) [[likely]] {
+  if (home_ == s && owner_ == 0) [[likely]] {
     take(s->running());
     return;
   }
@@ -43,7 +46,9 @@ void mutex::lock() {
 }
 
 void mutex::lock_on_slow_path() {
-  auto& s = detail::scheduler::here();
+  auto& s = home_ == detail::current_scheduler
+                ? *detail::current_scheduler
+                : detail::enter_home(home_, {"spindle::green::mutex::lock", "mutex", this});
   detail::record* self = s.running();
   if (owner_ == 0) {
     take(self);
@@ -60,14 +65,18 @@ void mutex::lock_on_slow_path() {
 }
 
 bool mutex::try_lock() {
-  detail::record* self = detail::running();
+  detail::scheduler* s = detail::current_scheduler;
+  if (home_ != s) [[unlikely]]
+    s = &detail::enter_home(home_, {"spindle::green::mutex::try_lock", "mutex", this});
+  detail::record* self = s->running();
   if (owner_ != 0) return false;
   take(self);
   return true;
 }
 
 // A kernel thread without a scheduler has no green thread that could own the mutex, so
-// unlock needs no scheduler made: the caller is then not the owner, and throws.
+// unlock needs no scheduler made: the caller is then not the owner, and throws. Nor does
+// it compare homes: an owner's id is a thread of the process that took it on its home.
 void mutex::unlock() {
   detail::scheduler* s = detail::current_scheduler;
   if (!s || owner_ != s->running()->id) [[unlikely]]
@@ -84,6 +93,8 @@ void mutex::unlock() {
 }
 
 void mutex::throw_not_owned() const {
+  if (home_ != &detail::no_home_yet && home_ != detail::current_scheduler)
+    detail::throw_foreign_use({"spindle::green::mutex::unlock", "mutex", this}, home_);
   throw std::system_error(std::make_error_code(std::errc::operation_not_permitted),
                           owner_ ? "spindle::green::mutex::unlock: the mutex is owned by "
                                    "another thread"

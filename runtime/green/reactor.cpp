@@ -3,7 +3,9 @@
 #include "reactor.hpp"
 
 #include <pthread.h>
+#include <fcntl.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -53,6 +55,23 @@ void reactor::renew_after_fork() {
     if (by_fd_[fd] && (!by_fd_[fd]->readers.empty() || !by_fd_[fd]->writers.empty()))
       add_interest(static_cast<int>(fd));
   }
+  if (wakeups_ >= 0) {
+    renew_wakeups();
+    add_wakeups();
+  }
+}
+
+// The inbox's eventfd is shared with the parent too, and a child that read it would take
+// a post's wake-up from the parent. The child gets an eventfd of its own under the same
+// number (the inbox keeps the number), made readable, so that what the child pushed
+// before this first look is drained.
+void reactor::renew_wakeups() {
+  int fresh = eventfd(1, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (fresh < 0) throw std::system_error(errno, std::system_category(), "spindle: eventfd");
+  int error = dup3(fresh, wakeups_, O_CLOEXEC) < 0 ? errno : 0;
+  ::close(fresh);
+  if (error)
+    throw std::system_error(error, std::system_category(), "spindle: dup3 of the inbox's eventfd");
 }
 
 void reactor::open_epoll() {
@@ -76,6 +95,26 @@ int reactor::add_interest(int fd) {
   interest.data.fd = fd;
   if (epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &interest) == 0 || errno == EEXIST) return 0;
   return errno;
+}
+
+// Level-triggered: a readable eventfd keeps waking every poll until one reads it, so a
+// wake-up that arrives between the read and the drain cannot be lost.
+int reactor::add_wakeups() {
+  epoll_event interest{};
+  interest.events = EPOLLIN;
+  interest.data.fd = wakeups_;
+  if (epoll_ctl(epoll_, EPOLL_CTL_ADD, wakeups_, &interest) == 0 || errno == EEXIST) return 0;
+  return errno;
+}
+
+void reactor::watch_wakeups(int fd) {
+  open_for_this_process();
+  wakeups_ = fd;
+  if (int error = add_wakeups()) {
+    wakeups_ = -1;
+    throw std::system_error(error, std::system_category(),
+                            "spindle: epoll cannot watch the inbox's eventfd");
+  }
 }
 
 reactor::waiters& reactor::waiters_of(int fd) {
@@ -151,6 +190,11 @@ void reactor::poll(scheduler& s, const timespec& timeout) {
   int ready = wait_for_ready(epoll_, events, batch, timeout);
   if (ready > 0) ready_events_ += static_cast<std::uint64_t>(ready);
   for (int i = 0; i < ready; ++i) {
+    if (events[i].data.fd == wakeups_) {  // a post: the loop drains the inbox next
+      std::uint64_t posts;
+      [[maybe_unused]] ssize_t got = ::read(wakeups_, &posts, sizeof posts);
+      continue;
+    }
     auto slot = static_cast<std::size_t>(events[i].data.fd);
     if (slot >= by_fd_.size() || !by_fd_[slot]) continue;
     std::uint32_t e = events[i].events;

@@ -44,6 +44,11 @@ public:
   // kernel (zero: just look). Called by the scheduler loop only.
   void poll(scheduler& s, const timespec& timeout);
 
+  // Watches `fd`, the scheduler's inbox's eventfd (runtime/green/remote.hpp), so that a
+  // poll returns when another kernel thread posts; poll reads it empty again. Throws
+  // std::system_error if epoll cannot watch it.
+  void watch_wakeups(int fd);
+
   // Wakes the threads waiting on `fd` as if it were ready; their next call on it fails
   // (EBADF once closed). Called by io::close before it closes the descriptor.
   void forget(scheduler& s, int fd);
@@ -69,8 +74,13 @@ private:
   void renew_after_fork();
   // epoll_ctl(ADD) of `fd`, edge-triggered, both directions; 0 or the errno value.
   int add_interest(int fd);
+  // epoll_ctl(ADD) of wakeups_, level-triggered, readable; 0 or the errno value.
+  int add_wakeups();
+  // In a forked child: a new eventfd under wakeups_'s number. Throws std::system_error.
+  void renew_wakeups();
 
   int epoll_ = -1;                                  // made on first wait
+  int wakeups_ = -1;                                // the inbox's eventfd, if any
   unsigned made_after_forks_ = 0;                   // forks counted when epoll_ was made
   std::vector<std::unique_ptr<waiters>> by_fd_;     // indexed by descriptor
   std::size_t waiting_ = 0;                         // threads parked in wait()

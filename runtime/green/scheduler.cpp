@@ -17,6 +17,7 @@
 
 #include "../common/thread_dump_signal.hpp"
 #include "overflow.hpp"
+#include "remote.hpp"
 #include "spindle/errors.hpp"
 #include "stack.hpp"
 #include "switch_hooks.hpp"
@@ -32,10 +33,11 @@ void scheduler::run() {
     reap_finished();
     fire_expired_timers();
     poll_io();
+    drain_inbox();
     if (record* next = pick_runnable()) {
       watchdog_.wake_if_asleep(*this);  // asleep if a tick found the loop idle
       switch_to(next);
-    } else if (timers_.empty() && !reactor_.has_waiters()) {
+    } else if (timers_.empty() && !reactor_.has_waiters() && !remote_ends_open()) {
       fail_one_deadlocked_thread();
     } else {
       wait_for_events();
@@ -218,6 +220,23 @@ void scheduler::fire_expired_timers() noexcept {
   }
 }
 
+// Runs what other kernel threads posted (runtime/green/remote.cpp): new threads, and
+// wakes of the threads waiting on a remote_event. A load when nothing was posted.
+void scheduler::drain_inbox() noexcept {
+  if (inbox_) inbox_->drain();
+}
+
+bool scheduler::remote_ends_open() const noexcept { return inbox_ && inbox_->has_open_ends(); }
+
+std::shared_ptr<inbox> scheduler::remote_inbox() {
+  if (!inbox_) {
+    auto made = std::make_shared<inbox>(*this);
+    reactor_.watch_wakeups(made->wakeup_fd());
+    inbox_ = std::move(made);
+  }
+  return inbox_;
+}
+
 // Wakes threads whose descriptors are ready, without blocking.
 void scheduler::poll_io() noexcept {
   if (reactor_.has_waiters()) reactor_.poll(*this, timespec{0, 0});
@@ -242,7 +261,7 @@ void scheduler::wait_for_events() noexcept {
   // just means look again, the loop comes round either way. A tick that finds the
   // scheduler idle puts the watchdog to sleep until the loop next switches to a thread.
   idle_.store(true, std::memory_order_relaxed);
-  if (reactor_.has_waiters()) {
+  if (reactor_.has_waiters() || inbox_) {  // the reactor also watches the inbox's eventfd
     reactor_.poll(*this, timeout);
   } else {
     nanosleep(&timeout, nullptr);

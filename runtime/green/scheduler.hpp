@@ -29,6 +29,7 @@
 namespace spindle::green::detail {
 
 class scheduler;
+class inbox;
 
 // The scheduler's own run queue: first in, first out, singly linked through the records'
 // `next` field. A wait queue (thread_queue) is doubly linked because a thread leaves it
@@ -87,6 +88,10 @@ public:
   // The stack the running thread runs on, where the switch hooks need it.
   const stack_span& running_stack() const noexcept { return stack_of(running_); }
 
+  // The kernel thread id of the live scheduler at `home`, or 0 if none is there (its
+  // kernel thread has exited). Callable from any thread; takes the list's lock.
+  static long kernel_tid_of(const void* home) noexcept;
+
   // Frees the scheduler of an exiting kernel thread if only its root thread is left.
   static void retire(scheduler* s) noexcept;
 
@@ -140,6 +145,11 @@ public:
 
   // The reactor of this kernel thread, for spindle's I/O calls (runtime/green/io.cpp).
   detail::reactor& io() noexcept { return reactor_; }
+
+  // The inbox other kernel threads post to (runtime/green/remote.cpp), made on first use
+  // with its eventfd, which the reactor then watches. Throws std::system_error if the
+  // eventfd cannot be made.
+  std::shared_ptr<inbox> remote_inbox();
 
   // The thread whose stack has its guard page at `address`, or nullptr. Called by the
   // SIGSEGV handler (runtime/green/overflow.cpp) on the alternate signal stack: it only
@@ -223,6 +233,9 @@ private:
   [[gnu::noinline]] void wake_on_slow_path(record* woken, wake_status why) noexcept;
   void fire_expired_timers() noexcept;
   void reap_finished() noexcept;
+  void drain_inbox() noexcept;
+  // Whether a handle or remote_event could still bring work from another kernel thread.
+  bool remote_ends_open() const noexcept;
   void poll_io() noexcept;
   void wait_for_events() noexcept;
   void fail_one_deadlocked_thread();
@@ -264,6 +277,7 @@ private:
   std::unique_ptr<policy> policy_;      // null, or a policy chosen to replace run_queue_
   timer_queue timers_;
   detail::reactor reactor_;             // threads parked on descriptors
+  std::shared_ptr<inbox> inbox_;        // made by the first handle or remote_event
   std::unique_ptr<tracer> tracer_;      // the last recording, if any
   bool tracing_ = false;                // whether events are recorded now
   thread_queue finished_;               // detached threads that finished, to reap

@@ -11,6 +11,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace spindle {
 
@@ -26,6 +27,28 @@ public:
 class channel_closed : public std::logic_error {
 public:
   using std::logic_error::logic_error;
+};
+
+// Thrown by a call on a green object (a mutex, a condition variable, and so the channels,
+// semaphores, latches, barriers and once flags built on them) from a kernel thread other
+// than the object's home: the kernel thread whose green threads first used it. what()
+// names the call, the object, its home and the caller; the accessors give the numbers.
+class foreign_thread_error : public std::logic_error {
+public:
+  foreign_thread_error(const std::string& what, const void* object, long home_tid,
+                       long caller_tid)
+      : std::logic_error(what), object_(object), home_tid_(home_tid), caller_tid_(caller_tid) {}
+  // The object called.
+  const void* object() const noexcept { return object_; }
+  // The kernel thread id (gettid) of the object's home, or 0 if that thread has exited.
+  long home_tid() const noexcept { return home_tid_; }
+  // The kernel thread id of the caller.
+  long caller_tid() const noexcept { return caller_tid_; }
+
+private:
+  const void* object_;
+  long home_tid_;
+  long caller_tid_;
 };
 
 }  // namespace spindle

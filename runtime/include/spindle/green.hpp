@@ -22,6 +22,7 @@
 #include "spindle/green/mutex.hpp"
 #include "spindle/green/policy.hpp"
 #include "spindle/green/preemption.hpp"
+#include "spindle/green/remote.hpp"
 #include "spindle/green/thread.hpp"
 #include "spindle/green/watchdog.hpp"
 #include "spindle/latch.hpp"

@@ -3,7 +3,8 @@
 // Concept: a condition variable is a wait queue. wait() parks the caller in it and
 // releases the mutex as one step (no other green thread can run in between, so no
 // notify is lost); notify_one() wakes the first waiter, which then re-takes the mutex.
-// Same interface as std::condition_variable, with spindle::green::mutex.
+// Same interface as std::condition_variable, with spindle::green::mutex. Only the green
+// threads of its home kernel thread may call it (spindle/green/detail/home.hpp).
 // Explained in: docs/06-synchronisation.md (condition variable).
 // Read next: runtime/green/condition_variable.cpp.
 #pragma once
@@ -14,6 +15,7 @@
 
 #include "spindle/backend.hpp"
 #include "spindle/detail/timed_waits.hpp"
+#include "spindle/green/detail/home.hpp"
 #include "spindle/green/detail/record.hpp"
 #include "spindle/detail/thread_queue.hpp"
 #include "spindle/green/mutex.hpp"
@@ -41,12 +43,22 @@ public:
   using timed_waits::wait_until;
   using timed_waits::wait_for;
 
-  void notify_one() noexcept;
-  void notify_all() noexcept;
+  // Not noexcept, unlike std::condition_variable's: from a kernel thread other than the
+  // home, they throw spindle::foreign_thread_error (as wait does).
+  void notify_one();
+  void notify_all();
 
 private:
+  // The caller's scheduler, after the home check (the first call binds the home).
+  detail::scheduler& home_checked(const char* call);
+  [[gnu::noinline]] detail::scheduler& enter_home(const char* call);
+  [[gnu::noinline]] void notify_on_slow_path(bool all);
+
   wait_label label_;
   detail::thread_queue waiters_;  // threads parked in wait(), in arrival order
+  // Set by the first wait or notify, then constant: the scheduler whose threads alone
+  // may call (compared with current_scheduler, never dereferenced).
+  const void* home_ = &detail::no_home_yet;
 };
 
 }  // namespace spindle::green
