@@ -65,19 +65,6 @@ command -v redis-server >/dev/null || die "redis-server is not installed: apt-ge
 # shellcheck source=scripts/kv_servers.sh
 source scripts/kv_servers.sh
 
-# fill PORT N: SET key:0 .. key:N-1 (values "value:I"), as one pipelined stream.
-fill() {
-  local port=$1 n=$2
-  [ "$n" -gt 0 ] || return 0
-  awk -v n="$n" 'BEGIN {
-    for (i = 0; i < n; i++) {
-      k = "key:" i; v = "value:" i
-      printf "*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n", length(k), k, length(v), v
-    }
-  }' | redis-cli -p "$port" --pipe >/dev/null
-  [ "$(redis-cli -p "$port" dbsize)" = "$n" ] || die "the server holds $(redis-cli -p "$port" dbsize) keys, not $n"
-}
-
 field() { redis-cli -p "$1" info "$2" | tr -d '\r' | awk -F: -v f="$3" '$1 == f { print $2 }'; }
 
 # One BGSAVE, waited for; prints its latest_fork_usec.

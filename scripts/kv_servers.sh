@@ -1,6 +1,7 @@
-# scripts/kv_servers.sh — sourced by scripts/kv_benchmark.sh and scripts/kv_fork_cost.sh:
-# a scratch folder, servers started on 127.0.0.1 on a free port, and a trap that stops
-# the running server and removes the folder whatever happens.
+# scripts/kv_servers.sh — sourced by scripts/kv_benchmark.sh, scripts/kv_fork_cost.sh and
+# scripts/kv_keyspace_cost.sh: a scratch folder, servers started on 127.0.0.1 on a free
+# port, filled with keys, and a trap that stops the running server and removes the
+# folder whatever happens.
 # The sourcing script sets $spindle_kv and defines die MESSAGE. Explained in:
 # docs/10-spindle-kv.md (measured).
 
@@ -48,4 +49,17 @@ stop_server() {
   kill "$server_pid"
   wait "$server_pid" || true
   server_pid=
+}
+
+# fill PORT N: SET key:0 .. key:N-1 (values "value:I"), as one pipelined stream.
+fill() {
+  local port=$1 n=$2
+  [ "$n" -gt 0 ] || return 0
+  awk -v n="$n" 'BEGIN {
+    for (i = 0; i < n; i++) {
+      k = "key:" i; v = "value:" i
+      printf "*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n", length(k), k, length(v), v
+    }
+  }' | redis-cli -p "$port" --pipe >/dev/null
+  [ "$(redis-cli -p "$port" dbsize)" = "$n" ] || die "the server holds $(redis-cli -p "$port" dbsize) keys, not $n"
 }

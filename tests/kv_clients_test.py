@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """spindle-kv against the real thing, on one backend:
 
-1. a differential test: seeded random streams over the string, expiry, keyspace and
-   transaction commands go to spindle-kv and to a redis-server started here (one
-   database, no snapshots), and every reply must be the same bytes;
+1. a differential test: seeded random streams over the string (LCS too), expiry,
+   keyspace and transaction commands go to spindle-kv and to a redis-server started
+   here (one database, no snapshots), and every reply must be the same bytes;
 2. redis-py (Debian's python3-redis), a real client library: connect, pipeline,
    transaction with WATCH, scan_iter, expiry;
 3. memory given back: after a 64 MiB SET then DEL the resident set is small again
@@ -89,6 +89,8 @@ def random_request(rng):
         ["RENAME", k, k2], ["RENAMENX", k, k2], ["COPY", k, k2], ["COPY", k, k2, "REPLACE"],
         ["OBJECT", "ENCODING", k], ["DBSIZE"], ["ECHO", v], ["PING"], ["SELECT", "0"],
         ["WATCH", k], ["UNWATCH"], ["MULTI"], ["EXEC"], ["DISCARD"], ["NOSUCH", k],
+        ["LCS", k, k2], ["LCS", k, k2, "LEN"], ["LCS", k, k2, "IDX", "MINMATCHLEN", n, "WITHMATCHLEN"],
+        ["LCS", k, k2, rng.choice(["IDX", "len", "WITHMATCHLEN", "FOO"]), rng.choice(["LEN", "idx", "MINMATCHLEN"])],
     ]
     return rng.choice(choices)
 

@@ -189,12 +189,14 @@ TEST_CASE("every command answers random arguments with exactly one well-formed r
       "getrange", "setrange", "incrbyfloat", "msetnx", "unlink", "touch", "pexpire",
       "expireat", "pexpireat", "persist", "pttl", "expiretime", "pexpiretime", "rename",
       "renamenx", "copy", "type", "randomkey", "scan", "object", "hello", "client",
-      "select", "command", "config", "time", "multi", "exec", "discard", "watch", "unwatch"};
+      "select", "command", "config", "time", "multi", "exec", "discard", "watch", "unwatch",
+      "lcs"};
   const char* words[] = {"k", "v", "1", "-1", "0", "EX", "px", "NX", "xx", "GET", "keepttl", "exat",
                          "9223372036854775807", "-9223372036854775808", "*", "[", "\\", "", "gt",
                          "LT", "sync", "99999999999999999999", "3.5", "\r\n", "persist", "MATCH",
                          "count", "TYPE", "replace", "db", "setname", "GETNAME", "id", "list",
-                         "encoding", "string", "2", "inf", "-inf", "nan", "1e308"};
+                         "encoding", "string", "2", "inf", "-inf", "nan", "1e308", "IDX", "len",
+                         "minmatchlen", "WITHMATCHLEN"};
   std::mt19937 random(7);
   TempDir dir;
   Session session(dir.path());

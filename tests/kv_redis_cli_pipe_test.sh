@@ -10,24 +10,9 @@ set -euo pipefail
 program=$1 backend=$2 keys=${3:-1000000}
 command -v redis-cli >/dev/null || { echo "redis-cli is not installed (Debian: redis-tools); skipped"; exit 77; }
 
-work=$(mktemp -d)
-server=
-cleanup() {
-  if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-"$program" --port 0 --backend "$backend" --dir "$work" >"$work/log" 2>&1 &
-server=$!
-port=
-for _ in $(seq 100); do
-  port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/log")
-  [ -n "$port" ] && break
-  kill -0 "$server" 2>/dev/null || { echo "spindle-kv exited:" >&2; cat "$work/log" >&2; exit 1; }
-  sleep 0.05
-done
-[ -n "$port" ] || { echo "spindle-kv did not say which port it listens on" >&2; exit 1; }
+# shellcheck source=tests/kv_start_server.sh
+source "$(dirname "$0")/kv_start_server.sh"
+start_spindle_kv "$program" "$backend"
 
 awk -v n="$keys" 'BEGIN {
   for (i = 0; i < n; i++) {

@@ -1,5 +1,6 @@
-// Tests of the keyspace (store.hpp) and of glob patterns (glob.hpp): lazy expiry, the
-// purge of stale keys, memory accounting, and the change counter snapshots use.
+// Tests of the keyspace (store.hpp, hash_table.hpp) and of glob patterns (glob.hpp): lazy
+// expiry, the purge of stale keys, memory accounting, the change counter snapshots use,
+// and SCAN's cursor across resizes.
 // A test clock stands still until the test moves it.
 //
 // Explained in: docs/10-spindle-kv.md (the keyspace).
@@ -7,6 +8,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -178,6 +180,104 @@ TEST_CASE("a moved store keeps its keys and its expiry index") {
   time.now_ms += 11;
   CHECK(second.purge_expired() == 1);
   CHECK(second.size() == 0);
+}
+
+// In which order does a cursor walk the buckets?
+TEST_CASE("the scan cursor counts buckets with its bits reversed, and ends at 0") {
+  HashTable<int> table;
+  for (int i = 0; i < 8; ++i) table.insert("key:" + std::to_string(i));
+  REQUIRE(table.bucket_count() == 8);
+  std::vector<std::uint64_t> cursors;
+  std::uint64_t cursor = 0;
+  do {
+    cursors.push_back(cursor);
+    cursor = table.scan(cursor, [](const HashTable<int>::Node&) {});
+  } while (cursor != 0);
+  CHECK(cursors == std::vector<std::uint64_t>{0, 4, 2, 6, 1, 5, 3, 7});
+}
+
+// Writes between the calls of a scan: after each of the first growth_calls calls a
+// hundred new keys, then (if shrink) a hundred of those deleted after each call.
+struct ScanUnderChurn {
+  std::map<std::string, int> offered;  // each key offered, and how many times
+  std::size_t most_buckets = 0, fewest_buckets_after_peak = 0, calls = 0;
+};
+
+ScanUnderChurn scan_while_churning(Store& store, int growth_calls, bool shrink) {
+  ScanUnderChurn result;
+  int made = 0, deleted = 0;
+  ScanCursor cursor = 0;
+  do {
+    cursor = store.scan(cursor, 5, [&](std::string_view key, const Entry&) { ++result.offered[std::string(key)]; });
+    if (result.calls++ < static_cast<std::size_t>(growth_calls)) {
+      for (int i = 0; i < 100; ++i) store.set("churn:" + std::to_string(made++), "x");
+      result.most_buckets = std::max(result.most_buckets, store.bucket_count());
+      result.fewest_buckets_after_peak = store.bucket_count();
+    } else if (shrink) {
+      for (int i = 0; i < 100 && deleted < made; ++i) store.erase("churn:" + std::to_string(deleted++));
+      result.fewest_buckets_after_peak = std::min(result.fewest_buckets_after_peak, store.bucket_count());
+    }
+  } while (cursor != 0);
+  return result;
+}
+
+// What if the table doubles, again and again, and then halves, in the middle of a scan?
+TEST_CASE("a scan returns every key present throughout, while the table grows and shrinks under it") {
+  Store store;
+  for (int i = 0; i < 300; ++i) store.set("stay:" + std::to_string(i), "v");
+  REQUIRE(store.bucket_count() == 512);
+  ScanUnderChurn scan = scan_while_churning(store, 160, true);
+  CHECK(scan.most_buckets >= 16384);                                 // it grew five times at least
+  CHECK(scan.fewest_buckets_after_peak * 8 <= scan.most_buckets);  // and shrank back
+  for (int i = 0; i < 300; ++i) {
+    INFO("stay:" << i);
+    CHECK(scan.offered.count("stay:" + std::to_string(i)) == 1);
+  }
+}
+
+// Only a shrink may offer a key twice (Redis's guarantee too): growth must not.
+TEST_CASE("a scan while the table only grows offers no key twice") {
+  Store store;
+  for (int i = 0; i < 300; ++i) store.set("stay:" + std::to_string(i), "v");
+  ScanUnderChurn scan = scan_while_churning(store, 160, false);
+  CHECK(scan.most_buckets >= 16384);
+  CHECK(scan.offered.size() > 300);  // some of the new keys too
+  for (const auto& [key, times] : scan.offered) {
+    INFO(key);
+    CHECK(times == 1);
+  }
+}
+
+// What does a scan of a table that never changes return?
+TEST_CASE("a scan of an unchanging keyspace offers each live key once and no stale key") {
+  TestClock time;
+  Store store(time.clock());
+  for (int i = 0; i < 1000; ++i) store.set("k" + std::to_string(i), "v");
+  store.set_expiry("k7", time.now_ms - 1);
+  std::map<std::string, int> offered;
+  ScanCursor cursor = 0;
+  do {
+    cursor = store.scan(cursor, 10, [&](std::string_view key, const Entry&) { ++offered[std::string(key)]; });
+  } while (cursor != 0);
+  CHECK(offered.size() == 999);
+  CHECK(offered.count("k7") == 0);
+  CHECK(std::all_of(offered.begin(), offered.end(), [](const auto& key) { return key.second == 1; }));
+}
+
+// What does a renamed key keep?
+TEST_CASE("a renamed key keeps its value and expiry time, and the old name is gone") {
+  TestClock time;
+  Store store(time.clock());
+  for (int i = 0; i < 100; ++i) store.set("k" + std::to_string(i), "v" + std::to_string(i));
+  store.set_expiry("k5", time.now_ms + 10);
+  store.rename("k5", "renamed");
+  CHECK(store.find("k5") == nullptr);
+  REQUIRE(store.find("renamed") != nullptr);
+  CHECK(store.find("renamed")->value == "v5");
+  time.now_ms += 11;
+  CHECK(store.purge_expired() == 1);
+  CHECK(store.find("renamed") == nullptr);
+  CHECK(store.size() == 99);
 }
 
 TEST_CASE("KEYS * lists the empty key, which no other pattern matches") {

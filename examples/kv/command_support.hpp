@@ -110,6 +110,8 @@ Action incrbyfloat(Call&);
 Action mget(Call&);
 Action mset(Call&);
 Action msetnx(Call&);
+// lcs.cpp
+Action lcs(Call&);
 // keyspace_commands.cpp
 Action del(Call&);
 Action exists(Call&);

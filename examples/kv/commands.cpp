@@ -43,6 +43,7 @@ constexpr std::array command_table = {
     Command{"mget", -2, mget, k1, -1, 1},
     Command{"mset", -3, mset, k1, -1, 2},
     Command{"msetnx", -3, msetnx, k1, -1, 2},
+    Command{"lcs", -3, lcs, k1, 2, 1},
     // keyspace
     Command{"del", -2, del, k1, -1, 1},
     Command{"unlink", -2, del, k1, -1, 1},

@@ -1,7 +1,7 @@
 // The keyspace: the contracts are in store.hpp.
 //
 // Every change goes through remove(), drop_expiry() or the few lines of set() and
-// set_expiry(), which keep the map, the expiry index and the memory count in step.
+// set_expiry(), which keep the hash table, the expiry index and the memory count in step.
 //
 // Explained in: docs/10-spindle-kv.md (the keyspace).
 // Read next: examples/kv/commands.hpp.
@@ -15,11 +15,11 @@
 namespace spindle_kv {
 namespace {
 
-// Estimated bytes beyond the key and value: the map node (with its next pointer and
-// cached hash), and the expiry index's tree node (colour, parent, left, right).
-// SCAN's order adds a tree node of its own (colour, parent, left, right, serial, key).
-constexpr std::size_t entry_overhead =
-    sizeof(std::pair<const std::string, Entry>) + 2 * sizeof(void*) + 6 * sizeof(void*);
+// Estimated bytes beyond the key and value: the table's node (with its next pointer)
+// and a bucket's head pointer (the table keeps at least a bucket a key, and after growing
+// at most two; the estimate counts one), and the expiry index's tree node (colour,
+// parent, left, right).
+constexpr std::size_t entry_overhead = sizeof(HashTable<Entry>::Node) + sizeof(void*);
 constexpr std::size_t expiry_overhead = sizeof(std::pair<std::int64_t, void*>) + 4 * sizeof(void*);
 
 }  // namespace
@@ -36,10 +36,10 @@ void Store::add_memory(std::size_t bytes) {
   peak_memory_ = std::max(peak_memory_, memory_);
 }
 
-void Store::drop_expiry(Map::iterator it) {
-  Entry& entry = it->second;
+void Store::drop_expiry(Node* node) {
+  Entry& entry = node->value;
   if (entry.expires_at == no_expiry) return;
-  deadlines_.erase(Deadline(entry.expires_at, &it->first));
+  deadlines_.erase(Deadline(entry.expires_at, &node->key));
   entry.expires_at = no_expiry;
   memory_ -= expiry_overhead;
 }
@@ -49,100 +49,97 @@ void Store::touch(std::string_view key) {
   if (auto it = watched_.find(key); it != watched_.end()) it->second.version = next_version_++;
 }
 
-void Store::remove(Map::iterator it) {
-  touch(it->first);
-  drop_expiry(it);
-  memory_ -= entry_overhead + it->first.size() + it->second.value.size();
-  order_.erase(it->second.serial);
-  entries_.erase(it);
+void Store::remove(Node* node) {
+  touch(node->key);
+  drop_expiry(node);
+  memory_ -= entry_overhead + node->key.size() + node->value.value.size();
+  entries_.erase(node);
 }
 
-Store::Map::iterator Store::insert(std::string_view key) {
-  auto it = entries_.emplace(std::string(key), Entry{}).first;
-  it->second.serial = next_serial_++;
-  order_.emplace(it->second.serial, &it->first);
+Store::Node* Store::insert(std::string_view key) {
+  Node* node = entries_.insert(key);
   add_memory(entry_overhead + key.size());
-  return it;
+  return node;
 }
 
 Entry& Store::entry_of(std::string_view key) {
-  auto it = find_live(key);
-  if (it == entries_.end()) it = insert(key);
-  return it->second;
+  Node* node = find_live(key);
+  if (node == nullptr) node = insert(key);
+  return node->value;
 }
 
-Store::Map::iterator Store::find_live(std::string_view key) {
-  auto it = entries_.find(key);
-  if (it != entries_.end() && is_stale(it->second, now())) {
-    remove(it);
+Store::Node* Store::find_live(std::string_view key) {
+  Node* node = entries_.find(key);
+  if (node != nullptr && is_stale(node->value, now())) {
+    remove(node);
     ++expired_keys_;
-    return entries_.end();
+    return nullptr;
   }
-  return it;
+  return node;
 }
 
 const Entry* Store::find(std::string_view key) {
-  auto it = find_live(key);
-  return it == entries_.end() ? nullptr : &it->second;
+  Node* node = find_live(key);
+  return node == nullptr ? nullptr : &node->value;
 }
 
 void Store::set(std::string_view key, std::string value, KeepExpiry keep, StringEncoding encoding) {
-  auto it = find_live(key);
-  if (it == entries_.end()) {
-    it = insert(key);
+  Node* node = find_live(key);
+  if (node == nullptr) {
+    node = insert(key);
   } else if (keep == KeepExpiry::no) {
-    drop_expiry(it);
+    drop_expiry(node);
   }
-  std::string& stored = it->second.value;
+  std::string& stored = node->value.value;
   memory_ -= stored.size();
   add_memory(value.size());
   stored = std::move(value);
-  it->second.encoding = encoding;
+  node->value.encoding = encoding;
   touch(key);
   ++changes_;
 }
 
 void Store::rename(std::string_view from, std::string_view to) {
-  auto source = find_live(from);
-  assert(source != entries_.end());
+  Node* source = find_live(from);
+  assert(source != nullptr);
   if (from == to) return;
-  if (auto target = find_live(to); target != entries_.end()) {
+  if (Node* target = find_live(to); target != nullptr) {
     remove(target);
     ++changes_;
   }
   touch(from);
-  // The node moves to its new name without being copied: its address, which the
-  // expiry index and SCAN's order point to, stays the same.
-  auto node = entries_.extract(source);
-  memory_ -= node.key().size();
-  node.key() = std::string(to);
-  add_memory(node.key().size());
-  entries_.insert(std::move(node));
+  // The node takes its new name without being copied: its address, which the expiry
+  // index points to, stays the same. The index orders by that address, not by name.
+  memory_ -= source->key.size();
+  entries_.rename(source, to);
+  add_memory(source->key.size());
   touch(to);
   changes_ += 2;
 }
 
 bool Store::persist(std::string_view key) {
-  auto it = entries_.find(key);
-  assert(it != entries_.end());
-  if (it->second.expires_at == no_expiry) return false;
-  drop_expiry(it);
+  Node* node = entries_.find(key);
+  assert(node != nullptr);
+  if (node->value.expires_at == no_expiry) return false;
+  drop_expiry(node);
   touch(key);
   ++changes_;
   return true;
 }
 
 std::optional<std::string> Store::random_key() {
-  while (!entries_.empty()) {
+  while (entries_.size() != 0) {
     // A random bucket, then a random key in it if it has any: every bucket is as likely,
     // so keys sharing a bucket are a little less likely each, as in Redis.
     std::size_t bucket = static_cast<std::size_t>(random_()) % entries_.bucket_count();
-    std::size_t in_bucket = entries_.bucket_size(bucket);
+    std::size_t in_bucket = 0;
+    for (const Node* node = entries_.bucket(bucket); node != nullptr; node = node->next) ++in_bucket;
     if (in_bucket == 0) continue;
-    auto it = entries_.begin(bucket);
-    std::advance(it, static_cast<std::size_t>(random_()) % in_bucket);
-    std::string key = it->first;
-    if (find_live(key) != entries_.end()) return key;
+    const Node* picked = entries_.bucket(bucket);
+    for (std::size_t skip = static_cast<std::size_t>(random_()) % in_bucket; skip > 0; --skip)
+      picked = picked->next;
+    std::string key = picked->key;
+    if (find_live(key) != nullptr) return key;
   }
   return std::nullopt;
 }
@@ -167,20 +164,20 @@ std::uint64_t Store::version(std::string_view key) const {
 }
 
 bool Store::erase(std::string_view key) {
-  auto it = find_live(key);
-  if (it == entries_.end()) return false;
-  remove(it);
+  Node* node = find_live(key);
+  if (node == nullptr) return false;
+  remove(node);
   ++changes_;
   return true;
 }
 
 void Store::set_expiry(std::string_view key, std::int64_t expires_at) {
   assert(expires_at != no_expiry);
-  auto it = entries_.find(key);
-  assert(it != entries_.end());
-  drop_expiry(it);
-  it->second.expires_at = expires_at;
-  deadlines_.emplace(expires_at, &it->first);
+  Node* node = entries_.find(key);
+  assert(node != nullptr);
+  drop_expiry(node);
+  node->value.expires_at = expires_at;
+  deadlines_.emplace(expires_at, &node->key);
   add_memory(expiry_overhead);
   touch(key);
   ++changes_;
@@ -211,7 +208,6 @@ void Store::clear() {
   changes_ += entries_.size();
   for (auto& [key, watch] : watched_) watch.version = next_version_++;
   deadlines_.clear();
-  order_.clear();
   entries_.clear();
   memory_ = 0;
 }

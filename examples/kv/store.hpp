@@ -16,7 +16,6 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
-#include <map>
 #include <optional>
 #include <random>
 #include <set>
@@ -25,6 +24,8 @@
 #include <unordered_map>
 #include <utility>
 #include <vector>
+
+#include "hash_table.hpp"
 
 namespace spindle_kv {
 
@@ -44,7 +45,6 @@ struct Entry {
   std::string value;
   StringEncoding encoding = StringEncoding::by_value;
   std::int64_t expires_at = no_expiry;  // unix ms; the key is gone once now > expires_at
-  std::uint64_t serial = 0;             // the key's place in SCAN's order (see scan())
 };
 
 // Where a SCAN stopped: 0 when it is over.
@@ -92,7 +92,7 @@ class Store {
   }
 
   // Moves from's value and expiry time to the name to, replacing what to held.
-  // Precondition: find(from) != nullptr. The key keeps its place in SCAN's order.
+  // Precondition: find(from) != nullptr.
   void rename(std::string_view from, std::string_view to);
 
   // Drops key's expiry time; false if it had none. Precondition: find(key) != nullptr.
@@ -101,20 +101,27 @@ class Store {
   // A live key picked at random (stale ones met are deleted); nullopt if none is left.
   std::optional<std::string> random_key();
 
-  // SCAN: calls visit(key, entry) for the live keys from cursor on, about count of them,
-  // and returns the cursor to pass next (0: every key has been offered). Each key gets
-  // a serial number when it is made, and the scan walks keys in serial order, so a key
-  // present from the first call to the last is offered exactly once, however many keys
-  // come and go meanwhile. visit must not change the store.
+  // SCAN: calls visit(key, entry) for the live keys of the hash table's buckets from
+  // cursor on, bucket after bucket until count keys (stale ones included) have been
+  // examined or 10 * count buckets visited, as Redis 7.0's scanGenericCommand does, and
+  // returns the cursor to pass next (0: every bucket has been visited). A key present
+  // from the first call to the last is offered at least once, however the keyspace
+  // grows or shrinks meanwhile (hash_table.hpp: the reverse-binary cursor); one present
+  // only part of the time may or may not be, and a shrink may offer a key twice.
+  // visit must not change the store.
   template <class Visit>
   ScanCursor scan(ScanCursor cursor, std::size_t count, Visit&& visit) const {
+    if (entries_.size() == 0) return 0;
     std::int64_t time = now();
-    auto it = order_.lower_bound(cursor);
-    for (std::size_t seen = 0; it != order_.end() && seen < count; ++it, ++seen) {
-      const Entry& entry = entries_.find(*it->second)->second;
-      if (!is_stale(entry, time)) visit(std::string_view(*it->second), entry);
-    }
-    return it == order_.end() ? 0 : it->first;
+    std::size_t examined = 0;
+    std::size_t buckets_left = count > std::numeric_limits<std::size_t>::max() / 10 ? count : count * 10;
+    do {
+      cursor = entries_.scan(cursor, [&](const Node& node) {
+        ++examined;
+        if (!is_stale(node.value, time)) visit(std::string_view(node.key), node.value);
+      });
+    } while (cursor != 0 && --buckets_left > 0 && examined < count);
+    return cursor;
   }
 
   // WATCH: a watched key has a version that every change to it (set, deleted, expired,
@@ -146,14 +153,18 @@ class Store {
   template <class Visit>
   void for_each_live(Visit&& visit) const {
     std::int64_t time = now();
-    for (const auto& [key, entry] : entries_)
-      if (!is_stale(entry, time)) visit(std::string_view(key), entry);
+    entries_.for_each([&](const Node& node) {
+      if (!is_stale(node.value, time)) visit(std::string_view(node.key), node.value);
+    });
   }
 
   // Keys held, stale ones not yet purged included (call purge_expired() first for
   // the live count), and how many of them have an expiry time.
   std::size_t size() const { return entries_.size(); }
   std::size_t expiring() const { return deadlines_.size(); }
+
+  // The hash table's buckets (a power of two): what SCAN's cursor counts.
+  std::size_t bucket_count() const { return entries_.bucket_count(); }
 
   // Mean time to live, in ms, of the live keys that have an expiry time; 0 if none.
   std::int64_t average_ttl() const;
@@ -172,14 +183,15 @@ class Store {
   void forget_changes(std::uint64_t saved) { changes_ -= std::min(saved, changes_); }
 
  private:
-  // Lets find() take a string_view without building a std::string.
+  using Table = HashTable<Entry>;
+  using Node = Table::Node;
+  // Lets the watched keys' map take a string_view without building a std::string.
   struct KeyHash {
     using is_transparent = void;
     std::size_t operator()(std::string_view key) const { return std::hash<std::string_view>()(key); }
   };
-  using Map = std::unordered_map<std::string, Entry, KeyHash, std::equal_to<>>;
   // The expiry index: (expires_at, key) for each key that has an expiry time. The key
-  // pointer points into the map's node, which never moves while the key exists.
+  // pointer points into the table's node, which never moves while the key exists.
   using Deadline = std::pair<std::int64_t, const std::string*>;
   struct EarliestFirst {
     using is_transparent = void;  // lets lower_bound() take just a time
@@ -194,22 +206,18 @@ class Store {
   static bool is_stale(const Entry& entry, std::int64_t time) {
     return entry.expires_at != no_expiry && time > entry.expires_at;
   }
-  Map::iterator find_live(std::string_view key);
-  Map::iterator insert(std::string_view key);
+  Node* find_live(std::string_view key);
+  Node* insert(std::string_view key);
   Entry& entry_of(std::string_view key);
   void touch(std::string_view key);
-  void remove(Map::iterator it);
-  void drop_expiry(Map::iterator it);
+  void remove(Node* node);
+  void drop_expiry(Node* node);
   void add_memory(std::size_t bytes);
 
   Clock clock_;
   std::minstd_rand random_;  // RANDOMKEY's picks
-  Map entries_;
+  Table entries_;
   std::set<Deadline, EarliestFirst> deadlines_;
-  // SCAN's order: each key by its serial number. Serials only grow, so a new key goes
-  // after every cursor handed out so far.
-  std::map<std::uint64_t, const std::string*> order_;
-  std::uint64_t next_serial_ = 1;
   // The watched keys: how many watchers each has, and its version.
   struct Watch {
     std::size_t watchers = 0;
