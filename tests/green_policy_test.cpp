@@ -207,6 +207,31 @@ TEST_CASE("lottery_shares_approach_the_tickets_over_many_runs") {
   CHECK(got[300] / 8000.0 == doctest::Approx(0.75).epsilon(0.02));
 }
 
+// What if the policy changes while threads holding tickets wait to run? The old policy
+// gives its runnable threads up to the new one, reading its own data to do it: does every
+// thread still run, once each time it is picked, to the end?
+TEST_CASE("changing_the_policy_while_lottery_threads_are_runnable_runs_each_of_them_to_the_end") {
+  for (const char* next : {"random", "fifo", "stride", "lottery"}) {
+    green::use_policy(green::make_lottery_policy(3));
+    constexpr int threads = 8, rounds = 20;
+    std::vector<int> done(threads, 0);
+    std::vector<green::thread<void>> started;
+    for (int i = 0; i < threads; ++i) {
+      started.push_back(green::spawn({.tickets = static_cast<std::uint32_t>(100 * (i + 1))},
+                                     [&done, i] {
+                                       for (int r = 0; r < rounds; ++r) green::this_thread::yield();
+                                       ++done[i];
+                                     }));
+    }
+    green::this_thread::yield();  // every thread has run once and waits in the lottery
+    green::use_policy(green::make_policy(next, 9));
+    for (auto& t : started) t.join();
+    green::use_fifo_policy();
+    INFO("lottery, then " << next);
+    CHECK(done == std::vector<int>(threads, 1));
+  }
+}
+
 // Does MLFQ move a thread that uses its allotment down a level, and leave a quick one on top?
 TEST_CASE("mlfq_demotes_a_hog_that_uses_its_allotment_and_keeps_a_quick_thread_on_top") {
   green::use_policy(green::make_mlfq_policy({.levels = 3, .allotment = 20ms, .boost_interval = 1h}));

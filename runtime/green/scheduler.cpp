@@ -372,9 +372,13 @@ void scheduler::use_policy(std::unique_ptr<policy> next) {
   if (is_fifo_policy(*next)) next.reset();
   if (!policy_ && !next) return;
   std::unique_ptr<policy> old = std::exchange(policy_, std::move(next));
+  // The runnable threads are taken from the old policy before their areas are zeroed:
+  // its pick_next may read them (lottery's tickets), and would misread zeroes.
+  thread_queue moving;
+  while (record* r = old ? old->pick_next() : run_queue_.pop_front()) moving.push_back(r);
   for (record* r = all_; r; r = r->all_next) std::memset(r->policy_area, 0, sizeof r->policy_area);
   update_measuring();
-  while (record* r = old ? old->pick_next() : run_queue_.pop_front()) make_runnable(r);
+  while (record* r = moving.pop_front()) make_runnable(r);
 }
 
 }  // namespace spindle::green::detail
