@@ -20,16 +20,14 @@
 //                                            random, stride, mlfq, ...)
 // Explained in: docs/11-performance.md (what a switch costs, what a spawn costs).
 #include <boost/context/fiber.hpp>
-
-#include <spindle/diagnostics.hpp>
-#include <spindle/green.hpp>
-
-#include "handoffs.hpp"
-
 #include <cstdio>
 #include <cstdlib>
+#include <spindle/diagnostics.hpp>
+#include <spindle/green.hpp>
 #include <string_view>
 #include <utility>
+
+#include "handoffs.hpp"
 
 namespace {
 
@@ -85,10 +83,11 @@ void resume_each_other(long rounds) {
 
 int main(int argc, char** argv) {
   if (argc != 3) {
-    std::fprintf(stderr,
-                 "usage: %s switch|boost_switch|spawn_join|spawn_join_pooled|"
-                 "lock_unlock|mutex_handover|notify|rendezvous|switch_measured|switch_under_POLICY N\n",
-                 argv[0]);
+    std::fprintf(
+        stderr,
+        "usage: %s switch|boost_switch|spawn_join|spawn_join_pooled|"
+        "lock_unlock|mutex_handover|notify|rendezvous|switch_measured|switch_under_POLICY N\n",
+        argv[0]);
     return 2;
   }
   std::string_view what = argv[1];

@@ -10,9 +10,8 @@
 // Explained in: docs/11-performance.md. Read next: benchmarks/handoff.cpp.
 #pragma once
 
-#include <spindle/green.hpp>
-
 #include <mutex>
+#include <spindle/green.hpp>
 
 namespace spindle_bench {
 

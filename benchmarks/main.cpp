@@ -7,7 +7,8 @@
 // missed. Times are processor time (the CPU column): on a shared machine wall time also
 // counts the moments other processes held the processor. Green threads and fibers run on
 // the one benchmark thread, whose processor time is theirs; the benchmarks with kernel
-// threads count the whole process's, and their wall time is printed beside it. It goes to stdout under the console format, to stderr under
+// threads count the whole process's, and their wall time is printed beside it. It goes to stdout
+// under the console format, to stderr under
 // --benchmark_format=json, so that the JSON on stdout stays parseable (the deprecated
 // csv format is shown as console). Where repetitions were asked for, it uses medians.
 // Explained in: benchmarks/README.md and docs/11-performance.md.
@@ -30,7 +31,7 @@ using run = benchmark::BenchmarkReporter::Run;
 
 // Shows every result through the reporter the user chose, and keeps a copy.
 class keeping_reporter final : public benchmark::BenchmarkReporter {
-public:
+ public:
   explicit keeping_reporter(benchmark::BenchmarkReporter& shown) : shown_(shown) {}
   bool ReportContext(const Context& context) override { return shown_.ReportContext(context); }
   void ReportRuns(const std::vector<run>& runs) override {
@@ -40,7 +41,7 @@ public:
   void Finalize() override { shown_.Finalize(); }
   const std::vector<run>& kept() const { return kept_; }
 
-private:
+ private:
   benchmark::BenchmarkReporter& shown_;
   std::vector<run> kept_;
 };
@@ -66,7 +67,7 @@ std::unique_ptr<benchmark::BenchmarkReporter> make_reporter(const std::string& f
 // process's for the benchmarks that ask for it (those with kernel threads), whose
 // wall_ns() is also shown.
 class results {
-public:
+ public:
   explicit results(const std::vector<run>& runs) : runs_(runs) {}
 
   const run* find(std::string_view name, std::string_view arg = "") const {
@@ -91,7 +92,7 @@ public:
     return r->GetAdjustedRealTime() / benchmark::GetTimeUnitMultiplier(r->time_unit) * 1e9;
   }
 
-private:
+ private:
   const std::vector<run>& runs_;
 };
 
@@ -150,8 +151,9 @@ void spawn_join_target(std::FILE* out, const results& r) {
                  "green_pooled", *pooled, 30, "", target_ns, verdict(*pooled, target_ns).c_str());
   }
   if (guarded && pooled) {
-    std::fprintf(out, "  %-19s %-13s %9.1f ns = %5.2fx green_pooled (the guarded stack's cost: "
-                      "%+.1f ns)\n",
+    std::fprintf(out,
+                 "  %-19s %-13s %9.1f ns = %5.2fx green_pooled (the guarded stack's cost: "
+                 "%+.1f ns)\n",
                  "spawn_join", "green_guarded", *guarded, *guarded / *pooled, *guarded - *pooled);
   }
 }
@@ -187,8 +189,8 @@ std::vector<std::string> parked_counts(const std::vector<run>& runs, std::string
 
 // One line per thread count of one parked benchmark; the target applies to
 // `target_name` at one million threads.
-void parked_lines(std::FILE* out, const std::vector<run>& runs, const results& r,
-                  const char* name, const char* label) {
+void parked_lines(std::FILE* out, const std::vector<run>& runs, const results& r, const char* name,
+                  const char* label) {
   constexpr double target_kib = 6;
   constexpr std::string_view target_name = "parked/spindle_green/pooled";
   const std::string target_count = "1000000";
@@ -202,7 +204,8 @@ void parked_lines(std::FILE* out, const std::vector<run>& runs, const results& r
     }
     double kib = p->counters.at("KiB_per_thread");
     std::fprintf(out, "%6.2f KiB resident", kib);
-    if (auto kernel = p->counters.find("kernel_stack_KiB_per_thread"); kernel != p->counters.end()) {
+    if (auto kernel = p->counters.find("kernel_stack_KiB_per_thread");
+        kernel != p->counters.end()) {
       std::fprintf(out, " (+%.1f KiB kernel stack)", static_cast<double>(kernel->second));
     }
     std::fprintf(out, " and %6.0f ns to spawn, per thread",
@@ -222,8 +225,9 @@ void parked_lines(std::FILE* out, const std::vector<run>& runs, const results& r
 
 void print_summary(std::FILE* out, const std::vector<run>& runs) {
   results r(runs);
-  std::fprintf(out, "\nspindle beside its peers and targets, all measured in this run "
-                    "(processor time; of the whole process for kernel threads):\n");
+  std::fprintf(out,
+               "\nspindle beside its peers and targets, all measured in this run "
+               "(processor time; of the whole process for kernel threads):\n");
   compare(out, r, {"switch", "", "spindle_green", "boost_context", 1.2, false});
   compare(out, r, {"switch", "", "spindle_green", "boost_fiber", std::nullopt, false});
   // The clone hand-over twice: beside the same token built from pthread's mutex and

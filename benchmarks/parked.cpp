@@ -27,13 +27,12 @@
 #include <dirent.h>
 #include <unistd.h>
 
-#include <spindle/clone.hpp>
-#include <spindle/green.hpp>
-
 #include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <fstream>
+#include <spindle/clone.hpp>
+#include <spindle/green.hpp>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -134,9 +133,8 @@ parked_measurement park_green_threads(std::size_t count) {
   spindle::spawn_options options;
   options.stack = Kind;
   options.stack_size = green_stack_size;
-  return park_threads<g::backend>(count, options, [](auto&, std::size_t) {
-    g::this_thread::yield();
-  });
+  return park_threads<g::backend>(count, options,
+                                  [](auto&, std::size_t) { g::this_thread::yield(); });
 }
 
 // Clone: the threads run by themselves; wait until each has counted itself and then

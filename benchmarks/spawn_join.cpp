@@ -20,13 +20,12 @@
 //                              attributes (glibc reuses stacks from its own cache).
 // Explained in: docs/11-performance.md. Read next: benchmarks/handoff.cpp.
 #include <benchmark/benchmark.h>
-#include <boost/fiber/all.hpp>
 #include <pthread.h>
 
+#include <boost/fiber/all.hpp>
+#include <cstring>
 #include <spindle/clone.hpp>
 #include <spindle/green.hpp>
-
-#include <cstring>
 #include <string>
 
 namespace {

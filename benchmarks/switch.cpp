@@ -27,22 +27,21 @@
 // time, and report wall time beside it (docs/11-performance.md says which is compared).
 // Explained in: docs/11-performance.md. Read next: benchmarks/spawn_join.cpp.
 #include <benchmark/benchmark.h>
-#include <boost/context/fiber.hpp>
-#include <boost/fiber/all.hpp>
 #include <linux/futex.h>
 #include <sched.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <spindle/clone.hpp>
-#include <spindle/diagnostics.hpp>
-#include <spindle/green.hpp>
-
 #include <atomic>
+#include <boost/context/fiber.hpp>
+#include <boost/fiber/all.hpp>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
 #include <optional>
+#include <spindle/clone.hpp>
+#include <spindle/diagnostics.hpp>
+#include <spindle/green.hpp>
 #include <thread>
 #include <utility>
 
@@ -136,7 +135,7 @@ bool pin_calling_thread(int cpu) {
 // Pins the benchmark thread for the life of the object, then gives it back its
 // processors. A thread started meanwhile inherits the pin.
 class pinned_benchmark_thread {
-public:
+ public:
   explicit pinned_benchmark_thread(int cpu) {
     sched_getaffinity(0, sizeof saved_, &saved_);
     pinned_ = pin_calling_thread(cpu);
@@ -146,7 +145,7 @@ public:
   pinned_benchmark_thread& operator=(const pinned_benchmark_thread&) = delete;
   bool pinned() const { return pinned_; }
 
-private:
+ private:
   cpu_set_t saved_;
   bool pinned_ = false;
 };
@@ -177,7 +176,7 @@ void placed(benchmark::State& state, placement where, Run run) {
 // acquired; on one processor that costs extra switches: docs/11-performance.md.)
 template <class Mutex, class ConditionVariable>
 class condvar_token {
-public:
+ public:
   void post() {
     {
       std::lock_guard lock(mutex_);
@@ -191,7 +190,7 @@ public:
     posted_ = false;
   }
 
-private:
+ private:
   Mutex mutex_;
   ConditionVariable posted_changed_;
   bool posted_ = false;  // guarded by mutex_
@@ -234,7 +233,7 @@ void switch_spindle_clone(benchmark::State& state, placement where) {
 // A token for one direction: 0 empty, 1 posted, 2 empty with the taker asleep. A post
 // makes a system call only when the taker sleeps; a take only when nothing is posted.
 class futex_token {
-public:
+ public:
   void post() {
     if (word_.exchange(1, std::memory_order_release) == 2) futex(FUTEX_WAKE_PRIVATE, 1);
   }
@@ -249,7 +248,7 @@ public:
     }
   }
 
-private:
+ private:
   void futex(int op, std::uint32_t value) {
     syscall(SYS_futex, &word_, op, value, nullptr, nullptr, 0);
   }
@@ -273,8 +272,10 @@ void switch_pthread_futex(benchmark::State& state, placement where) {
 
 BENCHMARK(switch_spindle_green)->Name("switch/spindle_green");
 BENCHMARK(switch_spindle_green_measured)->Name("switch/spindle_green_measured");
-BENCHMARK_CAPTURE(switch_spindle_green_under, random, "random")->Name("switch/spindle_green_random");
-BENCHMARK_CAPTURE(switch_spindle_green_under, stride, "stride")->Name("switch/spindle_green_stride");
+BENCHMARK_CAPTURE(switch_spindle_green_under, random, "random")
+    ->Name("switch/spindle_green_random");
+BENCHMARK_CAPTURE(switch_spindle_green_under, stride, "stride")
+    ->Name("switch/spindle_green_stride");
 BENCHMARK_CAPTURE(switch_spindle_green_under, mlfq, "mlfq")->Name("switch/spindle_green_mlfq");
 BENCHMARK(switch_boost_context)->Name("switch/boost_context");
 BENCHMARK(switch_boost_fiber)->Name("switch/boost_fiber");

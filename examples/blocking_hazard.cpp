@@ -223,16 +223,18 @@ void show_spinning(milliseconds how_long, milliseconds tick, milliseconds slice)
   std::printf(
       "    (one column per %lld ms: # the ticker ticked, . it did not; C the spinner computes)\n",
       static_cast<long long>(tick.count()));
-  print(run<green>("cooperative", tick,
-                   [&](std::vector<Call>& calls) { compute_for(how_long, calls); }, "spinner"),
+  print(run<green>(
+            "cooperative", tick, [&](std::vector<Call>& calls) { compute_for(how_long, calls); },
+            "spinner"),
         tick, "spinner");
   spindle::green::preemption::set_slice(slice);
   std::printf(
       "== green backend, the same computation with preemption on "
       "(spindle::green::preemption::set_slice(%lld ms))\n",
       static_cast<long long>(slice.count()));
-  print(run<green>("preempted", tick,
-                   [&](std::vector<Call>& calls) { compute_for(how_long, calls); }, "spinner"),
+  print(run<green>(
+            "preempted", tick, [&](std::vector<Call>& calls) { compute_for(how_long, calls); },
+            "spinner"),
         tick, "spinner");
   spindle::green::preemption::set_slice(milliseconds(0));
   auto counts = spindle::green::preemption::statistics();
@@ -256,7 +258,8 @@ void explain(const std::string& backend) {
     std::printf(
         "Green: the ticker and the blocker share one kernel thread. ::nanosleep and ::read put\n"
         "that kernel thread to sleep, so the ticker froze for the whole call (the dots), and\n"
-        "the watchdog said so on stderr (\"spindle: green thread ... has blocked its scheduler\").\n"
+        "the watchdog said so on stderr (\"spindle: green thread ... has blocked its "
+        "scheduler\").\n"
         "sleep_for parks only the blocker in the timer queue; io::read meets EAGAIN and parks\n"
         "it in the reactor; either way the scheduler runs the ticker meanwhile.\n\n");
   } else {

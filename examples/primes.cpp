@@ -7,7 +7,6 @@
 // a workload made of spawns and context switches.
 // Explained in: docs/06-synchronisation.md (channels). Run: build/examples/primes --help
 #include <CLI/CLI.hpp>
-
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -90,8 +89,7 @@ int main(int argc, char** argv) {
                  "the green scheduler's policy (docs/14-scheduling-policies.md)")
       ->check(CLI::IsMember({"fifo", "random", "priority", "aging", "lottery", "stride", "mlfq"}));
   app.add_option("-s,--seed", seed, "the seed of the random and lottery policies");
-  app.add_option("-b,--backend", backend, "which threads to use")
-      ->check(CLI::IsMember({"green"}));
+  app.add_option("-b,--backend", backend, "which threads to use")->check(CLI::IsMember({"green"}));
   app.add_flag("-q,--quiet", quiet, "print only the summary line");
   CLI11_PARSE(app, argc, argv);
   spindle::green::use_policy(spindle::green::make_policy(policy, seed));

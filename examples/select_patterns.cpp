@@ -7,7 +7,6 @@
 // streams of several producers into one as values come (fan-in).
 // Explained in: docs/06-synchronisation.md (select). Run: build/examples/select_patterns --help
 #include <CLI/CLI.hpp>
-
 #include <array>
 #include <chrono>
 #include <cstdio>
@@ -54,8 +53,8 @@ void quit_pattern(int wanted) {
   });
   for (int i = 0; i < wanted; ++i) ticks.recv();
   quit.close();
-  std::printf("quit:     took %d ticks, closed quit; the ticker stopped after sending %d\n",
-              wanted, ticker.join());
+  std::printf("quit:     took %d ticks, closed quit; the ticker stopped after sending %d\n", wanted,
+              ticker.join());
 }
 
 // Fan-in: three producers on channels of their own, merged by one thread into `merged`
@@ -78,8 +77,10 @@ void fan_in_pattern(int per_producer) {
       auto b = spindle::receive_from(sources[1]);
       auto c = spindle::receive_from(sources[2]);
       auto r = spindle::select(a, b, c);
-      if (r.status == spindle::channel_status::closed) ended[r.index] = true;
-      else merged.send(r.index == 0 ? *a.value : r.index == 1 ? *b.value : *c.value);
+      if (r.status == spindle::channel_status::closed)
+        ended[r.index] = true;
+      else
+        merged.send(r.index == 0 ? *a.value : r.index == 1 ? *b.value : *c.value);
     }
     merged.close();
   });
@@ -111,11 +112,14 @@ int main(int argc, char** argv) {
   int per_producer = 100;
   app.add_option("-b,--backend", backend, "which threads to use")
       ->check(CLI::IsMember({"green", "clone"}));
-  app.add_option("-t,--ticks", ticks, "ticks to take before quitting")->check(CLI::Range(0, 1000000));
+  app.add_option("-t,--ticks", ticks, "ticks to take before quitting")
+      ->check(CLI::Range(0, 1000000));
   app.add_option("-n,--per-producer", per_producer, "values each fan-in producer sends")
       ->check(CLI::Range(0, 1000000));
   CLI11_PARSE(app, argc, argv);
-  if (backend == "clone") run<spindle::clone::backend>(ticks, per_producer);
-  else run<spindle::green::backend>(ticks, per_producer);
+  if (backend == "clone")
+    run<spindle::clone::backend>(ticks, per_producer);
+  else
+    run<spindle::green::backend>(ticks, per_producer);
   return 0;
 }

@@ -191,4 +191,4 @@ TEST_CASE("a_forked_child_joins_a_thread_that_finished_before_the_fork") {
   CHECK(finished.join() == "done before fork");
 }
 
-}  // TEST_SUITE
+}  // TEST_SUITE("both backends")

@@ -10,14 +10,15 @@
 
 #include "harness.hpp"
 
-using spindle_test::under_many_schedules;
 using spindle::channel_status;
+using spindle_test::under_many_schedules;
 using namespace std::chrono_literals;
 
 TEST_SUITE("channel") {
 
 // Capacity 0: does send wait until a receiver is there?
-TEST_CASE_TEMPLATE("a_rendezvous_send_returns_only_once_a_receiver_waits", B, SPINDLE_TEST_BACKENDS) {
+TEST_CASE_TEMPLATE("a_rendezvous_send_returns_only_once_a_receiver_waits", B,
+                   SPINDLE_TEST_BACKENDS) {
   typename B::template channel<int> ch(0);
   CHECK(ch.try_send(1) == spindle::channel_status::timeout);
   std::atomic<bool> receiver_started{false};
@@ -95,7 +96,8 @@ TEST_CASE_TEMPLATE("close_wakes_blocked_senders_and_receivers", B, SPINDLE_TEST_
 }
 
 // Does a range-for loop receive every value and stop at close?
-TEST_CASE_TEMPLATE("a_range_for_loop_receives_until_the_channel_is_closed", B, SPINDLE_TEST_BACKENDS) {
+TEST_CASE_TEMPLATE("a_range_for_loop_receives_until_the_channel_is_closed", B,
+                   SPINDLE_TEST_BACKENDS) {
   typename B::template channel<int> ch(2);
   auto producer = B::spawn([&] {
     for (int i = 0; i < 10; ++i) ch.send(i);
@@ -182,8 +184,10 @@ TEST_CASE_TEMPLATE("close_ends_every_parked_receiver_and_loses_no_value_handed_o
     std::vector<int> got;
     int ended = 0;
     for (auto& r : receivers) {
-      if (auto v = r.join()) got.push_back(*v);
-      else ++ended;
+      if (auto v = r.join())
+        got.push_back(*v);
+      else
+        ++ended;
     }
     std::sort(got.begin(), got.end());
     CHECK(got == std::vector<int>{10, 20});
@@ -194,8 +198,9 @@ TEST_CASE_TEMPLATE("close_ends_every_parked_receiver_and_loses_no_value_handed_o
 
 // A deadline already past, or a zero or negative duration: does a ready value still go,
 // and an operation that would have to wait time out at once, moving nothing?
-TEST_CASE_TEMPLATE("timed_operations_with_no_time_left_do_what_needs_no_wait_and_time_out_otherwise",
-                   B, SPINDLE_TEST_BACKENDS) {
+TEST_CASE_TEMPLATE(
+    "timed_operations_with_no_time_left_do_what_needs_no_wait_and_time_out_otherwise", B,
+    SPINDLE_TEST_BACKENDS) {
   typename B::template channel<std::string> ch(1);
   auto past = std::chrono::steady_clock::now() - 1s;
   CHECK(ch.send_until(std::string("a"), past) == channel_status::ok);
@@ -217,7 +222,8 @@ TEST_CASE_TEMPLATE("timed_operations_with_no_time_left_do_what_needs_no_wait_and
 
 // A receive that timed out on a rendezvous channel: is it gone, so that a later sender
 // finds no receiver, and a sender that timed out gone, so that a receiver finds no value?
-TEST_CASE_TEMPLATE("a_timed_out_wait_leaves_nothing_behind_in_the_channel", B, SPINDLE_TEST_BACKENDS) {
+TEST_CASE_TEMPLATE("a_timed_out_wait_leaves_nothing_behind_in_the_channel", B,
+                   SPINDLE_TEST_BACKENDS) {
   typename B::template channel<int> ch(0);
   CHECK(ch.receive_for(2ms).status == channel_status::timeout);
   CHECK(ch.try_send(1) == channel_status::timeout);
@@ -269,7 +275,8 @@ TEST_CASE_TEMPLATE("closing_the_channel_ends_timed_waits_with_closed", B, SPINDL
     typename B::template channel<int> full(1), empty(0);
     full.send(0);
     auto sender = B::spawn([&] { return full.send_for(1, 60s); });
-    auto receiver = B::spawn([&] { return empty.receive_until(std::chrono::steady_clock::now() + 60s); });
+    auto receiver =
+        B::spawn([&] { return empty.receive_until(std::chrono::steady_clock::now() + 60s); });
     B::this_thread::yield();
     full.close();
     empty.close();
@@ -304,4 +311,4 @@ TEST_CASE_TEMPLATE("parked_senders_refill_the_buffer_in_the_order_they_came", B,
   }
 }
 
-}  // TEST_SUITE
+}  // TEST_SUITE("channel")

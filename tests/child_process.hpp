@@ -41,11 +41,11 @@ inline bool waits_in_epoll(pid_t pid) {
 }
 
 struct child_outcome {
-  int status = 0;          // as waitpid reported it
-  bool timed_out = false;  // killed by the parent for running past its patience
+  int status = 0;               // as waitpid reported it
+  bool timed_out = false;       // killed by the parent for running past its patience
   bool stopped_at_cue = false;  // killed by the parent when its stderr showed the cue
-  std::string out;         // everything the child wrote to stdout
-  std::string err;         // everything the child wrote to stderr
+  std::string out;              // everything the child wrote to stdout
+  std::string err;              // everything the child wrote to stderr
 
   bool exited_with(int code) const {
     return !timed_out && WIFEXITED(status) && WEXITSTATUS(status) == code;
@@ -54,13 +54,13 @@ struct child_outcome {
     return !timed_out && WIFSIGNALED(status) && WTERMSIG(status) == signal;
   }
   std::string describe() const {
-    std::string how = timed_out            ? "timed out and was killed"
-                      : stopped_at_cue     ? "was killed once its stderr showed the cue"
-                      : WIFEXITED(status)  ? "exited with " + std::to_string(WEXITSTATUS(status))
-                      : WIFSIGNALED(status) ? "was killed by signal " +
-                                                 std::to_string(WTERMSIG(status)) + " (" +
-                                                 strsignal(WTERMSIG(status)) + ")"
-                                           : "ended oddly";
+    std::string how = timed_out           ? "timed out and was killed"
+                      : stopped_at_cue    ? "was killed once its stderr showed the cue"
+                      : WIFEXITED(status) ? "exited with " + std::to_string(WEXITSTATUS(status))
+                      : WIFSIGNALED(status)
+                          ? "was killed by signal " + std::to_string(WTERMSIG(status)) + " (" +
+                                strsignal(WTERMSIG(status)) + ")"
+                          : "ended oddly";
     return "child " + how + "\n--- stdout:\n" + out + "\n--- stderr:\n" + err;
   }
 };

@@ -36,8 +36,8 @@ TEST_CASE("racing_timed_selects_on_kernel_threads_lose_and_double_no_value") {
   for (std::size_t capacity : {0u, 1u, 8u, 0u, 1u, 8u, 0u, 1u, 8u}) {
     CAPTURE(capacity);
     std::array<spindle::clone::channel<int>, 3> lanes{spindle::clone::channel<int>(capacity),
-                                             spindle::clone::channel<int>(capacity),
-                                             spindle::clone::channel<int>(capacity)};
+                                                      spindle::clone::channel<int>(capacity),
+                                                      spindle::clone::channel<int>(capacity)};
     spindle::clone::channel<int> quit(0);
     std::vector<spindle::clone::thread<sent_values>> senders;
     for (int s = 0; s < threads_per_side; ++s) {
@@ -45,8 +45,9 @@ TEST_CASE("racing_timed_selects_on_kernel_threads_lose_and_double_no_value") {
         sent_values went;
         for (int i = 0; i < values_per_sender; ++i) {
           int v = s * values_per_sender + i;
-          auto r = spindle::select_for(20us, spindle::send_to(lanes[0], v),
-                                       spindle::send_to(lanes[1], v), spindle::send_to(lanes[2], v));
+          auto r =
+              spindle::select_for(20us, spindle::send_to(lanes[0], v),
+                                  spindle::send_to(lanes[1], v), spindle::send_to(lanes[2], v));
           if (r.status == channel_status::ok) went.push_back(v);
         }
         return went;

@@ -76,7 +76,8 @@ TEST_CASE_TEMPLATE("wait_for_reports_timeout_only_when_nobody_notified", B, SPIN
 }
 
 // Does a predicate wait_until return false when the time runs out first?
-TEST_CASE_TEMPLATE("wait_until_with_a_predicate_returns_false_on_timeout", B, SPINDLE_TEST_BACKENDS) {
+TEST_CASE_TEMPLATE("wait_until_with_a_predicate_returns_false_on_timeout", B,
+                   SPINDLE_TEST_BACKENDS) {
   typename B::mutex m;
   typename B::condition_variable cv;
   std::unique_lock lock(m);
@@ -124,4 +125,4 @@ TEST_CASE_TEMPLATE("notify_all_wakes_every_waiter", B, SPINDLE_TEST_BACKENDS) {
   });
 }
 
-}  // TEST_SUITE
+}  // TEST_SUITE("condition_variable")

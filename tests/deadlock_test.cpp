@@ -19,7 +19,8 @@ TEST_SUITE("deadlock") {
 
 // Two threads take two mutexes in opposite orders: is one of them told, with a report
 // naming both threads and the mutexes, while the other then finishes?
-TEST_CASE_TEMPLATE("a_lock_order_deadlock_fails_one_thread_with_a_report", B, SPINDLE_TEST_BACKENDS) {
+TEST_CASE_TEMPLATE("a_lock_order_deadlock_fails_one_thread_with_a_report", B,
+                   SPINDLE_TEST_BACKENDS) {
   under_many_schedules<B>([] {
     typename B::mutex a, b;
     typename B::latch both_hold_one(2);
@@ -70,7 +71,7 @@ TEST_CASE_TEMPLATE("a_waiter_notified_under_a_mutex_that_is_never_released_is_fa
     std::unique_lock lock(m);
     cv.wait(lock, [&] { return waiting; });
     ready = true;
-    cv.notify_one();     // the waiter now needs m, which this thread keeps
+    cv.notify_one();  // the waiter now needs m, which this thread keeps
     std::string report = waiter.join();
     CHECK(contains(report, "deadlock"));
     CHECK(contains(report, "\"waiter\""));
@@ -104,7 +105,8 @@ TEST_CASE_TEMPLATE("a_joiner_is_not_failed_while_a_thread_of_the_cycle_can_be", 
 }
 
 // Receiving on a channel that nobody will ever send on: does recv fail instead of hanging?
-TEST_CASE_TEMPLATE("receiving_from_a_channel_nobody_sends_on_is_reported", B, SPINDLE_TEST_BACKENDS) {
+TEST_CASE_TEMPLATE("receiving_from_a_channel_nobody_sends_on_is_reported", B,
+                   SPINDLE_TEST_BACKENDS) {
   typename B::template channel<int> silent(0);
   try {
     silent.recv();
@@ -128,7 +130,8 @@ TEST_CASE_TEMPLATE("joining_a_thread_stuck_for_ever_is_reported", B, SPINDLE_TES
 }
 
 // The joiner is the one failed: can its handle go out of scope without terminating?
-TEST_CASE_TEMPLATE("a_join_that_fails_with_deadlock_gives_the_thread_up", B, SPINDLE_TEST_BACKENDS) {
+TEST_CASE_TEMPLATE("a_join_that_fails_with_deadlock_gives_the_thread_up", B,
+                   SPINDLE_TEST_BACKENDS) {
   typename B::template channel<int> silent(0);
   typename B::latch receiving(1);
   {
@@ -264,4 +267,4 @@ TEST_CASE_TEMPLATE("a_detached_thread_failed_by_the_detector_ends_the_program_wi
   CHECK(contains(outcome.err, "waits on channel (receive)"));
 }
 
-}  // TEST_SUITE
+}  // TEST_SUITE("deadlock")

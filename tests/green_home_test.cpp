@@ -225,10 +225,11 @@ TEST_CASE_TEMPLATE("semaphore_latch_barrier_and_once_from_another_kernel_thread_
 
   green::once_flag once;
   int calls = 0;
-  CHECK_THROWS_AS(green::call_once(once, [&] {
-                    ++calls;
-                    throw std::runtime_error("not done: the flag stays unset");
-                  }),
+  CHECK_THROWS_AS(green::call_once(once,
+                                   [&] {
+                                     ++calls;
+                                     throw std::runtime_error("not done: the flag stays unset");
+                                   }),
                   std::runtime_error);
   CHECK(Caller::run([&] { green::call_once(once, [&] { ++calls; }); }).threw_foreign);
   CHECK(calls == 1);
@@ -258,4 +259,4 @@ TEST_CASE("a_mutex_belongs_to_the_kernel_thread_that_used_it_first") {
   CHECK(first_user != kernel_tid());
 }
 
-}  // TEST_SUITE
+}  // TEST_SUITE("green home")

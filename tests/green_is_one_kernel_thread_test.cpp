@@ -93,8 +93,9 @@ void report_what_the_filter_refuses() {
   auto nothing = [](void*) -> void* { return nullptr; };
   int created = pthread_create(&thread, nullptr, nothing, nullptr);
   if (created == 0) pthread_join(thread, nullptr);
-  std::printf("pthread_create=%s\n",
-              created == EPERM ? "EPERM" : created == 0 ? "allowed" : "other");
+  std::printf("pthread_create=%s\n", created == EPERM ? "EPERM"
+                                     : created == 0   ? "allowed"
+                                                      : "other");
   errno = 0;
   long clone3 = syscall(SYS_clone3, nullptr, 0);
   std::printf("clone3=%s\n", clone3 < 0 && errno == EPERM ? "EPERM" : "other");
@@ -186,8 +187,9 @@ TEST_CASE("a process has one task at every point of a green workload") {
 }
 
 // The strongest witness: with clone forbidden, does a real workload still finish?
-TEST_CASE("a green workload of 10000 threads runs to the end while the kernel refuses "
-          "every clone, clone3, fork and vfork") {
+TEST_CASE(
+    "a green workload of 10000 threads runs to the end while the kernel refuses "
+    "every clone, clone3, fork and vfork") {
   auto outcome = run_in_child([] {
     if (int error = forbid_new_tasks()) {
       std::printf("filter=%s\n", std::strerror(error));
@@ -202,9 +204,7 @@ TEST_CASE("a green workload of 10000 threads runs to the end while the kernel re
   INFO(outcome.describe());
   REQUIRE(outcome.exited_with(0));
   const std::string& out = outcome.out;
-  auto has = [&](const std::string& line) {
-    return out.find(line + "\n") != std::string::npos;
-  };
+  auto has = [&](const std::string& line) { return out.find(line + "\n") != std::string::npos; };
   CHECK(has("seccomp_mode=2"));
   CHECK(has("fork=EPERM"));
   CHECK(has("pthread_create=EPERM"));

@@ -83,11 +83,11 @@ overflow_report parse_report(const std::string& err) {
   overflow_report r;
   std::size_t at = err.find("the fault at ");
   if (at == std::string::npos) return r;
-  int fields = std::sscanf(err.c_str() + at,
-                           "the fault at %lx is in the guard page [%lx, %lx) below its %lu "
-                           "KiB stack [%lx, %lx)",
-                           &r.fault, &r.guard_low, &r.guard_high, &r.kib, &r.stack_low,
-                           &r.stack_high);
+  int fields =
+      std::sscanf(err.c_str() + at,
+                  "the fault at %lx is in the guard page [%lx, %lx) below its %lu "
+                  "KiB stack [%lx, %lx)",
+                  &r.fault, &r.guard_low, &r.guard_high, &r.kib, &r.stack_low, &r.stack_high);
   r.parsed = fields == 6;
   return r;
 }
@@ -99,15 +99,16 @@ bool mentions(const child_outcome& outcome, const std::string& text) {
 }  // namespace
 
 // What does a runaway recursion in a green thread look like?
-TEST_CASE("a green thread that overflows its stack dies by SIGABRT with a report naming "
-          "the thread and its stack") {
+TEST_CASE(
+    "a green thread that overflows its stack dies by SIGABRT with a report naming "
+    "the thread and its stack") {
   auto outcome = run_in_child([] { return overflow_a_green_thread("deep_recursion"); });
   INFO(outcome.describe());
   REQUIRE(outcome.killed_by(SIGABRT));
   std::string id = printed_id(outcome);
   REQUIRE(!id.empty());
-  CHECK(mentions(outcome, "spindle: green thread \"deep_recursion\" (id " + id +
-                              ") overflowed its stack"));
+  CHECK(mentions(outcome,
+                 "spindle: green thread \"deep_recursion\" (id " + id + ") overflowed its stack"));
   overflow_report r = parse_report(outcome.err);
   REQUIRE(r.parsed);
   std::uintptr_t frame = hex_after(outcome.out, "frame=0x");
@@ -121,8 +122,9 @@ TEST_CASE("a green thread that overflows its stack dies by SIGABRT with a report
 }
 
 // Is a stray pointer mistaken for an overflow?
-TEST_CASE("a write through a null pointer in a green thread still dies by SIGSEGV, "
-          "without an overflow report") {
+TEST_CASE(
+    "a write through a null pointer in a green thread still dies by SIGSEGV, "
+    "without an overflow report") {
   auto outcome = run_in_child(write_through_null_in_a_green_thread);
   INFO(outcome.describe());
   CHECK(outcome.killed_by(SIGSEGV));
@@ -141,8 +143,9 @@ TEST_CASE("a SIGSEGV sent with kill ends the process as it would without spindle
 }
 
 // Does spindle's handler push aside one the program installed first?
-TEST_CASE("a SIGSEGV handler the program installed first still gets faults that are not "
-          "overflows") {
+TEST_CASE(
+    "a SIGSEGV handler the program installed first still gets faults that are not "
+    "overflows") {
   auto outcome = run_in_child([] {
     install_program_handler();
     return write_through_null_in_a_green_thread();
@@ -212,9 +215,9 @@ int overflow_a_pooled_stack(const char* name, bool reuse) {
   std::uintptr_t joined_low = 0;
   if (reuse) {
     joined_low = green::spawn(pooled, [] {
-      volatile char first[2] = {0, 0};
-      return low_end_of_my_stack(first);
-    }).join();
+                   volatile char first[2] = {0, 0};
+                   return low_end_of_my_stack(first);
+                 }).join();
   }
   pooled.name = name;
   auto deep = green::spawn(pooled, [joined_low] {
@@ -246,8 +249,9 @@ void check_pooled_overflow_report(const child_outcome& outcome, const std::strin
 }
 
 // What can be seen of an overflow of a pooled stack, which has no guard page?
-TEST_CASE("a green thread that overflows its pooled stack and returns is named when it "
-          "finishes") {
+TEST_CASE(
+    "a green thread that overflows its pooled stack and returns is named when it "
+    "finishes") {
   auto outcome = run_in_child([] { return overflow_a_pooled_stack("pooled_deep", false); });
   INFO(outcome.describe());
   check_pooled_overflow_report(outcome, "pooled_deep");
@@ -255,8 +259,9 @@ TEST_CASE("a green thread that overflows its pooled stack and returns is named w
 
 // A joined thread's stack is kept in its kind's LIFO and handed to the next spawn: is an
 // overflow of such a reused stack still seen?
-TEST_CASE("a green thread that overflows a pooled stack reused from a joined thread is named "
-          "when it finishes") {
+TEST_CASE(
+    "a green thread that overflows a pooled stack reused from a joined thread is named "
+    "when it finishes") {
   auto outcome = run_in_child([] { return overflow_a_pooled_stack("pooled_reused", true); });
   INFO(outcome.describe());
   CHECK(outcome.out.find("reused=1") != std::string::npos);

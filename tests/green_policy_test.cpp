@@ -108,7 +108,7 @@ struct runs_seen {
   std::uint32_t runs;
 };
 class recording_policy final : public green::policy {
-public:
+ public:
   explicit recording_policy(std::string& log) : log_(log) {}
   void awakened(green::detail::record* r) noexcept override { queue_.push_back(r); }
   green::detail::record* pick_next() noexcept override { return queue_.pop_front(); }
@@ -121,7 +121,7 @@ public:
             names[static_cast<int>(why)] + (ran.count() > 0 ? "; " : " without time; ");
   }
 
-private:
+ private:
   std::string& log_;
   green::detail::thread_queue queue_;
 };
@@ -170,8 +170,12 @@ TEST_CASE("threads_of_equal_priority_take_turns_under_strict_priority_and_aging"
                     +[] { return green::make_aging_policy(); }}) {
     green::use_policy(make());
     std::string order;
-    auto a = green::spawn([&] { for (int i = 0; i < 3; ++i) order += 'a', green::this_thread::yield(); });
-    auto b = green::spawn([&] { for (int i = 0; i < 3; ++i) order += 'b', green::this_thread::yield(); });
+    auto a = green::spawn([&] {
+      for (int i = 0; i < 3; ++i) order += 'a', green::this_thread::yield();
+    });
+    auto b = green::spawn([&] {
+      for (int i = 0; i < 3; ++i) order += 'b', green::this_thread::yield();
+    });
     a.join();
     b.join();
     CHECK(order == "ababab");
@@ -217,11 +221,11 @@ TEST_CASE("changing_the_policy_while_lottery_threads_are_runnable_runs_each_of_t
     std::vector<int> done(threads, 0);
     std::vector<green::thread<void>> started;
     for (int i = 0; i < threads; ++i) {
-      started.push_back(green::spawn({.tickets = static_cast<std::uint32_t>(100 * (i + 1))},
-                                     [&done, i] {
-                                       for (int r = 0; r < rounds; ++r) green::this_thread::yield();
-                                       ++done[i];
-                                     }));
+      started.push_back(
+          green::spawn({.tickets = static_cast<std::uint32_t>(100 * (i + 1))}, [&done, i] {
+            for (int r = 0; r < rounds; ++r) green::this_thread::yield();
+            ++done[i];
+          }));
     }
     green::this_thread::yield();  // every thread has run once and waits in the lottery
     green::use_policy(green::make_policy(next, 9));
@@ -234,7 +238,8 @@ TEST_CASE("changing_the_policy_while_lottery_threads_are_runnable_runs_each_of_t
 
 // Does MLFQ move a thread that uses its allotment down a level, and leave a quick one on top?
 TEST_CASE("mlfq_demotes_a_hog_that_uses_its_allotment_and_keeps_a_quick_thread_on_top") {
-  green::use_policy(green::make_mlfq_policy({.levels = 3, .allotment = 20ms, .boost_interval = 1h}));
+  green::use_policy(
+      green::make_mlfq_policy({.levels = 3, .allotment = 20ms, .boost_interval = 1h}));
   auto hog = green::spawn({.name = "hog"}, [] {
     spin_for(60ms);
     green::this_thread::yield();
@@ -252,7 +257,8 @@ TEST_CASE("mlfq_demotes_a_hog_that_uses_its_allotment_and_keeps_a_quick_thread_o
 
 // Does the periodic boost bring a demoted hog back to the top?
 TEST_CASE("mlfq_boost_brings_a_demoted_hog_back_to_the_top_level") {
-  green::use_policy(green::make_mlfq_policy({.levels = 3, .allotment = 5ms, .boost_interval = 100ms}));
+  green::use_policy(
+      green::make_mlfq_policy({.levels = 3, .allotment = 5ms, .boost_interval = 100ms}));
   std::string demoted, boosted;
   // The hog looks at itself: main, on the top level, would otherwise run before it.
   auto hog = green::spawn({.name = "hog"}, [&] {
@@ -271,7 +277,8 @@ TEST_CASE("mlfq_boost_brings_a_demoted_hog_back_to_the_top_level") {
 
 // Can a thread stay on top by yielding just before its allotment runs out? (OSTEP's gaming.)
 TEST_CASE("mlfq_counts_the_total_time_at_a_level_so_short_runs_cannot_game_it") {
-  green::use_policy(green::make_mlfq_policy({.levels = 3, .allotment = 40ms, .boost_interval = 1h}));
+  green::use_policy(
+      green::make_mlfq_policy({.levels = 3, .allotment = 40ms, .boost_interval = 1h}));
   auto gamer = green::spawn({.name = "gamer"}, [] {
     for (int i = 0; i < 6; ++i) {  // 10 ms a run, well under the allotment each time
       spin_for(10ms);
@@ -324,4 +331,4 @@ TEST_CASE("make_policy_makes_every_named_policy_and_refuses_an_unknown_name") {
   CHECK_THROWS_AS(green::make_aging_policy({.picks_per_level = 0}), std::invalid_argument);
 }
 
-}  // TEST_SUITE
+}  // TEST_SUITE("green policies")

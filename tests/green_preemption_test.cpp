@@ -85,7 +85,8 @@ TEST_CASE("the_timer_firing_inside_malloc_spindle_locks_and_sections_defers_the_
     for (std::uint64_t round = 0; !done.load(); ++round) {
       std::size_t slot = round % held.size(), size = 8 + (round * 37) % 2048;
       if (held[slot]) {
-        if (*static_cast<unsigned char*>(held[slot]) != static_cast<unsigned char>(slot)) ++heap_errors;
+        if (*static_cast<unsigned char*>(held[slot]) != static_cast<unsigned char>(slot))
+          ++heap_errors;
         std::free(held[slot]);
       }
       held[slot] = std::malloc(size);
@@ -127,9 +128,10 @@ TEST_CASE("the_timer_firing_inside_malloc_spindle_locks_and_sections_defers_the_
   auto after = green::preemption::statistics();
   INFO("taken " << after.taken - before.taken << ", at a section's end "
                 << after.taken_at_section_end - before.taken_at_section_end
-                << "; deferred in a library " << after.deferred_in_library - before.deferred_in_library
-                << ", in spindle " << after.deferred_in_spindle - before.deferred_in_spindle
-                << ", in a section " << after.deferred_in_section - before.deferred_in_section);
+                << "; deferred in a library "
+                << after.deferred_in_library - before.deferred_in_library << ", in spindle "
+                << after.deferred_in_spindle - before.deferred_in_spindle << ", in a section "
+                << after.deferred_in_section - before.deferred_in_section);
   CHECK(all_seen);
   CHECK(heap_errors == 0);
   CHECK(counted_under_lock == rounds_of[0] + rounds_of[1]);

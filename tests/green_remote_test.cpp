@@ -54,7 +54,8 @@ struct on_std_thread {
 struct on_clone_thread {
   static constexpr const char* name = "a clone thread";
   spindle::clone::thread<void> t;
-  explicit on_clone_thread(std::function<void()> body) : t(spindle::clone::spawn(std::move(body))) {}
+  explicit on_clone_thread(std::function<void()> body)
+      : t(spindle::clone::spawn(std::move(body))) {}
   void join() { t.join(); }
 };
 
@@ -238,7 +239,7 @@ TEST_CASE("a_post_to_an_exited_scheduler_is_refused_and_its_function_destroyed")
   CHECK(!ran);
 }
 
-}  // TEST_SUITE
+}  // TEST_SUITE("green remote")
 
 namespace {
 
@@ -257,7 +258,8 @@ TEST_SUITE("green remote") {
 TEST_CASE("a_remote_event_may_be_notified_from_a_signal_handler_on_its_home_thread") {
   green::remote_event event;
   signalled = &event;
-  struct sigaction action {}, previous{};
+  struct sigaction action {
+  }, previous{};
   action.sa_handler = notify_from_handler;
   sigemptyset(&action.sa_mask);
   action.sa_flags = SA_RESTART;
@@ -286,4 +288,4 @@ TEST_CASE("a_remote_event_may_be_notified_from_a_signal_handler_on_its_home_thre
   CHECK(taken == signals);
 }
 
-}  // TEST_SUITE
+}  // TEST_SUITE("green remote")

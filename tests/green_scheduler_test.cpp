@@ -10,8 +10,8 @@
 #include <set>
 #include <stdexcept>
 #include <string>
-#include <utility>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "harness.hpp"
@@ -197,7 +197,7 @@ TEST_CASE("a_thread_that_parks_inside_a_catch_block_rethrows_its_own_exception")
   CHECK(b.join() == "from b");
 }
 
-}  // TEST_SUITE
+}  // TEST_SUITE("green scheduler")
 
 // Each scheduler hands out ids from a block it took from a process-wide counter, so that
 // a spawn needs no atomic: are they still unique when several kernel threads spawn past

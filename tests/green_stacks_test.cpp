@@ -177,9 +177,8 @@ TEST_CASE("stacks freed by joins are reused most recently freed first, for each 
 // Could a guarded spawn be fobbed off with a kept pooled stack?
 TEST_CASE("a guarded spawn never gets a pooled stack, even when one is kept for reuse") {
   std::uintptr_t pooled = frame_of_a_thread({.stack = stack_kind::pooled});
-  green::thread<bool> t = green::spawn(spawn_options{.stack = stack_kind::guarded}, [] {
-    return on_guarded_stack(frame_address());
-  });
+  green::thread<bool> t = green::spawn(spawn_options{.stack = stack_kind::guarded},
+                                       [] { return on_guarded_stack(frame_address()); });
   CHECK(t.join());
   CHECK(frame_of_a_thread({.stack = stack_kind::pooled}) == pooled);
 }
@@ -248,8 +247,9 @@ int fill_with_guarded_threads(const char* label, std::size_t capacity) {
 }
 
 // What happens when the guarded stacks use up vm.max_map_count, and after?
-TEST_CASE("spawning guarded threads until vm.max_map_count runs out throws a system_error "
-          "naming the limit, and spawns succeed again once the threads are joined") {
+TEST_CASE(
+    "spawning guarded threads until vm.max_map_count runs out throws a system_error "
+    "naming the limit, and spawns succeed again once the threads are joined") {
   long limit = max_map_count();
   REQUIRE(limit > 0);
   if (limit > 1'000'000) {
@@ -273,8 +273,9 @@ TEST_CASE("spawning guarded threads until vm.max_map_count runs out throws a sys
   CHECK(message.find("sysctl -w vm.max_map_count=") != std::string::npos);
   long fitted = number_field(outcome.out, "first_threads");
   long maps_before = number_field(outcome.out, "first_maps_before");
-  MESSAGE("guarded green threads alive at once: " << fitted << " (vm.max_map_count "
-          << limit << ", " << maps_before << " mappings before); then: " << message);
+  MESSAGE("guarded green threads alive at once: " << fitted << " (vm.max_map_count " << limit
+                                                  << ", " << maps_before
+                                                  << " mappings before); then: " << message);
   // Two mappings per guarded stack, whatever the process already had (give or take the
   // few stacks it had cached, and the heap's growth).
   CHECK(fitted >= (limit - maps_before) / 2 - 16);
@@ -299,8 +300,8 @@ TEST_CASE("more pooled threads than vm.max_map_count allows guarded ones can be 
     std::vector<green::thread<void>> parked;
     parked.reserve(count);
     for (std::size_t i = 0; i < count; ++i) {
-      parked.push_back(green::spawn(spawn_options{.stack = stack_kind::pooled},
-                                    [&release] { release.wait(); }));
+      parked.push_back(
+          green::spawn(spawn_options{.stack = stack_kind::pooled}, [&release] { release.wait(); }));
       green::this_thread::yield();
     }
     std::printf("threads=%zu\nnew_maps=%zu\n", parked.size(), count_maps() - maps_before);
@@ -334,8 +335,9 @@ long minor_faults() {
 // A burst of pooled threads, each using a few pages of its stack: do their stacks keep
 // their pages for the next burst (no faults, no system calls on spawn and join), and go
 // back to the kernel, but for the hot ones, once the scheduler has nothing to run?
-TEST_CASE("pooled stacks keep their pages for reuse, and give all but the hot ones back when "
-          "the scheduler is idle") {
+TEST_CASE(
+    "pooled stacks keep their pages for reuse, and give all but the hot ones back when "
+    "the scheduler is idle") {
   auto outcome = run_in_child([] {
     constexpr int threads = 5000;
     constexpr std::size_t touched = 12 * 1024;  // three pages of each thread's stack
@@ -361,8 +363,8 @@ TEST_CASE("pooled stacks keep their pages for reuse, and give all but the hot on
     long kept_kib = resident_kib();
     green::this_thread::sleep_for(std::chrono::milliseconds(1));  // the scheduler idles
     long idle_kib = resident_kib();
-    std::printf("faults_of_second_burst=%ld\nkept_kib=%ld\nidle_kib=%ld\n",
-                faults_of_second_burst, kept_kib, idle_kib);
+    std::printf("faults_of_second_burst=%ld\nkept_kib=%ld\nidle_kib=%ld\n", faults_of_second_burst,
+                kept_kib, idle_kib);
     return 0;
   });
   INFO(outcome.describe());
@@ -371,7 +373,7 @@ TEST_CASE("pooled stacks keep their pages for reuse, and give all but the hot on
   long kept = number_field(outcome.out, "kept_kib");
   long idle = number_field(outcome.out, "idle_kib");
   MESSAGE("second burst of 5000: " << faults << " minor faults; resident " << kept
-          << " KiB after it, " << idle << " KiB once idle");
+                                   << " KiB after it, " << idle << " KiB once idle");
   // Reused stacks are already resident: the second burst faults far less than once per
   // thread (the first faulted three times per thread).
   CHECK(faults < 5000 / 4);
@@ -426,8 +428,9 @@ std::vector<green::thread<void>> room_for_threads() {
 }
 
 // What does a pooled spawn say when the address space itself runs out?
-TEST_CASE("a pooled spawn beyond RLIMIT_AS throws a system_error naming it, and spawns "
-          "succeed again once the threads are joined") {
+TEST_CASE(
+    "a pooled spawn beyond RLIMIT_AS throws a system_error naming it, and spawns "
+    "succeed again once the threads are joined") {
   auto outcome = run_in_child([] {
     std::vector<green::thread<void>> parked;
     parked.reserve(100'000);
@@ -453,7 +456,7 @@ TEST_CASE("a pooled spawn beyond RLIMIT_AS throws a system_error naming it, and 
   std::string message = field(outcome.out, "message");
   CHECK(number_field(outcome.out, "error") == ENOMEM);
   MESSAGE("pooled threads that fit under RLIMIT_AS: " << number_field(outcome.out, "threads")
-          << "; then: " << message);
+                                                      << "; then: " << message);
   CHECK(message.find("pooled stacks of 256 KiB") != std::string::npos);
   CHECK(message.find("RLIMIT_AS is") != std::string::npos);
   CHECK(message.find("ulimit -v") != std::string::npos);
@@ -463,8 +466,9 @@ TEST_CASE("a pooled spawn beyond RLIMIT_AS throws a system_error naming it, and 
 
 // Once every pooled thread that filled the address space is joined, do its slabs stand
 // in the way of stacks of another kind?
-TEST_CASE("after pooled threads fill RLIMIT_AS and are all joined, as many guarded threads "
-          "fit as in a fresh process, and each message says what is held") {
+TEST_CASE(
+    "after pooled threads fill RLIMIT_AS and are all joined, as many guarded threads "
+    "fit as in a fresh process, and each message says what is held") {
   auto fresh = run_in_child([] {
     auto parked = room_for_threads();
     if (!leave_64_mib_of_address_space()) return 3;
@@ -486,23 +490,26 @@ TEST_CASE("after pooled threads fill RLIMIT_AS and are all joined, as many guard
   long pooled = number_field(after.out, "pooled_threads");
   long guarded = number_field(after.out, "guarded_threads");
   MESSAGE("guarded threads that fit: " << in_fresh << " in a fresh process, " << guarded
-          << " after " << pooled << " pooled threads were joined");
+                                       << " after " << pooled << " pooled threads were joined");
   REQUIRE(in_fresh > 100);
   CHECK(guarded >= in_fresh - 1);  // the first fill's strings may keep a page
   std::string full_of_pooled = field(after.out, "pooled_message");
-  CHECK(full_of_pooled.find("has " + std::to_string(pooled) + " green threads alive (0 on "
-                            "guarded stacks, " + std::to_string(pooled) + " on pooled stacks") !=
-        std::string::npos);
+  CHECK(full_of_pooled.find("has " + std::to_string(pooled) +
+                            " green threads alive (0 on "
+                            "guarded stacks, " +
+                            std::to_string(pooled) + " on pooled stacks") != std::string::npos);
   std::string full_of_guarded = field(after.out, "guarded_message");
   CHECK(full_of_guarded.find("has " + std::to_string(guarded) + " green threads alive (" +
-                             std::to_string(guarded) + " on guarded stacks, 0 on pooled stacks "
+                             std::to_string(guarded) +
+                             " on guarded stacks, 0 on pooled stacks "
                              "in 0 MiB of slabs)") != std::string::npos);
   CHECK(full_of_guarded.find("fewer threads alive at once") != std::string::npos);
 }
 
 // And when no thread is alive at all, does the message blame the threads?
-TEST_CASE("a spawn refused under RLIMIT_AS with no green thread alive says the rest of the "
-          "program holds the address space") {
+TEST_CASE(
+    "a spawn refused under RLIMIT_AS with no green thread alive says the rest of the "
+    "program holds the address space") {
   auto outcome = run_in_child([] {
     if (!leave_64_mib_of_address_space()) return 3;
     for (std::size_t block : {1 << 20, 1 << 12}) {  // the program takes all that is left

@@ -12,13 +12,12 @@
 // Explained in: docs/11-performance.md (the checked configurations).
 #include <doctest/doctest.h>
 
-#include <spindle/green.hpp>
-
 #include <array>
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <numeric>
+#include <spindle/green.hpp>
 #include <stdexcept>
 #include <string>
 #include <thread>

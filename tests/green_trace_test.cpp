@@ -81,4 +81,4 @@ TEST_CASE("a_full_trace_buffer_counts_what_it_drops") {
   CHECK(green::trace::dropped() > 0);
 }
 
-}  // TEST_SUITE
+}  // TEST_SUITE("green trace")

@@ -276,8 +276,8 @@ namespace {
 // fresh copy of itself with `variable`=`value` in the environment (a copy, since a
 // process reads each variable only once). Returns what the copy printed on stdout and
 // stderr.
-spindle_test::child_outcome threshold_read_from_environment(const char* value,
-                                                           const char* variable = "SPINDLE_WATCHDOG") {
+spindle_test::child_outcome threshold_read_from_environment(
+    const char* value, const char* variable = "SPINDLE_WATCHDOG") {
   return run_in_child(
       [value, variable] {
         setenv(variable, value, 1);
@@ -326,8 +326,8 @@ void check_readings(const char* variable, std::initializer_list<reading> reading
   auto outcome = threshold_read_from_environment(refused, variable);
   INFO(variable << "=" << refused << ": " << outcome.describe());
   CHECK(says(outcome.out, printed_when_refused));
-  CHECK(says(outcome.err, std::string(variable) + "=\"" + refused +
-                              "\" is neither a number of seconds"));
+  CHECK(says(outcome.err,
+             std::string(variable) + "=\"" + refused + "\" is neither a number of seconds"));
 }
 
 }  // namespace
@@ -340,16 +340,17 @@ TEST_CASE("spindle_watchdog_takes_seconds_or_off_and_names_a_value_it_refuses") 
 
 // And SPINDLE_HOG_LIMIT, for the hog watchdog, which leaves the threshold alone?
 TEST_CASE("spindle_hog_limit_takes_seconds_or_off_and_names_a_value_it_refuses") {
-  check_readings("SPINDLE_HOG_LIMIT",
-                 {{"0.3", "hog limit 300 ms"}, {"0.3", "threshold 1000 ms"}, {"off", "hog limit 0 ms"}},
-                 "later", "hog limit 1000 ms");
+  check_readings(
+      "SPINDLE_HOG_LIMIT",
+      {{"0.3", "hog limit 300 ms"}, {"0.3", "threshold 1000 ms"}, {"off", "hog limit 0 ms"}},
+      "later", "hog limit 1000 ms");
 }
 
 // And SPINDLE_PREEMPT, which turns preemption on (it is off by default)?
 TEST_CASE("spindle_preempt_takes_a_slice_in_seconds_or_off_and_names_a_value_it_refuses") {
   check_readings("SPINDLE_PREEMPT",
-                 {{"", "slice 0 us"}, {"0.005", "slice 5000 us"}, {"off", "slice 0 us"}},
-                 "often", "slice 0 us");
+                 {{"", "slice 0 us"}, {"0.005", "slice 5000 us"}, {"off", "slice 0 us"}}, "often",
+                 "slice 0 us");
 }
 
 // Can a program turn the watchdog off, and back on?

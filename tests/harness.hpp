@@ -56,7 +56,8 @@ void under_many_schedules(Body body) {
       INFO("green policy " << policy << ", seed " << seed
                            << " (replay: spindle::green::use_policy(spindle::green::make_policy(\""
                            << policy << "\", " << seed << ")))");
-      spindle::green::use_policy(spindle::green::make_policy(policy, static_cast<std::uint64_t>(seed)));
+      spindle::green::use_policy(
+          spindle::green::make_policy(policy, static_cast<std::uint64_t>(seed)));
       body();
     }
     spindle::green::use_fifo_policy();

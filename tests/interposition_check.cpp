@@ -64,9 +64,9 @@ int main(int argc, char** argv) {
   }
   // Use the backend, so that the program needs its library.
   int answer = backend::spawn([] { return 42; }).join();
-  const char* names[] = {"setuid",    "setgid",    "seteuid",   "setegid",    "setreuid",
-                         "setregid",  "setresuid", "setresgid", "setgroups",  "initgroups",
-                         "sigprocmask", "pthread_sigmask"};
+  const char* names[] = {"setuid",    "setgid",     "seteuid",     "setegid",
+                         "setreuid",  "setregid",   "setresuid",   "setresgid",
+                         "setgroups", "initgroups", "sigprocmask", "pthread_sigmask"};
   int wrong = 0;
   for (const char* name : names) {
     std::string definer = definer_of(name);

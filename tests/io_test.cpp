@@ -216,8 +216,8 @@ TEST_CASE_TEMPLATE("one_thread_per_connection_serves_every_client", B, SPINDLE_T
       return answer;
     }));
   }
-  for (int i = 0; i < clients; ++i) CHECK(users[static_cast<std::size_t>(i)].join() ==
-                                          "echo client " + std::to_string(i));
+  for (int i = 0; i < clients; ++i)
+    CHECK(users[static_cast<std::size_t>(i)].join() == "echo client " + std::to_string(i));
   server.join();
 }
 
@@ -230,9 +230,8 @@ TEST_CASE_TEMPLATE("connecting_where_nobody_listens_throws_connection_refused", 
     nowhere = closed_soon.address;
   }
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  auto code = error_of([&] {
-    B::io::connect(fd, reinterpret_cast<const sockaddr*>(&nowhere), sizeof nowhere);
-  });
+  auto code = error_of(
+      [&] { B::io::connect(fd, reinterpret_cast<const sockaddr*>(&nowhere), sizeof nowhere); });
   ::close(fd);
   CHECK(code == std::errc::connection_refused);
 }
@@ -322,4 +321,4 @@ TEST_CASE_TEMPLATE("a_forked_child_waiting_for_io_does_not_take_the_parents_even
   CHECK(outcome.exited_with(0));
 }
 
-}  // TEST_SUITE
+}  // TEST_SUITE("io")

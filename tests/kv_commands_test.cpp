@@ -29,7 +29,8 @@ struct Executed {
 Executed run(Session& session, const Argv& argv) {
   Executed executed;
   spindle_kv::Client client;
-  executed.action = execute(argv, session.store, session.persistence, session.facts, client, executed.reply);
+  executed.action =
+      execute(argv, session.store, session.persistence, session.facts, client, executed.reply);
   client.unwatch_all(session.store);
   return executed;
 }
@@ -140,12 +141,12 @@ TEST_CASE("INFO reports the server's facts and the store's numbers, section by s
   session.send("SET a 1\r\nSET b 2 PX 3000\r\n");
   Executed info = run(session, {"INFO"});
   std::string text = info.reply;
-  for (const char* line : {"# Server\r\n", "thread_backend:green\r\n", "uptime_in_seconds:42\r\n",
-                           "\r\n\r\n# Clients\r\nconnected_clients:7\r\n", "\r\n\r\n# Memory\r\n",
-                           "\r\n\r\n# Persistence\r\n", "rdb_changes_since_last_save:3\r\n",
-                           "rdb_last_bgsave_status:ok\r\n", "\r\n\r\n# Stats\r\n",
-                           "total_connections_received:99\r\n", "total_forks:0\r\n",
-                           "\r\n\r\n# Keyspace\r\ndb0:keys=2,expires=1,avg_ttl=3000\r\n"})
+  for (const char* line :
+       {"# Server\r\n", "thread_backend:green\r\n", "uptime_in_seconds:42\r\n",
+        "\r\n\r\n# Clients\r\nconnected_clients:7\r\n", "\r\n\r\n# Memory\r\n",
+        "\r\n\r\n# Persistence\r\n", "rdb_changes_since_last_save:3\r\n",
+        "rdb_last_bgsave_status:ok\r\n", "\r\n\r\n# Stats\r\n", "total_connections_received:99\r\n",
+        "total_forks:0\r\n", "\r\n\r\n# Keyspace\r\ndb0:keys=2,expires=1,avg_ttl=3000\r\n"})
     CHECK_MESSAGE(text.find(line) != std::string::npos, line);
   CHECK(text.find("used_memory:" + std::to_string(session.store.used_memory()) + "\r\n") !=
         std::string::npos);
@@ -183,26 +184,67 @@ TEST_CASE("every command answers random arguments with exactly one well-formed r
   // Every command of the table but the three whose action is not a reply (save, bgsave,
   // quit), and one that does not exist.
   const char* names[] = {
-      "ping", "echo", "set", "get", "del", "exists", "incr", "decr", "incrby", "decrby",
-      "mget", "mset", "expire", "ttl", "keys", "dbsize", "flushall", "info", "nosuch",
-      "setnx", "setex", "psetex", "getset", "getdel", "getex", "append", "strlen",
-      "getrange", "setrange", "incrbyfloat", "msetnx", "unlink", "touch", "pexpire",
-      "expireat", "pexpireat", "persist", "pttl", "expiretime", "pexpiretime", "rename",
-      "renamenx", "copy", "type", "randomkey", "scan", "object", "hello", "client",
-      "select", "command", "config", "time", "multi", "exec", "discard", "watch", "unwatch",
-      "lcs"};
-  const char* words[] = {"k", "v", "1", "-1", "0", "EX", "px", "NX", "xx", "GET", "keepttl", "exat",
-                         "9223372036854775807", "-9223372036854775808", "*", "[", "\\", "", "gt",
-                         "LT", "sync", "99999999999999999999", "3.5", "\r\n", "persist", "MATCH",
-                         "count", "TYPE", "replace", "db", "setname", "GETNAME", "id", "list",
-                         "encoding", "string", "2", "inf", "-inf", "nan", "1e308", "IDX", "len",
-                         "minmatchlen", "WITHMATCHLEN"};
+      "ping",      "echo",        "set",       "get",        "del",         "exists",  "incr",
+      "decr",      "incrby",      "decrby",    "mget",       "mset",        "expire",  "ttl",
+      "keys",      "dbsize",      "flushall",  "info",       "nosuch",      "setnx",   "setex",
+      "psetex",    "getset",      "getdel",    "getex",      "append",      "strlen",  "getrange",
+      "setrange",  "incrbyfloat", "msetnx",    "unlink",     "touch",       "pexpire", "expireat",
+      "pexpireat", "persist",     "pttl",      "expiretime", "pexpiretime", "rename",  "renamenx",
+      "copy",      "type",        "randomkey", "scan",       "object",      "hello",   "client",
+      "select",    "command",     "config",    "time",       "multi",       "exec",    "discard",
+      "watch",     "unwatch",     "lcs"};
+  const char* words[] = {"k",
+                         "v",
+                         "1",
+                         "-1",
+                         "0",
+                         "EX",
+                         "px",
+                         "NX",
+                         "xx",
+                         "GET",
+                         "keepttl",
+                         "exat",
+                         "9223372036854775807",
+                         "-9223372036854775808",
+                         "*",
+                         "[",
+                         "\\",
+                         "",
+                         "gt",
+                         "LT",
+                         "sync",
+                         "99999999999999999999",
+                         "3.5",
+                         "\r\n",
+                         "persist",
+                         "MATCH",
+                         "count",
+                         "TYPE",
+                         "replace",
+                         "db",
+                         "setname",
+                         "GETNAME",
+                         "id",
+                         "list",
+                         "encoding",
+                         "string",
+                         "2",
+                         "inf",
+                         "-inf",
+                         "nan",
+                         "1e308",
+                         "IDX",
+                         "len",
+                         "minmatchlen",
+                         "WITHMATCHLEN"};
   std::mt19937 random(7);
   TempDir dir;
   Session session(dir.path());
   for (int round = 0; round < 20000; ++round) {
     Argv argv{names[random() % std::size(names)]};
-    for (int n = static_cast<int>(random() % 6); n > 0; --n) argv.push_back(words[random() % std::size(words)]);
+    for (int n = static_cast<int>(random() % 6); n > 0; --n)
+      argv.push_back(words[random() % std::size(words)]);
     Executed executed = run(session, argv);
     std::size_t pos = 0;
     INFO("request: " << argv[0] << " with " << argv.size() - 1 << " arguments");

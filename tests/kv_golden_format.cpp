@@ -62,7 +62,8 @@ std::size_t unescape_one(std::string_view text, std::size_t i, std::string& out)
 // A bare "keyword" stands for empty bytes (an editor may have dropped its space).
 std::optional<std::string_view> after_keyword(std::string_view line, std::string_view keyword) {
   if (line == keyword) return std::string_view();
-  if (line.size() > keyword.size() && line.substr(0, keyword.size()) == keyword && line[keyword.size()] == ' ')
+  if (line.size() > keyword.size() && line.substr(0, keyword.size()) == keyword &&
+      line[keyword.size()] == ' ')
     return line.substr(keyword.size() + 1);
   return std::nullopt;
 }
@@ -115,7 +116,8 @@ std::vector<GoldenCase> read_golden_replies(const std::filesystem::path& file) {
     auto send = after_keyword(lines[i], "send");
     if (!send) continue;
     auto recv = i + 1 < lines.size() ? after_keyword(lines[i + 1], "recv") : std::nullopt;
-    if (!recv) throw std::runtime_error(file.string() + ":" + std::to_string(i + 1) + ": send without recv");
+    if (!recv)
+      throw std::runtime_error(file.string() + ":" + std::to_string(i + 1) + ": send without recv");
     cases.push_back({static_cast<int>(i + 1), unescape_bytes(*send), unescape_bytes(*recv)});
   }
   return cases;

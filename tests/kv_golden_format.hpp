@@ -25,9 +25,9 @@ std::string escape_bytes(std::string_view bytes);
 std::string unescape_bytes(std::string_view text);
 
 struct GoldenCase {
-  int line = 0;        // line of the "send" in the file, for messages
-  std::string send;    // the bytes one connection sent
-  std::string recv;    // every byte Redis sent back
+  int line = 0;      // line of the "send" in the file, for messages
+  std::string send;  // the bytes one connection sent
+  std::string recv;  // every byte Redis sent back
 };
 
 // The lines of a cases file that are neither blank nor comments (#), unescaped.

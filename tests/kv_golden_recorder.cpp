@@ -80,8 +80,7 @@ std::string record_one(int port, const std::string& request) {
   send_all(fd, bytes);
   std::string reply = receive_until_closed(fd);
   ::close(fd);
-  if (reply.ends_with(marker_reply))
-    reply.resize(reply.size() - marker_reply.size());
+  if (reply.ends_with(marker_reply)) reply.resize(reply.size() - marker_reply.size());
   return reply;
 }
 

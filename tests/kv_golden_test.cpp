@@ -23,10 +23,12 @@ std::filesystem::path golden_replies_file() {
 #ifdef KV_GOLDEN_REPLIES
   std::filesystem::path file = KV_GOLDEN_REPLIES;
 #else
-  std::filesystem::path file = std::filesystem::path(__FILE__).parent_path() / "../examples/kv/golden_replies.txt";
+  std::filesystem::path file =
+      std::filesystem::path(__FILE__).parent_path() / "../examples/kv/golden_replies.txt";
 #endif
   if (!std::filesystem::exists(file))
-    throw std::runtime_error(file.string() + " not found: run from the directory the tests were "
+    throw std::runtime_error(file.string() +
+                             " not found: run from the directory the tests were "
                              "compiled in, or compile with -DKV_GOLDEN_REPLIES=\"/path/to/it\"");
   return file;
 }

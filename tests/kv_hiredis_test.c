@@ -18,7 +18,6 @@
  * Read next: tests/kv_hiredis_test.sh.
  */
 #include <hiredis/hiredis.h>
-
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +26,7 @@
 
 static int failures = 0;
 
-static void fail(const char *what, ...) {
+static void fail(const char* what, ...) {
   va_list args;
   va_start(args, what);
   fprintf(stderr, "FAILED: ");
@@ -37,20 +36,27 @@ static void fail(const char *what, ...) {
   ++failures;
 }
 
-static const char *type_name(int type) {
+static const char* type_name(int type) {
   switch (type) {
-    case REDIS_REPLY_STRING: return "string";
-    case REDIS_REPLY_ARRAY: return "array";
-    case REDIS_REPLY_INTEGER: return "integer";
-    case REDIS_REPLY_NIL: return "nil";
-    case REDIS_REPLY_STATUS: return "status";
-    case REDIS_REPLY_ERROR: return "error";
-    default: return "unknown";
+    case REDIS_REPLY_STRING:
+      return "string";
+    case REDIS_REPLY_ARRAY:
+      return "array";
+    case REDIS_REPLY_INTEGER:
+      return "integer";
+    case REDIS_REPLY_NIL:
+      return "nil";
+    case REDIS_REPLY_STATUS:
+      return "status";
+    case REDIS_REPLY_ERROR:
+      return "error";
+    default:
+      return "unknown";
   }
 }
 
 /* Whether reply (of request `what`) exists and has the type wanted; says why if not. */
-static int has_type(const char *what, const redisReply *reply, int wanted) {
+static int has_type(const char* what, const redisReply* reply, int wanted) {
   if (reply == NULL) {
     fail("%s: no reply (the connection failed or timed out)", what);
     return 0;
@@ -65,39 +71,40 @@ static int has_type(const char *what, const redisReply *reply, int wanted) {
 
 /* The checks of one reply: a string-like reply (status, error, bulk string) with these
  * bytes, an integer with this value, or a nil. Each frees the reply. */
-static void expect_bytes(const char *what, redisReply *reply, int type, const char *bytes,
+static void expect_bytes(const char* what, redisReply* reply, int type, const char* bytes,
                          size_t length) {
-  if (has_type(what, reply, type) && (reply->len != length || memcmp(reply->str, bytes, length) != 0))
+  if (has_type(what, reply, type) &&
+      (reply->len != length || memcmp(reply->str, bytes, length) != 0))
     fail("%s: replied \"%.*s\" (%zu bytes), not \"%.*s\" (%zu bytes)", what, (int)reply->len,
          reply->str, reply->len, (int)length, bytes, length);
   freeReplyObject(reply);
 }
 
-static void expect_text(const char *what, redisReply *reply, int type, const char *text) {
+static void expect_text(const char* what, redisReply* reply, int type, const char* text) {
   expect_bytes(what, reply, type, text, strlen(text));
 }
 
-static void expect_integer(const char *what, redisReply *reply, long long value) {
+static void expect_integer(const char* what, redisReply* reply, long long value) {
   if (has_type(what, reply, REDIS_REPLY_INTEGER) && reply->integer != value)
     fail("%s: replied %lld, not %lld", what, reply->integer, value);
   freeReplyObject(reply);
 }
 
-static void expect_nil(const char *what, redisReply *reply) {
+static void expect_nil(const char* what, redisReply* reply) {
   has_type(what, reply, REDIS_REPLY_NIL);
   freeReplyObject(reply);
 }
 
-static redisReply *command(redisContext *context, const char *format, ...) {
+static redisReply* command(redisContext* context, const char* format, ...) {
   va_list args;
   va_start(args, format);
-  redisReply *reply = redisvCommand(context, format, args);
+  redisReply* reply = redisvCommand(context, format, args);
   va_end(args);
   return reply;
 }
 
 /* Part 1: one request, one reply, each checked. */
-static void synchronous_commands(redisContext *c) {
+static void synchronous_commands(redisContext* c) {
   expect_text("FLUSHALL", command(c, "FLUSHALL"), REDIS_REPLY_STATUS, "OK");
   expect_text("SET greeting hello", command(c, "SET greeting hello"), REDIS_REPLY_STATUS, "OK");
   expect_text("GET greeting", command(c, "GET greeting"), REDIS_REPLY_STRING, "hello");
@@ -110,15 +117,16 @@ static void synchronous_commands(redisContext *c) {
               "ERR unknown command 'NOSUCH', with args beginning with: 'a' ");
   expect_integer("TTL greeting (no expiry)", command(c, "TTL greeting"), -1);
   expect_integer("EXPIRE greeting 100", command(c, "EXPIRE greeting 100"), 1);
-  redisReply *ttl = command(c, "TTL greeting");
-  if (has_type("TTL greeting", ttl, REDIS_REPLY_INTEGER) && (ttl->integer < 99 || ttl->integer > 100))
+  redisReply* ttl = command(c, "TTL greeting");
+  if (has_type("TTL greeting", ttl, REDIS_REPLY_INTEGER) &&
+      (ttl->integer < 99 || ttl->integer > 100))
     fail("TTL greeting: %lld, not 99 or 100 (TTL rounds to the nearest second)", ttl->integer);
   freeReplyObject(ttl);
   expect_integer("EXPIRE missing 100", command(c, "EXPIRE missing 100"), 0);
   expect_integer("TTL missing", command(c, "TTL missing"), -2);
 
   expect_text("MSET", command(c, "MSET a 1 b 2 c 3"), REDIS_REPLY_STATUS, "OK");
-  redisReply *values = command(c, "MGET a missing c");
+  redisReply* values = command(c, "MGET a missing c");
   if (has_type("MGET a missing c", values, REDIS_REPLY_ARRAY)) {
     if (values->elements != 3) {
       fail("MGET a missing c: %zu elements, not 3", values->elements);
@@ -137,16 +145,18 @@ static void synchronous_commands(redisContext *c) {
   /* %b passes a pointer and a length: bytes a C string could not hold (NUL, CR LF). */
   static const char key[] = {'k', '\0', 'e', 'y'};
   static const char value[] = {'\0', '\r', '\n', '$', '-', '1', '\r', '\n', '\xff', '\0'};
-  expect_text("SET of a binary key and value", command(c, "SET %b %b", key, sizeof key, value, sizeof value),
-              REDIS_REPLY_STATUS, "OK");
-  expect_bytes("GET of the binary key", command(c, "GET %b", key, sizeof key), REDIS_REPLY_STRING, value,
-               sizeof value);
-  expect_integer("STRLEN of the binary key", command(c, "STRLEN %b", key, sizeof key), (long long)sizeof value);
+  expect_text("SET of a binary key and value",
+              command(c, "SET %b %b", key, sizeof key, value, sizeof value), REDIS_REPLY_STATUS,
+              "OK");
+  expect_bytes("GET of the binary key", command(c, "GET %b", key, sizeof key), REDIS_REPLY_STRING,
+               value, sizeof value);
+  expect_integer("STRLEN of the binary key", command(c, "STRLEN %b", key, sizeof key),
+                 (long long)sizeof value);
   expect_nil("GET of the key cut at its NUL", command(c, "GET k"));
 }
 
 /* Part 2: requests written before any reply is read, then every reply in order. */
-static void pipelined_batch(redisContext *c) {
+static void pipelined_batch(redisContext* c) {
   enum { keys = 1000 };
   for (int i = 0; i < keys; ++i) redisAppendCommand(c, "SET key:%d value:%d", i, i);
   redisAppendCommand(c, "INCRBY counter 40");
@@ -156,12 +166,12 @@ static void pipelined_batch(redisContext *c) {
 
   char what[64], wanted[64];
   for (int i = 0; i < keys; ++i) {
-    void *reply = NULL;
+    void* reply = NULL;
     redisGetReply(c, &reply);
     snprintf(what, sizeof what, "pipelined SET key:%d", i);
     expect_text(what, reply, REDIS_REPLY_STATUS, "OK");
   }
-  void *reply = NULL;
+  void* reply = NULL;
   redisGetReply(c, &reply);
   expect_integer("pipelined INCRBY counter 40", reply, 42);
   redisGetReply(c, &reply);
@@ -181,16 +191,17 @@ static void pipelined_batch(redisContext *c) {
 /* Part 3: while a scan goes on, each call is followed by a hundred new keys and the
  * deletion of a hundred of the churn keys, so the table grows and then shrinks under the
  * cursor; every one of the batch's keys (present throughout) must be returned. */
-static void scan_survives_writes(redisContext *c) {
+static void scan_survives_writes(redisContext* c) {
   enum { keys = 1000 };
   static char seen[keys];
   memset(seen, 0, sizeof seen);
   int made = 0, deleted = 0, calls = 0;
   char cursor[32] = "0";
   do {
-    redisReply *reply = command(c, "SCAN %s COUNT 20 MATCH key:*", cursor);
+    redisReply* reply = command(c, "SCAN %s COUNT 20 MATCH key:*", cursor);
     if (!has_type("SCAN", reply, REDIS_REPLY_ARRAY) || reply->elements != 2 ||
-        reply->element[0]->type != REDIS_REPLY_STRING || reply->element[1]->type != REDIS_REPLY_ARRAY) {
+        reply->element[0]->type != REDIS_REPLY_STRING ||
+        reply->element[1]->type != REDIS_REPLY_ARRAY) {
       fail("SCAN: not a [cursor, keys] reply");
       freeReplyObject(reply);
       return;
@@ -205,10 +216,11 @@ static void scan_survives_writes(redisContext *c) {
     if (calls++ < 40) {
       for (; writes < 100; ++writes, ++made) redisAppendCommand(c, "SET churn:%d x", made);
     } else {
-      for (; writes < 100 && deleted < made; ++writes, ++deleted) redisAppendCommand(c, "DEL churn:%d", deleted);
+      for (; writes < 100 && deleted < made; ++writes, ++deleted)
+        redisAppendCommand(c, "DEL churn:%d", deleted);
     }
     for (int i = 0; i < writes; ++i) {
-      void *written = NULL;
+      void* written = NULL;
       if (redisGetReply(c, &written) != REDIS_OK) {
         fail("a write between SCAN calls got no reply");
         return;
@@ -219,19 +231,22 @@ static void scan_survives_writes(redisContext *c) {
   int missed = 0;
   for (int i = 0; i < keys; ++i) missed += !seen[i];
   if (missed != 0) fail("SCAN missed %d of the %d keys present for the whole scan", missed, keys);
-  printf("SCAN: %d calls, %d keys made and %d deleted meanwhile, every key present throughout returned\n",
-         calls, made, deleted);
+  printf(
+      "SCAN: %d calls, %d keys made and %d deleted meanwhile, every key present throughout "
+      "returned\n",
+      calls, made, deleted);
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   if (argc != 2) {
     fprintf(stderr, "usage: %s PORT\n", argv[0]);
     return 2;
   }
   struct timeval timeout = {10, 0};
-  redisContext *c = redisConnectWithTimeout("127.0.0.1", atoi(argv[1]), timeout);
+  redisContext* c = redisConnectWithTimeout("127.0.0.1", atoi(argv[1]), timeout);
   if (c == NULL || c->err) {
-    fprintf(stderr, "cannot connect to 127.0.0.1:%s: %s\n", argv[1], c ? c->errstr : "out of memory");
+    fprintf(stderr, "cannot connect to 127.0.0.1:%s: %s\n", argv[1],
+            c ? c->errstr : "out of memory");
     return 1;
   }
   redisSetTimeout(c, timeout);

@@ -54,9 +54,9 @@ const std::string pipeline =
     "*3\r\n$3\r\nSET\r\n$5\r\nk\r\ney\r\n$4\r\nv\0lu\r\n"  // CR, LF and NUL inside bulks
     "PING\r\n"
     "*2\r\n$4\r\nECHO\r\n$0\r\n\r\n"
-    "\r\n"                        // a blank inline line: skipped
-    "*0\r\n"                      // an empty multibulk: skipped
-    "set  \"a b\"  'c'\n"        // inline, quoted, ended by LF alone
+    "\r\n"                 // a blank inline line: skipped
+    "*0\r\n"               // an empty multibulk: skipped
+    "set  \"a b\"  'c'\n"  // inline, quoted, ended by LF alone
     "*1\r\n$4\r\nQUIT\r\n"s;
 
 const std::vector<Argv> pipeline_requests = {
@@ -96,12 +96,29 @@ TEST_CASE("requests cut at any point, or into random pieces, come out the same")
 // What if the bytes are garbage? Whatever they are, parsing them must not depend on how
 // the network cuts them, and must neither crash nor hang.
 TEST_CASE("random bytes parse the same whether fed whole, byte by byte or in pieces") {
-  const std::string pieces[] = {"*", "$", "2", "-1", "0", "\r\n", "\r", "\n", "PING", " ", "\"", "'",
-                                "\\", "x", "\0"s, "*1\r\n$4\r\nECHO\r\n", "$3\r\nabc\r\n", "\t"};
+  const std::string pieces[] = {"*",
+                                "$",
+                                "2",
+                                "-1",
+                                "0",
+                                "\r\n",
+                                "\r",
+                                "\n",
+                                "PING",
+                                " ",
+                                "\"",
+                                "'",
+                                "\\",
+                                "x",
+                                "\0"s,
+                                "*1\r\n$4\r\nECHO\r\n",
+                                "$3\r\nabc\r\n",
+                                "\t"};
   std::mt19937 random(1);
   for (int round = 0; round < 3000; ++round) {
     std::string bytes;
-    for (int n = static_cast<int>(random() % 12); n >= 0; --n) bytes += pieces[random() % std::size(pieces)];
+    for (int n = static_cast<int>(random() % 12); n >= 0; --n)
+      bytes += pieces[random() % std::size(pieces)];
     Parsed whole = parse(bytes);
     Parsed by_byte = parse_chunks(one_byte_chunks(bytes));
     std::size_t cut = random() % (bytes.size() + 1);
@@ -152,20 +169,24 @@ TEST_CASE("malformed requests get Redis's protocol error replies") {
   CHECK(parse("*1\r\n$-1\r\n").error_reply == "-ERR Protocol error: invalid bulk length\r\n");
   CHECK(parse("*1\r\n$1x\r\n").error_reply == "-ERR Protocol error: invalid bulk length\r\n");
   CHECK(parse("*1\r\n\r\n").error_reply == "-ERR Protocol error: expected '$', got ' '\r\n");
-  CHECK(parse("ECHO \"open\r\n").error_reply == "-ERR Protocol error: unbalanced quotes in request\r\n");
-  CHECK(parse("ECHO 'a'b\r\n").error_reply == "-ERR Protocol error: unbalanced quotes in request\r\n");
+  CHECK(parse("ECHO \"open\r\n").error_reply ==
+        "-ERR Protocol error: unbalanced quotes in request\r\n");
+  CHECK(parse("ECHO 'a'b\r\n").error_reply ==
+        "-ERR Protocol error: unbalanced quotes in request\r\n");
 }
 
 TEST_CASE("a bulk of up to 512 MB is awaited, a longer one refused") {
   Parsed at_limit = parse("*1\r\n$536870912\r\nabc");
   CHECK_FALSE(at_limit.failed);
   CHECK(at_limit.requests.empty());
-  CHECK(parse("*1\r\n$536870913\r\n").error_reply == "-ERR Protocol error: invalid bulk length\r\n");
+  CHECK(parse("*1\r\n$536870913\r\n").error_reply ==
+        "-ERR Protocol error: invalid bulk length\r\n");
 }
 
 TEST_CASE("a multibulk count of up to INT_MAX is awaited, a larger one refused") {
   CHECK_FALSE(parse("*2147483647\r\n").failed);
-  CHECK(parse("*2147483648\r\n").error_reply == "-ERR Protocol error: invalid multibulk length\r\n");
+  CHECK(parse("*2147483648\r\n").error_reply ==
+        "-ERR Protocol error: invalid multibulk length\r\n");
 }
 
 TEST_CASE("an inline line over 64 KiB is refused, even once its newline has arrived") {
@@ -183,7 +204,8 @@ TEST_CASE("a count line still without CR after 64 KiB is refused") {
   std::string digits(max_inline_length, '1');
   CHECK_FALSE(parse("*" + digits.substr(1)).failed);
   CHECK(parse("*" + digits).error_reply == "-ERR Protocol error: too big mbulk count string\r\n");
-  CHECK(parse("*1\r\n$" + digits).error_reply == "-ERR Protocol error: too big bulk count string\r\n");
+  CHECK(parse("*1\r\n$" + digits).error_reply ==
+        "-ERR Protocol error: too big bulk count string\r\n");
 }
 
 // Redis finds line ends with strchr(), which stops at a NUL byte.
@@ -219,8 +241,8 @@ TEST_CASE("integers are read the way Redis reads them, strictly") {
   CHECK(parse_integer("-15") == -15);
   CHECK(parse_integer("9223372036854775807") == INT64_MAX);
   CHECK(parse_integer("-9223372036854775808") == INT64_MIN);
-  for (const char* bad : {"", "-", "+1", "01", "-0", " 1", "1 ", "1.0", "0x10", "9223372036854775808",
-                          "-9223372036854775809", "99999999999999999999"})
+  for (const char* bad : {"", "-", "+1", "01", "-0", " 1", "1 ", "1.0", "0x10",
+                          "9223372036854775808", "-9223372036854775809", "99999999999999999999"})
     CHECK_MESSAGE(!parse_integer(bad).has_value(), bad);
 }
 

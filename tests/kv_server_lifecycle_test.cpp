@@ -118,6 +118,6 @@ TEST_CASE("a_server_out_of_descriptors_keeps_serving_and_accepts_again_later") {
   CHECK(waiting->call({"GET", "still"}) == bulk("serving"));
 }
 
-}  // TEST_SUITE
+}  // TEST_SUITE("spindle-kv server")
 }  // namespace
 }  // namespace spindle_kv::testing

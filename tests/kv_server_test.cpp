@@ -207,6 +207,6 @@ TEST_CASE("expired_keys_are_deleted_without_anyone_reading_them") {
   CHECK(info_field(info, "expired_keys") == "5");
 }
 
-}  // TEST_SUITE
+}  // TEST_SUITE("spindle-kv server")
 }  // namespace
 }  // namespace spindle_kv::testing

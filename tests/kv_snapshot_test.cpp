@@ -180,7 +180,8 @@ TEST_CASE("the load error says what is wrong with the file") {
   CHECK_THROWS_WITH(load_snapshot(dir.path(), store),
                     doctest::Contains("is corrupt: not a spindle-kv snapshot (at byte 4)"));
   write_file(dir.path() / snapshot_file_name, "SPKV\x02\0\0\0"s);
-  CHECK_THROWS_WITH(load_snapshot(dir.path(), store), doctest::Contains("unsupported format version 2"));
+  CHECK_THROWS_WITH(load_snapshot(dir.path(), store),
+                    doctest::Contains("unsupported format version 2"));
   write_file(dir.path() / snapshot_file_name, "SPKV\x01\0\0\0K\xff"s);
   CHECK_THROWS_WITH(load_snapshot(dir.path(), store), doctest::Contains("truncated"));
 }
@@ -213,8 +214,9 @@ TEST_CASE("BGSAVE saves the state at the fork while the parent changes the store
   std::uint64_t changes_at_fork = session.store.changes_since_save();
 
   CHECK(session.send("BGSAVE\r\n") == "+Background saving started\r\n");
-  CHECK(session.send("SET plain changed\r\nDEL big\r\nSET new key\r\nFLUSHALL\r\nSET after 1\r\n") ==
-        "+OK\r\n:1\r\n+OK\r\n+OK\r\n+OK\r\n");
+  CHECK(
+      session.send("SET plain changed\r\nDEL big\r\nSET new key\r\nFLUSHALL\r\nSET after 1\r\n") ==
+      "+OK\r\n:1\r\n+OK\r\n+OK\r\n+OK\r\n");
   std::uint64_t changes_after_fork = session.store.changes_since_save() - changes_at_fork;
   session.persistence.wait_background_save(session.store);
 
@@ -232,7 +234,8 @@ TEST_CASE("while a BGSAVE runs, another BGSAVE or a SAVE gets Redis's refusal") 
   TempDir dir;
   Session session(dir.path());
   CHECK(session.send("BGSAVE\r\n") == "+Background saving started\r\n");
-  CHECK(session.send("INFO persistence\r\n").find("rdb_bgsave_in_progress:1\r\n") != std::string::npos);
+  CHECK(session.send("INFO persistence\r\n").find("rdb_bgsave_in_progress:1\r\n") !=
+        std::string::npos);
   CHECK(session.send("BGSAVE\r\nSAVE\r\nBGSAVE SCHEDULE\r\n") ==
         "-ERR Background save already in progress\r\n"
         "-ERR Background save already in progress\r\n"
@@ -266,7 +269,8 @@ TEST_CASE("a BGSAVE whose child fails is recorded as failed, and the changes are
   session.persistence.wait_background_save(session.store);
   CHECK_FALSE(session.persistence.stats().rdb_last_bgsave_status_ok);
   CHECK(session.store.changes_since_save() == 1);
-  CHECK(session.send("INFO persistence\r\n").find("rdb_last_bgsave_status:err\r\n") != std::string::npos);
+  CHECK(session.send("INFO persistence\r\n").find("rdb_last_bgsave_status:err\r\n") !=
+        std::string::npos);
   CHECK(session.persistence.last_error().find("failed") != std::string::npos);
 }
 
@@ -278,7 +282,8 @@ TEST_CASE("loading at start-up tells INFO how many keys it loaded") {
   Session session(dir.path());
   session.persistence.load(session.store);
   CHECK(contents(session.store) == contents(saved));
-  CHECK(session.send("INFO persistence\r\n").find("rdb_last_load_keys_loaded:6\r\n") != std::string::npos);
+  CHECK(session.send("INFO persistence\r\n").find("rdb_last_load_keys_loaded:6\r\n") !=
+        std::string::npos);
 }
 
 }  // namespace

@@ -144,10 +144,10 @@ TEST_CASE("memory accounting returns to zero when every key is gone, whatever th
   store.set("d", "v");
   store.set_expiry("d", time.now_ms + 30);
   time.now_ms += 25;
-  store.purge_expired();   // b and c
-  store.find("d");         // still live
+  store.purge_expired();  // b and c
+  store.find("d");        // still live
   store.erase("a");
-  store.set("d", "w");     // drops d's expiry
+  store.set("d", "w");  // drops d's expiry
   store.erase("d");
   CHECK(store.size() == 0);
   CHECK(store.used_memory() == 0);
@@ -208,26 +208,30 @@ ScanUnderChurn scan_while_churning(Store& store, int growth_calls, bool shrink) 
   int made = 0, deleted = 0;
   ScanCursor cursor = 0;
   do {
-    cursor = store.scan(cursor, 5, [&](std::string_view key, const Entry&) { ++result.offered[std::string(key)]; });
+    cursor = store.scan(
+        cursor, 5, [&](std::string_view key, const Entry&) { ++result.offered[std::string(key)]; });
     if (result.calls++ < static_cast<std::size_t>(growth_calls)) {
       for (int i = 0; i < 100; ++i) store.set("churn:" + std::to_string(made++), "x");
       result.most_buckets = std::max(result.most_buckets, store.bucket_count());
       result.fewest_buckets_after_peak = store.bucket_count();
     } else if (shrink) {
-      for (int i = 0; i < 100 && deleted < made; ++i) store.erase("churn:" + std::to_string(deleted++));
-      result.fewest_buckets_after_peak = std::min(result.fewest_buckets_after_peak, store.bucket_count());
+      for (int i = 0; i < 100 && deleted < made; ++i)
+        store.erase("churn:" + std::to_string(deleted++));
+      result.fewest_buckets_after_peak =
+          std::min(result.fewest_buckets_after_peak, store.bucket_count());
     }
   } while (cursor != 0);
   return result;
 }
 
 // What if the table doubles, again and again, and then halves, in the middle of a scan?
-TEST_CASE("a scan returns every key present throughout, while the table grows and shrinks under it") {
+TEST_CASE(
+    "a scan returns every key present throughout, while the table grows and shrinks under it") {
   Store store;
   for (int i = 0; i < 300; ++i) store.set("stay:" + std::to_string(i), "v");
   REQUIRE(store.bucket_count() == 512);
   ScanUnderChurn scan = scan_while_churning(store, 160, true);
-  CHECK(scan.most_buckets >= 16384);                                 // it grew five times at least
+  CHECK(scan.most_buckets >= 16384);                               // it grew five times at least
   CHECK(scan.fewest_buckets_after_peak * 8 <= scan.most_buckets);  // and shrank back
   for (int i = 0; i < 300; ++i) {
     INFO("stay:" << i);
@@ -257,11 +261,13 @@ TEST_CASE("a scan of an unchanging keyspace offers each live key once and no sta
   std::map<std::string, int> offered;
   ScanCursor cursor = 0;
   do {
-    cursor = store.scan(cursor, 10, [&](std::string_view key, const Entry&) { ++offered[std::string(key)]; });
+    cursor = store.scan(cursor, 10,
+                        [&](std::string_view key, const Entry&) { ++offered[std::string(key)]; });
   } while (cursor != 0);
   CHECK(offered.size() == 999);
   CHECK(offered.count("k7") == 0);
-  CHECK(std::all_of(offered.begin(), offered.end(), [](const auto& key) { return key.second == 1; }));
+  CHECK(
+      std::all_of(offered.begin(), offered.end(), [](const auto& key) { return key.second == 1; }));
 }
 
 // What does a renamed key keep?
@@ -295,17 +301,41 @@ TEST_CASE("glob patterns follow Redis's rules") {
     bool matches;
   };
   const Case cases[] = {
-      {"*", "anything", true},       {"h?llo", "hello", true},      {"h?llo", "hllo", false},
-      {"h*llo", "hllo", true},       {"h*llo", "heeeello", true},   {"h[ae]llo", "hallo", true},
-      {"h[ae]llo", "hillo", false},  {"h[^e]llo", "hallo", true},   {"h[^e]llo", "hello", false},
-      {"h[a-b]llo", "hbllo", true},  {"h[b-a]llo", "hallo", true},  {"h[a-b]llo", "hcllo", false},
-      {"h\\*llo", "h*llo", true},    {"h\\*llo", "hallo", false},   {"[\\]]", "]", true},
-      {"[]]", "]", false},           {"[]", "x", false},            {"[^]", "x", true},
-      {"x[ab", "xb", true},          {"x[", "x", false},            {"a\\", "a\\", true},
-      {"[a-]", "]", true},           {"[a-]", "-", false},          {"*a*b*c", "xxaxxbxxc", true},
-      {"*a*b*c", "xxaxxbxxcx", false}, {"a*", "a", true},           {"", "", true},
-      {"?", "", false},              {"**", "", false},             {"abc", "abcd", false},
-      {"a[\xfe-\xff]b", "a\xffz", false}, {"a[\xfe-\xff]b", "a\xff" "b", true},
+      {"*", "anything", true},
+      {"h?llo", "hello", true},
+      {"h?llo", "hllo", false},
+      {"h*llo", "hllo", true},
+      {"h*llo", "heeeello", true},
+      {"h[ae]llo", "hallo", true},
+      {"h[ae]llo", "hillo", false},
+      {"h[^e]llo", "hallo", true},
+      {"h[^e]llo", "hello", false},
+      {"h[a-b]llo", "hbllo", true},
+      {"h[b-a]llo", "hallo", true},
+      {"h[a-b]llo", "hcllo", false},
+      {"h\\*llo", "h*llo", true},
+      {"h\\*llo", "hallo", false},
+      {"[\\]]", "]", true},
+      {"[]]", "]", false},
+      {"[]", "x", false},
+      {"[^]", "x", true},
+      {"x[ab", "xb", true},
+      {"x[", "x", false},
+      {"a\\", "a\\", true},
+      {"[a-]", "]", true},
+      {"[a-]", "-", false},
+      {"*a*b*c", "xxaxxbxxc", true},
+      {"*a*b*c", "xxaxxbxxcx", false},
+      {"a*", "a", true},
+      {"", "", true},
+      {"?", "", false},
+      {"**", "", false},
+      {"abc", "abcd", false},
+      {"a[\xfe-\xff]b", "a\xffz", false},
+      {"a[\xfe-\xff]b",
+       "a\xff"
+       "b",
+       true},
   };
   for (const Case& c : cases) {
     INFO("pattern " << c.pattern << " text " << c.text);

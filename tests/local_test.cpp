@@ -36,7 +36,8 @@ TEST_CASE_TEMPLATE("each_thread_has_its_own_local_value", B, SPINDLE_TEST_BACKEN
 }
 
 // Is a thread's local value destroyed when that thread finishes?
-TEST_CASE_TEMPLATE("a_threads_local_value_is_destroyed_when_it_finishes", B, SPINDLE_TEST_BACKENDS) {
+TEST_CASE_TEMPLATE("a_threads_local_value_is_destroyed_when_it_finishes", B,
+                   SPINDLE_TEST_BACKENDS) {
   static typename B::template local<counts_destruction> tracked;
   counts_destruction::destroyed = 0;
   auto t = B::spawn([] {
@@ -48,7 +49,8 @@ TEST_CASE_TEMPLATE("a_threads_local_value_is_destroyed_when_it_finishes", B, SPI
 }
 
 // A local whose constructor uses locals made after it: do both work?
-TEST_CASE_TEMPLATE("a_local_value_may_use_other_locals_while_it_is_made", B, SPINDLE_TEST_BACKENDS) {
+TEST_CASE_TEMPLATE("a_local_value_may_use_other_locals_while_it_is_made", B,
+                   SPINDLE_TEST_BACKENDS) {
   struct uses_later_locals {
     int sum = 0;
     uses_later_locals() {
@@ -75,4 +77,4 @@ TEST_CASE("cxx_thread_local_is_shared_by_all_green_threads_of_a_kernel_thread") 
   CHECK(shared == 99);
 }
 
-}  // TEST_SUITE
+}  // TEST_SUITE("local")

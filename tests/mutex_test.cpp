@@ -63,7 +63,8 @@ TEST_CASE_TEMPLATE("a_mutex_works_with_unique_lock_and_scoped_lock", B, SPINDLE_
 }
 
 // Is try_lock refused while another thread holds the mutex?
-TEST_CASE_TEMPLATE("try_lock_fails_while_another_thread_holds_the_mutex", B, SPINDLE_TEST_BACKENDS) {
+TEST_CASE_TEMPLATE("try_lock_fails_while_another_thread_holds_the_mutex", B,
+                   SPINDLE_TEST_BACKENDS) {
   typename B::mutex m;
   m.lock();
   auto t = B::spawn([&] { return m.try_lock(); });
@@ -108,4 +109,4 @@ TEST_CASE_TEMPLATE("locking_a_mutex_you_own_throws_resource_deadlock_would_occur
   m.unlock();
 }
 
-}  // TEST_SUITE
+}  // TEST_SUITE("mutex")

@@ -62,4 +62,4 @@ TEST_CASE_TEMPLATE("call_once_from_inside_its_own_function_throws", B, SPINDLE_T
   CHECK(inner_threw);
 }
 
-}  // TEST_SUITE
+}  // TEST_SUITE("once")

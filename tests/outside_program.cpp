@@ -1,9 +1,8 @@
 // tests/outside_program.cpp — a program outside spindle that knows it only as a dependency.
 // Built by tests/install_test.sh as a meson subproject's user (the pkg-config and CMake
 // builds there compile the README's own sample instead).
-#include <spindle/green.hpp>
-
 #include <cstdio>
+#include <spindle/green.hpp>
 
 int main() {
   spindle::green::channel<int> numbers(0);

@@ -88,5 +88,4 @@ bool spin_until(Enough enough) {
   }
 }
 
-
 }  // namespace spindle_test

@@ -117,8 +117,9 @@ TEST_CASE_TEMPLATE("a_preempted_program_that_allocates_throws_prints_and_locks_s
     std::vector<worker_findings> found(workers);
     std::vector<typename B::template thread<void>> threads;
     for (int w = 0; w < workers; ++w) {
-      threads.push_back(B::spawn(spindle::spawn_options{.name = "worker " + std::to_string(w)},
-                                 [&, w] { mixed_rounds<B>(w, rounds, m, total, printed, found[w]); }));
+      threads.push_back(
+          B::spawn(spindle::spawn_options{.name = "worker " + std::to_string(w)},
+                   [&, w] { mixed_rounds<B>(w, rounds, m, total, printed, found[w]); }));
     }
     for (auto& t : threads) t.join();
     std::fclose(printed);
@@ -140,4 +141,3 @@ TEST_CASE_TEMPLATE("a_preempted_program_that_allocates_throws_prints_and_locks_s
   });
   if constexpr (is_green<B>) CHECK(green::preemption::statistics().taken > before.taken);
 }
-

@@ -17,7 +17,8 @@ using namespace std::chrono_literals;
 TEST_SUITE("select") {
 
 // One of two receive cases ready: is it the one taken, with its value?
-TEST_CASE_TEMPLATE("select_takes_the_one_ready_receive_case_and_its_value", B, SPINDLE_TEST_BACKENDS) {
+TEST_CASE_TEMPLATE("select_takes_the_one_ready_receive_case_and_its_value", B,
+                   SPINDLE_TEST_BACKENDS) {
   typename B::template channel<int> a(1), b(1);
   b.send(9);
   auto from_a = spindle::receive_from(a);
@@ -32,7 +33,8 @@ TEST_CASE_TEMPLATE("select_takes_the_one_ready_receive_case_and_its_value", B, S
 
 // A send case whose channel has room, beside a receive case with nothing to receive:
 // is the send performed, and only it?
-TEST_CASE_TEMPLATE("select_performs_the_send_case_whose_channel_has_room", B, SPINDLE_TEST_BACKENDS) {
+TEST_CASE_TEMPLATE("select_performs_the_send_case_whose_channel_has_room", B,
+                   SPINDLE_TEST_BACKENDS) {
   typename B::template channel<std::string> out(1), in(1);
   auto r = spindle::select(spindle::receive_from(in), spindle::send_to(out, "hello"));
   CHECK(r.index == 1);
@@ -48,7 +50,7 @@ TEST_CASE_TEMPLATE("try_select_with_no_ready_case_returns_none_and_leaves_nothin
   auto r = spindle::try_select(spindle::receive_from(a), spindle::send_to(b, 1));
   CHECK(r.index == select_result::none);
   CHECK(r.status == channel_status::timeout);
-  CHECK(a.try_send(1) == channel_status::timeout);     // no receiver was left queued
+  CHECK(a.try_send(1) == channel_status::timeout);           // no receiver was left queued
   CHECK(b.try_receive().status == channel_status::timeout);  // nor a sender
 }
 
@@ -65,7 +67,8 @@ TEST_CASE_TEMPLATE("select_for_times_out_when_no_case_becomes_ready_and_withdraw
 }
 
 // A deadline already past, but a case ready: is the case taken all the same?
-TEST_CASE_TEMPLATE("select_until_a_past_deadline_still_takes_a_ready_case", B, SPINDLE_TEST_BACKENDS) {
+TEST_CASE_TEMPLATE("select_until_a_past_deadline_still_takes_a_ready_case", B,
+                   SPINDLE_TEST_BACKENDS) {
   typename B::template channel<int> a(1);
   a.send(3);
   auto from_a = spindle::receive_from(a);
@@ -76,7 +79,8 @@ TEST_CASE_TEMPLATE("select_until_a_past_deadline_still_takes_a_ready_case", B, S
 
 // Parked in select: does a receive case complete when a sender comes, and a send case
 // when a receiver comes, each with the right value?
-TEST_CASE_TEMPLATE("a_parked_select_completes_when_a_counterpart_arrives", B, SPINDLE_TEST_BACKENDS) {
+TEST_CASE_TEMPLATE("a_parked_select_completes_when_a_counterpart_arrives", B,
+                   SPINDLE_TEST_BACKENDS) {
   under_many_schedules<B>([] {
     typename B::template channel<int> in(0), out(0), unused(0);
     auto receiving = B::spawn([&] {
@@ -85,7 +89,8 @@ TEST_CASE_TEMPLATE("a_parked_select_completes_when_a_counterpart_arrives", B, SP
       return r.index == 1 && r.status == channel_status::ok ? *from_in.value : -1;
     });
     auto sending = B::spawn([&] {
-      return spindle::select_for(60s, spindle::send_to(out, 8), spindle::receive_from(unused)).index;
+      return spindle::select_for(60s, spindle::send_to(out, 8), spindle::receive_from(unused))
+          .index;
     });
     in.send(4);
     CHECK(out.recv() == 8);
@@ -107,9 +112,8 @@ TEST_CASE_TEMPLATE("select_reports_a_closed_channel_as_its_case_with_status_clos
   CHECK(spindle::try_select(spindle::send_to(out, 1)).status == channel_status::closed);
   under_many_schedules<B>([] {
     typename B::template channel<int> quit(0), work(0);
-    auto worker = B::spawn([&] {
-      return spindle::select(spindle::receive_from(work), spindle::receive_from(quit));
-    });
+    auto worker = B::spawn(
+        [&] { return spindle::select(spindle::receive_from(work), spindle::receive_from(quit)); });
     B::this_thread::yield();
     quit.close();
     auto got = worker.join();
@@ -122,9 +126,9 @@ TEST_CASE_TEMPLATE("select_reports_a_closed_channel_as_its_case_with_status_clos
 // shares? (Each has probability 1/3; 300 draws land under 60 with odds below 1e-9.)
 TEST_CASE_TEMPLATE("select_chooses_every_ready_case_over_many_runs", B, SPINDLE_TEST_BACKENDS) {
   under_many_schedules<B>([] {
-    std::array<typename B::template channel<int>, 3> ready{
-        typename B::template channel<int>(1), typename B::template channel<int>(1),
-        typename B::template channel<int>(1)};
+    std::array<typename B::template channel<int>, 3> ready{typename B::template channel<int>(1),
+                                                           typename B::template channel<int>(1),
+                                                           typename B::template channel<int>(1)};
     std::array<int, 3> chosen{};
     for (auto& ch : ready) ch.send(0);
     for (int round = 0; round < 300; ++round) {
@@ -192,13 +196,14 @@ TEST_CASE_TEMPLATE("two_selects_racing_for_one_value_take_it_once", B, SPINDLE_T
 
 // A select and a plain receive racing for one value, and a select and a plain send
 // racing for one receiver: is each value taken exactly once?
-TEST_CASE_TEMPLATE("a_select_and_a_plain_call_racing_take_each_value_once", B, SPINDLE_TEST_BACKENDS) {
+TEST_CASE_TEMPLATE("a_select_and_a_plain_call_racing_take_each_value_once", B,
+                   SPINDLE_TEST_BACKENDS) {
   under_many_schedules<B>([] {
     typename B::template channel<int> value(0), quit(0);
     auto selecting = B::spawn([&] {
       auto from_value = spindle::receive_from(value);
       return spindle::select(from_value, spindle::receive_from(quit)).index == 0 ? *from_value.value
-                                                                                : 0;
+                                                                                 : 0;
     });
     auto plain = B::spawn([&] { return value.receive_for(60s).value.value_or(0); });
     value.send(1);
@@ -210,9 +215,8 @@ TEST_CASE_TEMPLATE("a_select_and_a_plain_call_racing_take_each_value_once", B, S
     CHECK(by_select + by_plain == (by_select == 1 ? 3 : 1));
 
     typename B::template channel<int> sink(0), never(0);
-    auto select_sender = B::spawn([&] {
-      return spindle::select(spindle::send_to(sink, 10), spindle::receive_from(never));
-    });
+    auto select_sender = B::spawn(
+        [&] { return spindle::select(spindle::send_to(sink, 10), spindle::receive_from(never)); });
     auto plain_sender = B::spawn([&] { return sink.send_for(20, 60s); });
     std::vector<int> got{*sink.recv(), *sink.recv()};
     auto selected = select_sender.join();
@@ -227,7 +231,8 @@ TEST_CASE_TEMPLATE("a_select_and_a_plain_call_racing_take_each_value_once", B, S
 
 // Many selecting senders and selecting receivers over two channels at once: is every
 // value received exactly once, with none lost to a waiter that another case outran?
-TEST_CASE_TEMPLATE("selects_on_both_ends_deliver_every_value_exactly_once", B, SPINDLE_TEST_BACKENDS) {
+TEST_CASE_TEMPLATE("selects_on_both_ends_deliver_every_value_exactly_once", B,
+                   SPINDLE_TEST_BACKENDS) {
   for (std::size_t capacity : {0u, 2u}) {
     CAPTURE(capacity);
     under_many_schedules<B>([capacity] {
@@ -252,8 +257,10 @@ TEST_CASE_TEMPLATE("selects_on_both_ends_deliver_every_value_exactly_once", B, S
             auto from_left = spindle::receive_from(left);
             auto from_right = spindle::receive_from(right);
             auto r = spindle::select(from_left, from_right);
-            if (r.status == channel_status::closed) ended[r.index] = true;
-            else mine.push_back(r.index == 0 ? *from_left.value : *from_right.value);
+            if (r.status == channel_status::closed)
+              ended[r.index] = true;
+            else
+              mine.push_back(r.index == 0 ? *from_left.value : *from_right.value);
           }
           return mine;
         }));
@@ -290,4 +297,4 @@ TEST_CASE_TEMPLATE("a_select_no_thread_can_complete_is_a_deadlock", B, SPINDLE_T
   CHECK(a.try_send(1) == channel_status::timeout);  // the waiters were withdrawn
 }
 
-}  // TEST_SUITE
+}  // TEST_SUITE("select")

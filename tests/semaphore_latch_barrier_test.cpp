@@ -140,4 +140,4 @@ TEST_CASE_TEMPLATE("arrive_and_drop_removes_a_thread_from_later_phases", B, SPIN
   leaver.join();
 }
 
-}  // TEST_SUITE
+}  // TEST_SUITE("semaphore, latch, barrier")

@@ -2,8 +2,8 @@
 // kind of block that takes a std::stop_token (channel send and receive, sleep, condition
 // variable waits), written once for both backends.
 #include <atomic>
-#include <csignal>
 #include <chrono>
+#include <csignal>
 #include <mutex>
 #include <stdexcept>
 #include <stop_token>
@@ -71,7 +71,7 @@ TEST_CASE_TEMPLATE("a_stop_request_ends_every_kind_of_block_early", B, SPINDLE_T
     CHECK_FALSE(sleeping.join());
     CHECK(waiting.join());
     CHECK_FALSE(timed_waiting.join());
-    CHECK(full.try_recv() == "old");  // the stopped send left nothing behind
+    CHECK(full.try_recv() == "old");                        // the stopped send left nothing behind
     CHECK(empty.try_send("x") == channel_status::timeout);  // nor the stopped receives
   });
 }
@@ -183,4 +183,4 @@ TEST_CASE_TEMPLATE("threads_blocked_with_stop_tokens_that_nobody_can_request_are
   CHECK(stuck.join());
 }
 
-}  // TEST_SUITE
+}  // TEST_SUITE("stop")

@@ -27,7 +27,8 @@ TEST_CASE_TEMPLATE("join_returns_the_result_of_the_threads_function", B, SPINDLE
 }
 
 // Does an exception thrown in the thread come out of join, with its type and text?
-TEST_CASE_TEMPLATE("join_rethrows_the_exception_that_escaped_the_thread", B, SPINDLE_TEST_BACKENDS) {
+TEST_CASE_TEMPLATE("join_rethrows_the_exception_that_escaped_the_thread", B,
+                   SPINDLE_TEST_BACKENDS) {
   auto t = B::spawn([]() -> int { throw std::out_of_range("index 7 is past the end"); });
   CHECK_THROWS_WITH_AS(t.join(), "index 7 is past the end", std::out_of_range);
   CHECK_FALSE(t.joinable());
@@ -36,10 +37,12 @@ TEST_CASE_TEMPLATE("join_rethrows_the_exception_that_escaped_the_thread", B, SPI
 // Are the arguments copied, so the caller may change its own afterwards?
 TEST_CASE_TEMPLATE("arguments_are_copied_into_the_new_thread", B, SPINDLE_TEST_BACKENDS) {
   std::vector<int> values{1, 2, 3};
-  auto t = B::spawn([](std::vector<int> v) {
-    B::this_thread::yield();
-    return v.size();
-  }, values);
+  auto t = B::spawn(
+      [](std::vector<int> v) {
+        B::this_thread::yield();
+        return v.size();
+      },
+      values);
   values.clear();
   CHECK(t.join() == 3);
 }
@@ -79,7 +82,8 @@ TEST_CASE_TEMPLATE("joining_a_detached_thread_throws_invalid_argument", B, SPIND
 }
 
 // What if a thread joins itself?
-TEST_CASE_TEMPLATE("joining_yourself_throws_resource_deadlock_would_occur", B, SPINDLE_TEST_BACKENDS) {
+TEST_CASE_TEMPLATE("joining_yourself_throws_resource_deadlock_would_occur", B,
+                   SPINDLE_TEST_BACKENDS) {
   typename B::template thread<bool> slot;
   typename B::latch handle_stored(1);
   slot = B::spawn([&slot, &handle_stored] {
@@ -97,7 +101,8 @@ TEST_CASE_TEMPLATE("joining_yourself_throws_resource_deadlock_would_occur", B, S
 }
 
 // A joinable handle going out of scope is a bug: does the program stop and say why?
-TEST_CASE_TEMPLATE("destroying_a_joinable_handle_terminates_with_a_message", B, SPINDLE_TEST_BACKENDS) {
+TEST_CASE_TEMPLATE("destroying_a_joinable_handle_terminates_with_a_message", B,
+                   SPINDLE_TEST_BACKENDS) {
   auto outcome = spindle_test::run_in_child([] {
     auto t = B::spawn(spindle::spawn_options{.name = "forgotten"}, [] {});
     return 0;
@@ -226,8 +231,8 @@ TEST_CASE_TEMPLATE("spawn_takes_its_options_as_a_bare_braced_list_or_spelled_out
                    SPINDLE_TEST_BACKENDS) {
   auto name_inside = [] { return std::string(B::this_thread::name()); };
   auto braced = B::spawn({.name = "braced", .stack_size = 256 * 1024}, name_inside);
-  auto spelled = B::spawn(spindle::spawn_options{.name = "spelled", .stack_size = 256 * 1024},
-                          name_inside);
+  auto spelled =
+      B::spawn(spindle::spawn_options{.name = "spelled", .stack_size = 256 * 1024}, name_inside);
   CHECK(braced.name() == "braced");
   CHECK(spelled.name() == "spelled");
   CHECK(braced.join() == "braced");
@@ -268,7 +273,8 @@ TEST_CASE_TEMPLATE("sleep_until_a_past_time_returns", B, SPINDLE_TEST_BACKENDS) 
 }
 
 // Many threads spawning threads, under many schedules: does every result come back?
-TEST_CASE_TEMPLATE("threads_spawned_by_threads_all_return_their_results", B, SPINDLE_TEST_BACKENDS) {
+TEST_CASE_TEMPLATE("threads_spawned_by_threads_all_return_their_results", B,
+                   SPINDLE_TEST_BACKENDS) {
   under_many_schedules<B>([] {
     auto parent = B::spawn([] {
       std::vector<typename B::template thread<int>> children;
@@ -376,4 +382,4 @@ TEST_CASE_TEMPLATE("a_thread_waiting_at_a_fork_is_copied_on_green_and_stays_behi
   CHECK(outcome.out == (spindle_test::is_green<B> ? "joined 6" : "no such process"));
 }
 
-}  // TEST_SUITE
+}  // TEST_SUITE("thread")

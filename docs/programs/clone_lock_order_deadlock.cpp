@@ -32,8 +32,8 @@ void take_both(spindle::clone::mutex& a, spindle::clone::mutex& b, milliseconds 
 int main() {
   auto alice = spindle::clone::spawn({.name = "alice"}, take_both, std::ref(first),
                                      std::ref(second), milliseconds(50));
-  auto bob = spindle::clone::spawn({.name = "bob"}, take_both, std::ref(second),
-                                   std::ref(first), milliseconds(100));
+  auto bob = spindle::clone::spawn({.name = "bob"}, take_both, std::ref(second), std::ref(first),
+                                   milliseconds(100));
   alice.join();
   bob.join();
   std::printf("both joined\n");

@@ -25,10 +25,11 @@ std::string look(const char* who, int mine, spindle::clone::latch& all_set) {
   auto tp = static_cast<std::intptr_t>(pthread_self());  // the thread pointer
   auto offset = [tp](const void* p) { return reinterpret_cast<std::intptr_t>(p) - tp; };
   char line[256];
-  std::snprintf(line, sizeof line, "%-4s pid %d tid %d  errno %d at tp%+ld  calls %d at tp%+ld"
-                "  stack at tp%+ld", who, getpid(), gettid(), errno,
-                static_cast<long>(offset(&errno)), calls, static_cast<long>(offset(&calls)),
-                static_cast<long>(offset(&on_stack)));
+  std::snprintf(line, sizeof line,
+                "%-4s pid %d tid %d  errno %d at tp%+ld  calls %d at tp%+ld"
+                "  stack at tp%+ld",
+                who, getpid(), gettid(), errno, static_cast<long>(offset(&errno)), calls,
+                static_cast<long>(offset(&calls)), static_cast<long>(offset(&on_stack)));
   return line;
 }
 

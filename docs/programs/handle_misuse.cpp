@@ -9,8 +9,8 @@
 namespace green = spindle::green;
 
 void report(const std::system_error& e) {
-  std::printf("std::system_error (%s): %s\n\n", e.code() == std::errc::invalid_argument
-                                                      ? "invalid_argument"
+  std::printf("std::system_error (%s): %s\n\n",
+              e.code() == std::errc::invalid_argument ? "invalid_argument"
                                                       : "resource_deadlock_would_occur",
               e.what());
 }

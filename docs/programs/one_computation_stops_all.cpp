@@ -46,8 +46,9 @@ void ticks_while_main_computes(const char* how) {
   double cpu = cpu_ms() - cpu_before;
   done = true;
   ticker.join();
-  std::printf("%-24s the ticker ticked %3d times in 300 ms (the kernel thread ran %.0f ms of them)\n",
-              how, seen, cpu);
+  std::printf(
+      "%-24s the ticker ticked %3d times in 300 ms (the kernel thread ran %.0f ms of them)\n", how,
+      seen, cpu);
 }
 
 int main() {

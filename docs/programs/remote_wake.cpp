@@ -6,9 +6,8 @@
 #include <signal.h>
 
 #include <cstdio>
-#include <thread>
-
 #include <spindle/green.hpp>
+#include <thread>
 
 namespace green = spindle::green;
 

@@ -162,15 +162,15 @@ double time_dirtying_after_fork(touched_memory& memory, dirtying_samples& into) 
 
 // Everything measured at one size of the parent's memory.
 struct step {
-  std::size_t target_bytes = 0;   // what the parent touched
-  long rss_kib = 0;               // VmRSS then: the touched memory and the program itself
-  long page_tables_kib = 0;       // VmPTE then
+  std::size_t target_bytes = 0;      // what the parent touched
+  long rss_kib = 0;                  // VmRSS then: the touched memory and the program itself
+  long page_tables_kib = 0;          // VmPTE then
   double child_page_tables_kib = 0;  // the child's VmPTE just after fork; median
-  compare::spread fork_ns;        // the fork call in the parent, on the clock
-  compare::spread fork_cpu_ns;    // the same, in the parent's processor time
-  double fork_minor_faults = 0;   // the parent's, during the fork call; median
-  compare::spread dirty_ns;       // writing every page once, while a child shares them
-  double dirty_minor_faults = 0;  // median
+  compare::spread fork_ns;           // the fork call in the parent, on the clock
+  compare::spread fork_cpu_ns;       // the same, in the parent's processor time
+  double fork_minor_faults = 0;      // the parent's, during the fork call; median
+  compare::spread dirty_ns;          // writing every page once, while a child shares them
+  double dirty_minor_faults = 0;     // median
   compare::spread vfork_ns, clone_ns, green_ns;  // start + wait, per operation
 };
 
@@ -266,12 +266,12 @@ std::vector<step> measure_steps(const plan& p) {
 
 // Straight lines through the steps' medians, against the resident set in GiB.
 struct fits {
-  compare::line_fit fork_ms;      // fork on the clock: what a program waits
-  compare::line_fit fork_cpu_ms;  // fork in processor time: what the kernel does
+  compare::line_fit fork_ms;                // fork on the clock: what a program waits
+  compare::line_fit fork_cpu_ms;            // fork in processor time: what the kernel does
   compare::line_fit page_tables_kib;        // the parent's VmPTE
   compare::line_fit child_page_tables_kib;  // the child's: what fork copied
   compare::line_fit dirty_ms;
-  compare::line_fit dirty_faults;           // copy-on-write faults while dirtying
+  compare::line_fit dirty_faults;  // copy-on-write faults while dirtying
 };
 
 // Fits the lines. Throws std::invalid_argument for fewer than two steps.
@@ -286,9 +286,9 @@ fits fit_steps(const std::vector<step>& steps) {
     dirty_ms.push_back(s.dirty_ns.median / 1e6);
     faults.push_back(s.dirty_minor_faults);
   }
-  return {compare::fit_line(rss_gib, fork_ms),       compare::fit_line(rss_gib, fork_cpu_ms),
-          compare::fit_line(rss_gib, pte_kib),       compare::fit_line(rss_gib, child_pte_kib),
-          compare::fit_line(rss_gib, dirty_ms),      compare::fit_line(rss_gib, faults)};
+  return {compare::fit_line(rss_gib, fork_ms),  compare::fit_line(rss_gib, fork_cpu_ms),
+          compare::fit_line(rss_gib, pte_kib),  compare::fit_line(rss_gib, child_pte_kib),
+          compare::fit_line(rss_gib, dirty_ms), compare::fit_line(rss_gib, faults)};
 }
 
 // The figure Redis publishes for fork, to set this machine's beside.
@@ -298,9 +298,9 @@ constexpr double redis_low_ms_per_gb = 10, redis_high_ms_per_gb = 20;
 
 // One row per step.
 void print_table(const std::vector<step>& steps) {
-  compare::table t({"parent RSS", "page tables", "child's page tables", "fork (p10–p90)", "fork, CPU time",
-                    "faults in fork", "dirty all pages after fork", "CoW faults", "vfork + wait",
-                    "clone spawn + join", "green spawn + join"});
+  compare::table t({"parent RSS", "page tables", "child's page tables", "fork (p10–p90)",
+                    "fork, CPU time", "faults in fork", "dirty all pages after fork", "CoW faults",
+                    "vfork + wait", "clone spawn + join", "green spawn + join"});
   for (const step& s : steps) {
     t.add_row(
         {std::to_string(s.rss_kib / 1024) + " MiB", std::to_string(s.page_tables_kib) + " KiB",
@@ -334,7 +334,8 @@ void print_fits(const fits& f, std::size_t steps) {
       f.fork_ms.slope, sign_of(f.fork_ms.intercept), std::fabs(f.fork_ms.intercept),
       f.fork_ms.r_squared, f.fork_cpu_ms.slope, sign_of(f.fork_cpu_ms.intercept),
       std::fabs(f.fork_cpu_ms.intercept), f.fork_cpu_ms.r_squared, steps, f.page_tables_kib.slope,
-      f.child_page_tables_kib.slope, f.dirty_ms.slope, f.dirty_faults.slope, redis_low_ms_per_gb, redis_high_ms_per_gb, redis_source);
+      f.child_page_tables_kib.slope, f.dirty_ms.slope, f.dirty_faults.slope, redis_low_ms_per_gb,
+      redis_high_ms_per_gb, redis_source);
 }
 
 // Writing every page after fork, in milliseconds per GiB the parent touched at this step;

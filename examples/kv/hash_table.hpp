@@ -128,7 +128,8 @@ class HashTable {
   template <class Visit>
   std::uint64_t scan(std::uint64_t cursor, Visit&& visit) const {
     std::uint64_t mask = buckets_.size() - 1;
-    for (const Node* node = buckets_[cursor & mask]; node != nullptr; node = node->next) visit(*node);
+    for (const Node* node = buckets_[cursor & mask]; node != nullptr; node = node->next)
+      visit(*node);
     cursor |= ~mask;
     return reverse_bits(reverse_bits(cursor) + 1);
   }

@@ -64,8 +64,8 @@ void persistence_fields(std::string& out, const PersistenceStats& stats, const S
   field(out, "rdb_last_load_keys_loaded", stats.rdb_last_load_keys_loaded);
 }
 
-void section(std::string& out, std::size_t index, const Store& store, const Persistence& persistence,
-             const ServerFacts& facts) {
+void section(std::string& out, std::size_t index, const Store& store,
+             const Persistence& persistence, const ServerFacts& facts) {
   std::string_view name = section_names[index];
   if (name == "server") {
     field(out, "thread_backend", facts.thread_backend);
@@ -89,9 +89,9 @@ void section(std::string& out, std::size_t index, const Store& store, const Pers
   } else if (name == "spindle" && facts.spindle_section) {
     out += facts.spindle_section();
   } else if (name == "keyspace" && store.size() > 0) {
-    field(out, "db0", "keys=" + std::to_string(store.size()) + ",expires=" +
-                          std::to_string(store.expiring()) +
-                          ",avg_ttl=" + std::to_string(store.average_ttl()));
+    field(out, "db0",
+          "keys=" + std::to_string(store.size()) + ",expires=" + std::to_string(store.expiring()) +
+              ",avg_ttl=" + std::to_string(store.average_ttl()));
   }
 }
 

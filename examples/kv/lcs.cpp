@@ -23,9 +23,9 @@ namespace spindle_kv {
 namespace {
 
 struct LcsOptions {
-  bool length_only = false;       // LEN: the length, as an integer
-  bool ranges = false;            // IDX: the matching ranges and the length
-  bool with_match_length = false;  // WITHMATCHLEN: each range with its length
+  bool length_only = false;           // LEN: the length, as an integer
+  bool ranges = false;                // IDX: the matching ranges and the length
+  bool with_match_length = false;     // WITHMATCHLEN: each range with its length
   std::int64_t min_match_length = 0;  // MINMATCHLEN: shorter ranges are left out
 };
 
@@ -66,7 +66,8 @@ class LcsTable {
       : columns_(b.size() + 1), cells_((a.size() + 1) * columns_, 0) {
     for (std::size_t i = 1; i <= a.size(); ++i)
       for (std::size_t j = 1; j <= b.size(); ++j)
-        cell(i, j) = a[i - 1] == b[j - 1] ? cell(i - 1, j - 1) + 1 : std::max(cell(i - 1, j), cell(i, j - 1));
+        cell(i, j) = a[i - 1] == b[j - 1] ? cell(i - 1, j - 1) + 1
+                                          : std::max(cell(i - 1, j), cell(i, j - 1));
   }
   std::uint32_t at(std::size_t i, std::size_t j) const { return cells_[i * columns_ + j]; }
 
@@ -93,14 +94,18 @@ std::string walk_back(const LcsTable& table, std::string_view a, std::string_vie
       --i;
       --j;
       // A match right after a match extends the range backwards: a mismatch closes it.
-      if (!open) range = MatchRange{static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(i),
-                                    static_cast<std::uint32_t>(j), static_cast<std::uint32_t>(j)};
+      if (!open)
+        range = MatchRange{static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(i),
+                           static_cast<std::uint32_t>(j), static_cast<std::uint32_t>(j)};
       range.a_start = static_cast<std::uint32_t>(i);
       range.b_start = static_cast<std::uint32_t>(j);
       open = true;
       close = i == 0 || j == 0;
     } else {
-      if (table.at(i - 1, j) > table.at(i, j - 1)) --i; else --j;
+      if (table.at(i - 1, j) > table.at(i, j - 1))
+        --i;
+      else
+        --j;
       close = open;
     }
     if (close) {
@@ -134,7 +139,8 @@ Action lcs(Call& call) {
   // Values are at most 512 MiB, so the lengths fit the table's 32-bit cells.
   std::uint64_t table_bytes = (a.size() + 1ull) * (b.size() + 1ull) * sizeof(std::uint32_t);
   if (table_bytes > static_cast<std::uint64_t>(max_bulk_length))
-    return error(call, "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len");
+    return error(call,
+                 "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len");
   std::optional<LcsTable> table;
   try {
     table.emplace(a, b);

@@ -73,7 +73,8 @@ std::string socket_address(int fd, SocketEnd end) {
   sockaddr_storage address{};
   socklen_t length = sizeof address;
   auto* raw = reinterpret_cast<sockaddr*>(&address);
-  int got = end == SocketEnd::peer ? ::getpeername(fd, raw, &length) : ::getsockname(fd, raw, &length);
+  int got =
+      end == SocketEnd::peer ? ::getpeername(fd, raw, &length) : ::getsockname(fd, raw, &length);
   if (got != 0) return "";
   char text[INET6_ADDRSTRLEN] = "";
   int port = 0;

@@ -140,7 +140,8 @@ void Persistence::record_child_exit(Store& store, bool succeeded) {
 PersistenceStats Persistence::stats() const {
   PersistenceStats now = stats_;
   now.rdb_bgsave_in_progress = background_save_in_progress();
-  if (now.rdb_bgsave_in_progress) now.rdb_current_bgsave_time_sec = (unix_time_ms() - child_started_ms_) / 1000;
+  if (now.rdb_bgsave_in_progress)
+    now.rdb_current_bgsave_time_sec = (unix_time_ms() - child_started_ms_) / 1000;
   return now;
 }
 

@@ -28,15 +28,15 @@ namespace spindle_kv {
 
 // The numbers INFO shows in its Persistence and Stats sections, named as Redis names them.
 struct PersistenceStats {
-  std::int64_t rdb_last_save_time = 0;         // unix s of the last good save (or of start-up)
-  bool rdb_last_bgsave_status_ok = true;       // did the last BGSAVE (or SAVE) succeed?
-  std::int64_t rdb_last_bgsave_time_sec = -1;  // how long the last BGSAVE took
+  std::int64_t rdb_last_save_time = 0;            // unix s of the last good save (or of start-up)
+  bool rdb_last_bgsave_status_ok = true;          // did the last BGSAVE (or SAVE) succeed?
+  std::int64_t rdb_last_bgsave_time_sec = -1;     // how long the last BGSAVE took
   std::int64_t rdb_current_bgsave_time_sec = -1;  // how long the running one has taken
   bool rdb_bgsave_in_progress = false;
-  std::int64_t rdb_saves = 0;                  // snapshots written since start-up
+  std::int64_t rdb_saves = 0;  // snapshots written since start-up
   std::int64_t rdb_last_load_keys_loaded = 0;
   std::int64_t rdb_last_load_keys_expired = 0;
-  std::int64_t latest_fork_usec = 0;           // how long the last fork() blocked the server
+  std::int64_t latest_fork_usec = 0;  // how long the last fork() blocked the server
   std::int64_t total_forks = 0;
 };
 
@@ -89,8 +89,8 @@ class Persistence {
 
   // The running BGSAVE, if any.
   pid_t child_ = -1;
-  std::int64_t child_started_ms_ = 0;           // unix ms at the fork
-  std::uint64_t changes_before_child_ = 0;      // store changes the child's snapshot covers
+  std::int64_t child_started_ms_ = 0;       // unix ms at the fork
+  std::uint64_t changes_before_child_ = 0;  // store changes the child's snapshot covers
 };
 
 }  // namespace spindle_kv

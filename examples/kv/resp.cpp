@@ -55,7 +55,8 @@ RequestParser::Status RequestParser::next(Argv& argv) {
       pos_ = 0;
       // A huge request (a 256 MiB SET) must not keep its buffer once it has run.
       constexpr std::size_t capacity_kept = 64 * 1024;
-      if (buffer_.capacity() > capacity_kept && buffer_.size() <= capacity_kept) buffer_.shrink_to_fit();
+      if (buffer_.capacity() > capacity_kept && buffer_.size() <= capacity_kept)
+        buffer_.shrink_to_fit();
       return Status::need_more;
     }
   }

@@ -188,8 +188,10 @@ void Server<B>::converse(int fd) {
     After after = run_requests(parser, argv, client, replies);
     if (after == After::keep_open && parser.buffered() > options_.max_query_buffer) {
       std::string limit = std::to_string(options_.max_query_buffer);
-      append_error(replies, "ERR Protocol error: the request is over the client query buffer "
-                            "limit of " + limit + " bytes");
+      append_error(replies,
+                   "ERR Protocol error: the request is over the client query buffer "
+                   "limit of " +
+                       limit + " bytes");
       after = After::close;
     }
     if (!replies.empty()) B::io::send(fd, replies.data(), replies.size());

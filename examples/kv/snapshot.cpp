@@ -128,7 +128,8 @@ std::size_t write_records(FileWriter& out, const Store& store, const std::filesy
 // the end nor make it allocate more than the file holds.
 class FileReader {
  public:
-  explicit FileReader(const std::filesystem::path& path) : path_(path), in_(path, std::ios::binary) {
+  explicit FileReader(const std::filesystem::path& path)
+      : path_(path), in_(path, std::ios::binary) {
     if (!in_) fail_system("cannot open", path);
     std::error_code error;
     size_ = std::filesystem::file_size(path, error);
@@ -138,7 +139,8 @@ class FileReader {
   std::string take(std::size_t size) {
     if (size > size_ - offset_) corrupt("truncated");
     std::string bytes(size, '\0');
-    if (!in_.read(bytes.data(), static_cast<std::streamsize>(size))) fail_system("cannot read", path_);
+    if (!in_.read(bytes.data(), static_cast<std::streamsize>(size)))
+      fail_system("cannot read", path_);
     offset_ += size;
     crc_ = crc32(crc_, bytes);
     return bytes;
@@ -199,7 +201,8 @@ void read_end(FileReader& in, std::uint64_t records) {
 
 std::uint32_t crc32(std::uint32_t crc, std::string_view data) {
   crc = ~crc;
-  for (char byte : data) crc = crc_table[(crc ^ static_cast<unsigned char>(byte)) & 0xFF] ^ (crc >> 8);
+  for (char byte : data)
+    crc = crc_table[(crc ^ static_cast<unsigned char>(byte)) & 0xFF] ^ (crc >> 8);
   return ~crc;
 }
 
@@ -214,7 +217,8 @@ std::size_t write_snapshot(const Store& store, const std::filesystem::path& dir)
     FileWriter out(temp);
     std::size_t count = write_records(out, store, temp);
     out.sync_and_close();
-    if (::rename(temp.c_str(), final_path.c_str()) != 0) fail_system("cannot rename to", final_path);
+    if (::rename(temp.c_str(), final_path.c_str()) != 0)
+      fail_system("cannot rename to", final_path);
     sync_directory(dir);
     return count;
   } catch (...) {

@@ -39,9 +39,9 @@ class SnapshotError : public std::runtime_error {
 };
 
 struct LoadReport {
-  bool found = false;             // false: dir held no snapshot; the store is left as it was
+  bool found = false;  // false: dir held no snapshot; the store is left as it was
   std::size_t keys_loaded = 0;
-  std::size_t keys_expired = 0;   // keys whose expiry time had passed, left out
+  std::size_t keys_expired = 0;  // keys whose expiry time had passed, left out
 };
 
 // Writes every live key of store to dir/dump.spkv, replacing it atomically as above.

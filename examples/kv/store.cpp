@@ -133,7 +133,8 @@ std::optional<std::string> Store::random_key() {
     // so keys sharing a bucket are a little less likely each, as in Redis.
     std::size_t bucket = static_cast<std::size_t>(random_()) % entries_.bucket_count();
     std::size_t in_bucket = 0;
-    for (const Node* node = entries_.bucket(bucket); node != nullptr; node = node->next) ++in_bucket;
+    for (const Node* node = entries_.bucket(bucket); node != nullptr; node = node->next)
+      ++in_bucket;
     if (in_bucket == 0) continue;
     const Node* picked = entries_.bucket(bucket);
     for (std::size_t skip = static_cast<std::size_t>(random_()) % in_bucket; skip > 0; --skip)
@@ -146,7 +147,8 @@ std::optional<std::string> Store::random_key() {
 
 std::uint64_t Store::watch(std::string_view key) {
   auto it = watched_.find(key);
-  if (it == watched_.end()) it = watched_.emplace(std::string(key), Watch{0, next_version_++}).first;
+  if (it == watched_.end())
+    it = watched_.emplace(std::string(key), Watch{0, next_version_++}).first;
   ++it->second.watchers;
   return it->second.version;
 }

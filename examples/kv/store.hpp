@@ -114,7 +114,8 @@ class Store {
     if (entries_.size() == 0) return 0;
     std::int64_t time = now();
     std::size_t examined = 0;
-    std::size_t buckets_left = count > std::numeric_limits<std::size_t>::max() / 10 ? count : count * 10;
+    std::size_t buckets_left =
+        count > std::numeric_limits<std::size_t>::max() / 10 ? count : count * 10;
     do {
       cursor = entries_.scan(cursor, [&](const Node& node) {
         ++examined;
@@ -188,7 +189,9 @@ class Store {
   // Lets the watched keys' map take a string_view without building a std::string.
   struct KeyHash {
     using is_transparent = void;
-    std::size_t operator()(std::string_view key) const { return std::hash<std::string_view>()(key); }
+    std::size_t operator()(std::string_view key) const {
+      return std::hash<std::string_view>()(key);
+    }
   };
   // The expiry index: (expires_at, key) for each key that has an expiry time. The key
   // pointer points into the table's node, which never moves while the key exists.

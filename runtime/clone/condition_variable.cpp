@@ -41,8 +41,9 @@ void relock(std::unique_lock<mutex>& lock) {
 
 condition_variable::~condition_variable() {
   if (!waiters_.empty()) {
-    std::fprintf(stderr, "spindle: a clone condition_variable was destroyed while threads "
-                         "were waiting on it. Terminating.\n");
+    std::fprintf(stderr,
+                 "spindle: a clone condition_variable was destroyed while threads "
+                 "were waiting on it. Terminating.\n");
     std::terminate();
   }
 }

@@ -3,9 +3,9 @@
 // Concept: the parking lot counts live threads and threads blocked with no deadline,
 // exactly, under one lock. When the two are equal, no thread is left to wake any other:
 // one blocking call fails with this report, chosen as on the green backend
-// (runtime/common/deadlock_report.hpp: choose_deadlock_victim). Only threads that have called spindle are known; see
-// docs/09-clone-backend.md for what that means for threads made by other means.
-// Explained in: docs/07-deadlock.md. Read next: runtime/clone/mutex.cpp.
+// (runtime/common/deadlock_report.hpp: choose_deadlock_victim). Only threads that have called
+// spindle are known; see docs/09-clone-backend.md for what that means for threads made by other
+// means. Explained in: docs/07-deadlock.md. Read next: runtime/clone/mutex.cpp.
 #include "../common/deadlock_report.hpp"
 #include "parking_lot.hpp"
 

@@ -19,10 +19,10 @@
 #include <string_view>
 
 #include "../common/deadlock_report.hpp"
+#include "../common/run_clock.hpp"
 #include "../common/thread_dump_signal.hpp"
 #include "kernel_thread.hpp"
 #include "parking_lot.hpp"
-#include "../common/run_clock.hpp"
 
 namespace spindle::clone::detail {
 namespace {

@@ -37,36 +37,36 @@ inline constexpr std::size_t max_libc_tls_size = 1024;
 
 // Everything the backend uses from glibc, resolved once by glibc().
 struct glibc_abi {
-    // Private functions of ld.so and libc, called with a thread control block (tcb).
-    void* (*allocate_tls)(void* tcb);                  // _dl_allocate_tls: new DTV, static TLS set up
-    void (*deallocate_tls)(void* tcb, bool free_tcb);  // _dl_deallocate_tls: frees DTV, dynamic TLS
-    void (*call_tls_dtors)();                          // __call_tls_dtors: thread_local destructors
-    void (*ctype_init)();                              // __ctype_init: this thread's <ctype.h> tables
-    void (*res_iclose)(void* state, bool free_addresses);  // __res_iclose: closes a resolver state
+  // Private functions of ld.so and libc, called with a thread control block (tcb).
+  void* (*allocate_tls)(void* tcb);                  // _dl_allocate_tls: new DTV, static TLS set up
+  void (*deallocate_tls)(void* tcb, bool free_tcb);  // _dl_deallocate_tls: frees DTV, dynamic TLS
+  void (*call_tls_dtors)();                          // __call_tls_dtors: thread_local destructors
+  void (*ctype_init)();                              // __ctype_init: this thread's <ctype.h> tables
+  void (*res_iclose)(void* state, bool free_addresses);  // __res_iclose: closes a resolver state
 
-    // Layout of struct pthread, read from libc's _thread_db_* descriptors.
-    std::size_t pthread_size;    // bytes of struct pthread: the tcb proper
-    std::ptrdiff_t tid_offset;   // pid_t tid, written by the kernel at clone and at exit
-    std::ptrdiff_t list_offset;  // list_t list, which fork() in the child unlinks
-    std::ptrdiff_t dtv_offset;   // dtv_t* of the thread's dynamic thread vector
+  // Layout of struct pthread, read from libc's _thread_db_* descriptors.
+  std::size_t pthread_size;    // bytes of struct pthread: the tcb proper
+  std::ptrdiff_t tid_offset;   // pid_t tid, written by the kernel at clone and at exit
+  std::ptrdiff_t list_offset;  // list_t list, which fork() in the child unlinks
+  std::ptrdiff_t dtv_offset;   // dtv_t* of the thread's dynamic thread vector
 
-    // struct pthread's tls_state (glibc's tls_internal_t): the buffers strsignal() and
-    // strerror() allocate for numbers they have no text for. No descriptor names them:
-    // found on a live pthread by check_glibc_abi_live (locate_message_buffers).
-    std::ptrdiff_t strsignal_buffer_offset;  // char* strsignal_buf
-    std::ptrdiff_t strerror_buffer_offset;   // char* strerror_l_buf
+  // struct pthread's tls_state (glibc's tls_internal_t): the buffers strsignal() and
+  // strerror() allocate for numbers they have no text for. No descriptor names them:
+  // found on a live pthread by check_glibc_abi_live (locate_message_buffers).
+  std::ptrdiff_t strsignal_buffer_offset;  // char* strsignal_buf
+  std::ptrdiff_t strerror_buffer_offset;   // char* strerror_l_buf
 
-    // Static TLS: the blocks below the thread pointer, the same for every thread.
-    std::size_t static_tls_size;     // bytes from the lowest block to the end of the tcb
-    std::size_t static_tls_align;    // alignment of the thread pointer
-    std::ptrdiff_t resp_offset;      // thread pointer + this = &__resp (resolver state pointer)
-    std::ptrdiff_t libc_tls_offset;  // thread pointer - this = libc.so.6's own TLS block
-    std::size_t libc_tls_size;       // bytes of that block (malloc's tcache pointer lives there)
+  // Static TLS: the blocks below the thread pointer, the same for every thread.
+  std::size_t static_tls_size;     // bytes from the lowest block to the end of the tcb
+  std::size_t static_tls_align;    // alignment of the thread pointer
+  std::ptrdiff_t resp_offset;      // thread pointer + this = &__resp (resolver state pointer)
+  std::ptrdiff_t libc_tls_offset;  // thread pointer - this = libc.so.6's own TLS block
+  std::size_t libc_tls_size;       // bytes of that block (malloc's tcache pointer lives there)
 
-    // Restartable sequences (public since glibc 2.35).
-    std::ptrdiff_t rseq_offset;   // thread pointer + this = struct rseq of the thread
-    unsigned rseq_size;           // __rseq_size; 0 when glibc did not register rseq
-    unsigned rseq_register_size;  // length the rseq system call is given (at least 32)
+  // Restartable sequences (public since glibc 2.35).
+  std::ptrdiff_t rseq_offset;   // thread pointer + this = struct rseq of the thread
+  unsigned rseq_size;           // __rseq_size; 0 when glibc did not register rseq
+  unsigned rseq_register_size;  // length the rseq system call is given (at least 32)
 };
 
 // Finds a symbol by name and version, as dlvsym(RTLD_DEFAULT, name, version) does.
@@ -88,17 +88,15 @@ void check_glibc_abi_live(glibc_abi& abi);
 const glibc_abi& glibc();
 
 // Reads the 8-byte word at `offset` from the calling thread's thread pointer (fs base).
-inline std::uint64_t read_thread_word(std::ptrdiff_t offset) noexcept
-{
-    std::uint64_t value;
-    asm volatile("movq %%fs:(%1), %0" : "=r"(value) : "r"(offset));
-    return value;
+inline std::uint64_t read_thread_word(std::ptrdiff_t offset) noexcept {
+  std::uint64_t value;
+  asm volatile("movq %%fs:(%1), %0" : "=r"(value) : "r"(offset));
+  return value;
 }
 
 // The calling thread's thread pointer: the address of its tcb.
-inline std::byte* thread_pointer() noexcept
-{
-    return reinterpret_cast<std::byte*>(read_thread_word(tcbhead::tcb));
+inline std::byte* thread_pointer() noexcept {
+  return reinterpret_cast<std::byte*>(read_thread_word(tcbhead::tcb));
 }
 
 }  // namespace spindle::clone::detail

@@ -51,8 +51,8 @@ using clone_io = io_calls<clone::backend>;
 
 template <>
 std::size_t clone_io::read(int fd, void* buffer, std::size_t size) {
-  return static_cast<std::size_t>(spindle::detail::retry(
-      [&] { return ::read(fd, buffer, size); }, park, fd, io_wait::readable, "read"));
+  return static_cast<std::size_t>(spindle::detail::retry([&] { return ::read(fd, buffer, size); },
+                                                         park, fd, io_wait::readable, "read"));
 }
 
 template <>

@@ -9,11 +9,11 @@
 // Explained in: docs/09-clone-backend.md. Read next: runtime/clone/kernel_thread.cpp.
 #pragma once
 
+#include <sys/types.h>
+
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-
-#include <sys/types.h>
 
 namespace spindle::clone::detail {
 
@@ -40,9 +40,10 @@ kernel_thread* start(thread_function fn, void* arg, std::size_t stack_size = 0);
 
 // Waits until the thread has exited (the kernel cleared its tid word), then takes its
 // memory back for reuse; `thread` is invalid afterwards. In a forked child, a thread
-// that stayed in the parent returns at once and its memory is abandoned, never reused. Throws std::invalid_argument
-// for a null thread, a thread joining itself, or one already joined or detached (as long
-// as its memory was not reused yet: after reuse a second join is undefined, as in POSIX).
+// that stayed in the parent returns at once and its memory is abandoned, never reused. Throws
+// std::invalid_argument for a null thread, a thread joining itself, or one already joined or
+// detached (as long as its memory was not reused yet: after reuse a second join is undefined, as in
+// POSIX).
 void join(kernel_thread* thread);
 
 // Whether wait_for_exit_or can sleep on a thread's exit and on a word of the caller's in

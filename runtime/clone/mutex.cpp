@@ -15,8 +15,9 @@ using detail::parking_lot;
 
 mutex::~mutex() {
   if (!waiters_.empty()) {
-    std::fprintf(stderr, "spindle: a clone mutex was destroyed while threads were waiting "
-                         "for it. Terminating.\n");
+    std::fprintf(stderr,
+                 "spindle: a clone mutex was destroyed while threads were waiting "
+                 "for it. Terminating.\n");
     std::terminate();
   }
 }

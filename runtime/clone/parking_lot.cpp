@@ -136,8 +136,8 @@ void parking_lot::park_for_exit(held& lock, record* self, const kernel_thread* t
 }
 
 bool parking_lot::park_until(held& lock, record* self,
-                             std::chrono::steady_clock::time_point deadline,
-                             thread_queue* queue, const wait_reason& why) {
+                             std::chrono::steady_clock::time_point deadline, thread_queue* queue,
+                             const wait_reason& why) {
   block(self, queue, why, false);
   lock.unlock();
   while (self->wake_word.load(std::memory_order_acquire) == 0) {

@@ -25,7 +25,7 @@ namespace spindle::clone::detail {
 
 // Drepper's three-state futex mutex, as a plain lock for the parking lot itself.
 class lot_lock {
-public:
+ public:
   void lock() noexcept;
   // Releases the lock. A wake deferred by wake_at_unlock is made in the same system call.
   void unlock() noexcept;
@@ -35,13 +35,13 @@ public:
   // by its waker. One wake waits for the unlock; a second is made at once.
   void wake_at_unlock(const std::atomic<std::uint32_t>& word) noexcept;
 
-private:
+ private:
   std::atomic<std::uint32_t> word_{0};  // 0 free, 1 held, 2 held with sleepers
   const std::atomic<std::uint32_t>* deferred_wake_ = nullptr;  // guarded by this lock
 };
 
 class parking_lot {
-public:
+ public:
   using held = std::unique_lock<lot_lock>;
   static parking_lot& instance();
 
@@ -88,7 +88,7 @@ public:
     return finished_owners_;
   }
 
-private:
+ private:
   void block(record* self, thread_queue* queue, const wait_reason& why, bool counted) noexcept;
   // block, counted; throws deadlock_error (unblocked, lock held) if `self` is failed.
   void block_for_ever(record* self, thread_queue* queue, const wait_reason& why);
@@ -100,11 +100,11 @@ private:
   std::string describe_deadlock(const record* failed) const;
 
   lot_lock lock_;
-  record* all_ = nullptr;       // registered threads, linked by all_next; guarded by lock_
-  std::size_t live_ = 0;        // registered and not finished; guarded by lock_
-  std::size_t blocked_ = 0;     // parked with no deadline; guarded by lock_
-  std::uint64_t parks_ = 0;     // guarded by lock_
-  std::uint64_t entered_ = 0;   // threads that entered, for the statistics; guarded by lock_
+  record* all_ = nullptr;      // registered threads, linked by all_next; guarded by lock_
+  std::size_t live_ = 0;       // registered and not finished; guarded by lock_
+  std::size_t blocked_ = 0;    // parked with no deadline; guarded by lock_
+  std::uint64_t parks_ = 0;    // guarded by lock_
+  std::uint64_t entered_ = 0;  // threads that entered, for the statistics; guarded by lock_
   // Names of threads that finished holding a mutex, for the report; guarded by lock_.
   spindle::detail::finished_owners finished_owners_;
 };

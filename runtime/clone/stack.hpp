@@ -2,21 +2,22 @@
 //
 // Concept: each clone thread runs in one anonymous mapping (MAP_STACK) laid out as
 //
-//     low  [signal stack][guard page][stack, grows down ...][thread_memory][static TLS][struct pthread]  high
+//     low  [signal stack][guard page][stack, grows down ...][thread_memory][static TLS][struct
+//     pthread]  high
 //                                                           ^ stack_top                ^ tcb
 //
 // The PROT_NONE guard page turns a stack overflow into a fault instead of silent damage
 // to a neighbour, and the signal stack below it is where the fault's handler runs
-// (runtime/clone/overflow.cpp), since the overflowed stack has no room left. When a thread has exited (the kernel cleared its tid word) the whole
-// mapping goes to a cache and the next thread reuses it: cheaper than mmap, and the only
-// way found to give back the malloc cache glibc keeps in each thread's TLS. Detached
-// threads wait on a list until their tid word reads 0, checked by later acquires.
-// Explained in: docs/09-clone-backend.md. Read next: runtime/clone/kernel_thread.hpp.
+// (runtime/clone/overflow.cpp), since the overflowed stack has no room left. When a thread has
+// exited (the kernel cleared its tid word) the whole mapping goes to a cache and the next thread
+// reuses it: cheaper than mmap, and the only way found to give back the malloc cache glibc keeps in
+// each thread's TLS. Detached threads wait on a list until their tid word reads 0, checked by later
+// acquires. Explained in: docs/09-clone-backend.md. Read next: runtime/clone/kernel_thread.hpp.
 #pragma once
 
-#include <cstddef>
-
 #include <resolv.h>
+
+#include <cstddef>
 
 namespace spindle::clone::detail {
 
@@ -30,19 +31,19 @@ inline constexpr std::size_t max_stack_size = std::size_t{1} << 30;
 inline constexpr std::size_t memory_cache_limit = 40 * 1024 * 1024;
 
 struct thread_memory {
-    // Fixed when mapped:
-    std::byte* base;         // start of the mapping, the signal stack
-    std::size_t length;      // bytes mapped
-    std::byte* guard;        // the PROT_NONE page just below the stack
-    std::size_t stack_size;  // usable stack bytes asked for, rounded up to pages
-    std::byte* stack_top;    // 16-byte aligned; the stack grows down from here
-    std::byte* tcb;          // thread pointer (glibc's struct pthread) of the thread here
+  // Fixed when mapped:
+  std::byte* base;         // start of the mapping, the signal stack
+  std::size_t length;      // bytes mapped
+  std::byte* guard;        // the PROT_NONE page just below the stack
+  std::size_t stack_size;  // usable stack bytes asked for, rounded up to pages
+  std::byte* stack_top;    // 16-byte aligned; the stack grows down from here
+  std::byte* tcb;          // thread pointer (glibc's struct pthread) of the thread here
 
-    // Owned by the thread running here; kept across reuse like libc's TLS block:
-    struct __res_state resolver;  // the thread's resolver state (__resp points here)
+  // Owned by the thread running here; kept across reuse like libc's TLS block:
+  struct __res_state resolver;  // the thread's resolver state (__resp points here)
 
-    // Protected by the memory lock:
-    thread_memory* next;  // link in the cache or in the list awaiting exit
+  // Protected by the memory lock:
+  thread_memory* next;  // link in the cache or in the list awaiting exit
 };
 
 // Usable bytes of the alternate signal stack at the bottom of every thread's memory.
@@ -71,11 +72,11 @@ void release_thread_memory_after_exit(thread_memory* memory) noexcept;
 // How many mappings wait in the cache and on the list awaiting exit, and how many are
 // held by threads not yet joined or detached (for tests and the exhaustion message).
 struct thread_memory_counts {
-    std::size_t cached;
-    std::size_t awaiting_exit;
-    std::size_t in_use;         // acquired and not released (threads alive or unjoined)
-    std::size_t cached_bytes;   // bytes mapped by the cache
-    std::size_t in_use_bytes;   // bytes mapped by the memory in use and awaiting exit
+  std::size_t cached;
+  std::size_t awaiting_exit;
+  std::size_t in_use;        // acquired and not released (threads alive or unjoined)
+  std::size_t cached_bytes;  // bytes mapped by the cache
+  std::size_t in_use_bytes;  // bytes mapped by the memory in use and awaiting exit
 };
 thread_memory_counts count_thread_memory() noexcept;
 

@@ -7,18 +7,17 @@
 // tid word the kernel clears) in one sleep where the kernel has futex_waitv, else until
 // leave() wakes it and then on the tid word, before freeing the thread's memory.
 // Explained in: docs/09-clone-backend.md (a thread's life). Read next: runtime/clone/mutex.cpp.
+#include <pthread.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <pthread.h>
-
 #include <atomic>
-#include <mutex>
 #include <cerrno>
 #include <cstdio>
 #include <exception>
+#include <mutex>
 #include <string>
 #include <system_error>
 
@@ -67,7 +66,8 @@ void install_fork_handlers() {
     int error = pthread_atfork([] { parking_lot::instance().before_fork(); },
                                [] { parking_lot::instance().after_fork_in_parent(); },
                                [] { parking_lot::instance().after_fork_in_child(running_record); });
-    if (error != 0) throw std::system_error(error, std::generic_category(), "spindle: pthread_atfork");
+    if (error != 0)
+      throw std::system_error(error, std::generic_category(), "spindle: pthread_atfork");
   });
 }
 
@@ -166,9 +166,9 @@ void start(record* thread, const spawn_options& options) {
 void wait_for_finish(record* thread) {
   record* self = running();
   if (thread == self) {
-    throw std::system_error(std::make_error_code(std::errc::resource_deadlock_would_occur),
-                            "spindle::clone::thread::join: thread " + describe(self) +
-                                " tried to join itself");
+    throw std::system_error(
+        std::make_error_code(std::errc::resource_deadlock_would_occur),
+        "spindle::clone::thread::join: thread " + describe(self) + " tried to join itself");
   }
   auto& lot = parking_lot::instance();
   auto held = lot.hold();

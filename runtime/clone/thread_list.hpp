@@ -11,21 +11,21 @@
 // Explained in: docs/09-clone-backend.md. Read next: runtime/clone/credentials.hpp.
 #pragma once
 
+#include <sys/types.h>
+
 #include <atomic>
 #include <mutex>
-
-#include <sys/types.h>
 
 namespace spindle::clone::detail {
 
 struct thread_list_entry {
-    // Set before the thread is listed; read-only afterwards:
-    std::atomic<pid_t>* tid;  // the thread's tid word (see tls.hpp)
+  // Set before the thread is listed; read-only afterwards:
+  std::atomic<pid_t>* tid;  // the thread's tid word (see tls.hpp)
 
-    // Protected by the thread list lock:
-    thread_list_entry* prev;
-    thread_list_entry* next;
-    std::atomic<int> credential_request;  // 1 while a credential change waits for this thread
+  // Protected by the thread list lock:
+  thread_list_entry* prev;
+  thread_list_entry* next;
+  std::atomic<int> credential_request;  // 1 while a credential change waits for this thread
 };
 
 // The head of the circular list; its `tid` is null. Protected by the thread list lock.
@@ -41,10 +41,8 @@ void remove_from_thread_list(thread_list_entry& entry) noexcept;
 
 // Calls `visit(entry)` for every listed thread. Caller holds the thread list lock.
 template <class Visit>
-void for_each_listed_thread(Visit&& visit)
-{
-    for (thread_list_entry* e = thread_list_head.next; e != &thread_list_head; e = e->next)
-        visit(*e);
+void for_each_listed_thread(Visit&& visit) {
+  for (thread_list_entry* e = thread_list_head.next; e != &thread_list_head; e = e->next) visit(*e);
 }
 
 // Whether the list is empty in a child forked by a clone thread, where every task of

@@ -11,10 +11,10 @@
 // Explained in: docs/09-clone-backend.md. Read next: runtime/clone/stack.hpp.
 #pragma once
 
+#include <sys/types.h>
+
 #include <atomic>
 #include <cstddef>
-
-#include <sys/types.h>
 
 namespace spindle::clone::detail {
 

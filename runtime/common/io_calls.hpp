@@ -22,9 +22,9 @@ enum class io_wait { readable, writable };
 using io_clock = std::chrono::steady_clock;
 
 [[noreturn]] inline void throw_io_error(int error, const char* call, int fd) {
-  throw std::system_error(error, std::system_category(),
-                          std::string("spindle::io::") + call + " on descriptor " +
-                              std::to_string(fd));
+  throw std::system_error(
+      error, std::system_category(),
+      std::string("spindle::io::") + call + " on descriptor " + std::to_string(fd));
 }
 
 // The moment `timeout` from now; a timeout longer than the clock can count (such as

@@ -1,10 +1,10 @@
 // runtime/common/local.cpp — keys and destruction for spindle::local<T>, both backends.
 // Explained in: docs/06-synchronisation.md (thread-local storage).
 // Read next: runtime/green/local.cpp.
+#include "spindle/local.hpp"
+
 #include <atomic>
 #include <utility>
-
-#include "spindle/local.hpp"
 
 namespace spindle::detail {
 

@@ -25,7 +25,7 @@ namespace spindle::green {
 namespace {
 
 class aging_policy final : public policy {
-public:
+ public:
   explicit aging_policy(aging_options options) : picks_per_level_(options.picks_per_level) {}
 
   void awakened(detail::record* thread) noexcept override {
@@ -50,7 +50,7 @@ public:
     return text;
   }
 
-private:
+ private:
   const std::int64_t picks_per_level_;  // picks a waiting thread waits per level gained
   std::int64_t picks_ = 0;              // threads picked so far: the clock of age
   detail::ready_heap ready_;            // key: picks_ at arrival - priority * picks_per_level_
@@ -60,7 +60,8 @@ private:
 
 std::unique_ptr<policy> make_aging_policy(aging_options options) {
   if (options.picks_per_level < 1) {
-    throw std::invalid_argument("spindle::green::make_aging_policy: picks_per_level must be at least 1");
+    throw std::invalid_argument(
+        "spindle::green::make_aging_policy: picks_per_level must be at least 1");
   }
   return std::make_unique<aging_policy>(options);
 }

@@ -27,7 +27,7 @@ struct code_range {
   std::uintptr_t base = 0;           // the object's load address (dlpi_addr)
   const char* object = nullptr;      // its path; the loader keeps the string while loaded
   code_owner owner = code_owner::library;
-  bool keeps_object_lists = false;   // libc or the loader: dladdr reads what they change
+  bool keeps_object_lists = false;  // libc or the loader: dladdr reads what they change
 };
 
 // Enough for a program and its libraries: an ordinary spindle test maps about a dozen
@@ -117,11 +117,13 @@ void describe_code_address(spindle::detail::signal_safe_text& out, std::uintptr_
   out.text(" (");
   if (found.dli_sname && found.dli_saddr) {
     out.text(found.dli_sname).text("+");
-    out.address(reinterpret_cast<const void*>(pc - reinterpret_cast<std::uintptr_t>(found.dli_saddr)));
+    out.address(
+        reinterpret_cast<const void*>(pc - reinterpret_cast<std::uintptr_t>(found.dli_saddr)));
     out.text(" in ").text(object);
   } else {
     out.text(object).text("+");
-    out.address(reinterpret_cast<const void*>(pc - reinterpret_cast<std::uintptr_t>(found.dli_fbase)));
+    out.address(
+        reinterpret_cast<const void*>(pc - reinterpret_cast<std::uintptr_t>(found.dli_fbase)));
   }
   out.text(")");
 }

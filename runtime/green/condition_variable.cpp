@@ -20,15 +20,17 @@ namespace {
 }
 
 void require_owned(const std::unique_lock<mutex>& lock) {
-  if (!lock.owns_lock()) [[unlikely]] throw_not_owned();
+  if (!lock.owns_lock()) [[unlikely]]
+    throw_not_owned();
 }
 
 }  // namespace
 
 condition_variable::~condition_variable() {
   if (!waiters_.empty()) {
-    std::fprintf(stderr, "spindle: a green condition_variable was destroyed while threads "
-                         "were waiting on it. Terminating.\n");
+    std::fprintf(stderr,
+                 "spindle: a green condition_variable was destroyed while threads "
+                 "were waiting on it. Terminating.\n");
     std::terminate();
   }
 }
@@ -38,7 +40,8 @@ condition_variable::~condition_variable() {
 // the rest (no scheduler yet, another kernel thread) is out of line.
 detail::scheduler& condition_variable::home_checked(const char* call) {
   detail::scheduler* s = detail::current_scheduler;
-  if (home_ == s) [[likely]] return *s;
+  if (home_ == s) [[likely]]
+    return *s;
   if (home_ == &detail::no_home_yet && s) {
     home_ = s;
     return *s;
@@ -90,13 +93,15 @@ std::cv_status condition_variable::wait_until(std::unique_lock<mutex>& lock,
 // frame to come back to.
 void condition_variable::notify_one() {
   detail::scheduler* s = detail::current_scheduler;
-  if (home_ != s) [[unlikely]] return notify_on_slow_path(false);
+  if (home_ != s) [[unlikely]]
+    return notify_on_slow_path(false);
   if (detail::record* first = waiters_.front()) s->wake(first);
 }
 
 void condition_variable::notify_all() {
   detail::scheduler* s = detail::current_scheduler;
-  if (home_ != s) [[unlikely]] return notify_on_slow_path(true);
+  if (home_ != s) [[unlikely]]
+    return notify_on_slow_path(true);
   while (detail::record* first = waiters_.front()) s->wake(first);
 }
 

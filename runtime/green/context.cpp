@@ -44,7 +44,8 @@ namespace spindle::green::detail {
 // The trace check comes first and leads elsewhere, so that the switch itself calls
 // nothing but the jump and needs no frame to keep its values across a call.
 void scheduler::switch_to(record* next) {
-  if (tracing_) [[unlikely]] return traced_switch_to(next);
+  if (tracing_) [[unlikely]]
+    return traced_switch_to(next);
   jump_to(next);
 }
 
@@ -75,9 +76,7 @@ void scheduler::jump_to(record* next) {
 // Whoever switched here passed the slot for its own context as the jump's data: the
 // record of the thread that switched away (any thread, not the one this one switched
 // to), or a slot no one reads when that thread finished (finish_running).
-void scheduler::arrived(transfer from) noexcept {
-  *static_cast<context*>(from.data) = from.fctx;
-}
+void scheduler::arrived(transfer from) noexcept { *static_cast<context*>(from.data) = from.fctx; }
 
 // The first act of every context that starts running, on its new stack.
 void scheduler::started(transfer from) noexcept {

@@ -11,7 +11,6 @@
 #pragma once
 
 #include <boost/context/detail/fcontext.hpp>
-
 #include <cstddef>
 
 #include "spindle/green/detail/record.hpp"
@@ -29,8 +28,8 @@ using context_entry = void (*)(transfer) noexcept;
 // growing down from `top` (which must lie inside the stack: spindle puts the thread record
 // above it). Touches only the 64 bytes below `top`; runs nothing.
 inline context make_context(const stack_span& stack, void* top, context_entry entry) noexcept {
-  std::size_t below = static_cast<std::size_t>(static_cast<std::byte*>(top) -
-                                               static_cast<std::byte*>(stack.low));
+  std::size_t below =
+      static_cast<std::size_t>(static_cast<std::byte*>(top) - static_cast<std::byte*>(stack.low));
   return boost::context::detail::make_fcontext(top, below, entry);
 }
 

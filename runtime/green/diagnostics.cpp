@@ -12,9 +12,9 @@
 
 #include <chrono>
 #include <cstdio>
-#include <string>
 #include <iostream>
 #include <sstream>
+#include <string>
 #include <string_view>
 
 #include "../common/deadlock_report.hpp"

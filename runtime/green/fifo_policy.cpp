@@ -13,12 +13,12 @@ namespace spindle::green {
 namespace {
 
 class fifo_policy final : public policy {
-public:
+ public:
   void awakened(detail::record* thread) noexcept override { run_queue_.push_back(thread); }
   detail::record* pick_next() noexcept override { return run_queue_.pop_front(); }
   bool has_ready() const noexcept override { return !run_queue_.empty(); }
 
-private:
+ private:
   detail::thread_queue run_queue_;
 };
 

@@ -50,8 +50,8 @@ using green_io = io_calls<green::backend>;
 template <>
 std::size_t green_io::read(int fd, void* buffer, std::size_t size) {
   make_non_blocking(fd, "read");
-  return static_cast<std::size_t>(spindle::detail::retry(
-      [&] { return ::read(fd, buffer, size); }, park, fd, io_wait::readable, "read"));
+  return static_cast<std::size_t>(spindle::detail::retry([&] { return ::read(fd, buffer, size); },
+                                                         park, fd, io_wait::readable, "read"));
 }
 
 template <>
@@ -65,9 +65,9 @@ std::size_t green_io::write(int fd, const void* data, std::size_t size) {
 
 template <>
 std::size_t green_io::recv(int fd, void* buffer, std::size_t size, int flags) {
-  return static_cast<std::size_t>(spindle::detail::retry(
-      [&] { return ::recv(fd, buffer, size, flags | MSG_DONTWAIT); }, park, fd,
-      io_wait::readable, "recv"));
+  return static_cast<std::size_t>(
+      spindle::detail::retry([&] { return ::recv(fd, buffer, size, flags | MSG_DONTWAIT); }, park,
+                             fd, io_wait::readable, "recv"));
 }
 
 template <>

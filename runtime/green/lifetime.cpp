@@ -132,7 +132,7 @@ scheduler::~scheduler() {
 void scheduler::retire(scheduler* s) noexcept {
   s->watchdog_.stop();  // abandoned threads cannot stall anyone now
   s->preemption_.stop();
-  s->unlist();          // its kernel thread is leaving: no tool can look at it now
+  s->unlist();                        // its kernel thread is leaving: no tool can look at it now
   if (s->inbox_) s->inbox_->close();  // handles held elsewhere now post in vain
   s->reap_finished();
   destroy_locals(&s->root_);

@@ -26,7 +26,7 @@ struct lottery_data {
 };
 
 class lottery_policy final : public policy {
-public:
+ public:
   explicit lottery_policy(std::uint64_t seed) : random_(seed) {}
 
   void awakened(detail::record* thread) noexcept override {
@@ -58,7 +58,7 @@ public:
     return std::to_string(thread->tickets) + " tickets";
   }
 
-private:
+ private:
   static std::uint64_t tickets_of(const detail::record* r) noexcept {
     return policy_data<lottery_data>(r).tickets;
   }

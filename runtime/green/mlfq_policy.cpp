@@ -32,13 +32,13 @@ namespace spindle::green {
 namespace {
 
 struct mlfq_data {
-  std::int64_t used;     // ns run at the current level since the thread arrived there
-  std::uint32_t epoch;   // the boost it has seen; behind the policy's: back to the top
-  std::uint32_t level;   // 0 the top
+  std::int64_t used;    // ns run at the current level since the thread arrived there
+  std::uint32_t epoch;  // the boost it has seen; behind the policy's: back to the top
+  std::uint32_t level;  // 0 the top
 };
 
 class mlfq_policy final : public policy {
-public:
+ public:
   explicit mlfq_policy(mlfq_options options)
       : queues_(options.levels),
         allotment_(std::chrono::nanoseconds(options.allotment).count()),
@@ -62,7 +62,8 @@ public:
     return false;
   }
 
-  void stopped(detail::record* thread, std::chrono::nanoseconds ran, stop_reason) noexcept override {
+  void stopped(detail::record* thread, std::chrono::nanoseconds ran,
+               stop_reason) noexcept override {
     mlfq_data& d = current(thread);
     d.used += ran.count();
     if (d.used >= allotment_at(d.level) && d.level + 1 < queues_.size()) {  // rule 4
@@ -81,7 +82,7 @@ public:
            std::to_string(allotment_at(d.level) / 1000) + " us used";
   }
 
-private:
+ private:
   std::int64_t allotment_at(std::uint32_t level) const noexcept { return allotment_ << level; }
 
   // The thread's data, moved to the top if a boost happened since it last looked; a

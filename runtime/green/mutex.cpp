@@ -1,5 +1,6 @@
 // runtime/green/mutex.cpp — the green mutex: an owner and a wait queue.
-// Explained in: docs/06-synchronisation.md (mutex). Read next: runtime/green/condition_variable.cpp.
+// Explained in: docs/06-synchronisation.md (mutex). Read next:
+// runtime/green/condition_variable.cpp.
 #include "spindle/green/mutex.hpp"
 
 #include <cassert>
@@ -15,8 +16,9 @@ namespace spindle::green {
 // Destroying a mutex that threads wait on would leave their queue links dangling.
 mutex::~mutex() {
   if (!waiters_.empty()) {
-    std::fprintf(stderr, "spindle: a green mutex was destroyed while threads were waiting "
-                         "for it. Terminating.\n");
+    std::fprintf(stderr,
+                 "spindle: a green mutex was destroyed while threads were waiting "
+                 "for it. Terminating.\n");
     std::terminate();
   }
 }

@@ -2,11 +2,12 @@
 // by name.
 // Explained in: docs/05-scheduler.md (policies) and docs/14-scheduling-policies.md.
 // Read next: runtime/green/thread.cpp.
+#include "spindle/green/policy.hpp"
+
 #include <stdexcept>
 #include <string>
 
 #include "scheduler.hpp"
-#include "spindle/green/policy.hpp"
 
 namespace spindle::green {
 

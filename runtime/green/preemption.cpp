@@ -19,8 +19,8 @@
 
 #include "code_ranges.hpp"
 #include "scheduler.hpp"
-#include "stack.hpp"
 #include "spindle/green/preemption.hpp"
+#include "stack.hpp"
 
 namespace spindle::green::detail {
 
@@ -53,8 +53,8 @@ void count(std::atomic<std::uint64_t>& counter) noexcept {
 std::int64_t current_slice() {
   std::int64_t now = slice_ns.load(std::memory_order_relaxed);
   if (now != not_read_yet) return now;
-  std::int64_t read = seconds_from_environment("SPINDLE_PREEMPT", 0, shortest_slice_ns,
-                                               "preemption stays off");
+  std::int64_t read =
+      seconds_from_environment("SPINDLE_PREEMPT", 0, shortest_slice_ns, "preemption stays off");
   slice_ns.compare_exchange_strong(now, read, std::memory_order_relaxed);
   return slice_ns.load(std::memory_order_relaxed);
 }
@@ -187,11 +187,20 @@ void preemption::tick(scheduler& s, const ucontext_t& interrupted) noexcept {
 // no_preemption section that ends before then takes the switch at once.
 void preemption::defer(verdict why, std::uint64_t handovers) noexcept {
   switch (why) {
-    case verdict::in_library: count(counted.in_library); break;
-    case verdict::in_spindle: count(counted.in_spindle); break;
-    case verdict::in_section: count(counted.in_section); break;
-    case verdict::in_handler: count(counted.in_handler); break;
-    case verdict::safe: break;
+    case verdict::in_library:
+      count(counted.in_library);
+      break;
+    case verdict::in_spindle:
+      count(counted.in_spindle);
+      break;
+    case verdict::in_section:
+      count(counted.in_section);
+      break;
+    case verdict::in_handler:
+      count(counted.in_handler);
+      break;
+    case verdict::safe:
+      break;
   }
   deferred_ = true;
   deferred_at_ = handovers;
@@ -274,9 +283,9 @@ namespace spindle::green::preemption {
 
 void set_slice(std::chrono::microseconds slice) {
   detail::current_slice();  // SPINDLE_PREEMPT is read first, so that it cannot win later
-  std::int64_t ns = slice.count() <= 0 ? 0
-                                       : std::max<std::int64_t>(slice.count() * 1000,
-                                                                detail::shortest_slice_ns);
+  std::int64_t ns = slice.count() <= 0
+                        ? 0
+                        : std::max<std::int64_t>(slice.count() * 1000, detail::shortest_slice_ns);
   detail::slice_ns.store(ns, std::memory_order_relaxed);
   detail::preemption_settings.fetch_add(1, std::memory_order_relaxed);
   if (detail::scheduler* s = detail::scheduler::here_if_any()) s->preemption_state().apply(*s);
@@ -300,8 +309,9 @@ no_preemption::~no_preemption() {
 counts statistics() noexcept {
   auto load = [](const std::atomic<std::uint64_t>& c) { return c.load(std::memory_order_relaxed); };
   const detail::counters& c = detail::counted;
-  return {load(c.ticks),      load(c.taken),      load(c.taken_at_section_end), load(c.in_library),
-          load(c.in_spindle), load(c.in_section), load(c.in_handler)};
+  return {load(c.ticks),      load(c.taken),      load(c.taken_at_section_end),
+          load(c.in_library), load(c.in_spindle), load(c.in_section),
+          load(c.in_handler)};
 }
 
 }  // namespace spindle::green::preemption

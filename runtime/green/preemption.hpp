@@ -6,10 +6,10 @@
 // kernel thread (SIGEV_THREAD_ID) every half slice of CPU time it used. The handler runs
 // on the interrupted green thread's own stack, and compares the scheduler's hand-over
 // count with the previous tick's: unchanged two ticks in a row, the running thread has
-// had the processor for at least a whole slice. It then switches to the next thread (scheduler::preempt) if the
-// interrupted instruction is a safe point: the program's own code (runtime/green/
-// code_ranges.hpp), outside a no-preemption section, on the thread's own stack, with the
-// signal mask the thread runs with. Otherwise it defers: it looks again a quarter slice
+// had the processor for at least a whole slice. It then switches to the next thread
+// (scheduler::preempt) if the interrupted instruction is a safe point: the program's own code
+// (runtime/green/ code_ranges.hpp), outside a no-preemption section, on the thread's own stack,
+// with the signal mask the thread runs with. Otherwise it defers: it looks again a quarter slice
 // later, and a no_preemption section that ends takes the switch. The preempted thread
 // resumes inside the handler, which returns to where the signal stopped it.
 // Explained in: docs/08-reactor.md (preemption). Read next: runtime/green/preemption.cpp.
@@ -45,7 +45,8 @@ class preemption {
   // Called by scheduler::admit on the scheduler's kernel thread: applies a setting made
   // since the last one it applied. A load and a compare when nothing changed.
   void apply_if_changed(scheduler& s) noexcept {
-    if (applied_ != preemption_settings.load(std::memory_order_relaxed)) [[unlikely]] apply(s);
+    if (applied_ != preemption_settings.load(std::memory_order_relaxed)) [[unlikely]]
+      apply(s);
   }
   // Ordinary code on the scheduler's kernel thread: makes, arms or disarms the timer for
   // the process's slice.
@@ -86,20 +87,20 @@ class preemption {
   // Written by ordinary code (apply, stop) only with the signal blocked or the timer
   // disarmed, and read by the handler.
   timer_t timer_{};
-  bool have_timer_ = false;             // timer_ was created in this process
-  std::uint64_t applied_ = 0;           // the preemption_settings value last applied
-  std::int64_t armed_period_ = 0;       // the timer's period: half the slice, or 0
-  sigset_t ordinary_mask_{};            // the kernel thread's mask when the timer was made
-  stack_span root_stack_;               // the kernel thread's own stack, where the root runs
+  bool have_timer_ = false;        // timer_ was created in this process
+  std::uint64_t applied_ = 0;      // the preemption_settings value last applied
+  std::int64_t armed_period_ = 0;  // the timer's period: half the slice, or 0
+  sigset_t ordinary_mask_{};       // the kernel thread's mask when the timer was made
+  stack_span root_stack_;          // the kernel thread's own stack, where the root runs
 
   // The handler's own state.
-  std::uint64_t seen_handovers_ = 0;    // the hand-over count the previous tick saw
-  unsigned unchanged_ticks_ = 0;        // ticks in a row that saw it unchanged
-  bool deferred_ = false;               // a switch is owed to the thread running since
-  std::uint64_t deferred_at_ = 0;       // the hand-over count when it was deferred
+  std::uint64_t seen_handovers_ = 0;  // the hand-over count the previous tick saw
+  unsigned unchanged_ticks_ = 0;      // ticks in a row that saw it unchanged
+  bool deferred_ = false;             // a switch is owed to the thread running since
+  std::uint64_t deferred_at_ = 0;     // the hand-over count when it was deferred
 
   // Written by the running thread's ordinary code, read by the handler.
-  unsigned sections_ = 0;               // no-preemption sections open now
+  unsigned sections_ = 0;  // no-preemption sections open now
 };
 
 }  // namespace spindle::green::detail

@@ -20,7 +20,7 @@ namespace spindle::green {
 namespace {
 
 class priority_policy final : public policy {
-public:
+ public:
   void awakened(detail::record* thread) noexcept override {
     int level = thread->priority - min_priority;  // 0 the lowest
     queues_[level].push_back(thread);
@@ -41,7 +41,7 @@ public:
     return "priority " + std::to_string(thread->priority);
   }
 
-private:
+ private:
   static constexpr int levels = max_priority - min_priority + 1;
   static constexpr int words = (levels + 63) / 64;
 

@@ -15,7 +15,7 @@ namespace spindle::green {
 namespace {
 
 class random_policy final : public policy {
-public:
+ public:
   explicit random_policy(std::uint64_t seed) : random_(seed) {}
 
   void awakened(detail::record* thread) noexcept override {
@@ -37,7 +37,7 @@ public:
 
   bool has_ready() const noexcept override { return !ready_.empty(); }
 
-private:
+ private:
   detail::splitmix64 random_;
   std::vector<detail::record*> ready_;
 };

@@ -2,8 +2,8 @@
 // Explained in: docs/08-reactor.md. Read next: runtime/common/io_calls.hpp.
 #include "reactor.hpp"
 
-#include <pthread.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -173,7 +173,8 @@ int wait_for_ready(int epoll, epoll_event* events, int capacity, const timespec&
     if (ready >= 0 || errno != ENOSYS) return ready;
     has_pwait2 = false;
   }
-  long long ms = static_cast<long long>(timeout.tv_sec) * 1000 + (timeout.tv_nsec + 999999) / 1000000;
+  long long ms =
+      static_cast<long long>(timeout.tv_sec) * 1000 + (timeout.tv_nsec + 999999) / 1000000;
   return epoll_wait(epoll, events, capacity, ms > INT_MAX ? INT_MAX : static_cast<int>(ms));
 }
 

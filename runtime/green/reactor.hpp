@@ -27,7 +27,7 @@ enum class readiness { readable, writable };
 enum class wait_outcome { ready, timed_out, closed };
 
 class reactor {
-public:
+ public:
   reactor() = default;
   reactor(const reactor&) = delete;
   reactor& operator=(const reactor&) = delete;
@@ -58,7 +58,7 @@ public:
   // Descriptors poll found ready so far, for the statistics.
   std::uint64_t ready_events() const noexcept { return ready_events_; }
 
-private:
+ private:
   struct waiters {
     thread_queue readers;
     thread_queue writers;
@@ -79,12 +79,12 @@ private:
   // In a forked child: a new eventfd under wakeups_'s number. Throws std::system_error.
   void renew_wakeups();
 
-  int epoll_ = -1;                                  // made on first wait
-  int wakeups_ = -1;                                // the inbox's eventfd, if any
-  unsigned made_after_forks_ = 0;                   // forks counted when epoll_ was made
-  std::vector<std::unique_ptr<waiters>> by_fd_;     // indexed by descriptor
-  std::size_t waiting_ = 0;                         // threads parked in wait()
-  std::uint64_t ready_events_ = 0;                  // counted by poll
+  int epoll_ = -1;                               // made on first wait
+  int wakeups_ = -1;                             // the inbox's eventfd, if any
+  unsigned made_after_forks_ = 0;                // forks counted when epoll_ was made
+  std::vector<std::unique_ptr<waiters>> by_fd_;  // indexed by descriptor
+  std::size_t waiting_ = 0;                      // threads parked in wait()
+  std::uint64_t ready_events_ = 0;               // counted by poll
 };
 
 }  // namespace spindle::green::detail

@@ -19,10 +19,10 @@
 namespace spindle::green::detail {
 
 class ready_heap {
-public:
+ public:
   struct entry {
-    std::int64_t key;        // lowest first
-    std::uint64_t arrival;   // orders equal keys
+    std::int64_t key;       // lowest first
+    std::uint64_t arrival;  // orders equal keys
     record* thread;
   };
 
@@ -44,7 +44,7 @@ public:
   bool empty() const noexcept { return heap_.empty(); }
   const std::vector<entry>& entries() const noexcept { return heap_; }
 
-private:
+ private:
   // std::push_heap keeps the largest on top, so "later" is "larger".
   static bool later(const entry& a, const entry& b) noexcept {
     return a.key != b.key ? a.key > b.key : a.arrival > b.arrival;

@@ -92,7 +92,7 @@ void close_end(inbox& box) noexcept { box.close_end(); }
 
 std::shared_ptr<inbox> inbox_here() { return scheduler::here().remote_inbox(); }
 
-}  // namespace spindle::green
+}  // namespace spindle::green::detail
 
 namespace spindle::green {
 
@@ -126,14 +126,16 @@ remote_event::remote_event() : box_(detail::inbox_here()), home_(box_->home()) {
 // thread of the home can do.
 remote_event::~remote_event() {
   if (!waiters_.empty()) {
-    std::fprintf(stderr, "spindle: a remote_event was destroyed while green threads were "
-                         "waiting on it. Terminating.\n");
+    std::fprintf(stderr,
+                 "spindle: a remote_event was destroyed while green threads were "
+                 "waiting on it. Terminating.\n");
     std::terminate();
   }
   if (queued_.load(std::memory_order_acquire)) {
     if (home_ != detail::current_scheduler) {
-      std::fprintf(stderr, "spindle: a remote_event was destroyed away from its home kernel "
-                           "thread while a notification was in flight. Terminating.\n");
+      std::fprintf(stderr,
+                   "spindle: a remote_event was destroyed away from its home kernel "
+                   "thread while a notification was in flight. Terminating.\n");
       std::terminate();
     }
     box_->drain();

@@ -18,7 +18,7 @@ namespace spindle::green::detail {
 class scheduler;
 
 class inbox {
-public:
+ public:
   // Makes the eventfd; throws std::system_error if it cannot. On the home kernel thread.
   explicit inbox(const scheduler& home);
   inbox(const inbox&) = delete;
@@ -44,15 +44,15 @@ public:
   int wakeup_fd() const noexcept { return eventfd_; }
   const void* home() const noexcept { return home_; }
 
-private:
+ private:
   // Writes the eventfd, keeping errno (a signal handler may be the caller).
   void wake() noexcept;
 
-  std::atomic<remote_item*> head_{nullptr};   // newest first; pushed by anyone
-  std::atomic<bool> closed_{false};           // set by close: pushes refused
-  std::atomic<std::size_t> open_ends_{0};     // handles and events alive
-  int eventfd_;                               // readable while a push is undrained
-  const void* home_;                          // the scheduler that drains
+  std::atomic<remote_item*> head_{nullptr};  // newest first; pushed by anyone
+  std::atomic<bool> closed_{false};          // set by close: pushes refused
+  std::atomic<std::size_t> open_ends_{0};    // handles and events alive
+  int eventfd_;                              // readable while a push is undrained
+  const void* home_;                         // the scheduler that drains
 };
 
 }  // namespace spindle::green::detail

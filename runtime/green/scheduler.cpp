@@ -30,14 +30,16 @@ namespace spindle::green::detail {
 // is one named call. Returns only when ~scheduler sets stopping_.
 void scheduler::run() {
   while (!stopping_) {
-    if (thread_dump_requests() != dumps_answered_) [[unlikely]] answer_dump_request();
+    if (thread_dump_requests() != dumps_answered_) [[unlikely]]
+      answer_dump_request();
     reap_finished();
     fire_expired_timers();
     poll_io();
     drain_inbox();
     if (record* next = pick_runnable()) {
       watchdog_.wake_if_asleep(*this);  // asleep if a tick found the loop idle
-      if (measuring_) [[unlikely]] account_start();
+      if (measuring_) [[unlikely]]
+        account_start();
       switch_to(next);
     } else if (timers_.empty() && !reactor_.has_waiters() && !remote_ends_open()) {
       fail_one_deadlocked_thread();
@@ -122,7 +124,8 @@ void scheduler::admit(record* fresh) noexcept {
   fresh->st = state::runnable;
   ++spawns_;
   link(fresh);
-  if (fast_mask_ == 0) [[unlikely]] return admit_on_slow_path(fresh);
+  if (fast_mask_ == 0) [[unlikely]]
+    return admit_on_slow_path(fresh);
   run_queue_.push_back(fresh);
   watchdog_.wake_if_asleep(*this);  // asleep while the root thread was alone
   preemption_.apply_if_changed(*this);
@@ -144,7 +147,8 @@ void scheduler::admit_on_slow_path(record* fresh) noexcept {
 // thread is taken before the yielding one joins the queue: an empty queue means it is
 // alone and keeps running, so switch_to never needs to test for a switch to itself.
 void scheduler::yield() {
-  if ((++handovers_ & fast_mask_) == 0) [[unlikely]] return yield_on_slow_path();
+  if ((++handovers_ & fast_mask_) == 0) [[unlikely]]
+    return yield_on_slow_path();
   record* next = run_queue_.pop_front();
   if (!next) return;  // alone: still running
   record* self = running_;
@@ -207,7 +211,8 @@ void scheduler::block(thread_queue* queue, const wait_reason& why) noexcept {
 // gate, so the open gate needs neither the park's trace event nor the switch's trace
 // check; both are on the slow path.
 void scheduler::switch_after_block(const char* what) {
-  if ((++handovers_ & fast_mask_) == 0) [[unlikely]] return switch_after_block_on_slow_path(what);
+  if ((++handovers_ & fast_mask_) == 0) [[unlikely]]
+    return switch_after_block_on_slow_path(what);
   record* next = run_queue_.pop_front();
   jump_to(next ? next : &loop_);
 }
@@ -221,7 +226,8 @@ void scheduler::switch_after_block_on_slow_path(const char* what) {
 // The test inline, the throw out of line and cold: a park that was woken costs one
 // compare, and no call.
 void scheduler::throw_if_deadlocked(const record* self) {
-  if (self->woke_by == wake_status::deadlock) [[unlikely]] throw_deadlock_report();
+  if (self->woke_by == wake_status::deadlock) [[unlikely]]
+    throw_deadlock_report();
 }
 
 void scheduler::throw_deadlock_report() {
@@ -264,7 +270,9 @@ void scheduler::wake(record* blocked, wake_status why) noexcept {
 void scheduler::wake_on_slow_path(record* woken, wake_status why) noexcept {
   if (woken->timer_slot != record::no_timer) timers_.remove(woken);
   note(event_kind::wake, woken,
-       why == wake_status::woken ? "woken" : why == wake_status::timed_out ? "timed out" : "deadlock",
+       why == wake_status::woken       ? "woken"
+       : why == wake_status::timed_out ? "timed out"
+                                       : "deadlock",
        running_->id);
   if (measuring_) woken->state_since = clock_ns();
   make_runnable(woken);

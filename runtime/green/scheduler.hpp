@@ -16,13 +16,13 @@
 
 #include "../common/finished_owners.hpp"
 #include "../common/run_clock.hpp"
-#include "spindle/diagnostics.hpp"
-#include "spindle/green/detail/record.hpp"
-#include "spindle/detail/thread_queue.hpp"
-#include "spindle/green/policy.hpp"
 #include "context.hpp"
 #include "preemption.hpp"
 #include "reactor.hpp"
+#include "spindle/detail/thread_queue.hpp"
+#include "spindle/diagnostics.hpp"
+#include "spindle/green/detail/record.hpp"
+#include "spindle/green/policy.hpp"
 #include "timer_queue.hpp"
 #include "tracer.hpp"
 #include "watchdog.hpp"
@@ -40,7 +40,7 @@ using spindle::detail::clock_ns;
 // from anywhere (woken, timed out); a runnable thread only ever leaves from the front,
 // so one link and no owner pointer do, and each end costs a few stores.
 class run_queue {
-public:
+ public:
   bool empty() const noexcept { return head_ == nullptr; }
   void push_back(record* r) noexcept {
     r->next = nullptr;
@@ -54,7 +54,7 @@ public:
     return r;
   }
 
-private:
+ private:
   record* head_ = nullptr;
   record* tail_ = nullptr;
 };
@@ -72,11 +72,12 @@ private:
 extern scheduler* all_schedulers;
 
 class scheduler {
-public:
+ public:
   // The calling kernel thread's scheduler, made on first use; the caller becomes the
   // root thread ("main" on the process's first thread).
   static scheduler& here() {
-    if (scheduler* s = current_scheduler) [[likely]] return *s;
+    if (scheduler* s = current_scheduler) [[likely]]
+      return *s;
     return make_here();
   }
   // The calling kernel thread's scheduler, or nullptr if it has none yet. Never makes
@@ -108,7 +109,8 @@ public:
   // ids, which it takes from the process-wide counter ids_per_block at a time, so that
   // a spawn pays no atomic read-modify-write (runtime/green/lifetime.cpp).
   std::uint64_t new_thread_id() noexcept {
-    if (next_id_ == ids_end_) [[unlikely]] take_ids();
+    if (next_id_ == ids_end_) [[unlikely]]
+      take_ids();
     return next_id_++;
   }
   // running -> runnable, then switch to the next thread; returns when picked again.
@@ -193,11 +195,12 @@ public:
   void dump(std::ostream& out) const;
   std::int64_t time_in_state(const record* r, std::int64_t now) const noexcept;
 
-private:
+ private:
   // Records an event while tracing; otherwise one load and one predicted branch.
   void note(event_kind kind, const record* r, const char* what = nullptr,
             std::uint64_t argument = 0) noexcept {
-    if (tracing_) [[unlikely]] tracer_->add(kind, r->id, what, argument);
+    if (tracing_) [[unlikely]]
+      tracer_->add(kind, r->id, what, argument);
   }
   void note_spawn(const record* fresh) noexcept;
   [[gnu::cold, gnu::noinline]] void answer_dump_request() noexcept;
@@ -220,11 +223,13 @@ private:
   // A policy's code may be the program's, which the preemption handler would take for a
   // safe point: its calls are a no-preemption section.
   void make_runnable(record* r) noexcept {
-    if (policy_) [[unlikely]] return awakened_by_policy(r);
+    if (policy_) [[unlikely]]
+      return awakened_by_policy(r);
     run_queue_.push_back(r);
   }
   record* pick_runnable() noexcept {
-    if (policy_) [[unlikely]] return picked_by_policy();
+    if (policy_) [[unlikely]]
+      return picked_by_policy();
     return run_queue_.pop_front();
   }
   void awakened_by_policy(record* r) noexcept {
@@ -277,20 +282,20 @@ private:
   static_assert((switches_per_round & (switches_per_round - 1)) == 0, "a power of two");
 
   // Who runs: changed only by the switching functions of runtime/green/context.cpp.
-  record* running_;                     // the thread whose code is executing now
-  context abandoned_context_ = nullptr; // where a finishing context's last jump leaves it
-  std::uint64_t handovers_ = 0;         // hand-overs by next_to_run: the fast path's budget,
-                                        // and the watchdog's measure of progress
+  record* running_;                      // the thread whose code is executing now
+  context abandoned_context_ = nullptr;  // where a finishing context's last jump leaves it
+  std::uint64_t handovers_ = 0;          // hand-overs by next_to_run: the fast path's budget,
+                                         // and the watchdog's measure of progress
   std::uint64_t fast_mask_ = switches_per_round - 1;  // the gate: 0 sends every hand-over
-                                        // to the slow path (a policy chosen, tracing, or
-                                        // run times measured)
+                                                      // to the slow path (a policy chosen, tracing,
+                                                      // or run times measured)
 
   // Run times: kept only while measuring_, on the slow path the gate sends them to.
-  bool measuring_ = false;              // a policy is chosen, or measure_run_times(true)
-  bool measuring_asked_ = false;        // measure_run_times(true) was called
-  std::int64_t run_started_ = 0;        // clock_ns() when the running thread got the processor
-  std::int64_t longest_run_ = 0;        // the longest run so far, ns
-  std::uint64_t longest_run_id_ = 0;    // the thread that ran it
+  bool measuring_ = false;            // a policy is chosen, or measure_run_times(true)
+  bool measuring_asked_ = false;      // measure_run_times(true) was called
+  std::int64_t run_started_ = 0;      // clock_ns() when the running thread got the processor
+  std::int64_t longest_run_ = 0;      // the longest run so far, ns
+  std::uint64_t longest_run_id_ = 0;  // the thread that ran it
 
   // Thread ids: [next_id_, ids_end_) are this scheduler's to give (new_thread_id).
   std::uint64_t next_id_ = 0;
@@ -298,41 +303,41 @@ private:
   static constexpr std::uint64_t ids_per_block = 1024;
 
   // The threads: owned by this scheduler alone (one kernel thread, no locks).
-  record root_;                         // the kernel thread's own stack and context
-  stack_span root_stack_;               // root_'s stack, if the switch hooks need it
-  record loop_;                         // the scheduler loop's context and stack
-  record* all_ = nullptr;               // every live thread but loop_, linked by all_next
-  run_queue run_queue_;                 // the runnable threads, first in first out
-  std::unique_ptr<policy> policy_;      // null, or a policy chosen to replace run_queue_
+  record root_;                     // the kernel thread's own stack and context
+  stack_span root_stack_;           // root_'s stack, if the switch hooks need it
+  record loop_;                     // the scheduler loop's context and stack
+  record* all_ = nullptr;           // every live thread but loop_, linked by all_next
+  run_queue run_queue_;             // the runnable threads, first in first out
+  std::unique_ptr<policy> policy_;  // null, or a policy chosen to replace run_queue_
   timer_queue timers_;
-  detail::reactor reactor_;             // threads parked on descriptors
-  std::shared_ptr<inbox> inbox_;        // made by the first handle or remote_event
-  std::unique_ptr<tracer> tracer_;      // the last recording, if any
-  bool tracing_ = false;                // whether events are recorded now
-  thread_queue finished_;               // detached threads that finished, to reap
-  std::size_t blocked_ = 0;             // threads in state blocked
-  std::uint64_t parks_ = 0;             // numbers each park, for the deadlock report
-  std::string deadlock_report_;         // handed to the failed thread's park
+  detail::reactor reactor_;                           // threads parked on descriptors
+  std::shared_ptr<inbox> inbox_;                      // made by the first handle or remote_event
+  std::unique_ptr<tracer> tracer_;                    // the last recording, if any
+  bool tracing_ = false;                              // whether events are recorded now
+  thread_queue finished_;                             // detached threads that finished, to reap
+  std::size_t blocked_ = 0;                           // threads in state blocked
+  std::uint64_t parks_ = 0;                           // numbers each park, for the deadlock report
+  std::string deadlock_report_;                       // handed to the failed thread's park
   spindle::detail::finished_owners finished_owners_;  // names of threads that finished
                                                       // holding a mutex, for the report
-  bool stopping_ = false;               // set by ~scheduler to make run() return
-  std::atomic<bool> idle_{false};       // set by wait_for_events around its wait
-  detail::watchdog watchdog_;           // ticks while a thread could stall the others
-  detail::preemption preemption_;       // ticks once per slice when preemption is on
+  bool stopping_ = false;                             // set by ~scheduler to make run() return
+  std::atomic<bool> idle_{false};                     // set by wait_for_events around its wait
+  detail::watchdog watchdog_;                         // ticks while a thread could stall the others
+  detail::preemption preemption_;                     // ticks once per slice when preemption is on
 
-  exception_state* eh_globals_;         // this kernel thread's C++ exception state
+  exception_state* eh_globals_;  // this kernel thread's C++ exception state
 
   // Counted for the statistics, each on a path that is slow already.
-  std::uint64_t spawns_ = 0;            // admitted threads
-  std::uint64_t timer_wakeups_ = 0;     // threads woken by fire_expired_timers
-  std::uint64_t dumps_answered_ = 0;    // thread dump requests printed (runtime/common/
-                                        // thread_dump_signal.hpp)
+  std::uint64_t spawns_ = 0;          // admitted threads
+  std::uint64_t timer_wakeups_ = 0;   // threads woken by fire_expired_timers
+  std::uint64_t dumps_answered_ = 0;  // thread dump requests printed (runtime/common/
+                                      // thread_dump_signal.hpp)
 
   // The list of every scheduler (all_schedulers): set at birth and retirement, under
   // its lock, and read by debuggers, never by the hot paths.
   scheduler* listed_prev_ = nullptr;
   scheduler* listed_next_ = nullptr;
-  long kernel_tid_ = 0;                 // the kernel thread this scheduler belongs to
+  long kernel_tid_ = 0;  // the kernel thread this scheduler belongs to
   void list() noexcept;
   void unlist() noexcept;
 };

@@ -10,7 +10,7 @@
 namespace spindle::green::detail {
 
 class splitmix64 {
-public:
+ public:
   explicit splitmix64(std::uint64_t seed) : state_(seed) {}
   std::uint64_t next() noexcept {
     std::uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
@@ -19,7 +19,7 @@ public:
     return z ^ (z >> 31);
   }
 
-private:
+ private:
   std::uint64_t state_;
 };
 

@@ -9,8 +9,8 @@
 #include <valgrind/valgrind.h>
 
 #include <algorithm>
-#include <cassert>
 #include <atomic>
+#include <cassert>
 #include <cerrno>
 #include <fstream>
 #include <stdexcept>
@@ -38,7 +38,7 @@ std::atomic<stack_kind> program_default{stack_kind::guarded};
 // as in use for the cache and the pool behind it, which get them back when the LIFO is
 // full or drained (give_back_kept_stacks, ~thread_stacks).
 class stack_lifo {
-public:
+ public:
   // Enough for the churn of spawns and joins in a busy program; beyond it, stacks go
   // to the cache or pool, whose caps and trim decide what keeps its pages.
   static constexpr std::size_t capacity = 64;
@@ -64,7 +64,7 @@ public:
     return true;
   }
 
-private:
+ private:
   struct node {
     stack_span span;
     node* next;
@@ -77,11 +77,11 @@ private:
 // the loop's stack), so its destructor runs after the scheduler's teardown, which may
 // still free stacks into it.
 struct thread_stacks {
-  stack_lifo guarded_lifo;           // free guarded stacks of the default size
-  stack_lifo pooled_lifo;            // free pooled stacks of the default size
-  std::vector<stack_span> cached;    // guarded, free, most recently freed last
-  std::size_t guarded_in_use = 0;    // guarded stacks handed out and not yet freed, or
-                                     // in guarded_lifo
+  stack_lifo guarded_lifo;         // free guarded stacks of the default size
+  stack_lifo pooled_lifo;          // free pooled stacks of the default size
+  std::vector<stack_span> cached;  // guarded, free, most recently freed last
+  std::size_t guarded_in_use = 0;  // guarded stacks handed out and not yet freed, or
+                                   // in guarded_lifo
   stack_pool pooled;
   stack_lifo& lifo_for(stack_kind kind) noexcept {
     return kind == stack_kind::pooled ? pooled_lifo : guarded_lifo;
@@ -107,7 +107,8 @@ thread_local thread_stacks stacks_of_this_thread;  // made on first use: see sta
 }
 
 thread_stacks& stacks() {
-  if (thread_stacks* here = stacks_here) [[likely]] return *here;
+  if (thread_stacks* here = stacks_here) [[likely]]
+    return *here;
   return make_stacks();
 }
 
@@ -205,8 +206,7 @@ std::string in_units(std::size_t bytes) {
 std::string what_was_refused(std::size_t bytes, std::size_t usable, stack_kind kind) {
   if (kind == stack_kind::guarded) return "a " + in_units(usable) + " guarded stack";
   if (bytes == usable) return "a slab for one " + in_units(usable) + " pooled stack";
-  return "a slab of " + std::to_string(bytes / usable) + " pooled stacks of " +
-         in_units(usable);
+  return "a slab of " + std::to_string(bytes / usable) + " pooled stacks of " + in_units(usable);
 }
 
 // Green threads alive on guarded stacks: all guarded stacks in use but the scheduler's
@@ -235,21 +235,25 @@ std::string what_is_held() {
 }
 
 std::string map_count_reason(std::size_t mappings, long limit, stack_kind kind) {
-  std::string reason =
-      "the process has " + std::to_string(mappings) + " memory mappings and the limit "
-      "vm.max_map_count is " + std::to_string(limit) + ". Each guarded stack takes two "
-      "mappings (the stack and its guard page), a slab of pooled stacks one; " +
-      what_is_held() + "Remedies: ";
+  std::string reason = "the process has " + std::to_string(mappings) +
+                       " memory mappings and the limit "
+                       "vm.max_map_count is " +
+                       std::to_string(limit) +
+                       ". Each guarded stack takes two "
+                       "mappings (the stack and its guard page), a slab of pooled stacks one; " +
+                       what_is_held() + "Remedies: ";
   reason += none_in_use() ? "none of this kernel thread's green threads is alive, so the "
                             "rest of the program holds the mappings; "
                           : "join threads that have finished and keep fewer alive at once; ";
   if (kind == stack_kind::guarded) {
-    reason += "use pooled stacks, which share large mappings but have no guard page "
-              "(spawn_options::stack = spindle::stack_kind::pooled, or "
-              "spindle::green::set_default_stack(spindle::stack_kind::pooled)); ";
+    reason +=
+        "use pooled stacks, which share large mappings but have no guard page "
+        "(spawn_options::stack = spindle::stack_kind::pooled, or "
+        "spindle::green::set_default_stack(spindle::stack_kind::pooled)); ";
   }
-  return reason + "or raise the limit (as root: sysctl -w vm.max_map_count=" +
-         std::to_string(4 * limit) + ").";
+  return reason +
+         "or raise the limit (as root: sysctl -w vm.max_map_count=" + std::to_string(4 * limit) +
+         ").";
 }
 
 std::string memory_reason(int error, std::size_t bytes) {
@@ -305,8 +309,8 @@ void deregister_from_valgrind(const stack_span& stack) noexcept {
 
 // Counting /proc/self/maps is slow, but it runs once, on the way to an exception.
 void throw_exhausted(int error, std::size_t bytes, std::size_t usable, stack_kind kind) {
-  std::string message = "spindle: cannot map " + what_was_refused(bytes, usable, kind) +
-                        " for a new green thread: ";
+  std::string message =
+      "spindle: cannot map " + what_was_refused(bytes, usable, kind) + " for a new green thread: ";
   long limit = read_number("/proc/sys/vm/max_map_count");
   std::size_t mappings = count_mappings();
   if (error == ENOMEM && limit > 0 && mappings + 2 >= static_cast<std::size_t>(limit)) {

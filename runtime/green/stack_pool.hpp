@@ -23,7 +23,7 @@ namespace spindle::green::detail {
 
 // The pooled stacks of one kernel thread. Used only by that kernel thread (no locks).
 class stack_pool {
-public:
+ public:
   stack_pool() = default;
   stack_pool(const stack_pool&) = delete;
   stack_pool& operator=(const stack_pool&) = delete;
@@ -62,15 +62,15 @@ public:
   // Bytes a slab aims at; a slab holds at least one stack however large.
   static constexpr std::size_t slab_bytes = 16 * 1024 * 1024;
 
-private:
+ private:
   // All pooled stacks of one size.
   struct size_class {
-    std::size_t usable = 0;            // bytes of each stack
-    std::vector<stack_span> kept;      // freed, ready for reuse; capacity >= carved
-    std::size_t given_back = 0;        // kept[0, given_back) have no pages: trim() did it
+    std::size_t usable = 0;              // bytes of each stack
+    std::vector<stack_span> kept;        // freed, ready for reuse; capacity >= carved
+    std::size_t given_back = 0;          // kept[0, given_back) have no pages: trim() did it
     std::byte* next_uncarved = nullptr;  // lowest byte of the newest slab's carved part
-    std::size_t uncarved = 0;          // stacks left to carve in the newest slab
-    std::size_t carved = 0;            // stacks ever carved in this class
+    std::size_t uncarved = 0;            // stacks left to carve in the newest slab
+    std::size_t carved = 0;              // stacks ever carved in this class
   };
   // One mapping, remembered to be unmapped.
   struct slab {

@@ -28,7 +28,7 @@ struct stride_data {
 };
 
 class stride_policy final : public policy {
-public:
+ public:
   // Large enough that 1 / tickets keeps three figures for max_tickets.
   static constexpr std::int64_t stride1 = std::int64_t{max_tickets} << 10;
 
@@ -58,7 +58,7 @@ public:
     return "pass " + std::to_string(d.pass) + ", stride " + std::to_string(d.stride);
   }
 
-private:
+ private:
   std::int64_t global_pass_ = 0;  // the pass of the thread picked last
   detail::ready_heap ready_;      // key: the thread's pass when it became runnable
 };

@@ -6,6 +6,8 @@
 // the result), destroys the thread's locals and leaves for the next thread through
 // finish_running, which wakes the joiner; join then frees the record and the stack.
 // Explained in: docs/05-scheduler.md (a thread's life). Read next: runtime/green/mutex.cpp.
+#include "spindle/green/thread.hpp"
+
 #include <cstdint>
 #include <cstdio>
 #include <exception>
@@ -18,7 +20,6 @@
 #include "context.hpp"
 #include "local_slots.hpp"
 #include "scheduler.hpp"
-#include "spindle/green/thread.hpp"
 #include "stack.hpp"
 
 namespace spindle::green::detail {
@@ -69,7 +70,7 @@ namespace {
 }
 
 [[noreturn, gnu::cold, gnu::noinline]] void throw_task_too_large(const stack_span& stack,
-                                                                std::size_t bytes) {
+                                                                 std::size_t bytes) {
   free_stack(stack);
   throw std::invalid_argument(
       "spindle::green::spawn: the thread's function and arguments (" + std::to_string(bytes) +
@@ -97,7 +98,8 @@ void* reserve_stack(const spawn_options& options, std::size_t bytes, std::size_t
   if (options.stack_size != 0 && options.stack_size < minimum_stack_size) {
     throw_stack_too_small(options.stack_size);
   }
-  if (attributes_may_be_bad(options)) [[unlikely]] check_attributes(options);
+  if (attributes_may_be_bad(options)) [[unlikely]]
+    check_attributes(options);
   allocate_stack(options.stack_size, options.stack, stack);
   std::uintptr_t low = reinterpret_cast<std::uintptr_t>(stack.low);
   std::uintptr_t top = reinterpret_cast<std::uintptr_t>(stack.high()) - bytes;
@@ -133,9 +135,9 @@ void wait_for_finish(record* thread) {
   scheduler& s = scheduler::here();
   record* self = s.running();
   if (thread == self) {
-    throw std::system_error(std::make_error_code(std::errc::resource_deadlock_would_occur),
-                            "spindle::green::thread::join: thread " + describe(self) +
-                                " tried to join itself");
+    throw std::system_error(
+        std::make_error_code(std::errc::resource_deadlock_would_occur),
+        "spindle::green::thread::join: thread " + describe(self) + " tried to join itself");
   }
   if (thread->st == state::finished) return;
   thread->joiner = self;

@@ -14,16 +14,16 @@
 namespace spindle::green::detail {
 
 class timer_queue {
-public:
+ public:
   bool empty() const noexcept { return heap_.empty(); }
   // The earliest deadline. Precondition: !empty().
   clock::time_point next_deadline() const noexcept { return heap_.front()->deadline; }
   record* earliest() const noexcept { return heap_.front(); }
 
-  void add(record* r);                  // r->deadline set; r not in the queue
-  void remove(record* r) noexcept;      // r in the queue
+  void add(record* r);              // r->deadline set; r not in the queue
+  void remove(record* r) noexcept;  // r in the queue
 
-private:
+ private:
   bool earlier(std::size_t a, std::size_t b) const noexcept {
     return heap_[a]->deadline < heap_[b]->deadline;
   }

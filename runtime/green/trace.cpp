@@ -34,13 +34,20 @@ void write_string(std::ostream& out, const std::string& text) {
 
 const char* label(event_kind kind) {
   switch (kind) {
-    case event_kind::spawn: return "spawn";
-    case event_kind::run: return "run";
-    case event_kind::park: return "park";
-    case event_kind::wake: return "wake";
-    case event_kind::exit: return "exit";
-    case event_kind::timer: return "timer fired";
-    case event_kind::preempt: return "preempted";
+    case event_kind::spawn:
+      return "spawn";
+    case event_kind::run:
+      return "run";
+    case event_kind::park:
+      return "park";
+    case event_kind::wake:
+      return "wake";
+    case event_kind::exit:
+      return "exit";
+    case event_kind::timer:
+      return "timer fired";
+    case event_kind::preempt:
+      return "preempted";
   }
   return "?";
 }
@@ -87,8 +94,7 @@ void tracer::write_chrome_json(std::ostream& out) const {
     }
     if (running) {
       out << "{\"ph\":\"X\",\"name\":\"running\",\"pid\":1,\"tid\":" << running->thread
-          << ",\"ts\":" << us(running->ns) << ",\"dur\":" << us(e.ns) - us(running->ns)
-          << "},\n";
+          << ",\"ts\":" << us(running->ns) << ",\"dur\":" << us(e.ns) - us(running->ns) << "},\n";
     }
     running = &e;
   }

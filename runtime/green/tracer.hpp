@@ -18,15 +18,15 @@ namespace spindle::green::detail {
 enum class event_kind : std::uint8_t { spawn, run, park, wake, exit, timer, preempt };
 
 struct event {
-  std::int64_t ns;         // steady_clock time
-  std::uint64_t thread;    // the green thread's id (0: the scheduler loop)
+  std::int64_t ns;       // steady_clock time
+  std::uint64_t thread;  // the green thread's id (0: the scheduler loop)
   event_kind kind;
   const char* what;        // park: what it waits on; wake: why; else nullptr
   std::uint64_t argument;  // spawn: the parent's id; wake: the waker's id
 };
 
 class tracer {
-public:
+ public:
   explicit tracer(std::size_t capacity) { events_.reserve(capacity); }
 
   // Out of line on purpose: the switch functions that call it must stay free of
@@ -40,7 +40,7 @@ public:
   std::size_t dropped() const noexcept { return dropped_; }
   void write_chrome_json(std::ostream& out) const;
 
-private:
+ private:
   std::vector<event> events_;
   std::map<std::uint64_t, std::string> names_;  // thread id -> name at spawn
   std::size_t dropped_ = 0;

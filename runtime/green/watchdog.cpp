@@ -55,16 +55,16 @@ std::atomic<std::uint64_t> ticks_handled{0};
 // SPINDLE_WATCHDOG: unset is the default, "off" or "0" is off, otherwise seconds
 // ("0.2", "2"). Anything else is reported once, and the default stays.
 std::int64_t threshold_from_environment() {
-  return seconds_from_environment("SPINDLE_WATCHDOG",
-                                  green::watchdog::default_threshold.count() * nanoseconds_per_ms,
-                                  nanoseconds_per_ms, "the watchdog keeps its default threshold of 1 s");
+  return seconds_from_environment(
+      "SPINDLE_WATCHDOG", green::watchdog::default_threshold.count() * nanoseconds_per_ms,
+      nanoseconds_per_ms, "the watchdog keeps its default threshold of 1 s");
 }
 
 // SPINDLE_HOG_LIMIT, read the same way: the hog watchdog's limit.
 std::int64_t hog_limit_from_environment() {
-  return seconds_from_environment("SPINDLE_HOG_LIMIT",
-                                  green::watchdog::default_hog_limit.count() * nanoseconds_per_ms,
-                                  nanoseconds_per_ms, "the hog watchdog keeps its default limit of 1 s");
+  return seconds_from_environment(
+      "SPINDLE_HOG_LIMIT", green::watchdog::default_hog_limit.count() * nanoseconds_per_ms,
+      nanoseconds_per_ms, "the hog watchdog keeps its default limit of 1 s");
 }
 
 // A setting of the process, read from its environment variable on first use by

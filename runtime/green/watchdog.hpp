@@ -71,9 +71,9 @@ class watchdog {
   // Written by the scheduler's code (wake, stop) only while the timer sleeps or with its
   // signal blocked, and by the handler (tick) otherwise: never both at once.
   timer_t timer_{};
-  bool have_timer_ = false;           // timer_ was created in this process
-  std::int64_t armed_basis_ = 0;      // the shorter limit the timer's period was set for
-  std::atomic<bool> asleep_{true};    // the timer is disarmed; wake_if_asleep arms it
+  bool have_timer_ = false;         // timer_ was created in this process
+  std::int64_t armed_basis_ = 0;    // the shorter limit the timer's period was set for
+  std::atomic<bool> asleep_{true};  // the timer is disarmed; wake_if_asleep arms it
 
   // The handler's own state, for noticing a stall and reporting it once.
   std::uint64_t last_handovers_ = 0;  // the hand-over count the previous tick saw

@@ -22,7 +22,6 @@
 namespace spindle::green::detail {
 namespace {
 
-
 // What the report says about a call: its name, and what to do instead.
 struct call_advice {
   long number;
@@ -94,8 +93,8 @@ void say_what_to_do(spindle::detail::signal_safe_text& out, const call_advice* c
 }
 
 // Both reports begin the same way: `spindle: green thread 3 "reader" <what> 1.2 s`.
-void name_the_thread(spindle::detail::signal_safe_text& out, const record& r,
-                     std::string_view what, std::int64_t for_ns) noexcept {
+void name_the_thread(spindle::detail::signal_safe_text& out, const record& r, std::string_view what,
+                     std::int64_t for_ns) noexcept {
   std::string_view name = r.name.empty() ? std::string_view("unnamed") : std::string_view(r.name);
   out.text("spindle: green thread ").number(r.id).text(" \"").text(name.substr(0, 128));
   out.text("\" ").text(what).text(" ");

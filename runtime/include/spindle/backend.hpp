@@ -56,14 +56,14 @@ enum class stack_kind : unsigned char {
 
 // How to start a thread. Every field has a default; both backends accept all of them.
 struct spawn_options {
-  std::string_view name{};                        // shown in reports, traces and debuggers
-  std::size_t stack_size = 0;                     // usable bytes; 0 picks the backend's default
+  std::string_view name{};                         // shown in reports, traces and debuggers
+  std::size_t stack_size = 0;                      // usable bytes; 0 picks the backend's default
   stack_kind stack = stack_kind::program_default;  // guarded or pooled, see stack_kind
   // Scheduling attributes, read by the green policies that rank or share threads
   // (docs/14-scheduling-policies.md); FIFO and random ignore them, and so does the clone
   // backend, whose threads the kernel schedules. Both backends check the ranges.
-  int priority = 0;                 // higher runs first; in [min_priority, max_priority]
-  std::uint32_t tickets = 100;      // a share in proportion to others'; in [1, max_tickets]
+  int priority = 0;             // higher runs first; in [min_priority, max_priority]
+  std::uint32_t tickets = 100;  // a share in proportion to others'; in [1, max_tickets]
 };
 
 inline constexpr int min_priority = -64;
@@ -88,7 +88,7 @@ struct wait_label {
 // even when the numbers agree. The value 0 means "not a thread".
 template <class Tag>
 class basic_thread_id {
-public:
+ public:
   constexpr basic_thread_id() noexcept = default;
   constexpr explicit basic_thread_id(std::uint64_t value) noexcept : value_(value) {}
   constexpr std::uint64_t value() const noexcept { return value_; }
@@ -97,60 +97,59 @@ public:
     return out << id.value_;
   }
 
-private:
+ private:
   std::uint64_t value_ = 0;
 };
 
 // The contract a backend satisfies; each backend checks itself with static_assert.
 template <class B>
-concept backend =
-    requires {
-      { B::name } -> std::convertible_to<std::string_view>;
-      typename B::thread_id;
-      typename B::mutex;
-      typename B::condition_variable;
-      typename B::once_flag;
-      typename B::latch;
-      typename B::template thread<int>;
-      typename B::template channel<int>;
-      typename B::template counting_semaphore<8>;
-      typename B::template barrier<>;
-      typename B::template local<int>;
-    } &&
-    std::default_initializable<typename B::mutex> &&
-    requires(typename B::mutex& m, std::unique_lock<typename B::mutex>& lock,
-             typename B::condition_variable& cv, std::chrono::milliseconds d) {
-      m.lock();
-      m.unlock();
-      { m.try_lock() } -> std::same_as<bool>;
-      cv.wait(lock);
-      { cv.wait_for(lock, d) } -> std::same_as<std::cv_status>;
-      cv.notify_one();
-      cv.notify_all();
-    } &&
-    requires(int (*f)(int), typename B::template thread<int>& t, std::chrono::milliseconds d) {
-      { B::spawn(f, 1) } -> std::same_as<typename B::template thread<int>>;
-      { B::spawn(spawn_options{}, f, 1) } -> std::same_as<typename B::template thread<int>>;
-      { t.join() } -> std::same_as<int>;
-      t.detach();
-      { t.joinable() } -> std::same_as<bool>;
-      { t.get_id() } -> std::same_as<typename B::thread_id>;
-      B::this_thread::yield();
-      B::this_thread::sleep_for(d);
-      B::this_thread::sleep_until(std::chrono::steady_clock::now());
-      { B::this_thread::get_id() } -> std::same_as<typename B::thread_id>;
-      { B::this_thread::name() } -> std::convertible_to<std::string_view>;
-    } &&
-    requires(int fd, char* buffer, std::size_t size, std::chrono::milliseconds d) {
-      { B::io::read(fd, buffer, size) } -> std::same_as<std::size_t>;
-      { B::io::write(fd, buffer, size) } -> std::same_as<std::size_t>;
-      { B::io::recv(fd, buffer, size) } -> std::same_as<std::size_t>;
-      { B::io::send(fd, buffer, size) } -> std::same_as<std::size_t>;
-      { B::io::accept(fd) } -> std::same_as<int>;
-      { B::io::wait_readable(fd, d) } -> std::same_as<bool>;
-      { B::io::wait_writable(fd, d) } -> std::same_as<bool>;
-      B::io::close(fd);
-    };
+concept backend = requires {
+  { B::name } -> std::convertible_to<std::string_view>;
+  typename B::thread_id;
+  typename B::mutex;
+  typename B::condition_variable;
+  typename B::once_flag;
+  typename B::latch;
+  typename B::template thread<int>;
+  typename B::template channel<int>;
+  typename B::template counting_semaphore<8>;
+  typename B::template barrier<>;
+  typename B::template local<int>;
+}
+&&std::default_initializable<typename B::mutex>&& requires(
+    typename B::mutex& m, std::unique_lock<typename B::mutex>& lock,
+    typename B::condition_variable& cv, std::chrono::milliseconds d) {
+  m.lock();
+  m.unlock();
+  { m.try_lock() } -> std::same_as<bool>;
+  cv.wait(lock);
+  { cv.wait_for(lock, d) } -> std::same_as<std::cv_status>;
+  cv.notify_one();
+  cv.notify_all();
+}
+&&requires(int (*f)(int), typename B::template thread<int>& t, std::chrono::milliseconds d) {
+  { B::spawn(f, 1) } -> std::same_as<typename B::template thread<int>>;
+  { B::spawn(spawn_options{}, f, 1) } -> std::same_as<typename B::template thread<int>>;
+  { t.join() } -> std::same_as<int>;
+  t.detach();
+  { t.joinable() } -> std::same_as<bool>;
+  { t.get_id() } -> std::same_as<typename B::thread_id>;
+  B::this_thread::yield();
+  B::this_thread::sleep_for(d);
+  B::this_thread::sleep_until(std::chrono::steady_clock::now());
+  { B::this_thread::get_id() } -> std::same_as<typename B::thread_id>;
+  { B::this_thread::name() } -> std::convertible_to<std::string_view>;
+}
+&&requires(int fd, char* buffer, std::size_t size, std::chrono::milliseconds d) {
+  { B::io::read(fd, buffer, size) } -> std::same_as<std::size_t>;
+  { B::io::write(fd, buffer, size) } -> std::same_as<std::size_t>;
+  { B::io::recv(fd, buffer, size) } -> std::same_as<std::size_t>;
+  { B::io::send(fd, buffer, size) } -> std::same_as<std::size_t>;
+  { B::io::accept(fd) } -> std::same_as<int>;
+  { B::io::wait_readable(fd, d) } -> std::same_as<bool>;
+  { B::io::wait_writable(fd, d) } -> std::same_as<bool>;
+  B::io::close(fd);
+};
 
 }  // namespace spindle
 

@@ -23,13 +23,13 @@ struct no_completion {
 
 template <class Sync, class Completion = no_completion>
 class basic_barrier {
-public:
+ public:
   // Names the phase an arrive() belongs to; wait() takes it back.
   class arrival_token {
-  public:
+   public:
     arrival_token(arrival_token&&) = default;
 
-  private:
+   private:
     friend class basic_barrier;
     explicit arrival_token(std::uint64_t phase) : phase_(phase) {}
     std::uint64_t phase_;
@@ -65,7 +65,7 @@ public:
     count_arrivals(1);
   }
 
-private:
+ private:
   // Precondition: mutex_ held. Returns the phase the arrivals belong to.
   std::uint64_t count_arrivals(std::ptrdiff_t n) {
     if (n < 1 || n > remaining_) {

@@ -48,7 +48,7 @@ class send_case;
 
 template <class T, class Sync>
 class basic_channel {
-public:
+ public:
   explicit basic_channel(std::size_t capacity = 0) : capacity_(capacity) {}
   basic_channel(const basic_channel&) = delete;
   basic_channel& operator=(const basic_channel&) = delete;
@@ -151,7 +151,7 @@ public:
 
   // Range-for support: `for (T& value : channel)` receives until closed and drained.
   class iterator {
-  public:
+   public:
     using iterator_category = std::input_iterator_tag;
     using value_type = T;
     using difference_type = std::ptrdiff_t;
@@ -165,14 +165,14 @@ public:
     }
     bool operator==(const iterator& other) const { return channel_ == other.channel_; }
 
-  private:
+   private:
     basic_channel* channel_ = nullptr;
     std::optional<T> current_;
   };
   iterator begin() { return iterator(this); }
   iterator end() { return iterator(); }
 
-private:
+ private:
   friend class receive_case<T, Sync>;
   friend class send_case<T, Sync>;
   using waiter = detail::channel_waiter<T, Sync>;
@@ -259,7 +259,8 @@ private:
   // A send that a stop request ends too. The callback that wakes it is registered before
   // the lock is taken and unregistered after it is released (the declaration order of
   // w, on_stop and lock), as spindle/detail/stop_wake.hpp requires.
-  channel_status send_stoppable(T& value, const deadline_t& deadline, const std::stop_token& token) {
+  channel_status send_stoppable(T& value, const deadline_t& deadline,
+                                const std::stop_token& token) {
     waiter w("channel (send)", this);
     detail::stop_wake<typename Sync::mutex, typename Sync::condition_variable> on_stop(
         token, mutex_, w.woken);
@@ -306,17 +307,18 @@ private:
     std::unique_lock lock(mutex_);
     result.status = receive_now(result.value);
     if (result.status != channel_status::timeout) return result;
-    if (token.stop_requested()) result.status = channel_status::stopped;
-    else if (!passed(deadline)) receive_parked(lock, w, result, deadline, &token);
+    if (token.stop_requested())
+      result.status = channel_status::stopped;
+    else if (!passed(deadline))
+      receive_parked(lock, w, result, deadline, &token);
     return result;
   }
 
   // Precondition: `lock` holds mutex_ and nothing can be received now. Queues `w` and
   // waits. A value handed over to a wait that then threw (deadlock_error) is given back
   // to the channel, so that no sent value is lost.
-  void receive_parked(std::unique_lock<typename Sync::mutex>& lock, waiter& w,
-                      received<T>& result, const deadline_t& deadline,
-                      const std::stop_token* token) {
+  void receive_parked(std::unique_lock<typename Sync::mutex>& lock, waiter& w, received<T>& result,
+                      const deadline_t& deadline, const std::stop_token* token) {
     w.destination = &result.value;
     receivers_.push_back(&w);
     try {
@@ -336,8 +338,10 @@ private:
                          const deadline_t& deadline, const std::stop_token* token = nullptr) {
     auto stop = [&] { return token && token->stop_requested(); };
     auto settled = [&] { return w.done || closed_ || stop(); };
-    if (deadline) w.woken.wait_until(lock, *deadline, settled);
-    else w.woken.wait(lock, settled);
+    if (deadline)
+      w.woken.wait_until(lock, *deadline, settled);
+    else
+      w.woken.wait(lock, settled);
     if (w.done) return channel_status::ok;
     withdraw(queue, &w);
     if (closed_) return channel_status::closed;
@@ -358,8 +362,10 @@ private:
   static void release_for_close(queue_t& queue) {
     while (waiter* w = queue.front()) {
       queue.remove(w);
-      if (w->select) w->select->decide(w->index, channel_status::closed, [] {});
-      else w->woken.notify_one();
+      if (w->select)
+        w->select->decide(w->index, channel_status::closed, [] {});
+      else
+        w->woken.notify_one();
     }
   }
 
@@ -367,10 +373,10 @@ private:
   // every value goes to them, so items_ is empty whenever a plain receiver is queued;
   // senders wait only when the buffer is full or, at capacity 0, no receiver takes.
   mutable typename Sync::mutex mutex_;
-  std::deque<T> items_;                   // sent, not yet received; guarded by mutex_
-  queue_t receivers_;  // blocked receivers; guarded by mutex_
-  queue_t senders_;    // blocked senders; guarded by mutex_
-  bool closed_ = false;                   // guarded by mutex_
+  std::deque<T> items_;  // sent, not yet received; guarded by mutex_
+  queue_t receivers_;    // blocked receivers; guarded by mutex_
+  queue_t senders_;      // blocked senders; guarded by mutex_
+  bool closed_ = false;  // guarded by mutex_
   const std::size_t capacity_;
 };
 

@@ -82,7 +82,7 @@ struct backend {
     return clone::spawn(options, std::forward<F>(f), std::forward<A>(a)...);
   }
   template <class F, class... A>
-    requires std::is_invocable_v<std::decay_t<F>, std::decay_t<A>...>
+  requires std::is_invocable_v<std::decay_t<F>, std::decay_t<A>...>
   static auto spawn(F&& f, A&&... a) {
     return clone::spawn(std::forward<F>(f), std::forward<A>(a)...);
   }

@@ -18,14 +18,14 @@ namespace spindle {
 // Thrown by a blocking call when every thread is blocked and nothing can wake one.
 // what() lists each blocked thread, its name and what it waits on.
 class deadlock_error : public std::runtime_error {
-public:
+ public:
   using std::runtime_error::runtime_error;
 };
 
 // Thrown by send() on a channel that is closed. (recv() on a closed, drained channel
 // is not an error: it returns an empty optional.)
 class channel_closed : public std::logic_error {
-public:
+ public:
   using std::logic_error::logic_error;
 };
 
@@ -34,9 +34,8 @@ public:
 // than the object's home: the kernel thread whose green threads first used it. what()
 // names the call, the object, its home and the caller; the accessors give the numbers.
 class foreign_thread_error : public std::logic_error {
-public:
-  foreign_thread_error(const std::string& what, const void* object, long home_tid,
-                       long caller_tid)
+ public:
+  foreign_thread_error(const std::string& what, const void* object, long home_tid, long caller_tid)
       : std::logic_error(what), object_(object), home_tid_(home_tid), caller_tid_(caller_tid) {}
   // The object called.
   const void* object() const noexcept { return object_; }
@@ -45,7 +44,7 @@ public:
   // The kernel thread id of the caller.
   long caller_tid() const noexcept { return caller_tid_; }
 
-private:
+ private:
   const void* object_;
   long home_tid_;
   long caller_tid_;

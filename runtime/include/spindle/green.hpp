@@ -17,7 +17,6 @@
 #include "spindle/barrier.hpp"
 #include "spindle/channel.hpp"
 #include "spindle/errors.hpp"
-#include "spindle/io.hpp"
 #include "spindle/green/condition_variable.hpp"
 #include "spindle/green/mutex.hpp"
 #include "spindle/green/policy.hpp"
@@ -25,6 +24,7 @@
 #include "spindle/green/remote.hpp"
 #include "spindle/green/thread.hpp"
 #include "spindle/green/watchdog.hpp"
+#include "spindle/io.hpp"
 #include "spindle/latch.hpp"
 #include "spindle/local.hpp"
 #include "spindle/once.hpp"
@@ -86,7 +86,7 @@ struct backend {
     return green::spawn(options, std::forward<F>(f), std::forward<A>(a)...);
   }
   template <class F, class... A>
-    requires std::is_invocable_v<std::decay_t<F>, std::decay_t<A>...>
+  requires std::is_invocable_v<std::decay_t<F>, std::decay_t<A>...>
   static auto spawn(F&& f, A&&... a) {
     return green::spawn(std::forward<F>(f), std::forward<A>(a)...);
   }

@@ -18,7 +18,7 @@ namespace spindle {
 
 template <class Sync>
 class basic_latch {
-public:
+ public:
   // Throws std::invalid_argument if expected < 0.
   explicit basic_latch(std::ptrdiff_t expected) : count_(expected) {
     if (expected < 0) throw std::invalid_argument("spindle::latch: negative expected count");
@@ -30,8 +30,8 @@ public:
   void count_down(std::ptrdiff_t n = 1) {
     std::lock_guard lock(mutex_);
     if (n < 0 || n > count_) {
-      throw std::invalid_argument("spindle::latch::count_down(" + std::to_string(n) +
-                                  "): only " + std::to_string(count_) + " left");
+      throw std::invalid_argument("spindle::latch::count_down(" + std::to_string(n) + "): only " +
+                                  std::to_string(count_) + " left");
     }
     count_ -= n;
     if (count_ == 0) zero_.notify_all();
@@ -52,7 +52,7 @@ public:
     wait();
   }
 
-private:
+ private:
   mutable typename Sync::mutex mutex_;
   mutable typename Sync::condition_variable zero_{wait_label{"latch", this}};
   std::ptrdiff_t count_;  // guarded by mutex_

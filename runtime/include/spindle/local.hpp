@@ -34,7 +34,7 @@ void destroy_local_values(std::vector<local_slot>& slots) noexcept;
 
 template <class T, class Sync>
 class basic_local {
-public:
+ public:
   basic_local() : key_(detail::new_local_key()) {}
   basic_local(const basic_local&) = delete;
   basic_local& operator=(const basic_local&) = delete;
@@ -52,7 +52,7 @@ public:
   T& operator*() { return get(); }
   T* operator->() { return &get(); }
 
-private:
+ private:
   std::size_t key_;
 };
 

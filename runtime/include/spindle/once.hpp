@@ -18,7 +18,7 @@ namespace spindle {
 
 template <class Sync>
 class basic_once_flag {
-public:
+ public:
   basic_once_flag() = default;
   basic_once_flag(const basic_once_flag&) = delete;
   basic_once_flag& operator=(const basic_once_flag&) = delete;
@@ -49,7 +49,7 @@ public:
     finish(true);
   }
 
-private:
+ private:
   void finish(bool done) {
     std::lock_guard lock(mutex_);
     running_ = false;
@@ -57,11 +57,11 @@ private:
     finished_.notify_all();
   }
 
-  std::atomic<bool> done_{false};   // set once f returned; read without the mutex
+  std::atomic<bool> done_{false};  // set once f returned; read without the mutex
   typename Sync::mutex mutex_;
   typename Sync::condition_variable finished_{wait_label{"once_flag", this}};
-  bool running_ = false;                             // guarded by mutex_
-  typename Sync::thread_id runner_{};             // guarded by mutex_
+  bool running_ = false;               // guarded by mutex_
+  typename Sync::thread_id runner_{};  // guarded by mutex_
 };
 
 template <class Sync, class F, class... Args>

@@ -54,7 +54,7 @@ struct select_result {
 // otherwise (each select empties it first, so a case may be declared once, outside a loop).
 template <class T, class Sync>
 class receive_case {
-public:
+ public:
   using sync = Sync;
   explicit receive_case(basic_channel<T, Sync>& channel) : channel_(channel) {}
   std::optional<T> value;
@@ -80,7 +80,7 @@ public:
     value.reset();
   }
 
-private:
+ private:
   basic_channel<T, Sync>& channel_;
   detail::channel_waiter<T, Sync> waiter_{"channel (select receive)", &channel_};
 };
@@ -89,7 +89,7 @@ private:
 // is spent (its value moved out), one that lost may be passed to the next select.
 template <class T, class Sync>
 class send_case {
-public:
+ public:
   using sync = Sync;
   send_case(basic_channel<T, Sync>& channel, T value)
       : value(std::move(value)), channel_(channel) {}
@@ -112,7 +112,7 @@ public:
   void withdraw() noexcept { channel_.withdraw(channel_.senders_, &waiter_); }
   void undo() noexcept {}  // a value sent is the receiver's now
 
-private:
+ private:
   basic_channel<T, Sync>& channel_;
   detail::channel_waiter<T, Sync> waiter_{"channel (select send)", &channel_};
 };
@@ -132,11 +132,11 @@ namespace detail {
 // order every select agrees on, so two selects over the same channels cannot deadlock.
 template <class Mutex, std::size_t N>
 class channel_locks {
-public:
+ public:
   explicit channel_locks(std::array<Mutex*, N> mutexes) : mutexes_(mutexes) {
     std::sort(mutexes_.begin(), mutexes_.end(), std::less<Mutex*>());
-    distinct_ = static_cast<std::size_t>(
-        std::unique(mutexes_.begin(), mutexes_.end()) - mutexes_.begin());
+    distinct_ =
+        static_cast<std::size_t>(std::unique(mutexes_.begin(), mutexes_.end()) - mutexes_.begin());
     lock();
   }
   channel_locks(const channel_locks&) = delete;
@@ -151,7 +151,7 @@ public:
     for (; held_ > 0; --held_) mutexes_[held_ - 1]->unlock();
   }
 
-private:
+ private:
   std::array<Mutex*, N> mutexes_;
   std::size_t distinct_ = 0;
   std::size_t held_ = 0;
@@ -184,7 +184,8 @@ select_result select_on(bool may_wait, const std::optional<steady_time>& deadlin
   channel_locks<typename Sync::mutex, n> locks({&cases.mutex()...});
   for (std::size_t i : random_order<n>()) {
     std::optional<channel_status> now;
-    on_case(i, [&](auto& c) { now = c.attempt(); }, cases...);
+    on_case(
+        i, [&](auto& c) { now = c.attempt(); }, cases...);
     if (now) return {i, *now};
   }
   if (!may_wait || (deadline && *deadline <= std::chrono::steady_clock::now())) return {};
@@ -197,7 +198,8 @@ select_result select_on(bool may_wait, const std::optional<steady_time>& deadlin
   } catch (...) {
     locks.lock();
     (cases.withdraw(), ...);
-    on_case(decision.winner(), [](auto& c) { c.undo(); }, cases...);
+    on_case(
+        decision.winner(), [](auto& c) { c.undo(); }, cases...);
     throw;
   }
   locks.lock();
@@ -207,8 +209,7 @@ select_result select_on(bool may_wait, const std::optional<steady_time>& deadlin
 }
 
 template <class... Cases>
-using sync_of = typename std::remove_cvref_t<
-    std::tuple_element_t<0, std::tuple<Cases...>>>::sync;
+using sync_of = typename std::remove_cvref_t<std::tuple_element_t<0, std::tuple<Cases...>>>::sync;
 
 template <class... Cases>
 constexpr bool one_backend =
@@ -218,30 +219,29 @@ constexpr bool one_backend =
 
 // Performs one ready case, waiting for ever if none is ready yet.
 template <class... Cases>
-  requires(sizeof...(Cases) > 0 && detail::one_backend<Cases...>)
-select_result select(Cases&&... cases) {
+requires(sizeof...(Cases) > 0 && detail::one_backend<Cases...>) select_result
+    select(Cases&&... cases) {
   return detail::select_on<detail::sync_of<Cases...>>(true, std::nullopt, cases...);
 }
 
 // Performs one ready case, or none (index none, status timeout): Go's select with default.
 template <class... Cases>
-  requires(sizeof...(Cases) > 0 && detail::one_backend<Cases...>)
-select_result try_select(Cases&&... cases) {
+requires(sizeof...(Cases) > 0 && detail::one_backend<Cases...>) select_result
+    try_select(Cases&&... cases) {
   return detail::select_on<detail::sync_of<Cases...>>(false, std::nullopt, cases...);
 }
 
 // Performs one case, waiting at most `d` / until `deadline` (any clock). A case that is
 // ready at the call goes even if the deadline has passed.
 template <class Rep, class Period, class... Cases>
-  requires(sizeof...(Cases) > 0 && detail::one_backend<Cases...>)
-select_result select_for(std::chrono::duration<Rep, Period> d, Cases&&... cases) {
+requires(sizeof...(Cases) > 0 && detail::one_backend<Cases...>) select_result
+    select_for(std::chrono::duration<Rep, Period> d, Cases&&... cases) {
   return detail::select_on<detail::sync_of<Cases...>>(true, detail::steady_after(d), cases...);
 }
 template <class Clock, class Duration, class... Cases>
-  requires(sizeof...(Cases) > 0 && detail::one_backend<Cases...>)
-select_result select_until(std::chrono::time_point<Clock, Duration> deadline, Cases&&... cases) {
-  return detail::select_on<detail::sync_of<Cases...>>(true, detail::to_steady(deadline),
-                                                      cases...);
+requires(sizeof...(Cases) > 0 && detail::one_backend<Cases...>) select_result
+    select_until(std::chrono::time_point<Clock, Duration> deadline, Cases&&... cases) {
+  return detail::select_on<detail::sync_of<Cases...>>(true, detail::to_steady(deadline), cases...);
 }
 
 }  // namespace spindle

@@ -23,7 +23,7 @@ template <std::ptrdiff_t Max, class Sync>
 class basic_counting_semaphore {
   static_assert(Max >= 0);
 
-public:
+ public:
   static constexpr std::ptrdiff_t max() noexcept { return Max; }
 
   // Throws std::invalid_argument unless 0 <= initial <= max().
@@ -42,9 +42,8 @@ public:
   void release(std::ptrdiff_t update = 1) {
     std::lock_guard lock(mutex_);
     if (update < 0 || update > Max - count_) {
-      throw std::invalid_argument("spindle::counting_semaphore::release(" +
-                                  std::to_string(update) + "): the count " +
-                                  std::to_string(count_) + " would leave [0, " +
+      throw std::invalid_argument("spindle::counting_semaphore::release(" + std::to_string(update) +
+                                  "): the count " + std::to_string(count_) + " would leave [0, " +
                                   std::to_string(Max) + "]");
     }
     count_ += update;
@@ -82,7 +81,7 @@ public:
                              std::chrono::ceil<std::chrono::steady_clock::duration>(timeout));
   }
 
-private:
+ private:
   typename Sync::mutex mutex_;
   typename Sync::condition_variable permits_{wait_label{"counting_semaphore", this}};
   std::ptrdiff_t count_;  // guarded by mutex_

@@ -40,7 +40,7 @@ namespace spindle {
 // thread.
 template <spindle::backend B, class R>
 class jthread {
-public:
+ public:
   jthread() noexcept : source_(std::nostopstate) {}
   jthread(std::stop_source source, typename B::template thread<R> thread) noexcept
       : source_(std::move(source)), thread_(std::move(thread)) {}
@@ -65,7 +65,7 @@ public:
   // True if this call made the request (the first one does).
   bool request_stop() noexcept { return source_.request_stop(); }
 
-private:
+ private:
   void stop_and_join() noexcept {
     if (!thread_.joinable()) return;
     source_.request_stop();
@@ -78,8 +78,9 @@ private:
                    e.what());
       std::terminate();
     } catch (...) {
-      std::fprintf(stderr, "spindle: a jthread's destructor joined a thread that failed. "
-                           "Terminating.\n");
+      std::fprintf(stderr,
+                   "spindle: a jthread's destructor joined a thread that failed. "
+                   "Terminating.\n");
       std::terminate();
     }
   }
@@ -104,8 +105,8 @@ auto spawn_jthread(const spawn_options& options, F&& f, A&&... a) {
   }
 }
 template <spindle::backend B, class F, class... A>
-  requires(!std::is_same_v<std::remove_cvref_t<F>, spawn_options>)
-auto spawn_jthread(F&& f, A&&... a) {
+requires(!std::is_same_v<std::remove_cvref_t<F>, spawn_options>) auto spawn_jthread(F&& f,
+                                                                                    A&&... a) {
   return spawn_jthread<B>(spawn_options{}, std::forward<F>(f), std::forward<A>(a)...);
 }
 

@@ -15,15 +15,14 @@
 #include <mutex>
 
 #include "spindle/backend.hpp"
-#include "spindle/detail/timed_waits.hpp"
 #include "spindle/clone/detail/record.hpp"
 #include "spindle/clone/mutex.hpp"
+#include "spindle/detail/timed_waits.hpp"
 
 namespace spindle::clone {
 
-class condition_variable
-    : public spindle::detail::timed_waits<condition_variable, mutex> {
-public:
+class condition_variable : public spindle::detail::timed_waits<condition_variable, mutex> {
+ public:
   condition_variable() = default;
   explicit condition_variable(wait_label label) noexcept : label_(label) {}
   condition_variable(const condition_variable&) = delete;
@@ -35,13 +34,13 @@ public:
                             std::chrono::steady_clock::time_point deadline);
   // With a predicate, with wait_for, on other clocks: spindle/detail/timed_waits.hpp.
   using timed_waits::wait;
-  using timed_waits::wait_until;
   using timed_waits::wait_for;
+  using timed_waits::wait_until;
 
   void notify_one() noexcept;
   void notify_all() noexcept;
 
-private:
+ private:
   // Wakes a waiter, or moves it to its mutex's queue; the parking lot's lock is held.
   void release(detail::record* r) noexcept;
 

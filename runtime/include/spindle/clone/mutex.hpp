@@ -19,7 +19,7 @@ namespace spindle::clone {
 class condition_variable;
 
 class mutex {
-public:
+ public:
   mutex() = default;
   mutex(const mutex&) = delete;
   mutex& operator=(const mutex&) = delete;
@@ -33,7 +33,7 @@ public:
   // Throws std::system_error (operation_not_permitted) if the caller does not own it.
   void unlock();
 
-private:
+ private:
   friend class condition_variable;
   void lock_contended(detail::record* self);
   void hand_over() noexcept;
@@ -49,14 +49,13 @@ private:
     return owner_.load(std::memory_order_relaxed) == r->id;
   }
 
-private:
-
+ private:
   enum : std::uint32_t { free = 0, held = 1, contended = 2 };
   std::atomic<std::uint32_t> word_{free};
   // The owner's id, 0 if none: an id, not the record, so that an owner that finishes
   // without unlocking leaves nothing dangling. Written only by the owner or its unlocker.
   std::atomic<std::uint64_t> owner_{0};
-  detail::thread_queue waiters_;                  // guarded by the parking lot's lock
+  detail::thread_queue waiters_;  // guarded by the parking lot's lock
 };
 
 }  // namespace spindle::clone

@@ -43,7 +43,7 @@ using thread = spindle::detail::thread_handle<R, detail::handle_ops>;
 // refuses (memory, mappings, tasks), and std::runtime_error if this glibc is one the
 // backend cannot verify (docs/09-clone-backend.md).
 template <class F, class... Args>
-  requires std::is_invocable_v<std::decay_t<F>, std::decay_t<Args>...>
+requires std::is_invocable_v<std::decay_t<F>, std::decay_t<Args>...>
 auto spawn(const spawn_options& options, F&& f, Args&&... args) {
   using R = std::invoke_result_t<std::decay_t<F>, std::decay_t<Args>...>;
   using task = detail::task<R, std::decay_t<F>, std::decay_t<Args>...>;
@@ -53,7 +53,7 @@ auto spawn(const spawn_options& options, F&& f, Args&&... args) {
 }
 
 template <class F, class... Args>
-  requires std::is_invocable_v<std::decay_t<F>, std::decay_t<Args>...>
+requires std::is_invocable_v<std::decay_t<F>, std::decay_t<Args>...>
 auto spawn(F&& f, Args&&... args) {
   return spawn(spawn_options{}, std::forward<F>(f), std::forward<Args>(args)...);
 }

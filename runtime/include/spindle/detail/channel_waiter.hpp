@@ -34,10 +34,14 @@ enum class channel_status : unsigned char {
 
 inline std::ostream& operator<<(std::ostream& out, channel_status status) {
   switch (status) {
-    case channel_status::ok: return out << "ok";
-    case channel_status::timeout: return out << "timeout";
-    case channel_status::closed: return out << "closed";
-    case channel_status::stopped: return out << "stopped";
+    case channel_status::ok:
+      return out << "ok";
+    case channel_status::timeout:
+      return out << "timeout";
+    case channel_status::closed:
+      return out << "closed";
+    case channel_status::stopped:
+      return out << "stopped";
   }
   return out << "channel_status(" << static_cast<int>(status) << ")";
 }
@@ -53,7 +57,7 @@ using steady_time = std::chrono::steady_clock::time_point;
 // Lives on the select's stack; its mutex is taken after a channel's, never before.
 template <class Sync>
 class selection {
-public:
+ public:
   static constexpr std::size_t undecided = static_cast<std::size_t>(-1);
   static constexpr std::size_t expired = static_cast<std::size_t>(-2);  // deadline, or threw
 
@@ -84,8 +88,10 @@ public:
     std::unique_lock lock(mutex_);
     auto is_decided = [this] { return winner_ != undecided; };
     try {
-      if (deadline) decided_.wait_until(lock, *deadline, is_decided);
-      else decided_.wait(lock, is_decided);
+      if (deadline)
+        decided_.wait_until(lock, *deadline, is_decided);
+      else
+        decided_.wait(lock, is_decided);
     } catch (...) {
       if (!is_decided()) winner_ = expired;
       throw;
@@ -97,7 +103,7 @@ public:
   std::size_t winner() const noexcept { return winner_; }
   channel_status status() const noexcept { return status_; }
 
-private:
+ private:
   typename Sync::mutex mutex_;
   typename Sync::condition_variable decided_{wait_label{"select", this}};
   std::size_t winner_ = undecided;                   // guarded by mutex_

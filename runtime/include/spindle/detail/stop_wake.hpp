@@ -23,14 +23,14 @@ namespace spindle::detail {
 
 template <class Mutex, class ConditionVariable>
 class stop_wake {
-public:
+ public:
   stop_wake(const std::stop_token& token, Mutex& mutex, ConditionVariable& cv) {
     if (token.stop_possible()) callback_.emplace(token, wake{&mutex, &cv});
   }
   // Unregisters now, as the destructor would (see the file comment's second rule).
   void reset() noexcept { callback_.reset(); }
 
-private:
+ private:
   struct wake {
     Mutex* mutex;
     ConditionVariable* cv;

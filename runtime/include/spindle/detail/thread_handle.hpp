@@ -24,7 +24,7 @@ class thread_handle {
   using record = typename Ops::record;
   using result = result_record<record, R>;
 
-public:
+ public:
   thread_handle() noexcept = default;
   explicit thread_handle(result* r) noexcept : record_(r) {}
   thread_handle(thread_handle&& other) noexcept
@@ -81,13 +81,13 @@ public:
     return record_ ? std::string_view{record_->name} : std::string_view{};
   }
 
-private:
+ private:
   enum class why_not { never_started, moved_from, joined, detached };
 
   [[noreturn]] void throw_not_joinable(const char* verb) const {
-    static constexpr const char* reasons[] = {
-        "it was default-constructed and names no thread", "it was moved from",
-        "the thread was already joined", "the thread was detached"};
+    static constexpr const char* reasons[] = {"it was default-constructed and names no thread",
+                                              "it was moved from", "the thread was already joined",
+                                              "the thread was detached"};
     throw std::system_error(std::make_error_code(std::errc::invalid_argument),
                             std::string(Ops::handle_name) + "::" + verb +
                                 ": handle is not joinable: " + reasons[static_cast<int>(after_)]);

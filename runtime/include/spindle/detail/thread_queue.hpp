@@ -15,7 +15,7 @@ namespace spindle::detail {
 // Record must have fields `Record* prev, *next` and `thread_queue<Record>* queue`.
 template <class Record>
 class thread_queue {
-public:
+ public:
   thread_queue() = default;
   thread_queue(const thread_queue&) = delete;
   thread_queue& operator=(const thread_queue&) = delete;
@@ -47,7 +47,7 @@ public:
     return r;
   }
 
-private:
+ private:
   Record* head_ = nullptr;
   Record* tail_ = nullptr;
 };

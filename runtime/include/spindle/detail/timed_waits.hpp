@@ -40,7 +40,7 @@ std::chrono::steady_clock::time_point steady_after(std::chrono::duration<Rep, Pe
 
 template <class Derived, class Mutex>
 class timed_waits {
-public:
+ public:
   template <class Predicate>
   void wait(std::unique_lock<Mutex>& lock, Predicate ready) {
     while (!ready()) self().wait(lock);
@@ -91,7 +91,7 @@ public:
     return wait_stoppable(lock, token, steady_after(d), ready);
   }
 
-private:
+ private:
   Derived& self() { return static_cast<Derived&>(*this); }
 
   // The stop-token waits. The callback that wakes this wait is registered and
@@ -114,8 +114,10 @@ private:
     lock.lock();
     try {
       while (!ready() && !token.stop_requested()) {
-        if (!deadline) self().wait(lock);
-        else if (self().wait_until(lock, *deadline) == std::cv_status::timeout) break;
+        if (!deadline)
+          self().wait(lock);
+        else if (self().wait_until(lock, *deadline) == std::cv_status::timeout)
+          break;
       }
     } catch (...) {
       if (lock.owns_lock()) lock.unlock();

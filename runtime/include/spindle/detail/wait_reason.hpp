@@ -15,9 +15,9 @@ enum class wake_status : std::uint8_t { woken, timed_out, deadlock };
 
 template <class Record>
 struct wait_reason {
-  const char* what = "";            // "mutex", "join", "sleep", a wait_label's name...
-  const void* object = nullptr;     // the object waited on, printed as an address
-  const Record* holder = nullptr;   // the thread that must act, if fixed (the one joined)
+  const char* what = "";           // "mutex", "join", "sleep", a wait_label's name...
+  const void* object = nullptr;    // the object waited on, printed as an address
+  const Record* holder = nullptr;  // the thread that must act, if fixed (the one joined)
   // For an object whose holder changes while threads wait (a mutex, handed from one
   // owner to the next): reads the id of its holder now, 0 if none. The deadlock report
   // calls it, so that it names the holder of the moment, which may have finished.

@@ -14,17 +14,16 @@
 #include <mutex>
 
 #include "spindle/backend.hpp"
+#include "spindle/detail/thread_queue.hpp"
 #include "spindle/detail/timed_waits.hpp"
 #include "spindle/green/detail/home.hpp"
 #include "spindle/green/detail/record.hpp"
-#include "spindle/detail/thread_queue.hpp"
 #include "spindle/green/mutex.hpp"
 
 namespace spindle::green {
 
-class condition_variable
-    : public spindle::detail::timed_waits<condition_variable, mutex> {
-public:
+class condition_variable : public spindle::detail::timed_waits<condition_variable, mutex> {
+ public:
   condition_variable() = default;
   // Names what the waiters wait on in a deadlock report (used by channel, latch, ...).
   explicit condition_variable(wait_label label) noexcept : label_(label) {}
@@ -40,15 +39,15 @@ public:
                             std::chrono::steady_clock::time_point deadline);
   // With a predicate, with wait_for, on other clocks: spindle/detail/timed_waits.hpp.
   using timed_waits::wait;
-  using timed_waits::wait_until;
   using timed_waits::wait_for;
+  using timed_waits::wait_until;
 
   // Not noexcept, unlike std::condition_variable's: from a kernel thread other than the
   // home, they throw spindle::foreign_thread_error (as wait does).
   void notify_one();
   void notify_all();
 
-private:
+ private:
   // The caller's scheduler, after the home check (the first call binds the home).
   detail::scheduler& home_checked(const char* call);
   [[gnu::noinline]] detail::scheduler& enter_home(const char* call);

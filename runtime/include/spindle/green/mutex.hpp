@@ -11,16 +11,16 @@
 
 #include <cstdint>
 
+#include "spindle/detail/thread_queue.hpp"
 #include "spindle/green/detail/home.hpp"
 #include "spindle/green/detail/record.hpp"
-#include "spindle/detail/thread_queue.hpp"
 
 namespace spindle::green {
 
 class condition_variable;
 
 class mutex {
-public:
+ public:
   mutex() = default;
   mutex(const mutex&) = delete;
   mutex& operator=(const mutex&) = delete;
@@ -37,7 +37,7 @@ public:
   // std::system_error (operation_not_permitted) if the caller does not own it.
   void unlock();
 
-private:
+ private:
   friend class condition_variable;
   void take(detail::record* self) noexcept;
   // lock() when the fast path cannot take the mutex: parks, or throws (see lock()).
@@ -49,8 +49,8 @@ private:
 
   // The id, not the record: an owner that finishes without unlocking leaves no pointer
   // to freed memory behind, and a thread spawned in its place owns nothing.
-  std::uint64_t owner_ = 0;          // the id of the green thread holding it, or 0
-  detail::thread_queue waiters_;     // threads parked in lock(), in arrival order
+  std::uint64_t owner_ = 0;       // the id of the green thread holding it, or 0
+  detail::thread_queue waiters_;  // threads parked in lock(), in arrival order
   // Set by the first lock or try_lock, then constant: the scheduler whose threads alone
   // may call (compared with current_scheduler, never dereferenced).
   const void* home_ = &detail::no_home_yet;

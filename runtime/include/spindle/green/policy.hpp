@@ -21,9 +21,8 @@
 #include <string_view>
 #include <type_traits>
 
-#include "spindle/green/detail/record.hpp"
-
 #include "spindle/detail/choice.hpp"
+#include "spindle/green/detail/record.hpp"
 
 namespace spindle::green {
 
@@ -37,7 +36,7 @@ enum class stop_reason : std::uint8_t {
 };
 
 class policy {
-public:
+ public:
   virtual ~policy() = default;
   // `thread` has become runnable (spawned, woken, or yielded); remember it. Never called
   // twice without a pick between.
@@ -107,9 +106,9 @@ std::unique_ptr<policy> make_stride_policy();
 
 // The multi-level feedback queue after OSTEP chapter 8.
 struct mlfq_options {
-  unsigned levels = 3;                           // queues, 0 the top (1 to 16)
-  std::chrono::microseconds allotment{1000};     // run time allowed at the top level
-                                                 // before demotion; doubles per level
+  unsigned levels = 3;                              // queues, 0 the top (1 to 16)
+  std::chrono::microseconds allotment{1000};        // run time allowed at the top level
+                                                    // before demotion; doubles per level
   std::chrono::microseconds boost_interval{50000};  // run time between two boosts
                                                     // of every thread to the top
 };

@@ -79,7 +79,7 @@ struct posted final : remote_item {
 
 // A handle on one green scheduler that any thread may copy, hold and post to.
 class scheduler_handle {
-public:
+ public:
   scheduler_handle(const scheduler_handle& other) noexcept;
   scheduler_handle& operator=(const scheduler_handle& other) noexcept;
   ~scheduler_handle();
@@ -91,16 +91,16 @@ public:
   // Returns false, and destroys f without running it, if the scheduler's kernel thread
   // has exited; a post racing with that exit may be destroyed unrun too.
   template <class F>
-    requires std::is_invocable_v<std::decay_t<F>>
+  requires std::is_invocable_v<std::decay_t<F>>
   bool post(F&& f) const {
-    auto node = std::make_unique<detail::posted<std::decay_t<F>>>(
-        std::decay_t<F>(std::forward<F>(f)));
+    auto node =
+        std::make_unique<detail::posted<std::decay_t<F>>>(std::decay_t<F>(std::forward<F>(f)));
     if (!detail::push_remote(*box_, node.get())) return false;
     node.release();  // the scheduler frees it
     return true;
   }
 
-private:
+ private:
   friend scheduler_handle this_scheduler();
   explicit scheduler_handle(std::shared_ptr<detail::inbox> box) noexcept;
   std::shared_ptr<detail::inbox> box_;
@@ -116,7 +116,7 @@ scheduler_handle this_scheduler();
 // for that kernel thread only (else spindle::foreign_thread_error). While it exists it
 // is a remote end: the home's deadlock report waits.
 class remote_event {
-public:
+ public:
   remote_event();
   remote_event(const remote_event&) = delete;
   remote_event& operator=(const remote_event&) = delete;
@@ -138,7 +138,7 @@ public:
     return wait_until(spindle::detail::steady_after(timeout));
   }
 
-private:
+ private:
   static void drained(detail::remote_item* self, bool discard) noexcept;
 
   struct node final : detail::remote_item {
@@ -148,8 +148,8 @@ private:
   std::atomic<bool> queued_{false};      // node_ is in the inbox, not yet drained
   node node_;
   std::shared_ptr<detail::inbox> box_;
-  detail::thread_queue waiters_;         // home threads parked in wait()
-  const void* home_;                     // the scheduler of the kernel thread that made it
+  detail::thread_queue waiters_;  // home threads parked in wait()
+  const void* home_;              // the scheduler of the kernel thread that made it
 };
 
 }  // namespace spindle::green

@@ -57,7 +57,7 @@ using thread = spindle::detail::thread_handle<R, detail::handle_ops>;
 // Throws std::system_error when no stack can be mapped (see docs/04-stacks.md), and
 // std::invalid_argument for options it cannot honour (a stack_size below 16 KiB).
 template <class F, class... Args>
-  requires std::is_invocable_v<std::decay_t<F>, std::decay_t<Args>...>
+requires std::is_invocable_v<std::decay_t<F>, std::decay_t<Args>...>
 auto spawn(const spawn_options& options, F&& f, Args&&... args) {
   using R = std::invoke_result_t<std::decay_t<F>, std::decay_t<Args>...>;
   using task = detail::task<R, std::decay_t<F>, std::decay_t<Args>...>;
@@ -75,7 +75,7 @@ auto spawn(const spawn_options& options, F&& f, Args&&... args) {
 }
 
 template <class F, class... Args>
-  requires std::is_invocable_v<std::decay_t<F>, std::decay_t<Args>...>
+requires std::is_invocable_v<std::decay_t<F>, std::decay_t<Args>...>
 auto spawn(F&& f, Args&&... args) {
   return spawn(spawn_options{}, std::forward<F>(f), std::forward<Args>(args)...);
 }

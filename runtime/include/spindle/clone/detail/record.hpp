@@ -52,19 +52,19 @@ struct record {
   // Identity: set by spawn (or when a root thread first calls spindle), then constant.
   std::uint64_t id = 0;
   std::string name;
-  kernel_thread* kernel = nullptr;      // the clone'd task; null for a root thread
+  kernel_thread* kernel = nullptr;  // the clone'd task; null for a root thread
 
   // Blocking: guarded by the parking lot's lock (runtime/clone/parking_lot.cpp).
   state st = state::running;
   wait_reason waiting_on;
   wake_status woke_by = wake_status::woken;
-  bool counted = false;                 // blocked with no deadline: counts for deadlock
-  std::uint64_t park_number = 0;        // orders parks; the deadlock report fails the latest
-  std::int64_t blocked_since = 0;       // CLOCK_MONOTONIC ns at the park, for the dump
-  record* prev = nullptr;               // links in one wait queue
+  bool counted = false;            // blocked with no deadline: counts for deadlock
+  std::uint64_t park_number = 0;   // orders parks; the deadlock report fails the latest
+  std::int64_t blocked_since = 0;  // CLOCK_MONOTONIC ns at the park, for the dump
+  record* prev = nullptr;          // links in one wait queue
   record* next = nullptr;
   thread_queue* queue = nullptr;
-  std::string deadlock_report;          // set when this thread is the one failed
+  std::string deadlock_report;              // set when this thread is the one failed
   std::atomic<std::uint32_t> wake_word{0};  // 1 once woken: the futex it sleeps on
   // The mutex a thread waiting in condition_variable::wait (with no deadline) will take
   // again: a notify made while that mutex is held moves the thread straight into the
@@ -77,7 +77,7 @@ struct record {
   std::uint32_t mutexes_held = 0;
 
   // Lifetime: guarded by the parking lot's lock (but `error`, see there).
-  record* joiner = nullptr;             // parked in join() on this thread
+  record* joiner = nullptr;  // parked in join() on this thread
   // The joiner sleeps on this thread's exit as well as on its own word
   // (parking_lot::park_for_exit): leave() counts it unblocked, the kernel wakes it.
   bool exit_wakes_joiner = false;
@@ -86,9 +86,9 @@ struct record {
   // has finished, and by detach once `failed` says it is there. join rethrows it; if the
   // thread is detached, it ends the program (runtime/common/escaped_exception.hpp).
   std::exception_ptr error;
-  bool failed = false;                  // run() returned with `error`, not yet detached
-  bool left_in_parent = false;          // in a forked child: the thread did not cross fork()
-  record* all_prev = nullptr;           // every registered thread, for the report
+  bool failed = false;          // run() returned with `error`, not yet detached
+  bool left_in_parent = false;  // in a forked child: the thread did not cross fork()
+  record* all_prev = nullptr;   // every registered thread, for the report
   record* all_next = nullptr;
 
   // Thread-local storage (spindle/local.hpp): touched only by the thread itself.
@@ -124,7 +124,8 @@ void detach(record* thread) noexcept;
 record* register_root();
 // The calling thread's record; a thread spindle did not make is registered as a root.
 inline record* running() {
-  if (record* r = running_record) [[likely]] return r;
+  if (record* r = running_record) [[likely]]
+    return r;
   return register_root();
 }
 

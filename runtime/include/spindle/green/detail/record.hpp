@@ -18,7 +18,6 @@
 #pragma once
 
 #include <boost/context/detail/fcontext.hpp>
-
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -54,10 +53,10 @@ using context = boost::context::detail::fcontext_t;
 
 // A thread's stack: [low, low + size) is usable; [low - guard, low) is the guard.
 struct stack_span {
-  void* low = nullptr;        // the lowest usable byte; the stack grows down towards it
-  std::size_t size = 0;       // usable bytes, whole pages
-  std::size_t guard = 0;      // PROT_NONE bytes just below low: one page, or 0 if pooled
-  unsigned valgrind_id = 0;   // VALGRIND_STACK_REGISTER's answer, for DEREGISTER
+  void* low = nullptr;       // the lowest usable byte; the stack grows down towards it
+  std::size_t size = 0;      // usable bytes, whole pages
+  std::size_t guard = 0;     // PROT_NONE bytes just below low: one page, or 0 if pooled
+  unsigned valgrind_id = 0;  // VALGRIND_STACK_REGISTER's answer, for DEREGISTER
   std::byte* high() const noexcept { return static_cast<std::byte*>(low) + size; }
 };
 
@@ -82,21 +81,21 @@ struct record {
   // Identity: set by spawn, then constant.
   std::uint64_t id = 0;
   std::string name;
-  stack_span stack;                     // empty for the root thread (the kernel stack)
+  stack_span stack;  // empty for the root thread (the kernel stack)
 
   // Scheduling: owned by the scheduler of the kernel thread that spawned this thread.
-  scheduler* home = nullptr;            // that scheduler; threads never move
+  scheduler* home = nullptr;  // that scheduler; threads never move
   state st = state::runnable;
-  detail::context context = nullptr;    // where to resume; null while running or finished
-  exception_state eh;                   // saved while not running
-  record* prev = nullptr;               // links in the run queue or in one wait queue
+  detail::context context = nullptr;  // where to resume; null while running or finished
+  exception_state eh;                 // saved while not running
+  record* prev = nullptr;             // links in the run queue or in one wait queue
   record* next = nullptr;
-  thread_queue* queue = nullptr;        // the run or wait queue holding this record, if any
+  thread_queue* queue = nullptr;  // the run or wait queue holding this record, if any
 
   // Scheduling attributes: set by spawn (spawn_options), changed by set_priority and
   // set_tickets (spindle/green/thread.hpp); read by the policies that rank or share.
-  std::int32_t priority = 0;            // higher runs first (priority, aging, MLFQ's start)
-  std::uint32_t tickets = 100;          // a share, in proportion to others' (lottery, stride)
+  std::int32_t priority = 0;    // higher runs first (priority, aging, MLFQ's start)
+  std::uint32_t tickets = 100;  // a share, in proportion to others' (lottery, stride)
   // The chosen policy's own per-thread data (spindle/green/policy.hpp: policy_data), so
   // that a policy needs no side table. Zeroed by the scheduler when the thread is spawned
   // under a policy and when a policy is chosen; left as it is under the built-in FIFO,
@@ -112,9 +111,9 @@ struct record {
   // Blocking: valid while st == blocked.
   wait_reason waiting_on;
   wake_status woke_by = wake_status::woken;
-  std::uint64_t park_number = 0;        // orders parks; the deadlock report fails the latest
-  clock::time_point deadline{};         // when a timed park times out
-  std::size_t timer_slot = no_timer;    // index in the timer queue, or no_timer
+  std::uint64_t park_number = 0;      // orders parks; the deadlock report fails the latest
+  clock::time_point deadline{};       // when a timed park times out
+  std::size_t timer_slot = no_timer;  // index in the timer queue, or no_timer
   static constexpr std::size_t no_timer = ~std::size_t{0};
 
   // Ownership: how many mutexes this thread holds, counted by whoever gives or takes one
@@ -123,7 +122,7 @@ struct record {
   std::uint32_t mutexes_held = 0;
 
   // Lifetime: who frees the record and its stack, and who receives its exception.
-  record* joiner = nullptr;             // parked in join() on this thread
+  record* joiner = nullptr;  // parked in join() on this thread
   bool detached = false;
   // What escaped run(): join rethrows it; if the thread is detached, it ends the
   // program (runtime/common/escaped_exception.hpp).
