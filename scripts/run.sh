@@ -35,6 +35,7 @@ readonly packages=(
   cmake                                       # the CMake package config's test (tests/install_test.sh)
   strace                                      # docs/01's trace of fork and clone (tests/kernel_clone_trace_test.py)
   universal-ctags                             # the book's citations checked against definitions (tests/check_docs_references.py)
+  clang-format                                # one layout through the tree (tests/check_format.sh)
 )
 
 missing_packages() {
