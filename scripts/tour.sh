@@ -87,6 +87,12 @@ out=$(cd "$out" && pwd)
 # What an earlier tour left there would mix with this one's; only the tour's own files go.
 rm -rf "$out/plots" "$out/report.md" "$out/blocking_hazard.trace.json"
 for name in "${comparisons[@]}" kv_fork_cost; do rm -f "$out/$name.json" "$out/$name.md"; done
+# The tour's own record, tour.json: when it ran, how long it took, the load before and
+# after (each program's document gives the load at its own start).
+rm -f "$out/tour.json"
+started=$(date +%s)
+started_at=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+load_at_start=$(cut -d' ' -f1-3 /proc/loadavg)
 
 step() { echo; echo "== $*"; }
 
@@ -119,6 +125,10 @@ if [ -n "$bgsave" ]; then
   bash "$(dirname "$0")/kv_fork_cost.sh" "$build_dir" --json-file "$out/kv_fork_cost.json" |
     tee "$out/kv_fork_cost.md"
 fi
+
+printf '{\n  "program": "tour",\n  "quick": %s,\n  "started": "%s",\n  "seconds": %d,\n  "load_average_start": "%s",\n  "load_average_end": "%s"\n}\n' \
+  "$([ ${#size[@]} -gt 0 ] && echo true || echo false)" "$started_at" "$(($(date +%s) - started))" \
+  "$load_at_start" "$(cut -d' ' -f1-3 /proc/loadavg)" >"$out/tour.json"
 
 step "The report"
 python3 "$(dirname "$0")/tour_report.py" "$out"

@@ -267,18 +267,35 @@ plot data using 1:2:3:4 with yerrorlines lc rgb "#c03030" title "fork", \\
      redis_low(x) with lines dt 2 lc rgb "grey40" title "Redis: {low:g} ms per GB", \\
      redis_high(x) with lines dt 3 lc rgb "grey40" title "Redis: {high:g} ms per GB"
 """)
-    fit = doc["fit"]
-    notes = [
-        f"fork cost {fit['fork_ms_per_gib']:.1f} ms per GiB of resident memory here "
-        f"(a straight line fits with r² = {fit['fork_r_squared']:.2f}); the Redis "
-        f"documentation gives {low:g}-{high:g} ms per GB.",
-    ]
-    tables, tables_notes = fork_page_tables(doc, plot)
-    writes, writes_notes = fork_copy_on_write(doc, plot)
+    tables = fork_page_tables(doc, plot)
+    writes = fork_copy_on_write(doc, plot)
     return [images + ("fork's latency against the parent's memory",),
             tables + ("The page tables fork copies, against the parent's memory",),
             writes + ("Copy-on-write: the faults and the time of writing after fork",)], \
-        notes + tables_notes + writes_notes
+        fork_notes(doc)
+
+
+def fork_notes(doc):
+    """What to read in fork's three plots: its line, the page tables and copy-on-write,
+    from the fitted lines and the largest step."""
+    fit, last = doc["fit"], doc["steps"][-1]
+    low, high = doc["published"]["fork_ms_per_gb"]
+    return [
+        f"fork cost {fit['fork_ms_per_gib']:.1f} ms per GiB of resident memory here "
+        f"(a straight line fits with r² = {fit['fork_r_squared']:.2f}), "
+        f"{fit['fork_cpu_ms_per_gib']:.1f} ms per GiB of the parent's processor time; the "
+        f"Redis documentation gives {low:g}-{high:g} ms per GB.",
+        f"The page tables grew by {fit['page_tables_kib_per_gib']:,.0f} KiB per GiB in the "
+        f"parent and {fit['child_page_tables_kib_per_gib']:,.0f} in the child (8 bytes per "
+        f"4 KiB page is 2,048): at {last['rss_kib'] / 1024:,.0f} MiB the parent had "
+        f"{last['page_tables_kib']:,} KiB and the child {last['child_page_tables_kib']:,.0f}, "
+        "a copy made during the fork call.",
+        f"Writing one byte in every page while a child shared them took "
+        f"{fit['dirty_after_fork_faults_per_gib']:,.0f} faults per GiB (one per 4 KiB page "
+        f"is 262,144) and {fit['dirty_after_fork_ms_per_gib']:,.0f} ms per GiB: at "
+        f"{last['rss_kib'] / 1024:,.0f} MiB, {last['dirty_after_fork_minor_faults']:,.0f} "
+        f"faults in {duration(last['dirty_after_fork_ns']['median'])}, where the fork "
+        f"itself took {duration(last['fork_ns']['median'])}."]
 
 
 def fork_page_tables(doc, plot):
@@ -290,7 +307,7 @@ def fork_page_tables(doc, plot):
     # The textbook's slope, drawn from the smallest step: the program's own page tables
     # (its libraries, its stacks) are there before the parent touches anything.
     x0, y0 = rows[0][0], rows[0][1]
-    images = plot.draw("fork_page_tables", [rows], f"""
+    return plot.draw("fork_page_tables", [rows], f"""
 set title "The page tables fork copies grow with the parent's memory"
 set xlabel "parent's resident memory (GiB)"
 set ylabel "page tables, VmPTE (MiB)"
@@ -304,14 +321,6 @@ plot data using 1:2 with linespoints lc rgb "#c03030" pt 7 title "the parent's",
      data using 1:3 with linespoints lc rgb "#4878a8" pt 6 ps 1.6 title "the child's, just after fork", \\
      textbook(x) with lines dt 2 lc rgb "grey40" title "8 bytes more per 4 KiB page touched: 2 MiB per GiB"
 """)
-    fit = doc["fit"]
-    last = doc["steps"][-1]
-    notes = [f"The page tables grew by {fit['page_tables_kib_per_gib']:,.0f} KiB per GiB in the "
-             f"parent and {fit['child_page_tables_kib_per_gib']:,.0f} in the child (8 bytes per "
-             f"4 KiB page is 2,048): at {last['rss_kib'] / 1024:,.0f} MiB the parent had "
-             f"{last['page_tables_kib']:,} KiB and the child {last['child_page_tables_kib']:,.0f}, "
-             "a copy made during the fork call."]
-    return images, notes
 
 
 def fork_copy_on_write(doc, plot):
@@ -320,7 +329,7 @@ def fork_copy_on_write(doc, plot):
     rows = [[s["target_mib"] / 1024, s["dirty_after_fork_minor_faults"] / 1000,
              s["dirty_after_fork_ns"]["median"] / 1e9, s["dirty_after_fork_ns"]["p10"] / 1e9,
              s["dirty_after_fork_ns"]["p90"] / 1e9] for s in doc["steps"]]
-    images = plot.draw("fork_copy_on_write", [rows], """
+    return plot.draw("fork_copy_on_write", [rows], """
 set title "After fork, every page written is a fault and a copy"
 set xlabel "memory the parent touched, then wrote again after fork (GiB)"
 set ylabel "copy-on-write faults (thousands)"
@@ -337,15 +346,6 @@ plot data using 1:2 with linespoints lc rgb "#c03030" pt 7 title "faults while w
      one_per_page(x) with lines dt 2 lc rgb "grey40" title "one per 4 KiB page: 262,144 per GiB", \\
      data using 1:3:4:5 axes x1y2 with yerrorlines lc rgb "#4878a8" pt 5 title "time to write (right axis)"
 """)
-    fit = doc["fit"]
-    last = doc["steps"][-1]
-    notes = [f"Writing one byte in every page while a child shared them took "
-             f"{fit['dirty_after_fork_faults_per_gib']:,.0f} faults per GiB (one per 4 KiB page "
-             f"is 262,144) and {fit['dirty_after_fork_ms_per_gib']:,.0f} ms per GiB: at "
-             f"{last['rss_kib'] / 1024:,.0f} MiB, {last['dirty_after_fork_minor_faults']:,.0f} "
-             f"faults in {duration(last['dirty_after_fork_ns']['median'])}, where the fork "
-             f"itself took {duration(last['fork_ns']['median'])}."]
-    return images, notes
 
 
 def kv_fork_cost(doc, plot, fork_doc=None):
@@ -589,7 +589,7 @@ def machine_lines(m):
             f"- Load average at the start: {m['load_average']}"]
 
 
-def section(out, title, images, notes, table):
+def section(out, title, images, notes, table, book_table=""):
     out.append(f"## {title}\n")
     # One plot is a (png, svg) pair, captioned with the section's title; a comparison
     # with more plots gives a list of (png, svg, caption).
@@ -602,6 +602,10 @@ def section(out, title, images, notes, table):
     if table:
         out.append("<details><summary>The table the program printed</summary>\n")
         out.append(table + "\n")
+        out.append("</details>\n")
+    if book_table:
+        out.append("<details><summary>The table the book's run printed (docs/data/tour)</summary>\n")
+        out.append(book_table + "\n")
         out.append("</details>\n")
 
 
@@ -620,9 +624,9 @@ def read_documents(folder):
     return documents
 
 
-def comparison_section(out, name, title, documents, plot, folder):
-    """Appends comparison `name`'s section to `out`: its plots, notes and table, or why
-    it is missing."""
+def comparison_section(out, name, title, documents, plot, folder, book=None):
+    """Appends comparison `name`'s section to `out`: its plots, notes and table (and the
+    table of the book's run, from the folder `book`), or why it is missing."""
     doc = documents.get(name)
     if doc is None:
         quick = any(d.get("quick") for d in documents.values())
@@ -645,7 +649,69 @@ def comparison_section(out, name, title, documents, plot, folder):
     first = next(iter(documents.values()))
     if doc["machine"]["cpu_model"] != first["machine"]["cpu_model"]:
         notes.append("Measured on another machine than the first section.")
-    section(out, title, images, notes, printed_table(folder, name))
+    section(out, title, images, notes, printed_table(folder, name),
+            printed_table(book, name) if book else "")
+
+
+# The book's committed run, which a reader's report sets beside its own (beside_the_book).
+BOOK = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs/data/tour")
+
+
+def headline_figures(documents):
+    """The figures to compare first, by label, as text, from the comparisons present."""
+    figures = {}
+    for r in documents.get("spawn_cost", {}).get("results", []):
+        figures[f"spawn + join: {r['operation']}"] = duration(r["ns_per_operation"]["median"])
+    if "fork_cost" in documents:
+        fit = documents["fork_cost"]["fit"]
+        figures["fork per GiB of the parent: on the clock"] = f"{fit['fork_ms_per_gib']:.1f} ms"
+        figures["fork per GiB of the parent: processor time"] = f"{fit['fork_cpu_ms_per_gib']:.1f} ms"
+        figures["page tables per GiB"] = f"{fit['page_tables_kib_per_gib']:,.0f} KiB"
+        figures["writing every page of a GiB after fork"] = duration(
+            fit["dirty_after_fork_ms_per_gib"] * 1e6)
+    for fit in documents.get("kv_fork_cost", {}).get("fit", []):
+        figures[f"BGSAVE's fork per GiB (fastest forks): {fit['server']}"] = \
+            f"{fit['fastest_fork_ms_per_gib']:.1f} ms"
+    for r in documents.get("context_switch", {}).get("results", []):
+        if r["ns_per_switch"]:
+            where = "one processor" if r["placement"] == "one_cpu" else "two processors"
+            figures[f"hand-over: {r['model']} {r['through']}, {where}"] = duration(
+                r["ns_per_switch"]["median"])
+    for r in documents.get("scale", {}).get("results", []):
+        last = r["samples"][-1]
+        figures[f"memory per parked thread: {r['model']}"] = (
+            f"{last['rss_kib_per_thread']:.1f} KiB"
+            + (f" + {last['kernel_stack_kib_per_thread']:.0f} KiB kernel stack"
+               if last["kernel_stack_kib_per_thread"] >= 1 else ""))
+    for r in documents.get("skynet", {}).get("results", []):
+        if r["ran"]:
+            figures[f"skynet, per thread: {r['model']}"] = duration(r["ns_per_thread"]["median"])
+    measured = [r for r in documents.get("c10k", {}).get("results", []) if "skipped" not in r]
+    for r in measured:
+        if r["clients"] == max(m["clients"] for m in measured):
+            figures[f"C10K, GETs per second at the most connections: {r['backend']}"] = \
+                f"{r['get_requests_per_second']['median']:,.0f} ({r['clients']:,} connections)"
+    return figures
+
+
+def beside_the_book(out, documents, folder):
+    """Appends this run's headline figures beside the book's committed run, and returns
+    the book's folder, whose tables each section then shows too; None (and nothing
+    appended) when this run is the book's or the book's run is not there."""
+    if not os.path.isdir(BOOK) or os.path.realpath(folder) == os.path.realpath(BOOK):
+        return None
+    book = read_documents(BOOK)
+    mine, theirs = headline_figures(documents), headline_figures(book)
+    out.append("## This run beside the book's\n")
+    out.append("The book (docs/12-comparisons.md) quotes one full run of the tour, committed "
+               "in docs/data/tour/, and its machine was:\n")
+    out.extend(machine_lines(next(iter(book.values()))["machine"]))
+    out.append("\n| figure | this run | book (docs/data/tour) |\n| --- | --- | --- |")
+    for label in dict.fromkeys(list(mine) + list(theirs)):
+        out.append(f"| {label} | {mine.get(label, 'not measured')} | "
+                   f"{theirs.get(label, 'not measured')} |")
+    out.append("\nEach section below also shows the table the book's run printed.\n")
+    return BOOK
 
 
 def write_report(folder, output=None):
@@ -666,8 +732,9 @@ def write_report(folder, output=None):
     out.append("")
     out.extend(machine_lines(first["machine"]))
     out.append("\nThe book explains each comparison: docs/12-comparisons.md.\n")
+    book = beside_the_book(out, documents, folder)
     for name, title in SECTIONS:
-        comparison_section(out, name, title, documents, plot, folder)
+        comparison_section(out, name, title, documents, plot, folder, book)
     plot.source = "blocking_hazard.trace.json"
     trace = trace_timeline(folder, plot)
     title = "Seeing the scheduler: the blocking-call hazard, traced"

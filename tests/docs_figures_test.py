@@ -9,8 +9,8 @@ which also writes docs/images/tour/SOURCES.json: for each image, the document it
 drawn from and the SHA-256 of that document, of the data and gnuplot script drawn, and
 of the image. This test fails when
 
-  1. a plot the book must have (REQUIRED) is not listed there, or a listed image or
-     document is missing;
+  1. a plot the book must have (REQUIRED), or any image in docs/images/tour, is not
+     listed there, or a listed image or document is missing;
   2. an image is not the one that was drawn (its hash differs: replaced by hand);
   3. a document changed after its plots were drawn (its hash differs: the plot is
      older than its data);
@@ -25,12 +25,18 @@ of the image. This test fails when
      with numbers (a string value gives its first word); the number must equal its
      value at the precision it is written with (5.4 for 5.43, 1,399 for 1399.2);
   6. a table the book marks `<!-- table from NAME.md -->` (Markdown rows, or a fenced
-     block) is not, line for line, in what that run printed (docs/data/tour/NAME.md). Chapter 01 must quote at least MIN_QUOTED
-     figures in this way.
+     block) is not, line for line, in what that run printed (docs/data/tour/NAME.md);
+  7. the committed documents are not one run: their machines (processor, kernel build)
+     differ, a table was printed by another run than its document measured (the machine
+     lines above it differ), or the tour's record of the run (tour.json) is missing.
+Each chapter of MIN_QUOTED and MIN_TABLES (those that quote the tour) must quote at
+least so many figures and tables in this way.
 
 Then it shows that it can fail: in a scratch copy of the book's data, images and
-chapters it changes a quoted number, a quote's key, a row of a quoted table, a document,
-an image and a recorded script hash, and expects each to be caught.
+chapters it makes each kind of fault (BREAKAGES: a quoted number, a quote's key, a row
+of a quoted table, a document, an image, a recorded script hash, a stray image, a table
+of another run, a document of another machine, the missing record) and expects each to
+be reported by the check for it.
 
 Usage:  docs_figures_test.py SOURCE_DIR     (exit 0: all agree; 1: problems listed)
 Explained in: docs/12-comparisons.md (the tour's report). Run by meson (tests/meson.build).
@@ -50,14 +56,24 @@ DATA = "docs/data/tour"
 IMAGES = "docs/images/tour"
 # The plots that must be drawn from the committed run, and the chapter showing each.
 REQUIRED = {
+    "spawn_cost.png": "docs/12-comparisons.md",
     "fork_cost.png": "docs/12-comparisons.md",
     "fork_page_tables.png": "docs/01-three-models.md",
     "fork_copy_on_write.png": "docs/01-three-models.md",
     "kv_fork_cost.png": "docs/12-comparisons.md",
+    "context_switch.png": "docs/12-comparisons.md",
+    "scale.png": "docs/12-comparisons.md",
+    "skynet.png": "docs/12-comparisons.md",
+    "c10k.png": "docs/12-comparisons.md",
+    "c10k_memory.png": "docs/12-comparisons.md",
+    "blocking_hazard_trace.png": "docs/05-scheduler.md",
 }
-# Chapters that must quote at least so many figures, and mark so many tables.
-MIN_QUOTED = {"docs/01-three-models.md": 6, "docs/12-comparisons.md": 6}
-MIN_TABLES = {"docs/12-comparisons.md": 3}
+# Chapters that must quote at least so many figures, and mark so many tables: those that
+# quote the tour (chapter 11's own figures are spindle-bench's, measured in its text).
+MIN_QUOTED = {"docs/01-three-models.md": 10, "docs/10-spindle-kv.md": 4,
+              "docs/11-performance.md": 2, "docs/12-comparisons.md": 60, "README.md": 1}
+MIN_TABLES = {"docs/01-three-models.md": 1, "docs/10-spindle-kv.md": 1,
+              "docs/12-comparisons.md": 9}
 
 NUMBER = r"\d[\d,\u202f ]*\d(?:\.\d+)?|\d(?:\.\d+)?"
 QUOTE = re.compile(r"(" + NUMBER + r")[^\d<>]{0,24}?<!-- from ([\w.-]+\.json): (.+?) -->")
@@ -153,6 +169,35 @@ def redraw(root, scratch):
     return json.load(open(os.path.join(scratch, "SOURCES.json")))["images"]
 
 
+def run_problems(data):
+    """Problems of the committed run itself: its documents must come from one run of the
+    tour on one machine (the same processor and kernel build, and the tour's own record,
+    tour.json), and each table as printed must be the one its document was measured with
+    (the machine lines a program prints above its table are those of its document)."""
+    problems, machines = [], {}
+    if not os.path.exists(os.path.join(data, "tour.json")):
+        problems.append(f"{DATA}/tour.json, the tour's record of its run, is missing")
+    for name in sorted(os.listdir(data)):
+        if not name.endswith(".json") or name == "tour.json":
+            continue
+        document = json.load(open(os.path.join(data, name)))
+        if "machine" not in document:  # a trace, not a comparison's document
+            continue
+        machine = document["machine"]
+        machines[name] = (machine.get("cpu_model"), machine.get("kernel"))
+        table = os.path.join(data, name[:-5] + ".md")
+        printed = open(table).read() if os.path.exists(table) else ""
+        if printed.startswith("Machine:") and (
+                f"Load average at the start: {machine.get('load_average')}\n" not in printed
+                or f"Kernel {machine.get('kernel')}," not in printed):
+            problems.append(f"{DATA}/{name[:-5]}.md was printed by another run than {name} "
+                            "measured (its machine lines differ)")
+    if len(set(machines.values())) > 1:
+        problems.append(f"the documents in {DATA} are not from one run on one machine: "
+                        + ", ".join(f"{n}: {m[1]}" for n, m in sorted(machines.items())))
+    return problems
+
+
 def problems_of(root):
     """Everything wrong with the book's figures under `root` (a checkout or a copy)."""
     data, images = os.path.join(root, DATA), os.path.join(root, IMAGES)
@@ -162,7 +207,9 @@ def problems_of(root):
                 f"--images {IMAGES}"]
     listed = json.load(open(manifest_path))["images"]
     problems = [f"{image} is not drawn from the committed run (not in SOURCES.json)"
-                for image in REQUIRED if image not in listed]
+                for image in sorted(set(REQUIRED) | {i for i in os.listdir(images)
+                                                     if i.endswith(".png")}) if image not in listed]
+    problems += run_problems(data)
     for image, entry in sorted(listed.items()):
         image_path, source = os.path.join(images, image), os.path.join(data, entry["source"])
         if not os.path.exists(image_path) or not os.path.exists(source):
@@ -189,20 +236,19 @@ def problems_of(root):
     for image, chapter in sorted(REQUIRED.items()):
         if f"images/tour/{image}" not in open(os.path.join(root, chapter)).read():
             problems.append(f"{chapter} does not show images/tour/{image}")
-    for chapter in sorted(os.listdir(os.path.join(root, "docs"))):
-        if not chapter.endswith(".md"):
-            continue
-        found, count = quote_problems(os.path.join(root, "docs", chapter), data)
+    chapters = ["docs/" + c for c in sorted(os.listdir(os.path.join(root, "docs")))
+                if c.endswith(".md")] + ["README.md"]
+    for chapter in chapters:
+        found, count = quote_problems(os.path.join(root, chapter), data)
         problems += found
-        found, tables = table_problems(os.path.join(root, "docs", chapter), data)
+        found, tables = table_problems(os.path.join(root, chapter), data)
         problems += found
-        if tables < MIN_TABLES.get("docs/" + chapter, 0):
-            problems.append(f"docs/{chapter} marks {tables} tables from {DATA}, expected "
-                            f"{MIN_TABLES['docs/' + chapter]} or more")
-        wanted = MIN_QUOTED.get("docs/" + chapter, 0)
-        if count < wanted:
-            problems.append(f"docs/{chapter} quotes {count} figures from {DATA}, "
-                            f"expected {wanted} or more")
+        if tables < MIN_TABLES.get(chapter, 0):
+            problems.append(f"{chapter} marks {tables} tables from {DATA}, expected "
+                            f"{MIN_TABLES[chapter]} or more")
+        if count < MIN_QUOTED.get(chapter, 0):
+            problems.append(f"{chapter} quotes {count} figures from {DATA}, "
+                            f"expected {MIN_QUOTED[chapter]} or more")
     return problems
 
 
@@ -210,6 +256,7 @@ def copy_of_book(root, scratch):
     """A copy of what problems_of reads: the docs, and the report script."""
     for part in ("docs", "scripts"):
         shutil.copytree(os.path.join(root, part), os.path.join(scratch, part))
+    shutil.copyfile(os.path.join(root, "README.md"), os.path.join(scratch, "README.md"))
     return scratch
 
 
@@ -232,7 +279,7 @@ def break_a_key(copy):
 def change_a_table(copy):
     path = os.path.join(copy, "docs/12-comparisons.md")
     text = open(path).read()
-    match = TABLE.search(text)
+    match = next(m for m in TABLE.finditer(text) if m.group(1) == "fork_cost.md")
     row = match.start(2) + match.group(2).index("\n| 4 ")
     open(path, "w").write(text[:row] + text[row:].replace(" KiB ", " MiB ", 1))
 
@@ -264,20 +311,53 @@ def record_another_script(copy):
     json.dump(manifest, open(path, "w"))
 
 
-BREAKAGES = (break_a_quote, break_a_key, change_a_table, change_a_fenced_table,
-             change_a_document, replace_an_image,
-             record_another_script)
+def add_a_stray_image(copy):
+    shutil.copyfile(os.path.join(copy, IMAGES, "spawn_cost.png"),
+                    os.path.join(copy, IMAGES, "spawn_cost_of_another_run.png"))
+
+
+def print_a_table_in_another_run(copy):
+    path = os.path.join(copy, DATA, "spawn_cost.md")
+    text = open(path).read()
+    open(path, "w").write(text.replace("Load average at the start: ", "Load average at the start: 9", 1))
+
+
+def measure_on_another_machine(copy):
+    path = os.path.join(copy, DATA, "context_switch.json")
+    doc = json.load(open(path))
+    doc["machine"]["kernel"] += "-another"
+    json.dump(doc, open(path, "w"), indent=2)
+
+
+def lose_the_tour_s_record(copy):
+    os.remove(os.path.join(copy, DATA, "tour.json"))
+
+
+# Each breakage, and a fragment of the problem that must report it.
+BREAKAGES = ((break_a_quote, "the document says"),
+             (break_a_key, "does not evaluate"),
+             (change_a_table, "the row is not in"),
+             (change_a_fenced_table, "kv_fork_cost.md"),
+             (change_a_document, "changed after it was drawn"),
+             (replace_an_image, "not the image that was drawn"),
+             (record_another_script, "another gnuplot script"),
+             (add_a_stray_image, "spawn_cost_of_another_run.png is not drawn"),
+             (print_a_table_in_another_run, "printed by another run"),
+             (measure_on_another_machine, "not from one run"),
+             (lose_the_tour_s_record, "tour.json"))
 
 
 def self_test(root):
-    """Problems of the test itself: a breakage it does not catch."""
+    """Problems of the test itself: a breakage it does not catch, each by its own check."""
     missed = []
-    for breakage in BREAKAGES:
+    for breakage, expected in BREAKAGES:
         with tempfile.TemporaryDirectory() as scratch:
             copy = copy_of_book(root, os.path.join(scratch, "book"))
             breakage(copy)
-            if not problems_of(copy):
-                missed.append(f"the self-test's {breakage.__name__} was not caught")
+            problems = problems_of(copy)
+            if not any(expected in problem for problem in problems):
+                missed.append(f"the self-test's {breakage.__name__} was not caught as "
+                              f"{expected!r}: {problems}")
             else:
                 print(f"caught: {breakage.__name__}")
     return missed
