@@ -21,8 +21,8 @@ of the image. This test fails when
      where it stands, the number followed (within a few words of unit) by a comment
      that says where it comes from:
          2,052 KiB per GiB<!-- from fork_cost.json: fit.page_tables_kib_per_gib -->
-     The expression after the colon is keys, indexes ([-1] is the last) and + - * /
-     with numbers (a string value gives its first word); the number must equal its
+     The expression after the colon is keys, indexes ([-1] is the last), min(...) and
+     max(...) of a list, and + - * / with numbers (a string value gives its first word); the number must equal its
      value at the precision it is written with (5.4 for 5.43, 1,399 for 1399.2);
   6. a table the book marks `<!-- table from NAME.md -->` (Markdown rows, or a fenced
      block) is not, line for line, in what that run printed (docs/data/tour/NAME.md);
@@ -86,7 +86,8 @@ def sha256(path):
 
 def evaluate(expression, doc):
     """The value of a quote's expression over `doc`: names and attributes are keys,
-    subscripts are indexes or keys, and + - * / combine numbers."""
+    subscripts are indexes or keys, min(...) and max(...) take a list's least and
+    greatest, and + - * / combine numbers."""
     def value(node):
         if isinstance(node, ast.Expression):
             return value(node.body)
@@ -98,6 +99,9 @@ def evaluate(expression, doc):
             return value(node.value)[value(node.slice)]
         if isinstance(node, ast.Constant) and isinstance(node.value, (int, float, str)):
             return node.value
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                and node.func.id in ("min", "max") and len(node.args) == 1 and not node.keywords):
+            return {"min": min, "max": max}[node.func.id](value(node.args[0]))
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
             return -value(node.operand)
         if isinstance(node, ast.BinOp):
