@@ -10,7 +10,8 @@
 # The full tour also runs scripts/kv_fork_cost.sh (BGSAVE's fork in redis-server and
 # spindle-kv, filled with up to 2,000,000 keys), which --quick leaves out.
 # At full size the tour takes about 7 minutes on 2 cores (measured: 7.1, before
-# kv_fork_cost.sh joined it; that step alone took 5.2 at a load average of 17), and fork_cost
+# kv_fork_cost.sh joined it; that step alone took 5.2 at a load average of 17; the book's
+# run, with it, took 18 at a load average of 11 to 18: docs/data/tour), and fork_cost
 # wants about 9 GiB of free memory (it forks a process of up to 4 GiB); --quick runs every
 # step at a smaller size in under a minute (measured: 39 s), with rougher figures.
 # Explained in: docs/12-comparisons.md (the tour's report).

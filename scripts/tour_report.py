@@ -658,39 +658,60 @@ BOOK = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
 
 
 def headline_figures(documents):
-    """The figures to compare first, by label, as text, from the comparisons present."""
-    figures = {}
-    for r in documents.get("spawn_cost", {}).get("results", []):
-        figures[f"spawn + join: {r['operation']}"] = duration(r["ns_per_operation"]["median"])
-    if "fork_cost" in documents:
-        fit = documents["fork_cost"]["fit"]
-        figures["fork per GiB of the parent: on the clock"] = f"{fit['fork_ms_per_gib']:.1f} ms"
-        figures["fork per GiB of the parent: processor time"] = f"{fit['fork_cpu_ms_per_gib']:.1f} ms"
-        figures["page tables per GiB"] = f"{fit['page_tables_kib_per_gib']:,.0f} KiB"
-        figures["writing every page of a GiB after fork"] = duration(
+    """The figures to compare first, by label, as text, from the comparisons present (one
+    whose document lacks a figure gives none: its own section says what it lacks)."""
+    def spawn_cost(d):
+        for r in d["results"]:
+            yield f"spawn + join: {r['operation']}", duration(r["ns_per_operation"]["median"])
+
+    def fork_cost(d):
+        fit = d["fit"]
+        yield "fork per GiB of the parent: on the clock", f"{fit['fork_ms_per_gib']:.1f} ms"
+        yield "fork per GiB of the parent: processor time", f"{fit['fork_cpu_ms_per_gib']:.1f} ms"
+        yield "page tables per GiB", f"{fit['page_tables_kib_per_gib']:,.0f} KiB"
+        yield "writing every page of a GiB after fork", duration(
             fit["dirty_after_fork_ms_per_gib"] * 1e6)
-    for fit in documents.get("kv_fork_cost", {}).get("fit", []):
-        figures[f"BGSAVE's fork per GiB (fastest forks): {fit['server']}"] = \
-            f"{fit['fastest_fork_ms_per_gib']:.1f} ms"
-    for r in documents.get("context_switch", {}).get("results", []):
-        if r["ns_per_switch"]:
-            where = "one processor" if r["placement"] == "one_cpu" else "two processors"
-            figures[f"hand-over: {r['model']} {r['through']}, {where}"] = duration(
-                r["ns_per_switch"]["median"])
-    for r in documents.get("scale", {}).get("results", []):
-        last = r["samples"][-1]
-        figures[f"memory per parked thread: {r['model']}"] = (
-            f"{last['rss_kib_per_thread']:.1f} KiB"
-            + (f" + {last['kernel_stack_kib_per_thread']:.0f} KiB kernel stack"
-               if last["kernel_stack_kib_per_thread"] >= 1 else ""))
-    for r in documents.get("skynet", {}).get("results", []):
-        if r["ran"]:
-            figures[f"skynet, per thread: {r['model']}"] = duration(r["ns_per_thread"]["median"])
-    measured = [r for r in documents.get("c10k", {}).get("results", []) if "skipped" not in r]
-    for r in measured:
-        if r["clients"] == max(m["clients"] for m in measured):
-            figures[f"C10K, GETs per second at the most connections: {r['backend']}"] = \
-                f"{r['get_requests_per_second']['median']:,.0f} ({r['clients']:,} connections)"
+
+    def kv_fork_cost(d):
+        for fit in d["fit"]:
+            yield (f"BGSAVE's fork per GiB (fastest forks): {fit['server']}",
+                   f"{fit['fastest_fork_ms_per_gib']:.1f} ms")
+
+    def context_switch(d):
+        for r in d["results"]:
+            if r["ns_per_switch"]:
+                where = "one processor" if r["placement"] == "one_cpu" else "two processors"
+                yield (f"hand-over: {r['model']} {r['through']}, {where}",
+                       duration(r["ns_per_switch"]["median"]))
+
+    def scale(d):
+        for r in d["results"]:
+            last = r["samples"][-1]
+            yield (f"memory per parked thread: {r['model']}",
+                   f"{last['rss_kib_per_thread']:.1f} KiB"
+                   + (f" + {last['kernel_stack_kib_per_thread']:.0f} KiB kernel stack"
+                      if last["kernel_stack_kib_per_thread"] >= 1 else ""))
+
+    def skynet(d):
+        for r in d["results"]:
+            if r["ran"]:
+                yield f"skynet, per thread: {r['model']}", duration(r["ns_per_thread"]["median"])
+
+    def c10k(d):
+        measured = [r for r in d["results"] if "skipped" not in r]
+        for r in measured:
+            if r["clients"] == max(m["clients"] for m in measured):
+                yield (f"C10K, GETs per second at the most connections: {r['backend']}",
+                       f"{r['get_requests_per_second']['median']:,.0f} ({r['clients']:,} connections)")
+
+    figures = {}
+    for name, read in (("spawn_cost", spawn_cost), ("fork_cost", fork_cost),
+                       ("kv_fork_cost", kv_fork_cost), ("context_switch", context_switch),
+                       ("scale", scale), ("skynet", skynet), ("c10k", c10k)):
+        try:
+            figures.update(read(documents[name]) if name in documents else ())
+        except (KeyError, TypeError, IndexError, ValueError):
+            pass
     return figures
 
 

@@ -14,7 +14,9 @@
 #     own caption, and the plots pass readability checks (bar axes start below the
 #     shortest bar, bars carry values, end points clear the border, legends placed);
 #  6. a file of the user's own in DIR survives the tour, and blocking_hazard refuses
-#     --trace on the clone backend with a message naming it.
+#     --trace on the clone backend with a message naming it;
+#  7. the report sets the run's figures and tables beside the book's run (docs/data/tour),
+#     and the tour writes its record of the run (tour.json).
 # Explained in: docs/12-comparisons.md (the tour's report).
 set -euo pipefail
 build_dir=${1:?usage: tour_test.sh BUILD_DIR SOURCE_DIR}
@@ -76,6 +78,17 @@ for name in ("spawn_cost", "fork_cost", "context_switch", "scale", "skynet", "c1
         problems.append(f"{name}.json does not name its program and machine")
     if "|" not in open(os.path.join(report, name + ".md")).read():
         problems.append(f"{name}.md holds no table")
+# The run beside the book's: the headline figures in a column of the book's, each
+# section with the book's table; and the tour's own record of the run.
+beside = text[text.find("## This run beside the book's"):].split("\n## ")[0]
+if "| figure | this run | book (docs/data/tour) |" not in beside or "spawn + join" not in beside:
+    problems.append("the report does not set this run's figures beside the book's:\n" + beside[:400])
+if text.count("The table the book's run printed") < 6:
+    problems.append("the sections do not show the tables of the book's run")
+tour = json.load(open(os.path.join(report, "tour.json")))
+if tour.get("program") != "tour" or tour.get("quick") is not True or not tour.get("seconds", 0) > 0 \
+        or len(tour.get("load_average_start", "").split()) != 3:
+    problems.append(f"tour.json is not the quick tour's record: {tour}")
 trace = json.load(open(os.path.join(report, "blocking_hazard.trace.json")))["traceEvents"]
 names = {e["args"]["name"].split(" (id")[0] for e in trace if e.get("name") == "thread_name"}
 for want in ("ticker, libc way", "blocker, libc way", "ticker, spindle way", "blocker, spindle way"):
