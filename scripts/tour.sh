@@ -87,7 +87,7 @@ mkdir -p "$out"
 out=$(cd "$out" && pwd)
 # What an earlier tour left there would mix with this one's; only the tour's own files go.
 rm -rf "$out/plots" "$out/report.md" "$out/blocking_hazard.trace.json"
-for name in "${comparisons[@]}" kv_fork_cost; do rm -f "$out/$name.json" "$out/$name.md"; done
+for name in "${comparisons[@]}" skynet_quick kv_fork_cost; do rm -f "$out/$name.json" "$out/$name.md"; done
 # The tour's own record, tour.json: when it ran, how long it took, the load before and
 # after (each program's document gives the load at its own start).
 rm -f "$out/tour.json"
@@ -120,6 +120,13 @@ compare fork_cost "Why fork is not free: fork against the parent's memory ($pare
 compare context_switch "What a hand-over between two threads costs, on one processor and across two"
 compare scale "How many threads fit, what each costs while parked, and the limit each model meets"
 compare skynet "Skynet: a tree of $tree, on spindle's green threads and on Boost.Fiber" "${leaves[@]}"
+if [ ${#size[@]} -eq 0 ]; then
+  # The guarded stacks cannot hold the full tree (two mappings each, vm.max_map_count);
+  # the full tour also runs a small tree, where they fit (docs/12, "Skynet").
+  step "Skynet at 10,000 leaves, where guarded stacks fit too"
+  "$build_dir/examples/compare/skynet" --quick --json-file "$out/skynet_quick.json" |
+    tee "$out/skynet_quick.md"
+fi
 compare c10k "C10K: spindle-kv under redis-benchmark, $connections, green against clone"
 if [ -n "$bgsave" ]; then
   step "BGSAVE's fork in a real server: redis-server and spindle-kv, 0 to 2,000,000 keys"
