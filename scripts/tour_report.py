@@ -16,6 +16,11 @@ Besides the programs of examples/compare, the full tour runs scripts/kv_fork_cos
 (BGSAVE's fork in redis-server and spindle-kv), which writes kv_fork_cost.json and
 kv_fork_cost.md in the same manner.
 
+A reader's report stands beside the book's: for any DIR but the book's committed run
+(docs/data/tour, below), report.md begins with the headline figures of this run beside
+the book's, in a column "book (docs/data/tour)", and each section adds the table the
+book's run printed.
+
 A comparison that did not run (its JSON is missing) gets a section that says so, never
 an empty plot. The script computes nothing that the programs did not measure: each
 number in the text is read from a JSON document, and the ratios are between figures of
