@@ -154,7 +154,7 @@ void scheduler::yield() {
   record* self = running_;
   self->st = state::runnable;
   run_queue_.push_back(self);
-  jump_to(next);  // the gate was open, so tracing is off: no trace check
+  jump_to(self, next);  // the gate was open, so tracing is off: no trace check
 }
 
 void scheduler::yield_on_slow_path() {
@@ -214,7 +214,7 @@ void scheduler::switch_after_block(const char* what) {
   if ((++handovers_ & fast_mask_) == 0) [[unlikely]]
     return switch_after_block_on_slow_path(what);
   record* next = run_queue_.pop_front();
-  jump_to(next ? next : &loop_);
+  jump_to(running_, next ? next : &loop_);
 }
 
 void scheduler::switch_after_block_on_slow_path(const char* what) {

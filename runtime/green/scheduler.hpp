@@ -131,10 +131,9 @@ class scheduler {
 
   // --- Thread entry and exit, in runtime/green/thread.cpp's entry function. ---
 
-  // First act of every context that starts running: store the context that switched here
-  // (started), and what switch_to does after every jump (arrived).
-  static void started(transfer from) noexcept;
-  static void arrived(transfer from) noexcept;
+  // First act of every context that starts running, on its new stack: tells the switch
+  // hooks it has landed.
+  static void started() noexcept;
   // Last act of a finishing thread: running -> finished, wake the joiner, and switch to
   // the next thread; never returns. The thread's stack stays alive until reap(). A thread
   // that still holds a mutex leaves its name in finished_owners_ for the deadlock report.
@@ -207,13 +206,14 @@ class scheduler {
   static scheduler& make_here();
   [[gnu::noinline]] void take_ids() noexcept;
   void run();
+  static void loop_entry() noexcept;
   [[noreturn]] void leave_scheduler() noexcept;
   [[noreturn]] void last_switch(record* next) noexcept;
   void switch_to(record* next);
   [[gnu::cold, gnu::noinline]] void traced_switch_to(record* next);
   // The switch itself, without the trace check: for callers that passed the gate of
   // next_to_run, which is closed while tracing.
-  void jump_to(record* next);
+  void jump_to(record* self, record* next);
   void switch_after_block(const char* what);
   [[gnu::cold, gnu::noinline]] void switch_after_block_on_slow_path(const char* what);
   record* next_to_run() noexcept;

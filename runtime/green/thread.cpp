@@ -46,8 +46,8 @@ void settle_escaped_exception(const record* thread) noexcept {
 
 // The first code of every green thread, on its own stack, run by the first switch to it.
 // Never returns: finish_running switches away for good.
-void thread_entry(transfer from) noexcept {
-  scheduler::started(from);
+void thread_entry() noexcept {
+  scheduler::started();
   scheduler& s = scheduler::here();
   record* thread = s.running();
   thread->run();
@@ -127,7 +127,7 @@ void start(record* thread, const spawn_options& options, const stack_span& stack
   thread->priority = options.priority;
   thread->tickets = options.tickets;
   // The record sits at the very top of the stack; the thread's frames grow below it.
-  thread->context = make_context(stack, thread, thread_entry);
+  thread->context = make_context<thread_entry>(stack, thread);
   s.admit(thread);
 }
 
