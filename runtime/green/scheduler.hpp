@@ -173,7 +173,7 @@ class scheduler {
   // which interrupts this kernel thread anywhere: they only read, async-signal-safe. ---
 
   // Hand-overs so far: a stalled scheduler's count stands still.
-  std::uint64_t handovers() const noexcept { return handovers_; }
+  std::uint64_t handovers() const noexcept { return handovers_ - budget_; }
   // Whether the loop sleeps in its own wait for timers and I/O (wait_for_events).
   bool idle() const noexcept { return idle_.load(std::memory_order_relaxed); }
   // Whether the root thread is the only live thread (it is always last in all_).
@@ -243,7 +243,10 @@ class scheduler {
     preemption_.release();
     return next;
   }
-  void update_fast_mask() noexcept;
+  // The gate's test: false when the budget is spent and the slow path must be taken.
+  bool spend_budget() noexcept { return --budget_ != 0; }
+  void refill_budget() noexcept;
+  void update_gate() noexcept;
   void update_measuring() noexcept;
   // The running thread stops for `why`: with run times measured, charges the run to it,
   // stamps its state change, and tells the policy (before the policy sees it awakened).
@@ -284,11 +287,13 @@ class scheduler {
   // Who runs: changed only by the switching functions of runtime/green/context.cpp.
   record* running_;                      // the thread whose code is executing now
   context abandoned_context_ = nullptr;  // where a finishing context's last jump leaves it
-  std::uint64_t handovers_ = 0;          // hand-overs by next_to_run: the fast path's budget,
-                                         // and the watchdog's measure of progress
-  std::uint64_t fast_mask_ = switches_per_round - 1;  // the gate: 0 sends every hand-over
-                                                      // to the slow path (a policy chosen, tracing,
-                                                      // or run times measured)
+  // The hand-overs so far are handovers_ - budget_ (handovers()): the watchdog's measure
+  // of progress. The fast path only counts budget_ down, one instruction and a branch.
+  std::uint64_t handovers_ = switches_per_round;  // credited a whole budget at each refill
+  std::uint64_t budget_ = switches_per_round;     // fast hand-overs left, then the slow path
+  bool gate_closed_ = false;  // the gate: keeps budget_ at one, so that every hand-over
+                              // takes the slow path (a policy chosen, tracing, or run
+                              // times measured)
 
   // Run times: kept only while measuring_, on the slow path the gate sends them to.
   bool measuring_ = false;            // a policy is chosen, or measure_run_times(true)
