@@ -159,21 +159,7 @@ void scheduler::admit_on_slow_path(record* fresh) noexcept {
   preemption_.apply_if_changed(*this);
 }
 
-// The gate of next_to_run, tested first: the fast path then makes no call but the switch
-// (a tail call), so it needs no frame; everything else is yield_on_slow_path's. The next
-// thread is taken before the yielding one joins the queue: an empty queue means it is
-// alone and keeps running, so switch_to never needs to test for a switch to itself.
-void scheduler::yield() {
-  if (!spend_budget()) [[unlikely]]
-    return yield_on_slow_path();
-  record* next = run_queue_.pop_front();
-  if (!next) return;  // alone: still running
-  record* self = running_;
-  self->st = state::runnable;
-  run_queue_.push_back(self);
-  jump_to(self, next);  // the gate was open, so tracing is off: no trace check
-}
-
+// The fast path of yield is inline, in runtime/green/scheduler.hpp: scheduler::yield.
 void scheduler::yield_on_slow_path() {
   record* self = running_;
   self->st = state::runnable;

@@ -114,7 +114,8 @@ class scheduler {
     return next_id_++;
   }
   // running -> runnable, then switch to the next thread; returns when picked again.
-  void yield();
+  // Inline (below the class), so that this_thread::yield is this and the switch.
+  inline void yield();
   // yield, for a thread whose time slice is spent (runtime/green/preemption.cpp): called
   // by the preemption handler at a safe point, on the thread's stack, or when a
   // no_preemption section ends. Fires expired timers and polls I/O first, so that the
@@ -346,5 +347,22 @@ class scheduler {
   void list() noexcept;
   void unlist() noexcept;
 };
+
+// The gate of next_to_run, tested first: the fast path then makes no call but the switch
+// (a tail call), so it needs no frame; everything else is yield_on_slow_path's. The next
+// thread is taken before the yielding one joins the queue: an empty queue means it is
+// alone and keeps running, so switch_to never needs to test for a switch to itself.
+// Defined here rather than in scheduler.cpp so that this_thread::yield (thread.cpp)
+// inlines it: one jump fewer per switch.
+void scheduler::yield() {
+  if (!spend_budget()) [[unlikely]]
+    return yield_on_slow_path();
+  record* next = run_queue_.pop_front();
+  if (!next) return;  // alone: still running
+  record* self = running_;
+  self->st = state::runnable;
+  run_queue_.push_back(self);
+  jump_to(self, next);  // the gate was open, so tracing is off: no trace check
+}
 
 }  // namespace spindle::green::detail

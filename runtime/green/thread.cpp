@@ -175,7 +175,19 @@ void abandon_joinable(const record* thread) noexcept {
 
 namespace spindle::green::this_thread {
 
-void yield() { detail::scheduler::here().yield(); }
+namespace {
+// A first yield on a kernel thread makes its scheduler; apart and cold, so that the common
+// yield, with scheduler::yield inlined, needs no frame for the call to make_here.
+[[gnu::cold, gnu::noinline]] void yield_making_the_scheduler() {
+  detail::scheduler::here().yield();
+}
+}  // namespace
+
+void yield() {
+  if (detail::scheduler* s = detail::current_scheduler) [[likely]]
+    return s->yield();
+  yield_making_the_scheduler();
+}
 
 void sleep_until(std::chrono::steady_clock::time_point deadline) {
   auto& s = detail::scheduler::here();
