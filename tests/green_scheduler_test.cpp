@@ -6,8 +6,10 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdint>
 #include <mutex>
 #include <set>
+#include <spindle/diagnostics.hpp>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -77,6 +79,24 @@ TEST_CASE("a_thread_alone_keeps_running_through_every_kind_of_yield") {
   });
   alone.join();
   CHECK(yields == 210);
+}
+
+// Does the count of switches stay exact across the budget's rounds through the loop, with
+// the fast path's gate open and closed (run times measured send every hand-over slow)?
+TEST_CASE("the_statistics_count_every_hand_over_across_the_budget_and_the_gate") {
+  bool stop = false;
+  auto partner = green::spawn([&stop] {
+    while (!stop) green::this_thread::yield();
+  });
+  green::this_thread::yield();  // the partner is in its loop
+  for (bool measured : {false, true, false}) {
+    green::measure_run_times(measured);
+    std::uint64_t before = green::statistics().switches;
+    for (int i = 0; i < 1000; ++i) green::this_thread::yield();  // 15 rounds of the budget
+    CHECK(green::statistics().switches - before == 2000);        // there and back, each yield
+  }
+  stop = true;
+  partner.join();
 }
 
 // When a mutex is released with threads waiting, does the first waiter get it, even

@@ -2,8 +2,8 @@
 // another continues, on one kernel thread.
 //
 // Concept: switch_to saves the running thread's registers on its own stack, loads the
-// next thread's, and jumps (Boost.Context's jump_fcontext: 24 instructions). When
-// the first thread is switched back to, the jump returns — possibly much later, and
+// next thread's, and jumps (runtime/green/context.hpp: jump, 21 instructions on x86-64).
+// When the first thread is switched back to, the jump returns — possibly much later, and
 // handed by a different thread than the one it switched to. Every switch is announced
 // to the tools that track stacks (AddressSanitizer) through runtime/green/switch_hooks.hpp:
 // before_switch just before the jump, after_switch as the first act after landing.
@@ -25,18 +25,6 @@
 
 namespace spindle::green::detail {
 
-using boost::context::detail::jump_fcontext;
-}  // namespace spindle::green::detail
-
-// The jump is called through the GOT, not through a PLT stub: one jump fewer per switch
-// (libboost_context is a shared library, so the call cannot be direct). GCC's noplt
-// attribute on a redeclaration does what -fno-plt does for this one function.
-namespace boost::context::detail {
-extern "C" [[gnu::noplt]] transfer_t jump_fcontext(fcontext_t const to, void* vp);
-}  // namespace boost::context::detail
-
-namespace spindle::green::detail {
-
 // The only place a green thread's code stops running (other than finishing). Called by
 // the running thread on its own stack, with another thread (never itself: yield keeps
 // running a thread that is alone, and says so first); returns when some thread switches
@@ -46,16 +34,16 @@ namespace spindle::green::detail {
 void scheduler::switch_to(record* next) {
   if (tracing_) [[unlikely]]
     return traced_switch_to(next);
-  jump_to(next);
+  jump_to(running_, next);
 }
 
 void scheduler::traced_switch_to(record* next) {
   if (next != running_) note(event_kind::run, next);
-  jump_to(next);
+  jump_to(running_, next);
 }
 
-void scheduler::jump_to(record* next) {
-  record* self = running_;
+// `self` is running_, passed by callers that have it in a register already.
+void scheduler::jump_to(record* self, record* next) {
   // A context is valid for one switch: null here means this context was already switched
   // to and is running or finished. Jumping to it again would corrupt its stack. The one
   // assertion also catches a switch to itself, since the running thread's context is
@@ -66,23 +54,14 @@ void scheduler::jump_to(record* next) {
   running_ = next;
   next->st = state::running;
   switch_hooks::departure kept = switch_hooks::before_switch(stack_of(next));
-  // The jump hands over where to store this thread's context: the thread that lands
-  // stores it there (arrived), since only the jump knows it.
-  transfer back = jump_fcontext(to, &self->context);
+  // With nothing to do after it (after_switch is empty but under ASan), the jump is a
+  // tail call: this function needs no frame, and the jump returns to its caller.
+  jump(to, &self->context);
   switch_hooks::after_switch(kept);
-  arrived(back);
 }
-
-// Whoever switched here passed the slot for its own context as the jump's data: the
-// record of the thread that switched away (any thread, not the one this one switched
-// to), or a slot no one reads when that thread finished (finish_running).
-void scheduler::arrived(transfer from) noexcept { *static_cast<context*>(from.data) = from.fctx; }
 
 // The first act of every context that starts running, on its new stack.
-void scheduler::started(transfer from) noexcept {
-  switch_hooks::after_switch();
-  arrived(from);
-}
+void scheduler::started() noexcept { switch_hooks::after_switch(); }
 
 // The finishing thread's last act: it switches to the next thread and is never switched
 // back to. The record and the stack stay until join or reap, which run on another stack.
@@ -112,7 +91,7 @@ void scheduler::last_switch(record* next) noexcept {
   // From here on this context's ASan fake frames are gone (an unoptimised build keeps
   // temporaries such as std::exchange's argument there): nothing but the jump follows.
   switch_hooks::before_last_switch(stack_of(next));
-  jump_fcontext(to, &abandoned_context_);
+  jump(to, &abandoned_context_);
   __builtin_unreachable();
 }
 

@@ -1,36 +1,32 @@
-// runtime/green/context.hpp — making a context: a stack primed to start a function.
+// runtime/green/context.hpp — making a context and jumping to one: the two operations
+// the switch is built from.
 //
 // Concept: a context is a saved set of registers (instruction pointer, stack pointer,
-// callee-saved registers) from which execution can continue. Spindle keeps it as
-// Boost.Context's raw fcontext_t, the stack pointer at which jump_fcontext saved them,
-// and switches with jump_fcontext itself (runtime/green/context.cpp). A new context is
-// made on a stack of our own (spindle maps, caches and frees stacks itself) by
-// make_fcontext, which only writes a first frame there: nothing runs on the new stack
-// until the first switch to it.
+// callee-saved registers) from which execution can continue. Spindle keeps it as the
+// stack pointer below the registers its jump pushed (record.hpp: context), and offers:
+//   jump(to, save)            stores the running context in *save and continues `to`;
+//                             returns when some thread jumps back to *save's context;
+//   make_context<Entry>(stack, top)
+//                             a context that, when first jumped to, calls Entry on
+//                             `stack`, its frames growing down from `top`. Runs nothing.
+// Which implementation is compiled is chosen here, a whole file at a time:
+//   context_x86_64.hpp    spindle's own jump (runtime/green/context_x86_64.S);
+//   context_fcontext.hpp  Boost.Context's jump_fcontext and make_fcontext, elsewhere.
 // Explained in: docs/03-context-switch.md. Read next: runtime/green/context.cpp.
 #pragma once
-
-#include <boost/context/detail/fcontext.hpp>
-#include <cstddef>
 
 #include "spindle/green/detail/record.hpp"
 
 namespace spindle::green::detail {
 
-using transfer = boost::context::detail::transfer_t;
-
-// A context's first function: called by the first jump to it, with the switcher's context
-// and data (runtime/green/context.cpp: scheduler::arrived). It must never return: a
-// make_fcontext context that returns ends the process with _exit(0).
-using context_entry = void (*)(transfer) noexcept;
-
-// Returns a context that, when first switched to, calls entry on `stack`, its frames
-// growing down from `top` (which must lie inside the stack: spindle puts the thread record
-// above it). Touches only the 64 bytes below `top`; runs nothing.
-inline context make_context(const stack_span& stack, void* top, context_entry entry) noexcept {
-  std::size_t below =
-      static_cast<std::size_t>(static_cast<std::byte*>(top) - static_cast<std::byte*>(stack.low));
-  return boost::context::detail::make_fcontext(top, below, entry);
-}
+// A context's first function, run by the first jump to it on its new stack. It must
+// never return: nothing called it, and there is no frame to return to.
+using context_entry = void (*)() noexcept;
 
 }  // namespace spindle::green::detail
+
+#if defined(__x86_64__)
+#include "context_x86_64.hpp"
+#else
+#include "context_fcontext.hpp"
+#endif

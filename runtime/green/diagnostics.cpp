@@ -69,7 +69,7 @@ runtime_statistics scheduler::statistics() const {
     if (r != &root_ && r->stack.guard == 0) pooled_in_use += r->stack.size;
   }
   stats.stack_bytes_in_use += loop_.stack.size;
-  stats.switches = handovers_;
+  stats.switches = handovers();
   stats.spawns = spawns_;
   stats.parks = parks_;
   stats.timer_wakeups = timer_wakeups_;

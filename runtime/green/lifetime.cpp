@@ -79,14 +79,17 @@ scheduler::scheduler()
   link(&root_);
   loop_.name = "scheduler";
   allocate_stack(loop_stack_size, stack_kind::guarded, loop_.stack);
-  loop_.context = make_context(loop_.stack, loop_.stack.high(), [](transfer from) noexcept {
-    started(from);
-    scheduler& s = here();
-    s.run();
-    s.leave_scheduler();
-  });
+  loop_.context = make_context<loop_entry>(loop_.stack, loop_.stack.high());
   arm_overflow_reports();
   list();
+}
+
+// The first code of the loop's context, on its own stack, run by the first switch to it.
+void scheduler::loop_entry() noexcept {
+  started();
+  scheduler& s = here();
+  s.run();
+  s.leave_scheduler();
 }
 
 // Called by the constructor and by retire, on the scheduler's own kernel thread.

@@ -54,11 +54,12 @@ void scheduler::run() {
 // or the budget is spent: every switches_per_round-th hand-over. Counting them is also
 // what tells the watchdog that the scheduler makes progress (runtime/green/watchdog.cpp).
 // The one test of the gate also keeps tracing and chosen policies off the fast path:
-// with either, fast_mask_ is 0 and every hand-over takes next_on_slow_path, so the fast
-// path is the built-in FIFO's pop with no indirect call and no trace check
-// (docs/05-scheduler.md, "the fast path"). Called by finish_running alone.
+// with either, gate_closed_ keeps the budget at one and every hand-over takes
+// next_on_slow_path, so the fast path is the built-in FIFO's pop with no indirect call
+// and no trace check (docs/05-scheduler.md, "the fast path"). Called by finish_running
+// alone.
 record* scheduler::next_to_run() noexcept {
-  if ((++handovers_ & fast_mask_) != 0) [[likely]] {
+  if (spend_budget()) [[likely]] {
     if (record* next = run_queue_.pop_front()) return next;
     return &loop_;
   }
@@ -70,15 +71,31 @@ record* scheduler::next_after_finish_on_slow_path() noexcept {
   return next_on_slow_path();
 }
 
+// Reached when the budget is spent, so handovers_ is the count of hand-overs so far.
 record* scheduler::next_on_slow_path() noexcept {
-  if (handovers_ % switches_per_round != 0) {
+  bool round_due = handovers_ % switches_per_round == 0;
+  refill_budget();
+  if (!round_due) {
     if (record* next = pick_runnable()) return next;
   }
   return &loop_;
 }
 
-void scheduler::update_fast_mask() noexcept {
-  fast_mask_ = policy_ || tracing_ || measuring_ ? 0 : switches_per_round - 1;
+// Up to the next multiple of switches_per_round with the gate open, one otherwise.
+// handovers_ is credited with the whole budget now, so that handovers() stays exact.
+void scheduler::refill_budget() noexcept {
+  std::uint64_t fill = gate_closed_ ? 1 : switches_per_round - handovers_ % switches_per_round;
+  budget_ = fill;
+  handovers_ += fill;
+}
+
+// Closing the gate takes back all but one hand-over of the budget: the next goes slow.
+void scheduler::update_gate() noexcept {
+  gate_closed_ = policy_ || tracing_ || measuring_;
+  if (gate_closed_ && budget_ > 1) {
+    handovers_ -= budget_ - 1;
+    budget_ = 1;
+  }
 }
 
 // Run times (docs/14-scheduling-policies.md). Everything here is behind the gate: the
@@ -116,7 +133,7 @@ void scheduler::update_measuring() noexcept {
     run_started_ = now;
     for (record* r = all_; r; r = r->all_next) r->state_since = now;
   }
-  update_fast_mask();
+  update_gate();
 }
 
 void scheduler::admit(record* fresh) noexcept {
@@ -124,7 +141,7 @@ void scheduler::admit(record* fresh) noexcept {
   fresh->st = state::runnable;
   ++spawns_;
   link(fresh);
-  if (fast_mask_ == 0) [[unlikely]]
+  if (gate_closed_) [[unlikely]]
     return admit_on_slow_path(fresh);
   run_queue_.push_back(fresh);
   watchdog_.wake_if_asleep(*this);  // asleep while the root thread was alone
@@ -142,21 +159,7 @@ void scheduler::admit_on_slow_path(record* fresh) noexcept {
   preemption_.apply_if_changed(*this);
 }
 
-// The gate of next_to_run, tested first: the fast path then makes no call but the switch
-// (a tail call), so it needs no frame; everything else is yield_on_slow_path's. The next
-// thread is taken before the yielding one joins the queue: an empty queue means it is
-// alone and keeps running, so switch_to never needs to test for a switch to itself.
-void scheduler::yield() {
-  if ((++handovers_ & fast_mask_) == 0) [[unlikely]]
-    return yield_on_slow_path();
-  record* next = run_queue_.pop_front();
-  if (!next) return;  // alone: still running
-  record* self = running_;
-  self->st = state::runnable;
-  run_queue_.push_back(self);
-  jump_to(next);  // the gate was open, so tracing is off: no trace check
-}
-
+// The fast path of yield is inline, in runtime/green/scheduler.hpp: scheduler::yield.
 void scheduler::yield_on_slow_path() {
   record* self = running_;
   self->st = state::runnable;
@@ -182,7 +185,7 @@ void scheduler::preempt() {
   self->st = state::runnable;
   account_stop(stop_reason::preempted);
   make_runnable(self);
-  ++handovers_;
+  ++handovers_;  // past the budget, which counts the hand-overs of next_to_run
   record* next = pick_runnable();
   if (next == self) {
     self->st = state::running;
@@ -211,10 +214,10 @@ void scheduler::block(thread_queue* queue, const wait_reason& why) noexcept {
 // gate, so the open gate needs neither the park's trace event nor the switch's trace
 // check; both are on the slow path.
 void scheduler::switch_after_block(const char* what) {
-  if ((++handovers_ & fast_mask_) == 0) [[unlikely]]
+  if (!spend_budget()) [[unlikely]]
     return switch_after_block_on_slow_path(what);
   record* next = run_queue_.pop_front();
-  jump_to(next ? next : &loop_);
+  jump_to(running_, next ? next : &loop_);
 }
 
 void scheduler::switch_after_block_on_slow_path(const char* what) {
@@ -261,7 +264,7 @@ void scheduler::wake(record* blocked, wake_status why) noexcept {
   blocked->st = state::runnable;
   blocked->woke_by = why;
   --blocked_;
-  if (blocked->timer_slot != record::no_timer || fast_mask_ == 0) [[unlikely]] {
+  if (blocked->timer_slot != record::no_timer || gate_closed_) [[unlikely]] {
     return wake_on_slow_path(blocked, why);
   }
   run_queue_.push_back(blocked);

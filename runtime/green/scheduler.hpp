@@ -114,7 +114,8 @@ class scheduler {
     return next_id_++;
   }
   // running -> runnable, then switch to the next thread; returns when picked again.
-  void yield();
+  // Inline (below the class), so that this_thread::yield is this and the switch.
+  inline void yield();
   // yield, for a thread whose time slice is spent (runtime/green/preemption.cpp): called
   // by the preemption handler at a safe point, on the thread's stack, or when a
   // no_preemption section ends. Fires expired timers and polls I/O first, so that the
@@ -131,10 +132,9 @@ class scheduler {
 
   // --- Thread entry and exit, in runtime/green/thread.cpp's entry function. ---
 
-  // First act of every context that starts running: store the context that switched here
-  // (started), and what switch_to does after every jump (arrived).
-  static void started(transfer from) noexcept;
-  static void arrived(transfer from) noexcept;
+  // First act of every context that starts running, on its new stack: tells the switch
+  // hooks it has landed.
+  static void started() noexcept;
   // Last act of a finishing thread: running -> finished, wake the joiner, and switch to
   // the next thread; never returns. The thread's stack stays alive until reap(). A thread
   // that still holds a mutex leaves its name in finished_owners_ for the deadlock report.
@@ -174,7 +174,7 @@ class scheduler {
   // which interrupts this kernel thread anywhere: they only read, async-signal-safe. ---
 
   // Hand-overs so far: a stalled scheduler's count stands still.
-  std::uint64_t handovers() const noexcept { return handovers_; }
+  std::uint64_t handovers() const noexcept { return handovers_ - budget_; }
   // Whether the loop sleeps in its own wait for timers and I/O (wait_for_events).
   bool idle() const noexcept { return idle_.load(std::memory_order_relaxed); }
   // Whether the root thread is the only live thread (it is always last in all_).
@@ -207,13 +207,14 @@ class scheduler {
   static scheduler& make_here();
   [[gnu::noinline]] void take_ids() noexcept;
   void run();
+  static void loop_entry() noexcept;
   [[noreturn]] void leave_scheduler() noexcept;
   [[noreturn]] void last_switch(record* next) noexcept;
   void switch_to(record* next);
   [[gnu::cold, gnu::noinline]] void traced_switch_to(record* next);
   // The switch itself, without the trace check: for callers that passed the gate of
   // next_to_run, which is closed while tracing.
-  void jump_to(record* next);
+  void jump_to(record* self, record* next);
   void switch_after_block(const char* what);
   [[gnu::cold, gnu::noinline]] void switch_after_block_on_slow_path(const char* what);
   record* next_to_run() noexcept;
@@ -243,7 +244,10 @@ class scheduler {
     preemption_.release();
     return next;
   }
-  void update_fast_mask() noexcept;
+  // The gate's test: false when the budget is spent and the slow path must be taken.
+  bool spend_budget() noexcept { return --budget_ != 0; }
+  void refill_budget() noexcept;
+  void update_gate() noexcept;
   void update_measuring() noexcept;
   // The running thread stops for `why`: with run times measured, charges the run to it,
   // stamps its state change, and tells the policy (before the policy sees it awakened).
@@ -284,11 +288,13 @@ class scheduler {
   // Who runs: changed only by the switching functions of runtime/green/context.cpp.
   record* running_;                      // the thread whose code is executing now
   context abandoned_context_ = nullptr;  // where a finishing context's last jump leaves it
-  std::uint64_t handovers_ = 0;          // hand-overs by next_to_run: the fast path's budget,
-                                         // and the watchdog's measure of progress
-  std::uint64_t fast_mask_ = switches_per_round - 1;  // the gate: 0 sends every hand-over
-                                                      // to the slow path (a policy chosen, tracing,
-                                                      // or run times measured)
+  // The hand-overs so far are handovers_ - budget_ (handovers()): the watchdog's measure
+  // of progress. The fast path only counts budget_ down, one instruction and a branch.
+  std::uint64_t handovers_ = switches_per_round;  // credited a whole budget at each refill
+  std::uint64_t budget_ = switches_per_round;     // fast hand-overs left, then the slow path
+  bool gate_closed_ = false;  // the gate: keeps budget_ at one, so that every hand-over
+                              // takes the slow path (a policy chosen, tracing, or run
+                              // times measured)
 
   // Run times: kept only while measuring_, on the slow path the gate sends them to.
   bool measuring_ = false;            // a policy is chosen, or measure_run_times(true)
@@ -341,5 +347,22 @@ class scheduler {
   void list() noexcept;
   void unlist() noexcept;
 };
+
+// The gate of next_to_run, tested first: the fast path then makes no call but the switch
+// (a tail call), so it needs no frame; everything else is yield_on_slow_path's. The next
+// thread is taken before the yielding one joins the queue: an empty queue means it is
+// alone and keeps running, so switch_to never needs to test for a switch to itself.
+// Defined here rather than in scheduler.cpp so that this_thread::yield (thread.cpp)
+// inlines it: one jump fewer per switch.
+void scheduler::yield() {
+  if (!spend_budget()) [[unlikely]]
+    return yield_on_slow_path();
+  record* next = run_queue_.pop_front();
+  if (!next) return;  // alone: still running
+  record* self = running_;
+  self->st = state::runnable;
+  run_queue_.push_back(self);
+  jump_to(self, next);  // the gate was open, so tracing is off: no trace check
+}
 
 }  // namespace spindle::green::detail

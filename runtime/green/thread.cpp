@@ -46,8 +46,8 @@ void settle_escaped_exception(const record* thread) noexcept {
 
 // The first code of every green thread, on its own stack, run by the first switch to it.
 // Never returns: finish_running switches away for good.
-void thread_entry(transfer from) noexcept {
-  scheduler::started(from);
+void thread_entry() noexcept {
+  scheduler::started();
   scheduler& s = scheduler::here();
   record* thread = s.running();
   thread->run();
@@ -127,7 +127,7 @@ void start(record* thread, const spawn_options& options, const stack_span& stack
   thread->priority = options.priority;
   thread->tickets = options.tickets;
   // The record sits at the very top of the stack; the thread's frames grow below it.
-  thread->context = make_context(stack, thread, thread_entry);
+  thread->context = make_context<thread_entry>(stack, thread);
   s.admit(thread);
 }
 
@@ -175,7 +175,19 @@ void abandon_joinable(const record* thread) noexcept {
 
 namespace spindle::green::this_thread {
 
-void yield() { detail::scheduler::here().yield(); }
+namespace {
+// A first yield on a kernel thread makes its scheduler; apart and cold, so that the common
+// yield, with scheduler::yield inlined, needs no frame for the call to make_here.
+[[gnu::cold, gnu::noinline]] void yield_making_the_scheduler() {
+  detail::scheduler::here().yield();
+}
+}  // namespace
+
+void yield() {
+  if (detail::scheduler* s = detail::current_scheduler) [[likely]]
+    return s->yield();
+  yield_making_the_scheduler();
+}
 
 void sleep_until(std::chrono::steady_clock::time_point deadline) {
   auto& s = detail::scheduler::here();

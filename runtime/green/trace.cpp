@@ -107,13 +107,13 @@ void scheduler::start_trace(std::size_t capacity) {
   tracer_->name(0, "scheduler");
   for (record* r = all_; r; r = r->all_next) tracer_->name(r->id, r->name);
   tracing_ = true;
-  update_fast_mask();
+  update_gate();
   note(event_kind::run, running_);
 }
 
 void scheduler::stop_trace() noexcept {
   tracing_ = false;
-  update_fast_mask();
+  update_gate();
 }
 
 // Records a spawn; apart from the event, keeps the new thread's name (which allocates).
