@@ -7,6 +7,8 @@
 # prints its table here and writes its measurements as JSON into the report folder (DIR,
 # by default tour-report/); blocking_hazard writes its green scheduler trace there; then
 # scripts/tour_report.py draws the plots with gnuplot and writes DIR/report.md.
+# blocking_hazard --preempt runs again with its own trace: a spinner freezing the ticker
+# cooperatively and not under preemption (docs/08-reactor.md, preemption).
 # The full tour also runs scripts/kv_fork_cost.sh (BGSAVE's fork in redis-server and
 # spindle-kv, filled with up to 2,000,000 keys), which --quick leaves out.
 # At full size the tour takes about 7 minutes on 2 cores (measured: 7.1, before
@@ -21,7 +23,7 @@ usage() {
   exit 2
 }
 
-readonly comparisons=(spawn_cost fork_cost context_switch scale skynet c10k)
+readonly comparisons=(spawn_cost fork_cost context_switch scale skynet c10k policies)
 # Every program the tour runs, under BUILD_DIR (c10k starts spindle-kv): what
 # `ninja -C BUILD_DIR tour` builds (the alias in examples/meson.build), and all that
 # scripts/run.sh builds for the tour; `tour.sh --programs` lists them, and
@@ -85,7 +87,8 @@ done
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 # What an earlier tour left there would mix with this one's; only the tour's own files go.
-rm -rf "$out/plots" "$out/report.md" "$out/blocking_hazard.trace.json"
+rm -rf "$out/plots" "$out/report.md" "$out/blocking_hazard.trace.json" \
+  "$out/blocking_hazard_preempt.trace.json"
 for name in "${comparisons[@]}" kv_fork_cost; do rm -f "$out/$name.json" "$out/$name.md"; done
 
 step() { echo; echo "== $*"; }
@@ -96,6 +99,10 @@ step "The concurrent prime sieve: one green thread per prime, linked by channels
 
 step "The one rule of green threads: a blocking libc call freezes every green thread"
 "$build_dir/examples/blocking_hazard" --trace "$out/blocking_hazard.trace.json"
+
+step "A green thread that computes without yielding: the ticker freezes cooperatively, not preempted"
+"$build_dir/examples/blocking_hazard" --backend green --preempt \
+  --trace "$out/blocking_hazard_preempt.trace.json"
 
 # The comparisons (docs/12-comparisons.md). Each program also runs alone: --help, and
 # --json for a machine-readable document; here each writes its document into the report
@@ -114,6 +121,7 @@ compare context_switch "What a hand-over between two threads costs, on one proce
 compare scale "How many threads fit, what each costs while parked, and the limit each model meets"
 compare skynet "Skynet: a tree of $tree, on spindle's green threads and on Boost.Fiber" "${leaves[@]}"
 compare c10k "C10K: spindle-kv under redis-benchmark, $connections, green against clone"
+compare policies "Scheduling policies: one workload mix under each green policy and the kernel's scheduler, on one processor"
 if [ -n "$bgsave" ]; then
   step "BGSAVE's fork in a real server: redis-server and spindle-kv, 0 to 2,000,000 keys"
   bash "$(dirname "$0")/kv_fork_cost.sh" "$build_dir" --json-file "$out/kv_fork_cost.json" |
