@@ -54,10 +54,14 @@ REQUIRED = {
     "fork_page_tables.png": "docs/01-three-models.md",
     "fork_copy_on_write.png": "docs/01-three-models.md",
     "kv_fork_cost.png": "docs/12-comparisons.md",
+    "policies_shares.png": "docs/14-scheduling-policies.md",
+    "policies_response.png": "docs/14-scheduling-policies.md",
+    "blocking_hazard_preempt_trace.png": "docs/08-reactor.md",
 }
 # Chapters that must quote at least so many figures, and mark so many tables.
-MIN_QUOTED = {"docs/01-three-models.md": 6, "docs/12-comparisons.md": 6}
-MIN_TABLES = {"docs/12-comparisons.md": 3}
+MIN_QUOTED = {"docs/01-three-models.md": 6, "docs/12-comparisons.md": 6,
+              "docs/14-scheduling-policies.md": 20}
+MIN_TABLES = {"docs/12-comparisons.md": 3, "docs/14-scheduling-policies.md": 1}
 
 NUMBER = r"\d[\d,\u202f ]*\d(?:\.\d+)?|\d(?:\.\d+)?"
 QUOTE = re.compile(r"(" + NUMBER + r")[^\d<>]{0,24}?<!-- from ([\w.-]+\.json): (.+?) -->")
