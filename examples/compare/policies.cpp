@@ -152,9 +152,8 @@ std::string realtime_refusal(kernel_policy k) {
   return "";
 }
 
-// What each clone thread of the mix does first and last under `k`: its nice value or
-// real-time priority from its weight, and at its end its context switches, into `r`.
-// A refusal is kept in `failure` (the first one), since a thread cannot throw to the run.
+// What the clone threads of a run counted at their ends, and the first refusal of a
+// setting (kept here, since a thread cannot throw to the run).
 struct clone_accounting {
   std::atomic<long> voluntary{0}, involuntary{0};
   std::atomic<long> cpu_us{0};  // the threads' user and system time
@@ -167,6 +166,9 @@ struct clone_accounting {
   }
 };
 
+// What each clone thread of the mix does first and last under `k`: it takes the nice
+// value or the real-time priority of its weight, and at its end adds its context switches
+// and processor time (getrusage(RUSAGE_THREAD)) to `account`.
 compare::mix::thread_hooks clone_hooks(kernel_policy k, clone_accounting& account) {
   compare::mix::thread_hooks hooks;
   hooks.at_start = [k, &account](int weight) {
