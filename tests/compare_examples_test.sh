@@ -77,7 +77,12 @@ for program in "$@"; do
       # permitted" and the rest run: as root, drop the capability with setpriv.
       if [ "$(id -u)" = 0 ] && [ "$(ulimit -r)" = 0 ] && command -v setpriv >/dev/null; then
         setpriv --bounding-set -sys_nice --inh-caps -sys_nice "$program" --quick --json \
-          >"$work/refused.json" 2>"$work/refused.err" || { cat "$work/refused.err" >&2; exit 1; }
+          >"$work/refused.json" 2>"$work/refused.err" || {
+          status=$?
+          echo "policies without CAP_SYS_NICE failed with status $status:" >&2
+          cat "$work/refused.err" >&2
+          exit 1
+        }
         python3 "$check" policies "$work/refused.json"
         python3 -c 'import json, sys
 rows = [r for r in json.load(open(sys.argv[1]))["results"] if "SCHED_" in r["scheduler"]]
