@@ -98,6 +98,21 @@ double kernel_thread_cpu_seconds() {
   return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) / 1e9;
 }
 
+// Runs `one_window` (returning a compare::mix::outcome) until a CPU-bound thread did
+// some work in it, at most three times: a window in which the program got no processor
+// time at all (another program's real-time threads held it) measures nothing.
+// Throws std::runtime_error naming `what` after three such windows.
+template <class F>
+compare::mix::outcome window_with_work(F&& one_window, const std::string& what) {
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    compare::mix::outcome o = one_window();
+    if (o.chunks[0] + o.chunks[1] + o.chunks[2] > 0) return o;
+  }
+  throw std::runtime_error(what +
+                           ": no CPU-bound thread ran in three windows in a row: other programs "
+                           "held the processor (real-time ones?)");
+}
+
 // The mix under green policy `name`, cooperatively or preempted every slice.
 row run_green(const std::string& name, bool preempted, const compare::mix::config& base,
               const settings& s, int windows) {
@@ -113,7 +128,9 @@ row run_green(const std::string& name, bool preempted, const compare::mix::confi
     std::uint64_t switches = spindle::green::statistics().switches;
     std::uint64_t taken = preemptions_taken();
     double cpu = kernel_thread_cpu_seconds();
-    add_window(r, compare::mix::run_window<spindle::green::backend>(c, {}));
+    add_window(r, window_with_work(
+                      [&] { return compare::mix::run_window<spindle::green::backend>(c, {}); },
+                      "green " + name));
     r.cpu_seconds += kernel_thread_cpu_seconds() - cpu;
     r.switches += spindle::green::statistics().switches - switches;
     r.preemptions += preemptions_taken() - taken;
@@ -207,7 +224,12 @@ row run_clone(kernel_policy k, const compare::mix::config& base, int windows) {
   c.computing_threads_yield = false;  // the kernel preempts them
   clone_accounting account;
   for (int w = 0; w < windows; ++w) {
-    add_window(r, compare::mix::run_window<spindle::clone::backend>(c, clone_hooks(k, account)));
+    add_window(r, window_with_work(
+                      [&] {
+                        return compare::mix::run_window<spindle::clone::backend>(
+                            c, clone_hooks(k, account));
+                      },
+                      kernel_name(k)));
   }
   if (!account.failure.empty())
     throw std::runtime_error(std::string(kernel_name(k)) + ": " + account.failure);

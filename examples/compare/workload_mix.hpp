@@ -91,15 +91,22 @@ spindle::spawn_options options_for(const std::string& name, int weight);
 template <spindle::backend B>
 outcome run_window(const config& c, const thread_hooks& hooks) {
   outcome out;
-  const auto start = clock_type::now() + std::chrono::milliseconds(20);
-  const auto end = start + c.window;
-  const auto due = start + c.window / 2;  // the short jobs' arrival
+  // The window starts when every thread of the mix is ready (spawned, its hooks run),
+  // not at a time fixed in advance: on a loaded machine the spawns may take long.
+  const std::ptrdiff_t starters =
+      static_cast<std::ptrdiff_t>(cpu_weights.size()) + c.interactive_threads + 1;
+  typename B::latch ready(starters), go(1);
+  clock_type::time_point start, end, due;  // written before go opens, read after
+  auto enter = [&](int weight) {
+    hooks.at_start(weight);
+    ready.count_down();
+    go.wait();
+  };
   std::array<clock_type::time_point, 3> stopped{};
   std::vector<std::vector<double>> responses(c.interactive_threads);
   std::vector<clock_type::time_point> finished(c.short_jobs);
   auto computing = [&](std::size_t i) {
-    hooks.at_start(cpu_weights[i]);
-    B::this_thread::sleep_until(start);
+    enter(cpu_weights[i]);
     long done = 0;
     while (clock_type::now() < end) {
       compute_chunk(c.chunk_iterations);
@@ -111,7 +118,7 @@ outcome run_window(const config& c, const thread_hooks& hooks) {
     hooks.at_end();
   };
   auto interactive = [&](std::size_t i) {
-    hooks.at_start(other_weight);
+    enter(other_weight);
     // The first wake is the window's start, and the wake after the window is recorded
     // too: a thread starved for the whole window shows it as one long response.
     for (auto wake = start;; wake = clock_type::now() + c.interactive_sleep) {
@@ -133,7 +140,7 @@ outcome run_window(const config& c, const thread_hooks& hooks) {
     hooks.at_end();
   };
   auto launcher = [&] {
-    hooks.at_start(other_weight);
+    enter(other_weight);
     B::this_thread::sleep_until(due);
     std::vector<typename B::template thread<void>> jobs;
     for (int j = 0; j < c.short_jobs; ++j) {
@@ -151,6 +158,11 @@ outcome run_window(const config& c, const thread_hooks& hooks) {
     threads.push_back(B::spawn(options_for("interactive", other_weight), interactive, i));
   }
   threads.push_back(B::spawn(options_for("launcher", other_weight), launcher));
+  ready.wait();
+  start = clock_type::now();
+  end = start + c.window;
+  due = start + c.window / 2;  // the short jobs' arrival
+  go.count_down();
   for (auto& t : threads) t.join();
   for (auto& r : responses) out.response_ns.insert(out.response_ns.end(), r.begin(), r.end());
   for (auto t : finished) {
