@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
@@ -183,15 +184,25 @@ struct clone_accounting {
   }
 };
 
+// The nice value the program was started with (`nice policies` gives 10): the weights'
+// nice values are added to it, since a thread may raise its nice value freely but lower
+// it below where it started only with CAP_SYS_NICE.
+int starting_nice() {
+  errno = 0;
+  int nice = getpriority(PRIO_PROCESS, static_cast<id_t>(gettid()));
+  return errno == 0 ? nice : 0;
+}
+
 // What each clone thread of the mix does first and last under `k`: it takes the nice
-// value or the real-time priority of its weight, and at its end adds its context switches
-// and processor time (getrusage(RUSAGE_THREAD)) to `account`.
+// value of its weight (above the program's own, at most 19) or the real-time priority
+// of its weight, and at its end adds its context switches and processor time
+// (getrusage(RUSAGE_THREAD)) to `account`.
 compare::mix::thread_hooks clone_hooks(kernel_policy k, clone_accounting& account) {
   compare::mix::thread_hooks hooks;
-  hooks.at_start = [k, &account](int weight) {
+  hooks.at_start = [k, &account, base = starting_nice()](int weight) {
     if (k == kernel_policy::nice) {
-      if (setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), compare::mix::nice_of(weight)) !=
-          0)
+      int nice = std::min(19, base + compare::mix::nice_of(weight));
+      if (setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), nice) != 0)
         account.failed("setpriority");
       return;
     }
@@ -386,6 +397,7 @@ compare::json workload_json(const compare::mix::config& c, int cpu, int windows,
           {"chunk_iterations", c.chunk_iterations},
           {"chunk_target_ns", chunk_target.count()},
           {"slice_us", s.slice_us},
+          {"starting_nice", starting_nice()},
           {"seed", s.seed},
           {"cpu_bound_weights", weights},
           {"other_weight", compare::mix::other_weight},
