@@ -7,13 +7,17 @@
 # prints its table here and writes its measurements as JSON into the report folder (DIR,
 # by default tour-report/); blocking_hazard writes its green scheduler trace there; then
 # scripts/tour_report.py draws the plots with gnuplot and writes DIR/report.md.
+# blocking_hazard --preempt runs again with its own trace: a spinner freezing the ticker
+# cooperatively and not under preemption (docs/08-reactor.md, preemption).
 # The full tour also runs scripts/kv_fork_cost.sh (BGSAVE's fork in redis-server and
 # spindle-kv, filled with up to 2,000,000 keys), which --quick leaves out.
 # At full size the tour takes about 7 minutes on 2 cores (measured: 7.1, before
 # kv_fork_cost.sh joined it; that step alone took 5.2 at a load average of 17; the book's
 # run, with it, took 18 at a load average of 11 to 18: docs/data/tour), and fork_cost
 # wants about 9 GiB of free memory (it forks a process of up to 4 GiB); --quick runs every
-# step at a smaller size in under a minute (measured: 39 s), with rougher figures.
+# step at a smaller size in under a minute (measured: 39 s), with rougher figures. The
+# policies comparison adds about 80 s at full size (17 rows of three 1.5 s windows) and
+# 3 s with --quick; blocking_hazard --preempt adds 9 s (measured at a load average of 15).
 # Explained in: docs/12-comparisons.md (the tour's report).
 set -euo pipefail
 
@@ -22,7 +26,7 @@ usage() {
   exit 2
 }
 
-readonly comparisons=(spawn_cost fork_cost context_switch scale skynet c10k)
+readonly comparisons=(spawn_cost fork_cost context_switch scale skynet c10k policies)
 # Every program the tour runs, under BUILD_DIR (c10k starts spindle-kv): what
 # `ninja -C BUILD_DIR tour` builds (the alias in examples/meson.build), and all that
 # scripts/run.sh builds for the tour; `tour.sh --programs` lists them, and
@@ -86,7 +90,8 @@ done
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 # What an earlier tour left there would mix with this one's; only the tour's own files go.
-rm -rf "$out/plots" "$out/report.md" "$out/blocking_hazard.trace.json"
+rm -rf "$out/plots" "$out/report.md" "$out/blocking_hazard.trace.json" \
+  "$out/blocking_hazard_preempt.trace.json"
 for name in "${comparisons[@]}" skynet_quick kv_fork_cost; do rm -f "$out/$name.json" "$out/$name.md"; done
 # The tour's own record, tour.json: when it ran, how long it took, the load before and
 # after (each program's document gives the load at its own start).
@@ -103,6 +108,10 @@ step "The concurrent prime sieve: one green thread per prime, linked by channels
 
 step "The one rule of green threads: a blocking libc call freezes every green thread"
 "$build_dir/examples/blocking_hazard" --trace "$out/blocking_hazard.trace.json"
+
+step "A green thread that computes without yielding: the ticker freezes cooperatively, not preempted"
+"$build_dir/examples/blocking_hazard" --backend green --preempt \
+  --trace "$out/blocking_hazard_preempt.trace.json"
 
 # The comparisons (docs/12-comparisons.md). Each program also runs alone: --help, and
 # --json for a machine-readable document; here each writes its document into the report
@@ -128,6 +137,7 @@ if [ ${#size[@]} -eq 0 ]; then
     tee "$out/skynet_quick.md"
 fi
 compare c10k "C10K: spindle-kv under redis-benchmark, $connections, green against clone"
+compare policies "Scheduling policies: one workload mix under each green policy and the kernel's scheduler, on one processor"
 if [ -n "$bgsave" ]; then
   step "BGSAVE's fork in a real server: redis-server and spindle-kv, 0 to 2,000,000 keys"
   bash "$(dirname "$0")/kv_fork_cost.sh" "$build_dir" --json-file "$out/kv_fork_cost.json" |

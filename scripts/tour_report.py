@@ -585,6 +585,137 @@ PLOTTERS = {"spawn_cost": spawn_cost, "fork_cost": fork_cost, "context_switch": 
             "scale": scale, "skynet": skynet, "c10k": c10k}
 
 
+# --- the scheduling policies (examples/compare/policies) and the preempted spinner's
+# trace (blocking_hazard --preempt): one block, registered at its end ------------------
+
+def policy_label(r):
+    """A row's short name on an axis: "stride coop", "mlfq pre", "kernel nice"."""
+    mode = {"cooperative": " coop", "preempted": " pre"}.get(r["mode"], "")
+    return r["scheduler"].replace("kernel: ", "kernel ").replace("SCHED_", "") + mode
+
+
+def policies(doc, plot):
+    ran = [r for r in doc["results"] if r["ran"]]
+    entitled = [w["entitled_share"] for w in doc["workload"]["cpu_bound_weights"]]
+    weights = [w["weight"] for w in doc["workload"]["cpu_bound_weights"]]
+    blocks = [[[i, policy_label(r), r["cpu_bound"][k]["share"]] for i, r in enumerate(ran)]
+              for k in range(len(weights))]
+    colours = ('"#a8c8e8"', '"#4878a8"', '"#183858"')
+    lines = [f"data index {k} using ($1{(k - 1) * 0.27:+g}):3{':xtic(2)' if k == 1 else ''} "
+             f"with boxes lc rgb {colours[k]} title {quoted(f'weight {w}: share')}"
+             for k, w in enumerate(weights)]
+    lines += [f"{e:g} with lines dt 2 lw 1.5 lc rgb {colours[k]} "
+              f"title {quoted(f'weight {w}: entitled {e:.2f}')}" for k, (w, e) in enumerate(zip(weights, entitled))]
+    shares = plot.draw("policies_shares", blocks, f"""
+set title "CPU share of the three CPU-bound threads against their entitled share (dashed)"
+set ylabel "share of the CPU-bound threads' work"
+set yrange [0:1.3]
+set xrange [-0.6:{len(ran) - 0.4}]
+set grid ytics
+set style fill solid 0.8 border -1
+set boxwidth 0.27
+set xtics rotate by -35
+set bmargin 6
+set key top center horizontal maxrows 2 font ",9"
+plot """ + ", \\\n     ".join(lines) + "\n")
+    bars = [[i, policy_label(r), r["response_ns"]["p50"], r["response_ns"]["p50"],
+             r["response_ns"]["p99"], duration(r["response_ns"]["p99"])] for i, r in enumerate(ran)]
+    low = decade_below(min(b[2] for b in bars))
+    high = 10 ** math.ceil(math.log10(max(b[4] for b in bars) * 3))
+    response = plot.draw("policies_response", [bars], f"""
+set title "Interactive threads' response, wake to run (bar: p50, whisker and label: p99)"
+set ylabel "response (log scale)"
+set logscale y
+set yrange [{low:g}:{high:g}]
+{NS_TICS}set grid ytics
+set style fill solid 0.6 border -1
+set boxwidth 0.6
+set xrange [-0.6:{len(ran) - 0.4}]
+set xtics rotate by -35
+set bmargin 6
+unset key
+plot data using 1:3:xtic(2) with boxes lc rgb "#4878a8", \\
+     data using 1:3:4:5 with yerrorbars lc rgb "black" pt 0, \\
+     data using 1:5:6 with labels offset 0,0.8 font ",8"
+""")
+    by = {(r["scheduler"], r["mode"]): r for r in ran}
+    notes = [f"Every run was pinned to processor {doc['workload']['cpu']}; the CPU-bound threads "
+             f"have weights {', '.join(map(str, weights))} (entitled "
+             f"{', '.join(f'{e:.2f}' for e in entitled)}), in tickets, priorities, nice values "
+             "and real-time priorities from one table."]
+    for key in (("stride", "cooperative"), ("kernel: nice", "kernel"), ("priority", "cooperative")):
+        if key in by:
+            r = by[key]
+            notes.append(f"{policy_label(r)}: shares "
+                         f"{' / '.join(format(t['share'], '.3f') for t in r['cpu_bound'])}, Jain "
+                         f"{r['jain']:.3f}; response p50 {duration(r['response_ns']['p50'])}, "
+                         f"p99 {duration(r['response_ns']['p99'])}.")
+    slices = [r["cpu_ns_per_preemption"] for r in ran if r.get("cpu_ns_per_preemption")]
+    if slices:
+        notes.append(f"Preempted green runs asked for a {doc['workload']['slice_us']} µs slice and "
+                     f"got one preemption per {duration(sorted(slices)[len(slices) // 2])} of "
+                     "processor time (median over the rows): the kernel fires a CPU-clock timer "
+                     "only at its tick.")
+    for r in doc["results"]:
+        if not r["ran"]:
+            notes.append(f"{r['scheduler']} did not run: {r['note']}")
+    return [shares + ("Scheduling policies: CPU share against entitlement",),
+            response + ("Scheduling policies: response time",)], notes
+
+
+def preemption_trace(folder, plot):
+    """blocking_hazard --preempt's trace: the ticker beside the spinner, cooperatively and
+    preempted, one row each, a bar for each run. Returns (images, notes) or None."""
+    path = os.path.join(folder, "blocking_hazard_preempt.trace.json")
+    if not os.path.exists(path):
+        return None
+    plot.source = "blocking_hazard_preempt.trace.json"
+    events = json.load(open(path))["traceEvents"]
+    names = {e["tid"]: e["args"]["name"] for e in events
+             if e["ph"] == "M" and e["name"] == "thread_name"
+             and e["args"]["name"].split(" (id")[0].endswith(("cooperative", "preempted"))}
+    runs = [e for e in events if e["ph"] == "X" and e["tid"] in names]
+    if not runs:
+        raise ReportError(f"{path}: no runs of the spinner or its ticker")
+    tids = sorted(names)
+    row = {tid: len(tids) - i for i, tid in enumerate(tids)}
+    start = min(e["ts"] for e in runs)
+    rows = [[(e["ts"] - start) / 1e6, row[e["tid"]], max(e["dur"] / 1e6, 0.004)] for e in runs]
+    tics = ", ".join(f"{quoted(names[t].split(' (id')[0])} {row[t]}" for t in tids)
+    images = plot.draw("blocking_hazard_preempt_trace", [rows], f"""
+set title "A spinner beside the ticker, cooperatively and preempted (blocking_hazard --preempt --trace)"
+set xlabel "seconds"
+set ytics ({tics})
+set yrange [0.4:{len(tids) + 0.6}]
+set grid x
+unset key
+set style fill solid 1.0 noborder
+plot data using ($1 + $3 / 2):2:($3 / 2):(0.3) with boxxyerror lc rgb "#a04848"
+""")
+    spins = {names[t]: max(e["dur"] for e in runs if e["tid"] == t) for t in tids
+             if "spinner" in names[t]}
+    notes = [f"{name.split(' (id')[0]}: its longest run lasted {duration(us * 1e3)}."
+             for name, us in sorted(spins.items())]
+    notes.append("Cooperatively the spinner's one long bar leaves the ticker's row empty; "
+                 "preempted, its runs are cut at each slice and the ticker's bars keep coming.")
+    return images, notes
+
+
+def preemption_trace_section(out, folder, plot):
+    """Appends the preempted spinner's section to `out` (write_report calls it)."""
+    title = "Preemption: a spinner that never yields, cooperatively and preempted"
+    trace = preemption_trace(folder, plot)
+    if trace is None:
+        out.append(f"## {title}\n\nNot recorded in this run (no blocking_hazard_preempt.trace.json).\n")
+    else:
+        section(out, title, trace[0], trace[1], "")
+
+
+SECTIONS = SECTIONS + (("policies", "Scheduling policies: one workload mix under each green "
+                                    "policy and the kernel's scheduler"),)
+PLOTTERS["policies"] = policies
+
+
 def machine_lines(m):
     return [f"- CPU: {m['cpu_model']}, {m['online_cpus']} processors ({m['usable_cpus']} usable)",
             f"- Memory: {m['memory_total_mib']:,} MiB ({m['memory_available_mib']:,} MiB available "
@@ -768,6 +899,7 @@ def write_report(folder, output=None):
         out.append(f"## {title}\n\nNot recorded in this run (no blocking_hazard.trace.json).\n")
     else:
         section(out, title, trace[0], trace[1], "")
+    preemption_trace_section(out, folder, plot)
     with open(os.path.join(output, "report.md"), "w") as f:
         f.write("\n".join(out))
     return plot

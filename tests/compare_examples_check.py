@@ -11,7 +11,12 @@ and dirtying a page that a child shares costs one fault per page. Skynet's trees
 sum to 0 + 1 + ... + (leaves - 1) on every runtime; for c10k, a green server holds
 every connection on one kernel thread, a clone server one each; and for kv_fork_cost
 (scripts/kv_fork_cost.sh, not a program of examples/compare but a document of the same
-kind), every server forked at every size, and its memory grew with its keys.
+kind), every server forked at every size, and its memory grew with its keys. For policies,
+the shares of the CPU-bound threads sum to 1 and Jain's index is in (0, 1] and follows from
+them; the deterministic schedules show what they must (stride's shares within 0.02 of the
+tickets, cooperative FIFO's equal, strict priority's heaviest thread alone), lottery's are
+near the tickets, the kernel's nice values rank the threads, and a real-time row that did
+not run says it was not permitted.
 
 Usage:  compare_examples_check.py PROGRAM FILE.json   (exit 0: sane; 1: problems listed)
         compare_examples_check.py --self-test FILE.json...
@@ -327,6 +332,105 @@ def kv_fork_cost_problems(doc):
     return problems
 
 
+POLICY_ROWS = ([(p, m) for p in ("fifo", "random", "priority", "aging", "lottery", "stride", "mlfq")
+                for m in ("cooperative", "preempted")]
+               + [("kernel: nice", "kernel"), ("kernel: SCHED_RR", "kernel"),
+                  ("kernel: SCHED_FIFO", "kernel")])
+
+
+def percentiles_problems(where, p, count=None):
+    """A p50/p99/max of positive durations in order, with `count` samples if given."""
+    if not isinstance(p, dict) or not all(isinstance(p.get(k), (int, float)) for k in ("p50", "p99", "max")):
+        return [f"{where}: not p50, p99 and max: {p!r}"]
+    problems = []
+    if not 0 < p["p50"] <= p["p99"] <= p["max"]:
+        problems.append(f"{where}: not 0 < p50 <= p99 <= max: {p}")
+    if not isinstance(p.get("samples"), int) or p["samples"] < 1 or (count is not None and p["samples"] != count):
+        problems.append(f"{where}: {p.get('samples')!r} samples, expected {count or 'one or more'}")
+    return problems
+
+
+def policy_shares_problems(where, r, entitled):
+    """The CPU-bound threads' shares: one per weight, summing to 1, and Jain from them."""
+    threads = r.get("cpu_bound", [])
+    if [t.get("entitled_share") for t in threads] != entitled:
+        return [f"{where}: entitled shares {[t.get('entitled_share') for t in threads]}, "
+                f"expected {entitled}"]
+    shares = [t.get("share", -1) for t in threads]
+    problems = []
+    if not all(0 <= x <= 1 for x in shares) or abs(sum(shares) - 1) > 1e-6:
+        problems.append(f"{where}: shares {shares} are not fractions summing to 1")
+    x = [share / e for share, e in zip(shares, entitled)]
+    jain = sum(x) ** 2 / (len(x) * sum(v * v for v in x)) if any(x) else None
+    if not isinstance(r.get("jain"), (int, float)) or not 0 < r["jain"] <= 1 + 1e-9:
+        problems.append(f"{where}: Jain's index {r.get('jain')!r} is not in (0, 1]")
+    elif jain is None or abs(r["jain"] - jain) > 1e-6:
+        problems.append(f"{where}: Jain's index {r['jain']} does not follow from the shares ({jain})")
+    return problems
+
+
+def policy_behaviour_problems(where, key, shares, entitled, r):
+    """What each deterministic schedule must show, and what the kernel's must."""
+    off = max(abs(a - b) for a, b in zip(shares, entitled))
+    expected = {
+        ("stride", "cooperative"): (off <= 0.02, "within 0.02 of the tickets"),
+        ("fifo", "cooperative"): (max(abs(a - 1 / 3) for a in shares) <= 0.02, "equal, within 0.02"),
+        ("priority", "cooperative"): (shares[-1] >= 0.99, "all the heaviest thread's"),
+        ("lottery", "cooperative"): (off <= 0.1, "within 0.1 of the tickets"),
+        ("kernel: nice", "kernel"): (shares[-1] > shares[0], "larger for the heavier thread"),
+        ("kernel: SCHED_FIFO", "kernel"): (shares[-1] >= 0.95, "the highest priority's alone"),
+        ("kernel: SCHED_RR", "kernel"): (shares[-1] >= 0.95, "the highest priority's alone"),
+    }.get(key)
+    problems = []
+    if expected and not expected[0]:
+        problems.append(f"{where}: shares {shares} are not {expected[1]}")
+    if key[1] == "preempted" and not r.get("preemptions", 0) >= 1:
+        problems.append(f"{where}: {r.get('preemptions')!r} preemptions: the timer never took a switch")
+    return problems
+
+
+def policies_row_problems(r, workload, entitled):
+    where = f"{r.get('scheduler')} ({r.get('mode')})"
+    key = (r.get("scheduler"), r.get("mode"))
+    if r.get("ran") is not True:
+        realtime = key[0] in ("kernel: SCHED_RR", "kernel: SCHED_FIFO")
+        if not realtime or not str(r.get("note", "")).startswith("not permitted"):
+            return [f"{where}: not run, and not a real-time policy the kernel refused: {r.get('note')!r}"]
+        return []
+    problems = policy_shares_problems(where, r, entitled)
+    jobs = workload.get("short_jobs", {}).get("jobs", 0) * workload.get("windows", 0)
+    problems += percentiles_problems(f"{where}: response_ns", r.get("response_ns"))
+    problems += percentiles_problems(f"{where}: turnaround_ns", r.get("turnaround_ns"), jobs)
+    for k in ("seconds", "cpu_seconds", "switches_per_second"):
+        if not r.get(k, 0) > 0:
+            problems.append(f"{where}: {k} is {r.get(k)!r}, not positive")
+    if r.get("backend") == "clone":
+        cs = r.get("context_switches", {})
+        if cs.get("voluntary", -1) < 0 or cs.get("involuntary", -1) < 0 or \
+                cs.get("voluntary", 0) + cs.get("involuntary", 0) != r.get("switches"):
+            problems.append(f"{where}: context switches {cs} do not add up to {r.get('switches')}")
+    if not problems:
+        problems += policy_behaviour_problems(where, key, [t["share"] for t in r["cpu_bound"]],
+                                              entitled, r)
+    return problems
+
+
+def policies_problems(doc):
+    workload = doc.get("workload", {})
+    weights = workload.get("cpu_bound_weights", [])
+    entitled = [w.get("entitled_share") for w in weights]
+    problems = []
+    if [w.get("weight") for w in weights] != [1, 2, 4] or abs(sum(e or 0 for e in entitled) - 1) > 1e-9:
+        problems.append(f"workload: weights {weights} are not 1, 2, 4 with shares summing to 1")
+    results = doc.get("results", [])
+    found = sorted((r.get("scheduler"), r.get("mode")) for r in results)
+    if found != sorted(POLICY_ROWS):
+        problems.append(f"rows {found}, expected {sorted(POLICY_ROWS)}")
+    for r in results:
+        problems += policies_row_problems(r, workload, entitled)
+    return problems
+
+
 CHECKS = {
     "spawn_cost": spawn_cost_problems,
     "fork_cost": fork_cost_problems,
@@ -335,6 +439,7 @@ CHECKS = {
     "skynet": skynet_problems,
     "c10k": c10k_problems,
     "kv_fork_cost": kv_fork_cost_problems,
+    "policies": policies_problems,
 }
 
 
@@ -387,6 +492,8 @@ def breakages(doc):
                  lambda d: d["results"][3].update(ran=False, note="not run: vm.max_map_count"))
     if program == "c10k":
         breakages_of_c10k(doc, breaking)
+    if program == "policies":
+        breakages_of_policies(doc, breaking)
     if program == "kv_fork_cost":
         breaking("redis-server dropped",
                  lambda d: d.update(results=[r for r in d["results"] if r["server"] != "redis-server"]))
@@ -416,6 +523,38 @@ def breakages_of_c10k(doc, breaking):
              lambda d: result(d, "green").update(
                  peak_rss_kib=result(d, "green", largest=False)["peak_rss_kib"]))
     breaking("a skip without a reason", lambda d: result(d, "clone").update(skipped=""))
+
+
+def breakages_of_policies(doc, breaking):
+    """policies' broken copies: `breaking(what, change)` makes one."""
+    def row(d, scheduler, mode):
+        return next(r for r in d["results"] if r["scheduler"] == scheduler and r["mode"] == mode)
+
+    def set_shares(r, shares):
+        for t, share in zip(r["cpu_bound"], shares):
+            t["share"] = share
+
+    breaking("the stride rows dropped",
+             lambda d: d.update(results=[r for r in d["results"] if r["scheduler"] != "stride"]))
+    breaking("shares that sum to 1.2", lambda d: row(d, "fifo", "preempted")["cpu_bound"][0].update(
+        share=row(d, "fifo", "preempted")["cpu_bound"][0]["share"] + 0.2))
+    breaking("Jain's index above 1", lambda d: row(d, "lottery", "cooperative").update(jain=1.5))
+    breaking("stride's shares equal, as FIFO's",
+             lambda d: (set_shares(row(d, "stride", "cooperative"), [1 / 3, 1 / 3, 1 / 3]),
+                        row(d, "stride", "cooperative").update(jain=7 / 9)))
+    breaking("strict priority sharing", lambda d: (
+        set_shares(row(d, "priority", "cooperative"), [1 / 7, 2 / 7, 4 / 7]),
+        row(d, "priority", "cooperative").update(jain=1.0)))
+    breaking("a short job missing",
+             lambda d: row(d, "mlfq", "cooperative")["turnaround_ns"].update(
+                 samples=row(d, "mlfq", "cooperative")["turnaround_ns"]["samples"] - 1))
+    breaking("p99 below p50", lambda d: row(d, "kernel: nice", "kernel")["response_ns"].update(p99=0.5))
+    breaking("a preempted run with no preemption",
+             lambda d: row(d, "aging", "preempted").update(preemptions=0))
+    breaking("the kernel's nice row not run",
+             lambda d: row(d, "kernel: nice", "kernel").update(ran=False, note="not permitted"))
+    breaking("a real-time row missing for another reason",
+             lambda d: row(d, "kernel: SCHED_FIFO", "kernel").update(ran=False, note="crashed"))
 
 
 def self_test(paths):

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # tests/compare_examples_test.sh PROGRAM... — runs the comparisons of examples/compare
-# (spawn_cost, fork_cost, context_switch, scale, skynet, c10k: the paths of one or more,
+# (spawn_cost, fork_cost, context_switch, scale, skynet, c10k, policies: the paths of one or more,
 # in any order) as the tour does, with --quick, and checks that
 #  1. each one's --json document is sane (tests/compare_examples_check.py: the keys, every
-#     model, positive spreads in order, the limits named, skynet's sums right);
+#     model, positive spreads in order, the limits named, skynet's sums right, the
+#     policies' shares and fairness);
 #  2. the checker catches broken copies of those documents, so this test can fail;
-#  3. --help succeeds, and a bad flag fails with a message that names the flag.
+#  3. --help succeeds, and a bad flag fails with a message that names the flag;
+#  4. policies without CAP_SYS_NICE (as root, through setpriv) reports its real-time rows
+#     as not permitted and runs the others.
 # c10k needs redis-benchmark (Debian's redis-tools, which scripts/run.sh installs): without
 # it, c10k must say so, the others run, and the test ends as skipped (status 77).
 # Explained in: docs/12-comparisons.md (code: the comparisons).
@@ -68,6 +71,27 @@ for program in "$@"; do
     scale) expect_refusal "$program" --max-clone-threads 1000000 ;;
     skynet) expect_refusal "$program" --leaves 300 ;;
     c10k) expect_refusal "$program" --clients 10,ten,1000 ;;
+    policies)
+      expect_refusal "$program" --slice-us 5
+      # Without CAP_SYS_NICE (and no RLIMIT_RTPRIO) the real-time rows must say "not
+      # permitted" and the rest run: as root, drop the capability with setpriv.
+      if [ "$(id -u)" = 0 ] && [ "$(ulimit -r)" = 0 ] && command -v setpriv >/dev/null; then
+        setpriv --bounding-set -sys_nice --inh-caps -sys_nice "$program" --quick --json \
+          >"$work/refused.json" 2>"$work/refused.err" || {
+          status=$?
+          echo "policies without CAP_SYS_NICE failed with status $status:" >&2
+          cat "$work/refused.err" >&2
+          exit 1
+        }
+        python3 "$check" policies "$work/refused.json"
+        python3 -c 'import json, sys
+rows = [r for r in json.load(open(sys.argv[1]))["results"] if "SCHED_" in r["scheduler"]]
+sys.exit(0 if len(rows) == 2 and all(not r["ran"] and r["note"].startswith("not permitted")
+                                      for r in rows) else f"real-time rows without CAP_SYS_NICE: {rows}")' \
+          "$work/refused.json"
+        echo "policies without CAP_SYS_NICE: the real-time rows say not permitted"
+      fi
+      ;;
   esac
 done
 if [ -n "$skipped" ]; then

@@ -67,13 +67,18 @@ REQUIRED = {
     "c10k.png": "docs/12-comparisons.md",
     "c10k_memory.png": "docs/12-comparisons.md",
     "blocking_hazard_trace.png": "docs/05-scheduler.md",
+    "policies_shares.png": "docs/14-scheduling-policies.md",
+    "policies_response.png": "docs/14-scheduling-policies.md",
+    "blocking_hazard_preempt_trace.png": "docs/08-reactor.md",
 }
 # Chapters that must quote at least so many figures, and mark so many tables: those that
 # quote the tour (chapter 11's own figures are spindle-bench's, measured in its text).
 MIN_QUOTED = {"docs/01-three-models.md": 10, "docs/10-spindle-kv.md": 4,
-              "docs/11-performance.md": 2, "docs/12-comparisons.md": 60, "README.md": 1}
+              "docs/11-performance.md": 2, "docs/12-comparisons.md": 60, "README.md": 1,
+              "docs/14-scheduling-policies.md": 20}
 MIN_TABLES = {"docs/01-three-models.md": 1, "docs/10-spindle-kv.md": 1,
-              "docs/12-comparisons.md": 9}
+              "docs/12-comparisons.md": 9,
+              "docs/14-scheduling-policies.md": 1}
 
 NUMBER = r"\d[\d,\u202f ]*\d(?:\.\d+)?|\d(?:\.\d+)?"
 QUOTE = re.compile(r"(" + NUMBER + r")[^\d<>]{0,24}?<!-- from ([\w.-]+\.json): (.+?) -->")

@@ -17,6 +17,8 @@
 #     --trace on the clone backend with a message naming it;
 #  7. the report sets the run's figures and tables beside the book's run (docs/data/tour),
 #     and the tour writes its record of the run (tour.json).
+#  8. the report shows the scheduling policies' two plots and the preempted spinner's
+#     trace, which has both runs' ticker and spinner and the preemptions.
 # Explained in: docs/12-comparisons.md (the tour's report).
 set -euo pipefail
 build_dir=${1:?usage: tour_test.sh BUILD_DIR SOURCE_DIR}
@@ -147,6 +149,23 @@ if problems:
     print("\n".join(problems), file=sys.stderr)
     sys.exit(1)
 print("the report's counts and captions agree with the tour, and its plots are readable")
+PY
+
+echo "== the scheduling policies' plots, and the preempted spinner's trace"
+for image in policies_shares policies_response blocking_hazard_preempt_trace; do
+  for ext in png svg; do
+    grep -q "(plots/$image.$ext)" "$report/report.md" && [ -s "$report/plots/$image.$ext" ] ||
+      fail "the report does not show plots/$image.$ext"
+  done
+done
+python3 - "$report/blocking_hazard_preempt.trace.json" <<'PY'
+import json, sys
+events = json.load(open(sys.argv[1]))["traceEvents"]
+names = {e["args"]["name"].split(" (id")[0] for e in events if e.get("name") == "thread_name"}
+wanted = {f"{who}, {how}" for who in ("ticker", "spinner") for how in ("cooperative", "preempted")}
+if not wanted <= names or not any(e["ph"] == "i" and e.get("name") == "preempted" for e in events):
+    sys.exit(f"the preempted trace lacks {sorted(wanted - names)} or any preemption event")
+print("the preempted trace has the ticker and the spinner of both runs, and its preemptions")
 PY
 
 # The report generator run on `folder` must exit 1 with a message that contains `expected`.

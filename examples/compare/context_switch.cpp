@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "measure.hpp"
+#include "pinning.hpp"
 #include "report.hpp"
 #include "spawning.hpp"
 #include "spindle/clone.hpp"
@@ -40,29 +41,9 @@ constexpr std::string_view program = "context_switch";
 
 // The processors the two threads of a measurement run on; -1: wherever the kernel likes.
 using placement = std::array<int, 2>;
-
-// Binds the calling kernel thread to `cpu` (nothing if cpu is -1).
-// Throws std::system_error if the kernel refuses.
-void pin_to(int cpu) {
-  if (cpu < 0) return;
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  CPU_SET(cpu, &set);
-  if (sched_setaffinity(0, sizeof set, &set) != 0) compare::throw_errno("sched_setaffinity");
-}
-
-// The first two processors this process may use; the second is -1 if there is only one.
-placement usable_processors() {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  if (sched_getaffinity(0, sizeof set, &set) != 0) compare::throw_errno("sched_getaffinity");
-  placement found{-1, -1};
-  int count = 0;
-  for (int cpu = 0; cpu < CPU_SETSIZE && count < 2; ++cpu) {
-    if (CPU_ISSET(cpu, &set)) found[count++] = cpu;
-  }
-  return found;
-}
+using compare::pin_to;
+using compare::pinned_here;
+using compare::usable_processors;
 
 // Two green threads yield to each other `rounds` times each; returns ns per hand-over.
 // The caller's kernel thread runs them all, so pin it to choose their processor.
@@ -133,24 +114,6 @@ double pthread_ping_pong_ns(long rounds, placement where) {
   sem_destroy(&pong);
   return ns;
 }
-
-// Pins the calling kernel thread to one processor for the object's lifetime, then gives
-// it back the processors it had.
-class pinned_here {
- public:
-  explicit pinned_here(int cpu) {
-    if (sched_getaffinity(0, sizeof saved_, &saved_) != 0) {
-      compare::throw_errno("sched_getaffinity");
-    }
-    pin_to(cpu);
-  }
-  ~pinned_here() { sched_setaffinity(0, sizeof saved_, &saved_); }
-  pinned_here(const pinned_here&) = delete;
-  pinned_here& operator=(const pinned_here&) = delete;
-
- private:
-  cpu_set_t saved_;
-};
 
 // Two threads of one model taking turns through one primitive.
 struct pairing {

@@ -37,6 +37,12 @@ spread summarize(std::vector<double> samples) {
   };
 }
 
+double percentile(std::vector<double> samples, double q) {
+  if (samples.empty()) throw std::invalid_argument("compare::percentile: no samples");
+  std::sort(samples.begin(), samples.end());
+  return quantile(samples, q);
+}
+
 line_fit fit_line(const std::vector<double>& x, const std::vector<double>& y) {
   if (x.size() != y.size() || x.size() < 2) {
     throw std::invalid_argument("compare::fit_line: needs two or more (x, y) points");

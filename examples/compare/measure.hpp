@@ -29,6 +29,9 @@ struct spread {
 // The spread of `samples`, percentiles interpolated between the two nearest samples.
 // Throws std::invalid_argument if `samples` is empty.
 spread summarize(std::vector<double> samples);
+// The q-quantile (0 <= q <= 1) of `samples`, interpolated as summarize's percentiles are
+// (percentile(s, 0.99) is the 99th percentile). Throws std::invalid_argument if empty.
+double percentile(std::vector<double> samples, double q);
 
 // Whether repeat() runs the measurement once, unrecorded, before the recorded ones: to
 // fault in pages and fill caches (once), or not, when one run takes seconds (none).
