@@ -472,8 +472,8 @@ def skynet(doc, plot):
              f"each); every tree of every model summed to {tree['expected_sum']:,}"
              + (", the right answer." if right else ": NOT every one did, see the table.")]
     for pair in doc["ratios"]:
-        notes.append(f"{pair['green']} took {pair['ratio']:.2f} times the time of "
-                     f"{pair['fiber']}.")
+        notes.append(f"{pair['model']} took {pair['ratio']:.2f} times the time of "
+                     f"{pair['peer']}.")
     for r in doc["results"]:
         if not r["ran"]:
             notes.append(f"{r['model']} did not run: {r.get('note', 'no reason given')}")

@@ -183,9 +183,12 @@ def scale_problems(doc):
     return problems
 
 
-SKYNET_MODELS = {"green pooled": "spindle green", "green guarded": "spindle green",
-                 "Boost.Fiber default": "Boost.Fiber", "Boost.Fiber pooled": "Boost.Fiber",
-                 "Boost.Fiber protected": "Boost.Fiber"}
+# Each skynet model: its runtime and the kernel threads it runs on.
+SKYNET_MODELS = {"green pooled": ("spindle green", 1), "green guarded": ("spindle green", 1),
+                 "Boost.Fiber default": ("Boost.Fiber", 1), "Boost.Fiber pooled": ("Boost.Fiber", 1),
+                 "Boost.Fiber protected": ("Boost.Fiber", 1),
+                 "Boost.Fiber work_stealing ×1": ("Boost.Fiber", 1),
+                 "Boost.Fiber work_stealing ×2": ("Boost.Fiber", 2)}
 
 
 def skynet_tree_problems(tree):
@@ -205,8 +208,11 @@ def skynet_tree_problems(tree):
 def skynet_result_problems(result, tree):
     """One model: it ran and found the tree's sum, or it is a guarded one that did not fit."""
     where = result.get("model")
-    if result.get("runtime") != SKYNET_MODELS.get(where):
+    runtime, kernel_threads = SKYNET_MODELS.get(where, (None, None))
+    if result.get("runtime") != runtime:
         return [f"{where}: runtime {result.get('runtime')!r}"]
+    if result.get("kernel_threads") != kernel_threads:
+        return [f"{where}: on {result.get('kernel_threads')!r} kernel threads, not {kernel_threads}"]
     if result.get("ran") is not True:
         guarded = where.endswith(("guarded", "protected"))
         if not guarded or "vm.max_map_count" not in result.get("note", ""):
@@ -228,6 +234,28 @@ def skynet_result_problems(result, tree):
     if not 0 <= result.get("kernel_time_share", -1) <= 1:
         problems.append(f"{where}: kernel_time_share {result.get('kernel_time_share')} "
                         "outside 0..1")
+    if not 0 < result.get("processors_busy", 0) <= kernel_threads * 1.1:
+        problems.append(f"{where}: processors_busy {result.get('processors_busy')} outside "
+                        f"0..{kernel_threads} (and a tenth for the clock)")
+    problems += skynet_leaf_problems(where, result, tree, kernel_threads)
+    return problems
+
+
+def skynet_leaf_problems(where, result, tree, kernel_threads):
+    """Every leaf of every timed tree counted once, on no more kernel threads than the
+    model has. (Not that each kernel thread ran some: on a loaded machine one may not.)"""
+    counts = result.get("leaves_per_kernel_thread", [])
+    trees = result.get("total_ns", {}).get("repetitions", 0)
+    if not counts or not all(isinstance(c, int) and c >= 0 for c in counts):
+        return [f"{where}: leaves_per_kernel_thread {counts!r} is not a list of counts"]
+    problems = []
+    if sum(counts) != tree.get("leaves", 0) * trees:
+        problems.append(f"{where}: {sum(counts)} leaves ran, not {tree.get('leaves')} in each "
+                        f"of {trees} trees")
+    ran_leaves = len([c for c in counts if c > 0])
+    if ran_leaves > kernel_threads:
+        problems.append(f"{where}: leaves ran on {ran_leaves} kernel threads, more than "
+                        f"its {kernel_threads}")
     return problems
 
 
@@ -242,8 +270,9 @@ def skynet_problems(doc):
     if ran != {"spindle green", "Boost.Fiber"}:
         problems.append(f"the runtimes that ran are {sorted(ran)}, not both")
     ratios = doc.get("ratios", [])
-    if len(ratios) < 2 or not all(r.get("ratio", 0) > 0 for r in ratios):
-        problems.append(f"ratios: expected two or more positive ones: {ratios}")
+    if len(ratios) < 2 or not all(r.get("ratio", 0) > 0 and r.get("model") in SKYNET_MODELS
+                                  and r.get("peer") in SKYNET_MODELS for r in ratios):
+        problems.append(f"ratios: expected two or more positive ones between models: {ratios}")
     return problems
 
 
@@ -385,6 +414,13 @@ def breakages(doc):
                  lambda d: d["results"][0]["total_ns"].update(p10=first["total_ns"]["median"] * 2))
         breaking("a pooled model not run",
                  lambda d: d["results"][3].update(ran=False, note="not run: vm.max_map_count"))
+        breaking("a leaf counted twice",
+                 lambda d: d["results"][0]["leaves_per_kernel_thread"].__setitem__(
+                     0, first["leaves_per_kernel_thread"][0] + 1))
+        breaking("work stealing on one kernel thread where it should have two",
+                 lambda d: d["results"][-1].update(kernel_threads=1))
+        breaking("a ratio of a model that is not in the run",
+                 lambda d: d["ratios"][0].update(model="green pooled on Mars"))
     if program == "c10k":
         breakages_of_c10k(doc, breaking)
     if program == "kv_fork_cost":

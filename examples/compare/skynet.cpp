@@ -1,5 +1,6 @@
 // examples/compare/skynet.cpp — the skynet benchmark: a tree of a million and more threads,
-// on spindle's green threads and on Boost.Fiber, in the same run.
+// on spindle's green threads and on Boost.Fiber, in the same run, on one kernel thread and
+// on two.
 //
 // Concept: a root thread spawns ten children, each of them ten more, and so on down to
 // the leaves (a million of them, six levels below the root, in the classic benchmark;
@@ -12,12 +13,16 @@
 // kernel thread with its FIFO scheduler, every thread with a 16 KiB stack, from each
 // runtime's allocators of each kind: spindle's pooled and guarded stacks, Boost.Fiber's
 // default fixedsize_stack (malloc), pooled_fixedsize_stack and protected_fixedsize_stack.
-// Every run checks the root's sum. Each model runs in a child process of its own, so
-// that its peak resident set is its own and one runtime's caches do not serve the other.
-// Explained in: docs/12-comparisons.md (Skynet: a million threads).
+// Then Boost.Fiber's work_stealing scheduler runs it on one and on two kernel threads, its
+// threads free to move between them: the peer of an M:N runtime (docs/15-many-to-many.md).
+// Every run checks the root's sum, and counts the leaves each kernel thread ran. Each
+// model runs in a child process of its own, so that its peak resident set is its own and
+// one runtime's caches do not serve the other.
+// Explained in: docs/12-comparisons.md (Skynet: a million threads), docs/15-many-to-many.md.
 // Run: build/examples/compare/skynet --help. Read next: docs/12-comparisons.md.
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <boost/fiber/all.hpp>
 #include <chrono>
 #include <cstdint>
@@ -25,9 +30,12 @@
 #include <exception>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <numeric>
 #include <stdexcept>
 #include <string>
+#include <thread>
+#include <utility>
 #include <vector>
 
 #include "child_process.hpp"
@@ -41,22 +49,63 @@ constexpr std::string_view program = "skynet";
 constexpr int fan_out = 10;                    // children of every inner thread
 constexpr std::size_t stack_size = 16 * 1024;  // every model's stacks: spindle's smallest
 
-// The threads spawned and not yet joined, counted as they come and go. All the threads
-// of a tree run on one kernel thread, so a plain counter is enough.
+// The threads spawned and not yet joined, counted as they come and go in the warm-up
+// tree (`counting`), whose peak the table gives; the timed trees do not count, so that
+// two kernel threads do not time their fight over this one cache line.
 struct live_threads {
-  long now = 0;
-  long peak = 0;
-  void spawned() { peak = std::max(peak, ++now); }
-  void joined() { --now; }
+  std::atomic<bool> counting{false};
+  std::atomic<long> now{0};
+  std::atomic<long> peak{0};
+  void spawned() {
+    if (!counting.load(std::memory_order_relaxed)) return;
+    long live = now.fetch_add(1, std::memory_order_relaxed) + 1;
+    long seen = peak.load(std::memory_order_relaxed);
+    while (live > seen && !peak.compare_exchange_weak(seen, live, std::memory_order_relaxed)) {
+    }
+  }
+  void joined() {
+    if (counting.load(std::memory_order_relaxed)) now.fetch_sub(1, std::memory_order_relaxed);
+  }
 };
 live_threads census;
+
+// The leaves each kernel thread ran. Each kernel thread counts in its own counter, which
+// registers itself in `all` the first time that kernel thread runs a leaf; a leaf finds
+// its kernel thread's counter through a thread_local, read after it starts and before
+// it could move (a leaf never switches), so the counter is the one of the kernel thread
+// that really ran it (docs/15-many-to-many.md: the thread_local trap).
+struct leaves_here {
+  static inline std::mutex registering;
+  static inline std::vector<leaves_here*> all;  // every kernel thread's, in order of first leaf
+  long count = 0;
+  leaves_here() {
+    std::lock_guard lock(registering);
+    all.push_back(this);
+  }
+};
+void count_a_leaf() {
+  thread_local leaves_here mine;
+  ++mine.count;
+}
+
+// The count of each kernel thread since the last call, and resets them. Call it when no
+// tree runs: the trees' joins ordered every count before the root's join returned.
+std::vector<long> take_leaf_counts() {
+  std::lock_guard lock(leaves_here::registering);
+  std::vector<long> counts;
+  for (leaves_here* counter : leaves_here::all) counts.push_back(std::exchange(counter->count, 0));
+  return counts;
+}
 
 // One thread of the tree on spindle: a leaf returns its number; an inner thread spawns
 // ten children over the ten tenths of its leaves, then joins them in order and returns
 // the sum of what their joins returned.
 std::uint64_t green_node(spindle::spawn_options options, std::uint64_t first,
                          std::uint64_t leaves) {
-  if (leaves == 1) return first;
+  if (leaves == 1) {
+    count_a_leaf();
+    return first;
+  }
   std::uint64_t part = leaves / fan_out;
   std::array<spindle::green::thread<std::uint64_t>, fan_out> children;
   for (int i = 0; i < fan_out; ++i) {
@@ -76,7 +125,10 @@ std::uint64_t green_node(spindle::spawn_options options, std::uint64_t first,
 // before it returns. `stacks` is shared by the whole tree (allocate() is not const).
 template <class StackAllocator>
 std::uint64_t fiber_node(StackAllocator& stacks, std::uint64_t first, std::uint64_t leaves) {
-  if (leaves == 1) return first;
+  if (leaves == 1) {
+    count_a_leaf();
+    return first;
+  }
   std::uint64_t part = leaves / fan_out;
   std::array<std::uint64_t, fan_out> sums{};
   std::array<boost::fibers::fiber, fan_out> children;
@@ -133,18 +185,86 @@ tree shape(std::uint64_t leaves) {
   return t;
 }
 
+// Runs `body` on the calling kernel thread as it is: the single-kernel-thread models.
+void on_this_kernel_thread(const std::function<void()>& body) { body(); }
+
+// Runs `body` on the calling kernel thread with Boost.Fiber's work_stealing scheduler
+// spread over `kernel_threads` kernel threads: this one and kernel_threads - 1 helpers,
+// each with work_stealing installed, whose main fiber waits on a fiber condition variable
+// until `body` is done, so that their schedulers steal the tree's fibers meanwhile.
+// work_stealing keeps its schedulers in static members, so it can be set up once per
+// process (each model has a child process of its own). Its idle threads spin (suspend =
+// false, the default): with suspend = true, Boost 1.74 wakes a sleeping thread only for a
+// fiber of its own, never for work to steal, and one kernel thread ran every leaf here.
+void on_work_stealing(int kernel_threads, const std::function<void()>& body) {
+  using boost::fibers::algo::work_stealing;
+  boost::fibers::mutex lock;
+  boost::fibers::condition_variable finished;
+  bool done = false;
+  std::vector<std::thread> helpers;
+  for (int i = 1; i < kernel_threads; ++i) {
+    helpers.emplace_back([&] {
+      boost::fibers::use_scheduling_algorithm<work_stealing>(kernel_threads);
+      std::unique_lock waiting(lock);
+      finished.wait(waiting, [&] { return done; });
+    });
+  }
+  boost::fibers::use_scheduling_algorithm<work_stealing>(kernel_threads);
+  auto stop_helpers = [&] {
+    {
+      std::unique_lock setting(lock);
+      done = true;
+    }
+    finished.notify_all();
+    for (auto& helper : helpers) helper.join();
+  };
+  try {
+    body();
+  } catch (...) {
+    stop_helpers();
+    throw;
+  }
+  stop_helpers();
+}
+
+// Boost.Fiber's pooled_fixedsize_stack behind a mutex: its boost::pool is not safe to
+// share between kernel threads, and under work_stealing a fiber may end (and free its
+// stack) on another kernel thread than the one that made it. Copies share the pool and
+// the mutex, as copies of the pool alone do.
+class locked_pooled_stack {
+ public:
+  locked_pooled_stack(std::size_t size, std::size_t growth)
+      : pool_(size, growth, growth), lock_(std::make_shared<std::mutex>()) {}
+  boost::context::stack_context allocate() {
+    std::lock_guard holding(*lock_);
+    return pool_.allocate();
+  }
+  void deallocate(boost::context::stack_context& stack) noexcept {
+    std::lock_guard holding(*lock_);
+    pool_.deallocate(stack);
+  }
+
+ private:
+  boost::fibers::pooled_fixedsize_stack pool_;
+  std::shared_ptr<std::mutex> lock_;
+};
+
 // One way of running the tree.
 struct model {
   std::string name;     // its key in the table and the JSON
   std::string runtime;  // "spindle green" or "Boost.Fiber"
   std::string stack;    // where each thread's stack comes from
   bool guarded;         // a guard page per stack: two mappings per live thread
+  int kernel_threads;   // the kernel threads the tree's threads run on
   std::function<std::uint64_t(std::uint64_t leaves)> tree;  // runs one tree, returns the sum
+  // Runs its argument with the model's scheduler on `kernel_threads` kernel threads.
+  std::function<void(const std::function<void()>& body)> scheduling = on_this_kernel_thread;
 };
 
-// The five models, in the order of the table: spindle's, then Boost.Fiber's. The
-// Boost.Fiber pool grows by 1024 stacks at a time, as spindle's slabs do (by default it
-// doubles, and a million threads would leave a pool of two million).
+// The models, in the order of the table: spindle's, then Boost.Fiber's on one kernel
+// thread, then Boost.Fiber's work_stealing on one and on two. The Boost.Fiber pools grow
+// by 1024 stacks at a time, as spindle's slabs do (by default they double, and a million
+// threads would leave a pool of two million).
 std::vector<model> models() {
   auto green = [](spindle::stack_kind kind) {
     return [kind](std::uint64_t leaves) { return green_tree(kind, leaves); };
@@ -152,18 +272,29 @@ std::vector<model> models() {
   auto fiber = [](auto stacks) {
     return [stacks](std::uint64_t leaves) { return fiber_tree(stacks, leaves); };
   };
+  auto stealing = [](int kernel_threads) {
+    return [kernel_threads](const std::function<void()>& body) {
+      on_work_stealing(kernel_threads, body);
+    };
+  };
   constexpr std::size_t growth = 1024;
+  const std::string locked_pool =
+      "16 KiB from a boost::pool behind a mutex (pooled_fixedsize_stack)";
   return {
-      {"green pooled", "spindle green", "16 KiB from a slab (stack_kind::pooled)", false,
+      {"green pooled", "spindle green", "16 KiB from a slab (stack_kind::pooled)", false, 1,
        green(spindle::stack_kind::pooled)},
-      {"green guarded", "spindle green", "16 KiB + guard page (stack_kind::guarded)", true,
+      {"green guarded", "spindle green", "16 KiB + guard page (stack_kind::guarded)", true, 1,
        green(spindle::stack_kind::guarded)},
-      {"Boost.Fiber default", "Boost.Fiber", "16 KiB from malloc (fixedsize_stack)", false,
+      {"Boost.Fiber default", "Boost.Fiber", "16 KiB from malloc (fixedsize_stack)", false, 1,
        fiber(boost::fibers::fixedsize_stack(stack_size))},
       {"Boost.Fiber pooled", "Boost.Fiber", "16 KiB from a boost::pool (pooled_fixedsize_stack)",
-       false, fiber(boost::fibers::pooled_fixedsize_stack(stack_size, growth, growth))},
+       false, 1, fiber(boost::fibers::pooled_fixedsize_stack(stack_size, growth, growth))},
       {"Boost.Fiber protected", "Boost.Fiber", "16 KiB + guard page (protected_fixedsize_stack)",
-       true, fiber(boost::fibers::protected_fixedsize_stack(stack_size))},
+       true, 1, fiber(boost::fibers::protected_fixedsize_stack(stack_size))},
+      {"Boost.Fiber work_stealing ×1", "Boost.Fiber", locked_pool, false, 1,
+       fiber(locked_pooled_stack(stack_size, growth)), stealing(1)},
+      {"Boost.Fiber work_stealing ×2", "Boost.Fiber", locked_pool, false, 2,
+       fiber(locked_pooled_stack(stack_size, growth)), stealing(2)},
   };
 }
 
@@ -181,35 +312,52 @@ compare::spread divided(compare::spread s, double count) {
   return s;
 }
 
-// Runs in the model's child process: one warm-up tree (the first maps what the others
-// reuse), then `repetitions` timed trees, each checked. Returns their spread, what the
-// kernel counted over them (page faults per thread, the share of processor time spent
-// in the kernel), the peak of live threads, and the child's peak resident set.
+// Runs in the model's child process, under the model's scheduler: one warm-up tree (the
+// first maps what the others reuse; it also counts the live threads), then `repetitions`
+// timed trees, each checked. Returns their spread, what the kernel counted over them (page
+// faults per thread, the share of processor time spent in the kernel, the processors kept
+// busy), the leaves each kernel thread ran, the peak of live threads, and the child's peak
+// resident set.
 compare::json measure_in_child(const model& m, const tree& t, int repetitions) {
   long rss_before_kib = compare::status_kib("VmRSS");
   auto one_tree = [&] {
-    census = {};
     auto start = std::chrono::steady_clock::now();
     std::uint64_t sum = m.tree(t.leaves);
     double ns = compare::ns_since(start);
     check_sum(m, t, sum);
     return ns;
   };
-  one_tree();
-  compare::usage before = compare::usage_so_far();
-  compare::spread total = compare::repeat(repetitions, one_tree, compare::warm_up::none);
-  compare::usage after = compare::usage_so_far();
+  compare::spread total;
+  compare::usage before, after;
+  double wall_ns = 0;
+  std::vector<long> leaves_per_kernel_thread;
+  m.scheduling([&] {
+    census.counting = true;
+    one_tree();
+    census.counting = false;
+    take_leaf_counts();
+    before = compare::usage_so_far();
+    auto start = std::chrono::steady_clock::now();
+    total = compare::repeat(repetitions, one_tree, compare::warm_up::none);
+    wall_ns = compare::ns_since(start);
+    after = compare::usage_so_far();
+    leaves_per_kernel_thread = take_leaf_counts();
+  });
   double threads = static_cast<double>(t.threads), kernel_ns = after.kernel_ns - before.kernel_ns;
+  double processor_ns = kernel_ns + after.user_ns - before.user_ns;
   long peak_rss_kib = compare::status_kib("VmHWM");
   return {
       {"ran", true},
       {"sum", t.expected_sum},
-      {"peak_live_threads", census.peak},
+      {"kernel_threads", m.kernel_threads},
+      {"peak_live_threads", census.peak.load()},
       {"total_ns", compare::to_json(total)},
       {"ns_per_thread", compare::to_json(divided(total, threads))},
       {"minor_faults_per_thread",
        static_cast<double>(after.minor_faults - before.minor_faults) / (threads * repetitions)},
-      {"kernel_time_share", kernel_ns / (kernel_ns + after.user_ns - before.user_ns)},
+      {"kernel_time_share", kernel_ns / processor_ns},
+      {"processors_busy", processor_ns / wall_ns},
+      {"leaves_per_kernel_thread", leaves_per_kernel_thread},
       {"rss_before_kib", rss_before_kib},
       {"peak_rss_kib", peak_rss_kib},
       {"peak_rss_kib_per_thread", static_cast<double>(peak_rss_kib - rss_before_kib) / threads}};
@@ -230,7 +378,10 @@ std::string why_not_run(const model& m, const tree& t) {
 compare::json measure_all(const std::vector<model>& all, const tree& t, int repetitions) {
   compare::json results = compare::json::array();
   for (const model& m : all) {
-    compare::json entry = {{"model", m.name}, {"runtime", m.runtime}, {"stack", m.stack}};
+    compare::json entry = {{"model", m.name},
+                           {"runtime", m.runtime},
+                           {"stack", m.stack},
+                           {"kernel_threads", m.kernel_threads}};
     std::string note = why_not_run(m, t);
     if (note.empty()) {
       compare::progress(program, m.name + ": " + std::to_string(repetitions) + " trees of " +
@@ -245,11 +396,14 @@ compare::json measure_all(const std::vector<model>& all, const tree& t, int repe
   return results;
 }
 
-// The pairs whose medians the run compares: each spindle model with Boost.Fiber's like.
+// The pairs whose medians the run compares: each spindle model with Boost.Fiber's like,
+// and Boost.Fiber's work_stealing on two kernel threads with the same on one.
 const std::vector<std::pair<std::string, std::string>> compared_pairs = {
     {"green pooled", "Boost.Fiber default"},
     {"green pooled", "Boost.Fiber pooled"},
     {"green guarded", "Boost.Fiber protected"},
+    {"green pooled", "Boost.Fiber work_stealing ×1"},
+    {"Boost.Fiber work_stealing ×2", "Boost.Fiber work_stealing ×1"},
 };
 
 // The median of the model named `name` in `results`, or 0 if it did not run.
@@ -260,12 +414,12 @@ double median_of(const compare::json& results, const std::string& name) {
   return 0;
 }
 
-// green's median over Boost.Fiber's, for each pair where both ran.
+// The first model's median over the second's, for each pair where both ran.
 compare::json ratios(const compare::json& results) {
   compare::json list = compare::json::array();
-  for (const auto& [green, fiber] : compared_pairs) {
-    double g = median_of(results, green), f = median_of(results, fiber);
-    if (g > 0 && f > 0) list.push_back({{"green", green}, {"fiber", fiber}, {"ratio", g / f}});
+  for (const auto& [model, peer] : compared_pairs) {
+    double m = median_of(results, model), p = median_of(results, peer);
+    if (m > 0 && p > 0) list.push_back({{"model", model}, {"peer", peer}, {"ratio", m / p}});
   }
   return list;
 }
@@ -284,11 +438,13 @@ std::vector<std::string> row(const compare::json& r) {
                            total["p90"].get<double>()};
   return {r["model"],
           r["stack"],
+          std::to_string(r["kernel_threads"].get<int>()),
           compare::format_spread(total_ns),
           compare::format_duration(r["ns_per_thread"]["median"].get<double>()),
           std::to_string(r["peak_live_threads"].get<long>()),
           compare::format_number(r["minor_faults_per_thread"].get<double>(), 2),
           compare::format_number(100 * r["kernel_time_share"].get<double>(), 0) + " %",
+          compare::format_number(r["processors_busy"].get<double>(), 2),
           kib(r["peak_rss_kib_per_thread"].get<double>())};
 }
 
@@ -297,24 +453,34 @@ void print_table(const tree& t, const compare::json& results, const compare::jso
   std::printf(
       "A tree of %ld threads: %llu leaves, %d levels below the root; every stack 16 KiB.\n\n",
       t.threads, static_cast<unsigned long long>(t.leaves), t.levels);
-  compare::table table({"model", "stack", "time per tree, median (p10–p90)", "per thread",
-                        "peak live threads", "page faults per thread", "in the kernel",
-                        "peak RSS per thread"});
+  compare::table table({"model", "stack", "kernel threads", "time per tree, median (p10–p90)",
+                        "per thread", "peak live threads", "page faults per thread",
+                        "in the kernel", "processors busy", "peak RSS per thread"});
   std::string notes;
   for (const auto& r : results) {
     if (r["ran"] == true) {
       table.add_row(row(r));
     } else {
-      table.add_row({r["model"], r["stack"], "not run", "", "", "", "", ""});
+      table.add_row({r["model"], r["stack"], std::to_string(r["kernel_threads"].get<int>()),
+                     "not run", "", "", "", "", "", ""});
       notes += "- " + r["model"].get<std::string>() + ": " + r["note"].get<std::string>() + "\n";
     }
   }
   table.print(stdout);
+  for (const auto& r : results) {
+    if (r["ran"] != true || r["kernel_threads"].get<int>() < 2) continue;
+    std::string counts;
+    for (const auto& count : r["leaves_per_kernel_thread"]) {
+      counts += (counts.empty() ? "" : ", ") + std::to_string(count.get<long>());
+    }
+    notes += "- " + r["model"].get<std::string>() + ": the timed trees' leaves ran " + counts +
+             " on each kernel thread that ran any\n";
+  }
   if (!notes.empty()) std::printf("\n%s", notes.c_str());
-  std::printf("\nGreen over Boost.Fiber, medians of this run (a shared machine is noisy):\n");
+  std::printf("\nOne model's median over another's, this run (a shared machine is noisy):\n");
   for (const auto& p : pairs) {
-    std::printf("- %s / %s: %s\n", p["green"].get<std::string>().c_str(),
-                p["fiber"].get<std::string>().c_str(),
+    std::printf("- %s / %s: %s\n", p["model"].get<std::string>().c_str(),
+                p["peer"].get<std::string>().c_str(),
                 compare::format_number(p["ratio"].get<double>(), 2).c_str());
   }
 }
