@@ -21,7 +21,7 @@ usage() {
   exit 2
 }
 
-readonly comparisons=(spawn_cost fork_cost context_switch scale skynet c10k)
+readonly comparisons=(spawn_cost fork_cost context_switch scale skynet c10k idle_cpu)
 # Every program the tour runs, under BUILD_DIR (c10k starts spindle-kv): what
 # `ninja -C BUILD_DIR tour` builds (the alias in examples/meson.build), and all that
 # scripts/run.sh builds for the tour; `tour.sh --programs` lists them, and
@@ -114,6 +114,7 @@ compare context_switch "What a hand-over between two threads costs, on one proce
 compare scale "How many threads fit, what each costs while parked, and the limit each model meets"
 compare skynet "Skynet: a tree of $tree, on spindle's green threads and on Boost.Fiber" "${leaves[@]}"
 compare c10k "C10K: spindle-kv under redis-benchmark, $connections, green against clone"
+compare idle_cpu "An idle program: parked threads' processor time, on every backend and Boost.Fiber's work_stealing"
 if [ -n "$bgsave" ]; then
   step "BGSAVE's fork in a real server: redis-server and spindle-kv, 0 to 2,000,000 keys"
   bash "$(dirname "$0")/kv_fork_cost.sh" "$build_dir" --json-file "$out/kv_fork_cost.json" |

@@ -51,6 +51,7 @@ SECTIONS = (
     ("scale", "Memory per thread: how many fit, and what each costs while parked"),
     ("skynet", "Skynet: a tree of threads that sum their leaves (a million at full size)"),
     ("c10k", "C10K: spindle-kv under redis-benchmark, rising connections"),
+    ("idle_cpu", "An idle program: processor time while every thread is parked"),
 )
 
 # The comparisons that only the full tour runs: why the quick one leaves them out.
@@ -480,6 +481,29 @@ def skynet(doc, plot):
     return images, notes
 
 
+def idle_cpu(doc, plot):
+    # Processor time per second idle, on a linear axis: an idle runtime's bar is meant to
+    # be (nearly) no bar at all, which a log axis could not show; the labels give it.
+    bars = [(r["model"].replace("work_stealing", "stealing"),
+             {k: v * 1e9 for k, v in r["processors_busy"].items()
+                          if k != "repetitions"}) for r in doc["results"]]
+    top = max(max(s["p90"], s["median"]) for _, s in bars) * 1.25 or 1e6
+    tics = ", ".join(f"{quoted(duration(top * i / 4) if i else '0')} {top * i / 4:g}"
+                     for i in range(5))
+    images = bar_chart(plot, "idle_cpu", "An idle program's processor time",
+                       "processor time per second idle", bars,
+                       f"set yrange [0:{top:g}]\nset ytics ({tics})\n"
+                       "set xtics rotate by 15 right\nset bmargin 6\n")
+    run = doc["run"]
+    notes = [f"{run['parked_threads']} threads parked on a latch while their spawner slept "
+             f"{run['idle_ms']} ms; processor time from getrusage, every kernel thread counted."]
+    for r in doc["results"]:
+        busy = r["processors_busy"]["median"]
+        notes.append(f"{r['model']} ({r['idle_kernel_threads']}): {busy * 1e6:,.0f} µs of "
+                     f"processor time per second idle, {busy * 100:.2f} % of one processor.")
+    return images, notes
+
+
 def c10k(doc, plot):
     measured = [r for r in doc["results"] if "skipped" not in r]
     rate_blocks, rate_lines, memory_blocks, memory_lines = [], [], [], []
@@ -577,7 +601,7 @@ plot data using ($1 + $3 / 2):2:($3 / 2):(0.3) with boxxyerror lc rgb "#4878a8"
 
 
 PLOTTERS = {"spawn_cost": spawn_cost, "fork_cost": fork_cost, "context_switch": context_switch,
-            "scale": scale, "skynet": skynet, "c10k": c10k}
+            "scale": scale, "skynet": skynet, "c10k": c10k, "idle_cpu": idle_cpu}
 
 
 def machine_lines(m):

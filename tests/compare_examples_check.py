@@ -9,7 +9,8 @@ themselves. No check compares a duration with a number: speed belongs to benchma
 comparisons exist to show them: fork copies about 8 bytes of page table per 4 KiB page,
 and dirtying a page that a child shares costs one fault per page. Skynet's trees must
 sum to 0 + 1 + ... + (leaves - 1) on every runtime; for c10k, a green server holds
-every connection on one kernel thread, a clone server one each; and for kv_fork_cost
+every connection on one kernel thread, a clone server one each; idle_cpu's processor
+times are times that its kernel threads could have spent; and for kv_fork_cost
 (scripts/kv_fork_cost.sh, not a program of examples/compare but a document of the same
 kind), every server forked at every size, and its memory grew with its keys.
 
@@ -276,6 +277,39 @@ def skynet_problems(doc):
     return problems
 
 
+# Each idle_cpu model: the kernel threads it idles on (0: one per parked thread and the
+# spawner's, the clone backend).
+IDLE_MODELS = {"green": 1, "clone": 0, "Boost.Fiber work_stealing ×2, spinning": 2,
+               "Boost.Fiber work_stealing ×2, suspended": 2}
+
+
+def idle_cpu_problems(doc):
+    """Every model idled for the length asked, on its kernel threads, and its processor
+    time is a time: never negative, never more than its kernel threads could spend. (How
+    near zero an idle runtime stays is the program's figure, not a test's.)"""
+    results = doc.get("results", [])
+    run = doc.get("run", {})
+    problems = models_problems(results, "model", list(IDLE_MODELS))
+    for r in results:
+        where = r.get("model")
+        threads = IDLE_MODELS.get(where) or run.get("parked_threads", 0) + 1
+        if r.get("kernel_threads") != threads:
+            problems.append(f"{where}: on {r.get('kernel_threads')} kernel threads, not {threads}")
+        problems += spread_problems(f"{where}: wall_ns", r.get("wall_ns"))
+        if r.get("wall_ns", {}).get("min", 0) < run.get("idle_ms", 0) * 1e6:
+            problems.append(f"{where}: an idle period shorter than the {run.get('idle_ms')} ms asked")
+        for key in ("user_ns_per_second", "system_ns_per_second", "processors_busy"):
+            spread = r.get(key, {})
+            values = [spread.get(k) for k in ("min", "p10", "median", "p90", "max")]
+            if not all(isinstance(v, (int, float)) and v >= 0 for v in values):
+                problems.append(f"{where}: {key} is not a spread of times: {values}")
+            elif values != sorted(values):
+                problems.append(f"{where}: {key} not in order: {values}")
+        if not r.get("processors_busy", {}).get("max", 0) <= threads * 1.1:
+            problems.append(f"{where}: busier than its {threads} kernel threads could be")
+    return problems
+
+
 def c10k_result_problems(r):
     """Problems of one backend at one client count: rates, memory, kernel threads."""
     where = f"{r.get('backend')} at {r.get('clients')} clients"
@@ -363,6 +397,7 @@ CHECKS = {
     "scale": scale_problems,
     "skynet": skynet_problems,
     "c10k": c10k_problems,
+    "idle_cpu": idle_cpu_problems,
     "kv_fork_cost": kv_fork_cost_problems,
 }
 
@@ -423,6 +458,14 @@ def breakages(doc):
                  lambda d: d["ratios"][0].update(model="green pooled on Mars"))
     if program == "c10k":
         breakages_of_c10k(doc, breaking)
+    if program == "idle_cpu":
+        breaking("the clone backend dropped", lambda d: d["results"].pop(1))
+        breaking("negative processor time",
+                 lambda d: d["results"][0]["user_ns_per_second"].update(min=-1))
+        breaking("an idle period cut short", lambda d: d["results"][2]["wall_ns"].update(min=1))
+        breaking("green on two kernel threads", lambda d: d["results"][0].update(kernel_threads=2))
+        breaking("three processors busy on two kernel threads",
+                 lambda d: d["results"][2]["processors_busy"].update(max=3))
     if program == "kv_fork_cost":
         breaking("redis-server dropped",
                  lambda d: d.update(results=[r for r in d["results"] if r["server"] != "redis-server"]))

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # tests/compare_examples_test.sh PROGRAM... — runs the comparisons of examples/compare
-# (spawn_cost, fork_cost, context_switch, scale, skynet, c10k: the paths of one or more,
+# (spawn_cost, fork_cost, context_switch, scale, skynet, c10k, idle_cpu: the paths of one or more,
 # in any order) as the tour does, with --quick, and checks that
 #  1. each one's --json document is sane (tests/compare_examples_check.py: the keys, every
-#     model, positive spreads in order, the limits named, skynet's sums right);
+#     model, positive spreads in order, the limits named, skynet's sums right, idle
+#     processor times that are times);
 #  2. the checker catches broken copies of those documents, so this test can fail;
 #  3. --help succeeds, and a bad flag fails with a message that names the flag.
 # c10k needs redis-benchmark (Debian's redis-tools, which scripts/run.sh installs): without
@@ -68,6 +69,7 @@ for program in "$@"; do
     scale) expect_refusal "$program" --max-clone-threads 1000000 ;;
     skynet) expect_refusal "$program" --leaves 300 ;;
     c10k) expect_refusal "$program" --clients 10,ten,1000 ;;
+    idle_cpu) expect_refusal "$program" --seconds 0 ;;
   esac
 done
 if [ -n "$skipped" ]; then

@@ -14,7 +14,10 @@
 // runtime's allocators of each kind: spindle's pooled and guarded stacks, Boost.Fiber's
 // default fixedsize_stack (malloc), pooled_fixedsize_stack and protected_fixedsize_stack.
 // Then Boost.Fiber's work_stealing scheduler runs it on one and on two kernel threads, its
-// threads free to move between them: the peer of an M:N runtime (docs/15-many-to-many.md).
+// threads free to move between them (fiber_stealing.hpp): the peer of an M:N runtime
+// (docs/15-many-to-many.md). Its idle kernel threads spin (suspend = false): with suspend
+// = true, Boost 1.74 wakes a sleeping one only for a fiber of its own, never for work to
+// steal, and one kernel thread ran every leaf of the tree here.
 // Every run checks the root's sum, and counts the leaves each kernel thread ran. Each
 // model runs in a child process of its own, so that its peak resident set is its own and
 // one runtime's caches do not serve the other.
@@ -34,11 +37,11 @@
 #include <numeric>
 #include <stdexcept>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
 #include "child_process.hpp"
+#include "fiber_stealing.hpp"
 #include "proc.hpp"
 #include "report.hpp"
 #include "spindle/green.hpp"
@@ -188,67 +191,6 @@ tree shape(std::uint64_t leaves) {
 // Runs `body` on the calling kernel thread as it is: the single-kernel-thread models.
 void on_this_kernel_thread(const std::function<void()>& body) { body(); }
 
-// Runs `body` on the calling kernel thread with Boost.Fiber's work_stealing scheduler
-// spread over `kernel_threads` kernel threads: this one and kernel_threads - 1 helpers,
-// each with work_stealing installed, whose main fiber waits on a fiber condition variable
-// until `body` is done, so that their schedulers steal the tree's fibers meanwhile.
-// work_stealing keeps its schedulers in static members, so it can be set up once per
-// process (each model has a child process of its own). Its idle threads spin (suspend =
-// false, the default): with suspend = true, Boost 1.74 wakes a sleeping thread only for a
-// fiber of its own, never for work to steal, and one kernel thread ran every leaf here.
-void on_work_stealing(int kernel_threads, const std::function<void()>& body) {
-  using boost::fibers::algo::work_stealing;
-  boost::fibers::mutex lock;
-  boost::fibers::condition_variable finished;
-  bool done = false;
-  std::vector<std::thread> helpers;
-  for (int i = 1; i < kernel_threads; ++i) {
-    helpers.emplace_back([&] {
-      boost::fibers::use_scheduling_algorithm<work_stealing>(kernel_threads);
-      std::unique_lock waiting(lock);
-      finished.wait(waiting, [&] { return done; });
-    });
-  }
-  boost::fibers::use_scheduling_algorithm<work_stealing>(kernel_threads);
-  auto stop_helpers = [&] {
-    {
-      std::unique_lock setting(lock);
-      done = true;
-    }
-    finished.notify_all();
-    for (auto& helper : helpers) helper.join();
-  };
-  try {
-    body();
-  } catch (...) {
-    stop_helpers();
-    throw;
-  }
-  stop_helpers();
-}
-
-// Boost.Fiber's pooled_fixedsize_stack behind a mutex: its boost::pool is not safe to
-// share between kernel threads, and under work_stealing a fiber may end (and free its
-// stack) on another kernel thread than the one that made it. Copies share the pool and
-// the mutex, as copies of the pool alone do.
-class locked_pooled_stack {
- public:
-  locked_pooled_stack(std::size_t size, std::size_t growth)
-      : pool_(size, growth, growth), lock_(std::make_shared<std::mutex>()) {}
-  boost::context::stack_context allocate() {
-    std::lock_guard holding(*lock_);
-    return pool_.allocate();
-  }
-  void deallocate(boost::context::stack_context& stack) noexcept {
-    std::lock_guard holding(*lock_);
-    pool_.deallocate(stack);
-  }
-
- private:
-  boost::fibers::pooled_fixedsize_stack pool_;
-  std::shared_ptr<std::mutex> lock_;
-};
-
 // One way of running the tree.
 struct model {
   std::string name;     // its key in the table and the JSON
@@ -274,7 +216,7 @@ std::vector<model> models() {
   };
   auto stealing = [](int kernel_threads) {
     return [kernel_threads](const std::function<void()>& body) {
-      on_work_stealing(kernel_threads, body);
+      compare::on_work_stealing(kernel_threads, false, body);
     };
   };
   constexpr std::size_t growth = 1024;
@@ -292,9 +234,9 @@ std::vector<model> models() {
       {"Boost.Fiber protected", "Boost.Fiber", "16 KiB + guard page (protected_fixedsize_stack)",
        true, 1, fiber(boost::fibers::protected_fixedsize_stack(stack_size))},
       {"Boost.Fiber work_stealing ×1", "Boost.Fiber", locked_pool, false, 1,
-       fiber(locked_pooled_stack(stack_size, growth)), stealing(1)},
+       fiber(compare::locked_pooled_stack(stack_size, growth)), stealing(1)},
       {"Boost.Fiber work_stealing ×2", "Boost.Fiber", locked_pool, false, 2,
-       fiber(locked_pooled_stack(stack_size, growth)), stealing(2)},
+       fiber(compare::locked_pooled_stack(stack_size, growth)), stealing(2)},
   };
 }
 
