@@ -8,8 +8,9 @@
 // (docs/15-many-to-many.md, "What it costs"). Each model spawns `--threads` threads that
 // park on a latch, while the spawning thread sleeps `--seconds` on the backend's own
 // sleep (a timer); the program reads the process's user and system time from getrusage
-// around the sleep, every kernel thread of the process counted. Beside spindle's backends,
-// Boost.Fiber's work_stealing on two kernel threads idles in its two ways: spinning (its
+// around the sleep, every kernel thread of the process counted. On spindle's green, clone
+// and mn backends (mn on one worker kernel thread and on two), and beside them
+// Boost.Fiber's work_stealing on two kernel threads, idling in its two ways: spinning (its
 // default) and suspended. Each model runs in a child process of its own.
 // Explained in: docs/15-many-to-many.md (the idle program).
 // Run: build/examples/compare/idle_cpu --help. Read next: docs/15-many-to-many.md.
@@ -27,6 +28,7 @@
 #include "report.hpp"
 #include "spindle/clone.hpp"
 #include "spindle/green.hpp"
+#include "spindle/mn.hpp"
 
 namespace {
 
@@ -123,6 +125,15 @@ std::vector<idle_sample> on_backend(const idle_run& run, int repetitions) {
   return samples_of(repetitions, [&] { return park_and_sleep<B>(run); });
 }
 
+// spindle::mn started with `workers` worker kernel threads: the threads and the spawner
+// are M:N threads, so the spawner's sleep is the backend's timer, and every idle worker
+// parks on its futex.
+std::vector<idle_sample> on_mn(unsigned workers, const idle_run& run, int repetitions) {
+  spindle::mn::start(workers);
+  return spindle::mn::spawn([&] { return on_backend<spindle::mn::backend>(run, repetitions); })
+      .join();
+}
+
 // Boost.Fiber's work_stealing on two kernel threads, idle threads spinning or suspended.
 std::vector<idle_sample> on_work_stealing(bool suspend, const idle_run& run, int repetitions) {
   std::vector<idle_sample> samples;
@@ -139,6 +150,9 @@ std::vector<model> models() {
        on_backend<spindle::green::backend>},
       {"clone", "a kernel thread per thread, each asleep in a futex wait", 0,
        on_backend<spindle::clone::backend>},
+      {"mn ×1", "one worker kernel thread, parked on its futex", 1, std::bind(on_mn, 1, _1, _2)},
+      {"mn ×2", "two worker kernel threads, each parked on its futex", 2,
+       std::bind(on_mn, 2, _1, _2)},
       {"Boost.Fiber work_stealing ×2, spinning", "two kernel threads; the idle ones spin", 2,
        std::bind(on_work_stealing, false, _1, _2)},
       {"Boost.Fiber work_stealing ×2, suspended",

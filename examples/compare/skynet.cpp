@@ -45,6 +45,7 @@
 #include "proc.hpp"
 #include "report.hpp"
 #include "spindle/green.hpp"
+#include "spindle/mn.hpp"
 
 namespace {
 
@@ -100,19 +101,20 @@ std::vector<long> take_leaf_counts() {
   return counts;
 }
 
-// One thread of the tree on spindle: a leaf returns its number; an inner thread spawns
-// ten children over the ten tenths of its leaves, then joins them in order and returns
-// the sum of what their joins returned.
-std::uint64_t green_node(spindle::spawn_options options, std::uint64_t first,
-                         std::uint64_t leaves) {
+// One thread of the tree on spindle's backend B (green or mn): a leaf returns its number;
+// an inner thread spawns ten children over the ten tenths of its leaves, then joins them
+// in order and returns the sum of what their joins returned.
+template <spindle::backend B>
+std::uint64_t spindle_node(spindle::spawn_options options, std::uint64_t first,
+                           std::uint64_t leaves) {
   if (leaves == 1) {
     count_a_leaf();
     return first;
   }
   std::uint64_t part = leaves / fan_out;
-  std::array<spindle::green::thread<std::uint64_t>, fan_out> children;
+  std::array<typename B::template thread<std::uint64_t>, fan_out> children;
   for (int i = 0; i < fan_out; ++i) {
-    children[i] = spindle::green::spawn(options, green_node, options, first + i * part, part);
+    children[i] = B::spawn(options, spindle_node<B>, options, first + i * part, part);
     census.spawned();
   }
   std::uint64_t sum = 0;
@@ -148,10 +150,12 @@ std::uint64_t fiber_node(StackAllocator& stacks, std::uint64_t first, std::uint6
   return std::accumulate(sums.begin(), sums.end(), std::uint64_t{0});
 }
 
-// One whole tree on spindle: the root is a green thread too, which the caller joins.
-std::uint64_t green_tree(spindle::stack_kind kind, std::uint64_t leaves) {
+// One whole tree on spindle's backend B: the root is a thread of B too, which the caller
+// joins.
+template <spindle::backend B>
+std::uint64_t spindle_tree(spindle::stack_kind kind, std::uint64_t leaves) {
   spindle::spawn_options options{.stack_size = stack_size, .stack = kind};
-  auto root = spindle::green::spawn(options, green_node, options, std::uint64_t{0}, leaves);
+  auto root = B::spawn(options, spindle_node<B>, options, std::uint64_t{0}, leaves);
   census.spawned();
   std::uint64_t sum = root.join();
   census.joined();
@@ -194,7 +198,7 @@ void on_this_kernel_thread(const std::function<void()>& body) { body(); }
 // One way of running the tree.
 struct model {
   std::string name;     // its key in the table and the JSON
-  std::string runtime;  // "spindle green" or "Boost.Fiber"
+  std::string runtime;  // "spindle green", "spindle mn" or "Boost.Fiber"
   std::string stack;    // where each thread's stack comes from
   bool guarded;         // a guard page per stack: two mappings per live thread
   int kernel_threads;   // the kernel threads the tree's threads run on
@@ -203,13 +207,25 @@ struct model {
   std::function<void(const std::function<void()>& body)> scheduling = on_this_kernel_thread;
 };
 
-// The models, in the order of the table: spindle's, then Boost.Fiber's on one kernel
-// thread, then Boost.Fiber's work_stealing on one and on two. The Boost.Fiber pools grow
+// The models, in the order of the table: spindle green's, then Boost.Fiber's on one kernel
+// thread, then Boost.Fiber's work_stealing on one and on two, then spindle mn on one and
+// on two worker kernel threads (its tree runs inside an M:N thread). The Boost.Fiber pools grow
 // by 1024 stacks at a time, as spindle's slabs do (by default they double, and a million
 // threads would leave a pool of two million).
 std::vector<model> models() {
   auto green = [](spindle::stack_kind kind) {
-    return [kind](std::uint64_t leaves) { return green_tree(kind, leaves); };
+    return [kind](std::uint64_t leaves) {
+      return spindle_tree<spindle::green::backend>(kind, leaves);
+    };
+  };
+  auto mn = [](std::uint64_t leaves) {
+    return spindle_tree<spindle::mn::backend>(spindle::stack_kind::guarded, leaves);
+  };
+  auto on_mn = [](unsigned workers) {
+    return [workers](const std::function<void()>& body) {
+      spindle::mn::start(workers);
+      spindle::mn::spawn([&body] { body(); }).join();
+    };
   };
   auto fiber = [](auto stacks) {
     return [stacks](std::uint64_t leaves) { return fiber_tree(stacks, leaves); };
@@ -220,6 +236,7 @@ std::vector<model> models() {
     };
   };
   constexpr std::size_t growth = 1024;
+  const std::string mn_stack = "16 KiB + guard page (an mn thread's are always guarded)";
   const std::string locked_pool =
       "16 KiB from a boost::pool behind a mutex (pooled_fixedsize_stack)";
   return {
@@ -237,6 +254,8 @@ std::vector<model> models() {
        fiber(compare::locked_pooled_stack(stack_size, growth)), stealing(1)},
       {"Boost.Fiber work_stealing ×2", "Boost.Fiber", locked_pool, false, 2,
        fiber(compare::locked_pooled_stack(stack_size, growth)), stealing(2)},
+      {"mn ×1", "spindle mn", mn_stack, true, 1, mn, on_mn(1)},
+      {"mn ×2", "spindle mn", mn_stack, true, 2, mn, on_mn(2)},
   };
 }
 
@@ -346,6 +365,9 @@ const std::vector<std::pair<std::string, std::string>> compared_pairs = {
     {"green guarded", "Boost.Fiber protected"},
     {"green pooled", "Boost.Fiber work_stealing ×1"},
     {"Boost.Fiber work_stealing ×2", "Boost.Fiber work_stealing ×1"},
+    {"mn ×1", "green guarded"},
+    {"mn ×2", "mn ×1"},
+    {"mn ×2", "Boost.Fiber work_stealing ×2"},
 };
 
 // The median of the model named `name` in `results`, or 0 if it did not run.
