@@ -173,12 +173,24 @@ def ratio(a, b):
     return f"{a / b:,.0f}" if a / b >= 10 else f"{a / b:.1f}"
 
 
+# Each model's colour in the bar charts, so that the three models (and the peers) can be
+# told apart side by side: by the first word of the bar's label.
+MODEL_COLOURS = {"green": 0x308030, "mn": 0xd08020, "clone": 0x4878a8, "pthread": 0x4878a8,
+                 "Boost.Fiber": 0x8060a0}
+
+
+def model_colour(label):
+    """The colour of a bar labelled `label`, as a number gnuplot reads as RGB."""
+    return MODEL_COLOURS.get(label.split(" ")[0], 0x909090)
+
+
 def bar_chart(plot, name, title, ylabel, bars, settings="", log_ns=False):
     """Draws plot `name`: one bar per (label, spread) in `bars` at the spread's median,
-    with its p10-p90 as the error bar and its median written above it. `settings` adds
+    coloured by its model (model_colour), with its p10-p90 as the error bar and its
+    median written above it. `settings` adds
     gnuplot lines (an axis, margins); `log_ns` draws a log axis of nanoseconds that starts
     below the shortest bar, so that every bar has a readable height."""
-    rows = [[i, label, s["median"], s["p10"], s["p90"], duration(s["median"])]
+    rows = [[i, label, s["median"], s["p10"], s["p90"], duration(s["median"]), model_colour(label)]
             for i, (label, s) in enumerate(bars)]
     if log_ns:
         low = decade_below(min(min(s["p10"], s["median"]) for _, s in bars))
@@ -194,7 +206,7 @@ set boxwidth 0.6
 set xrange [-0.6:*]
 unset key
 {settings}
-plot data using 1:3:xtic(2) with boxes lc rgb "#4878a8", \\
+plot data using 1:3:7:xtic(2) with boxes lc rgb variable, \\
      data using 1:3:4:5 with yerrorbars lc rgb "black" pt 0, \\
      data using 1:5:6 with labels offset 0,0.8 font ",9"
 """)
@@ -231,6 +243,9 @@ def spawn_cost(doc, plot):
         notes.append(f"A green spawn and join took {by['green']:.0f} ns; a clone thread's, "
                      f"{ratio(by['clone'], by['green'])} times as long (two system calls and "
                      "a kernel task to make and reap).")
+    if "green" in by and "mn ×2" in by:
+        notes.append(f"An M:N spawn and join on two workers took {by['mn ×2']:.0f} ns, "
+                     f"{ratio(by['mn ×2'], by['green'])} times a green one.")
     if "fork" in by and "clone" in by:
         notes.append(f"fork took {ratio(by['fork'], by['clone'])} times a clone thread's spawn, "
                      "at this process's small size; the next section shows it grow with memory.")
@@ -401,6 +416,8 @@ def context_switch(doc, plot):
         if not r["ns_per_switch"]:
             continue
         where = "1 CPU" if r["placement"] == "one_cpu" else "2 CPUs"
+        if r["model"] == "mn":  # one worker pinned, or two workers the kernel places
+            where = "1 worker" if r["placement"] == "one_cpu" else "2 workers"
         through = r["through"].split(" ")[0].split("::")[-1].replace("binary_", "")
         bars.append((f"{r['model']} {through}, {where}", r["ns_per_switch"]))
     images = bar_chart(plot, "context_switch", "One hand-over between two threads",
@@ -414,6 +431,11 @@ def context_switch(doc, plot):
     if green and pthread:
         notes.append(f"On one processor a green yield took {green:.0f} ns, a pthread hand-over "
                      f"through a futex {ratio(pthread, green)} times as long.")
+    mn = next((v for k, v in one.items() if k.startswith("mn yield")), None)
+    if green and mn:
+        notes.append(f"An M:N yield on one worker took {mn:.0f} ns, {ratio(mn, green)} times "
+                     "the green yield: the same switch, with the locks and atomic state "
+                     "changes that other workers make necessary.")
     notes.append("Green threads have no bar for two processors: they all run on one kernel "
                  "thread (1:N).")
     return images, notes
