@@ -1,6 +1,6 @@
 // runtime/mn/condition_variable.cpp — the M:N condition variable: the clone one's
 // algorithm (queue and release under the lot's lock, wait morphing) over the M:N lot.
-// Explained in: runtime/mn/README.md (parking across workers).
+// Explained in: docs/15-many-to-many.md and runtime/mn/README.md (parking across workers).
 // Read next: spindle/channel.hpp (the primitives built on mutex and condition variable).
 #include "spindle/mn/condition_variable.hpp"
 

@@ -1,7 +1,7 @@
 // runtime/mn/lot.cpp — parking and waking M:N threads, their timers, and the deadlock
 // detector, as on the clone backend (runtime/clone/parking_lot.cpp), whose lock and
 // deadlock report this file uses.
-// Explained in: runtime/mn/README.md (parking across workers).
+// Explained in: docs/15-many-to-many.md and runtime/mn/README.md (parking across workers).
 // Read next: runtime/mn/mutex.cpp.
 #include "lot.hpp"
 
@@ -20,7 +20,10 @@ namespace futex = clone::detail::futex;
 
 lot& lot::instance() {
   // Never destroyed: M:N threads may still park while the process runs its exit code.
-  static lot* the_lot = new lot;
+  static lot* the_lot = [] {
+    install_fork_handlers();
+    return new lot;
+  }();
   return *the_lot;
 }
 
@@ -109,9 +112,10 @@ bool lot::park_until(held& lock, record* self, clock::time_point deadline, threa
     lock.unlock();
     return false;
   }
+  bool for_ever = deadline == clock::time_point::max();  // an I/O wait with no timeout
   if (!self->root) {
     self->deadline = deadline;
-    add_timer(self);  // first: it may throw bad_alloc, and then nothing has changed
+    if (!for_ever) add_timer(self);  // first: it may throw bad_alloc, and then nothing has changed
     block(self, queue, why, false);
     sleep_until_woken(lock, self);
     return self->woke_by != wake_status::timed_out;
@@ -119,6 +123,10 @@ bool lot::park_until(held& lock, record* self, clock::time_point deadline, threa
   block(self, queue, why, false);
   lock.unlock();
   while (self->wake_word.load(std::memory_order_acquire) == 0) {
+    if (for_ever) {
+      futex::wait_private(self->wake_word, std::uint32_t{0});
+      continue;
+    }
     auto left = deadline - clock::now();
     if (left <= left.zero()) break;
     auto seconds = std::chrono::duration_cast<std::chrono::seconds>(left);
@@ -185,6 +193,37 @@ void lot::fire_expired_timers() {
     ++timer_wakeups_;
     wake(timers_.begin()->second, wake_status::timed_out);
   }
+}
+
+// As on the clone backend (runtime/clone/parking_lot.cpp: after_fork_in_child): the
+// other threads do not exist in the child, on no worker and in no queue; they are
+// forgotten, marked left_in_parent so that join says so instead of waiting for ever.
+void lot::after_fork_in_child(record* forking) noexcept {
+  for (record* r = all_; r;) {
+    record* next = r->all_next;
+    if (r != forking) {
+      if (r->queue) r->queue->remove(r);
+      if (r->mutexes_held != 0)
+        finished_owners_.remember(r->id, r->name, spindle::detail::finished_owners::left_at_fork);
+      r->st = state::finished;
+      r->left_in_parent = true;
+      r->joiner = nullptr;
+      r->counted = false;
+      r->timed = false;
+      r->all_prev = r->all_next = nullptr;
+    }
+    r = next;
+  }
+  timers_.clear();
+  note_earliest();
+  all_ = forking;
+  if (forking) {
+    forking->all_prev = forking->all_next = nullptr;
+    forking->joiner = nullptr;
+  }
+  live_ = forking ? 1 : 0;
+  blocked_ = 0;
+  lock_.unlock();
 }
 
 // Precondition: every live thread is blocked. Chooses the thread to fail, hands it the

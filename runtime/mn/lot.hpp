@@ -8,7 +8,7 @@
 // only once the thread's context is saved (Go's gopark with its unlockf), so a waker on
 // another worker, which needs that lock, can never put on a run queue a thread that is
 // still running (the double run); a root sleeps on its futex word, as a clone thread does.
-// Explained in: runtime/mn/README.md (parking across workers, no double runs).
+// Explained in: docs/15-many-to-many.md and runtime/mn/README.md (parking across workers, no double runs).
 // Read next: runtime/mn/lot.cpp, then runtime/mn/worker.hpp.
 #pragma once
 
@@ -24,6 +24,11 @@
 #include "spindle/mn/detail/record.hpp"
 
 namespace spindle::mn::detail {
+
+// Registers the fork handlers (runtime/mn/fork.cpp); called once, as the lot is made.
+void install_fork_handlers() noexcept;
+// The calling kernel thread's root record, or nullptr if it has none (runtime/mn/thread.cpp).
+record* root_if_any() noexcept;
 
 class lot {
  public:
@@ -46,7 +51,9 @@ class lot {
   // deadlock_error, lock held, if every live thread would then be blocked, or later,
   // without it, if the detector picks this thread to fail.
   void park(held& lock, record* self, thread_queue* queue, const wait_reason& why);
-  // As park, but also wakes at the deadline; false when it passed. Returns without the lock.
+  // As park, but also wakes at the deadline; false when it passed. Returns without the
+  // lock. Never counts as blocked for ever, even with time_point::max() (an I/O wait,
+  // which the world outside may end), and sets no timer then.
   bool park_until(held& lock, record* self, clock::time_point deadline, thread_queue* queue,
                   const wait_reason& why);
   // blocked -> runnable, off its queue and the timer queue: a green thread goes on a run
@@ -63,11 +70,20 @@ class lot {
   // Whether any timer is set, read without the lock by the busy workers' loops.
   bool any_timer() const noexcept { return timers_set_.load(std::memory_order_relaxed) != 0; }
 
+  // fork() (runtime/mn/fork.cpp): the lock is held across it; in the child only
+  // `forking` (the thread that called fork, if the backend knows it) exists.
+  void before_fork() noexcept { lock_.lock(); }
+  void after_fork_in_parent() noexcept { lock_.unlock(); }
+  void after_fork_in_child(record* forking) noexcept;
+
   // For the diagnostics (runtime/mn/diagnostics.cpp). Held.
   const record* all_threads() const noexcept { return all_; }
   std::uint64_t parks() const noexcept { return parks_; }
   std::uint64_t entered() const noexcept { return entered_; }
   std::uint64_t timer_wakeups() const noexcept { return timer_wakeups_; }
+  const spindle::detail::finished_owners& finished_owners() const noexcept {
+    return finished_owners_;
+  }
 
  private:
   void block(record* self, thread_queue* queue, const wait_reason& why, bool counted) noexcept;

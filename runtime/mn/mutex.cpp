@@ -2,7 +2,7 @@
 // for the fast paths, the parking lot for the contended ones, hand-over to the first
 // waiter) over the M:N parking lot, whose park switches a green thread away and whose
 // wake puts it on a run queue of any worker.
-// Explained in: runtime/mn/README.md (parking across workers).
+// Explained in: docs/15-many-to-many.md and runtime/mn/README.md (parking across workers).
 // Read next: runtime/mn/condition_variable.cpp.
 #include "spindle/mn/mutex.hpp"
 

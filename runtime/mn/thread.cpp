@@ -5,7 +5,7 @@
 // run queue and is registered in the parking lot, because its joiner may be on any
 // kernel thread. A kernel thread that is not a worker gets a root record on its first
 // call: it blocks on its own futex word, as a clone thread does.
-// Explained in: runtime/mn/README.md. Read next: runtime/mn/worker.cpp.
+// Explained in: docs/15-many-to-many.md and runtime/mn/README.md. Read next: runtime/mn/worker.cpp.
 #include "spindle/mn/thread.hpp"
 
 #include <sched.h>
@@ -105,6 +105,8 @@ void thread_entry(green::detail::transfer from) noexcept {
 
 }  // namespace
 
+record* root_if_any() noexcept { return root_here.self; }
+
 record* running() {
   if (record* r = running_on_worker()) return r;
   if (record* r = root_here.self) return r;
@@ -157,6 +159,11 @@ void wait_for_finish(record* thread) {
   }
   lot& l = lot::instance();
   auto held = l.hold();
+  if (thread->left_in_parent) {
+    throw std::system_error(std::make_error_code(std::errc::no_such_process),
+                            "spindle::mn::thread::join: thread " + describe(thread) +
+                                " stayed behind in the parent of a fork: only detach it");
+  }
   if (thread->st == state::finished) return;
   thread->joiner = self;
   try {
@@ -170,8 +177,13 @@ void wait_for_finish(record* thread) {
 
 // The lock is taken and released first: the finishing thread held it across its last
 // switch, so once it is ours, nothing runs on the stack any more.
+// A thread left behind at a fork is abandoned, never destroyed: its function's objects
+// are in the middle of their use in the parent.
 void reap(record* thread) noexcept {
-  { auto held = lot::instance().hold(); }
+  {
+    auto held = lot::instance().hold();
+    if (thread->left_in_parent) return;
+  }
   stack_span stack = thread->stack;
   thread->~record();
   green::detail::switch_hooks::frames_abandoned(stack);

@@ -5,7 +5,7 @@
 // worker sleeps (worker::idle). Every switch goes through the loop, as Go's does (a
 // thread calls mcall(park_m), which finishes the park on the scheduler's stack): the loop
 // is where a park's lock is released after the thread's context is saved.
-// Explained in: runtime/mn/README.md. Read next: runtime/mn/lot.cpp.
+// Explained in: docs/15-many-to-many.md and runtime/mn/README.md. Read next: runtime/mn/lot.cpp.
 #include "worker.hpp"
 
 #include <cxxabi.h>
@@ -17,6 +17,7 @@
 #include <cstring>
 #include <ctime>
 #include <mutex>
+#include <new>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -27,6 +28,7 @@
 #include "../green/context.hpp"
 #include "../green/switch_hooks.hpp"
 #include "lot.hpp"
+#include "reactor.hpp"
 #include "spindle/mn/thread.hpp"
 
 namespace boost::context::detail {
@@ -126,7 +128,8 @@ struct worker {
 
   // Sleeping (worker::idle): 1 once a waker chose this worker; the futex it sleeps on.
   std::atomic<std::uint32_t> sleep_word{0};
-  bool listed_idle = false;  // in the pool's list of sleepers; guarded by its lock
+  std::atomic<bool> polling{false};  // asleep in the reactor: a waker must interrupt it
+  bool listed_idle = false;          // in the pool's list of sleepers; guarded by its lock
 
   // The switch: touched only by this worker's kernel thread.
   context loop_context = nullptr;                // the loop's saved context while a thread runs
@@ -134,12 +137,15 @@ struct worker {
   after_switch pending = after_switch::yielded;  // what that thread asked for
   exception_state* eh_globals = nullptr;         // this kernel thread's __cxa_eh_globals
   std::uint64_t random_state = 0;                // whom to try first when stealing
+  unsigned rounds = 0;                           // of the loop: every polls_every-th polls I/O
+  static constexpr unsigned polls_every = 61;
 
   [[noreturn]] void run() noexcept;
   void run_thread(record* r) noexcept;
   void finish_switch(record* was, context saved) noexcept;
   record* steal() noexcept;
   void idle() noexcept;
+  void sleep(clock::time_point deadline, bool in_reactor) noexcept;
 };
 
 namespace {
@@ -160,12 +166,20 @@ struct pool {
   clock::time_point timekeeper_deadline{};  // timer, and until when; guarded by the lot
 };
 
-pool& the_pool() {
-  static pool* p = new pool;
-  return *p;
-}
+// Replaced in a forked child (after_fork_in_child); the old one is abandoned there.
+pool* current_pool = new pool;
+pool& the_pool() { return *current_pool; }
 
 [[gnu::tls_model("initial-exec")]] constinit thread_local worker* this_worker = nullptr;
+
+// Sets the chosen sleeper's word and wakes it, in the reactor if it sleeps there: the
+// word is set before `polling` is read, and the sleeper sets `polling` before it reads the
+// word (both sequentially consistent), so one of them sees the other.
+void rouse(worker* w) noexcept {
+  w->sleep_word.store(1, std::memory_order_seq_cst);
+  futex::wake_private(w->sleep_word, 1);
+  if (w->polling.load(std::memory_order_seq_cst)) reactor::instance().interrupt();
+}
 
 // Takes one sleeper off the list and wakes it; none if none sleeps.
 void wake_one_sleeper() noexcept {
@@ -179,8 +193,7 @@ void wake_one_sleeper() noexcept {
     w->listed_idle = false;
     p.idle_count.fetch_sub(1, std::memory_order_seq_cst);
   }
-  w->sleep_word.store(1, std::memory_order_release);
-  futex::wake_private(w->sleep_word, 1);
+  rouse(w);
 }
 
 void unlist_idle(worker* w) noexcept {
@@ -240,6 +253,9 @@ void worker::run() noexcept {
   lot& l = lot::instance();
   for (;;) {
     if (l.any_timer()) l.fire_expired_timers();
+    if (++rounds % polls_every == 0 && reactor::instance().has_waiters()) {
+      reactor::instance().poll(clock::time_point::min());
+    }
     record* next = queue.pop_front();
     if (!next) next = steal();
     if (next) {
@@ -338,6 +354,25 @@ void worker::idle() noexcept {
       deadline = p.timekeeper_deadline = l.next_deadline();
     }
   }
+  sleep(deadline, keeps_time && reactor::instance().has_waiters());
+  if (keeps_time) {
+    auto held = l.hold();
+    p.timekeeper = nullptr;
+  }
+  unlist_idle(this);
+  // The timekeeper leaves: another sleeper takes its place, or timers would go unwatched.
+  if (keeps_time && p.idle_count.load(std::memory_order_seq_cst) > 0) wake_one_sleeper();
+}
+
+// Until the word is set or the deadline passes: on the futex, or in the reactor, which
+// also wakes the threads whose descriptors are ready (onto this worker's queue).
+void worker::sleep(clock::time_point deadline, bool in_reactor) noexcept {
+  if (in_reactor) {
+    polling.store(true, std::memory_order_seq_cst);
+    if (sleep_word.load(std::memory_order_seq_cst) == 0) reactor::instance().poll(deadline);
+    polling.store(false, std::memory_order_relaxed);
+    return;
+  }
   while (sleep_word.load(std::memory_order_acquire) == 0) {
     if (deadline == clock::time_point::max()) {
       futex::wait_private(sleep_word, std::uint32_t{0});
@@ -350,13 +385,15 @@ void worker::idle() noexcept {
                       static_cast<long>((left - seconds).count())};
     futex::wait_private(sleep_word, std::uint32_t{0}, &relative);
   }
-  if (keeps_time) {
-    auto held = l.hold();
-    p.timekeeper = nullptr;
+}
+
+void io_wait_began() noexcept {
+  pool& p = the_pool();
+  if (worker* keeper = p.timekeeper) {
+    if (!keeper->polling.load(std::memory_order_seq_cst)) rouse(keeper);
+  } else if (p.idle_count.load(std::memory_order_seq_cst) > 0) {
+    wake_one_sleeper();
   }
-  unlist_idle(this);
-  // The timekeeper leaves: another sleeper takes its place, or timers would go unwatched.
-  if (keeps_time && p.idle_count.load(std::memory_order_seq_cst) > 0) wake_one_sleeper();
 }
 
 void earliest_deadline_moved(clock::time_point deadline) noexcept {
@@ -364,8 +401,7 @@ void earliest_deadline_moved(clock::time_point deadline) noexcept {
   if (worker* keeper = p.timekeeper) {
     if (deadline < p.timekeeper_deadline) {
       p.timekeeper_deadline = deadline;
-      keeper->sleep_word.store(1, std::memory_order_release);
-      futex::wake_private(keeper->sleep_word, 1);
+      rouse(keeper);
     }
   } else if (p.idle_count.load(std::memory_order_seq_cst) > 0) {
     wake_one_sleeper();  // it finds no keeper and keeps time
@@ -418,6 +454,20 @@ int index_of(const worker* w) noexcept { return w ? static_cast<int>(w->index) :
 record* running_on_worker() noexcept {
   worker* w = current_worker();
   return w ? w->running : nullptr;
+}
+
+void after_fork_in_child() noexcept {
+  current_pool = new (std::nothrow) pool;
+  if (!current_pool) std::abort();  // a child with no memory for a few hundred bytes
+  if (worker* self = current_worker()) {
+    self->queue.~run_queue();
+    new (&self->queue) run_queue;
+    self->index = 0;
+    self->listed_idle = false;
+    self->polling.store(false);
+    current_pool->workers[0] = self;
+    current_pool->count.store(1);
+  }
 }
 
 unsigned worker_count() noexcept { return the_pool().count.load(std::memory_order_acquire); }

@@ -7,7 +7,7 @@
 // release the lot's lock after a park, wake the joiner after a finish). A worker with
 // nothing to run sleeps on a futex until work appears; one of the sleepers waits with a
 // timeout for the earliest timer.
-// Explained in: runtime/mn/README.md. Read next: runtime/mn/worker.cpp.
+// Explained in: docs/15-many-to-many.md and runtime/mn/README.md. Read next: runtime/mn/worker.cpp.
 #pragma once
 
 #include "spindle/mn/detail/record.hpp"
@@ -52,5 +52,14 @@ void make_runnable(record* r) noexcept;
 // Called with the lot's lock held when a timer earlier than every other was set: the
 // worker waiting for the earliest deadline must wait less.
 void earliest_deadline_moved(clock::time_point deadline) noexcept;
+
+// In a forked child, from the lot's fork handler: only the calling kernel thread exists,
+// so the workers are forgotten but for it, if it is one, which goes on as the only worker
+// with an empty run queue; if it is not, the next spawn starts new workers.
+void after_fork_in_child() noexcept;
+
+// Called with the lot's lock held when the first thread starts to wait for I/O: the
+// sleeper that keeps time must sleep in the reactor from now on.
+void io_wait_began() noexcept;
 
 }  // namespace spindle::mn::detail

@@ -5,7 +5,7 @@
 // with the M:N parking lot underneath: a contended lock parks the green thread (its
 // worker runs another) instead of the kernel thread, and an unlock on any worker puts
 // the new owner on a run queue.
-// Explained in: runtime/mn/README.md (parking across workers).
+// Explained in: docs/15-many-to-many.md and runtime/mn/README.md (parking across workers).
 // Read next: runtime/mn/mutex.cpp.
 #pragma once
 

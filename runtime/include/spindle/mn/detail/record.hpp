@@ -99,7 +99,8 @@ struct record {
   bool detached = false;
   // What escaped run(): join rethrows it; a detached thread's ends the program.
   std::exception_ptr error;
-  record* all_prev = nullptr;  // every live thread, for the deadlock report
+  bool left_in_parent = false;  // in a forked child: the thread did not cross fork()
+  record* all_prev = nullptr;   // every live thread, for the deadlock report
   record* all_next = nullptr;
 
   // Thread-local storage (spindle/local.hpp): the slots travel with the record, so a
