@@ -529,8 +529,8 @@ def idle_cpu(doc, plot):
 def c10k(doc, plot):
     measured = [r for r in doc["results"] if "skipped" not in r]
     rate_blocks, rate_lines, memory_blocks, memory_lines = [], [], [], []
-    colour = {"green": 'lc rgb "#308030"', "clone": 'lc rgb "#4878a8"'}
-    for backend in ("green", "clone"):
+    colour = {"green": 'lc rgb "#308030"', "clone": 'lc rgb "#4878a8"', "mn": 'lc rgb "#d08020"'}
+    for backend in [b for b in ("green", "clone", "mn") if any(r["backend"] == b for r in measured)]:
         mine = sorted((r for r in measured if r["backend"] == backend), key=lambda r: r["clients"])
         for test in ("get", "set"):
             key = test + "_requests_per_second"

@@ -335,11 +335,11 @@ def c10k_result_problems(r):
 
 def c10k_problems(doc):
     results = doc.get("results", [])
-    problems = models_problems(results, "backend", ["green", "clone"])
+    problems = models_problems(results, "backend", ["green", "clone", "mn"])
     counts = sorted({r.get("clients", 0) for r in results})
     for r in results:
         problems += c10k_result_problems(r)
-    for backend in ("green", "clone"):
+    for backend in ("green", "clone", "mn"):
         mine = sorted((r for r in results if r.get("backend") == backend),
                       key=lambda r: r.get("clients", 0))
         if [r.get("clients") for r in mine] != counts:
@@ -356,6 +356,9 @@ def c10k_problems(doc):
         if backend == "clone" and not most.get("peak_threads", 0) >= most.get("clients", 0):
             problems.append(f"clone at {most.get('clients')} clients: {most.get('peak_threads')} "
                             "kernel threads, fewer than one per connection")
+        if backend == "mn" and not 1 <= most.get("peak_threads", 0) < most.get("clients", 0):
+            problems.append(f"mn at {most.get('clients')} clients: {most.get('peak_threads')} "
+                            "kernel threads, not a few workers for all the connections")
     for ratio in doc.get("green_over_clone", []):
         if not all(isinstance(v, (int, float)) and v > 0 for v in ratio.values()):
             problems.append(f"green_over_clone: a ratio that is not a positive number: {ratio}")
@@ -501,6 +504,8 @@ def breakages_of_c10k(doc, breaking):
              lambda d: result(d, "green").update(
                  peak_rss_kib=result(d, "green", largest=False)["peak_rss_kib"]))
     breaking("a skip without a reason", lambda d: result(d, "clone").update(skipped=""))
+    breaking("mn on a kernel thread per connection",
+             lambda d: result(d, "mn").update(peak_threads=result(d, "mn")["clients"] + 3))
 
 
 def self_test(paths):
