@@ -12,7 +12,8 @@
 # At full size the tour takes about 7 minutes on 2 cores (measured: 7.1, before
 # kv_fork_cost.sh joined it; that step alone took 5.2 at a load average of 17), and fork_cost
 # wants about 9 GiB of free memory (it forks a process of up to 4 GiB); --quick runs every
-# step at a smaller size in under a minute (measured: 39 s), with rougher figures.
+# step at a smaller size in about a minute (measured: 39 s; 78 s at a load average of 34
+# once the M:N rows and idle_cpu had joined it), with rougher figures.
 # Explained in: docs/12-comparisons.md (the tour's report).
 set -euo pipefail
 
