@@ -47,7 +47,9 @@ TEST_CASE_TEMPLATE("a_thread_that_overflows_its_stack_is_named_on_stderr_before_
   });
   INFO(outcome.describe());
   REQUIRE(outcome.killed_by(SIGABRT));
-  std::string kind = spindle_test::is_green<B> ? "green thread" : "clone thread";
+  std::string kind = spindle_test::is_green<B> ? "green thread"
+                     : spindle_test::is_mn<B>  ? "M:N thread"
+                                               : "clone thread";
   std::string id = printed_id(outcome);
   REQUIRE(!id.empty());
   CHECK(mentions(outcome, "spindle: " + kind + " \"runaway\" (id " + id +

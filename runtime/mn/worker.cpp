@@ -28,6 +28,7 @@
 #include "../green/context.hpp"
 #include "../green/switch_hooks.hpp"
 #include "lot.hpp"
+#include "overflow.hpp"
 #include "reactor.hpp"
 #include "spindle/mn/thread.hpp"
 
@@ -493,6 +494,7 @@ void ensure_started(unsigned requested) {
                            std::to_string(requested));
   }
   unsigned n = requested ? requested : workers_from_environment();
+  install_overflow_reports();
   for (unsigned i = 0; i < n; ++i) {
     auto* w = new worker;
     w->index = i;
