@@ -7,7 +7,8 @@
 // child's next spawn starts workers again. A fork from an M:N thread keeps its worker:
 // the child runs its threads on that one worker. The lot's lock is held across fork, so
 // that the child does not copy it in the middle of a park or a wake.
-// Explained in: docs/15-many-to-many.md and runtime/mn/README.md (fork). Read next: runtime/mn/lot.cpp.
+// Explained in: docs/15-many-to-many.md and runtime/mn/README.md (fork). Read next:
+// runtime/mn/lot.cpp.
 #include <pthread.h>
 
 #include <cstdio>

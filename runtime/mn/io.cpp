@@ -1,6 +1,7 @@
 // runtime/mn/io.cpp — the I/O calls on the M:N backend: the non-blocking calls of
 // runtime/common/nonblocking_io.hpp, parked in the shared reactor when they would block.
-// Explained in: docs/15-many-to-many.md and runtime/mn/README.md (timers and I/O). Read next: runtime/mn/reactor.cpp.
+// Explained in: docs/15-many-to-many.md and runtime/mn/README.md (timers and I/O). Read next:
+// runtime/mn/reactor.cpp.
 #include <unistd.h>
 
 #include "../common/nonblocking_io.hpp"

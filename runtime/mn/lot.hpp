@@ -8,8 +8,8 @@
 // only once the thread's context is saved (Go's gopark with its unlockf), so a waker on
 // another worker, which needs that lock, can never put on a run queue a thread that is
 // still running (the double run); a root sleeps on its futex word, as a clone thread does.
-// Explained in: docs/15-many-to-many.md and runtime/mn/README.md (parking across workers, no double runs).
-// Read next: runtime/mn/lot.cpp, then runtime/mn/worker.hpp.
+// Explained in: docs/15-many-to-many.md and runtime/mn/README.md (parking across workers, no double
+// runs). Read next: runtime/mn/lot.cpp, then runtime/mn/worker.hpp.
 #pragma once
 
 #include <chrono>

@@ -1,6 +1,7 @@
 // runtime/mn/reactor.cpp — the shared epoll instance: arming a descriptor for a waiter,
 // polling, and waking the waiters of a closed descriptor.
-// Explained in: docs/15-many-to-many.md and runtime/mn/README.md (timers and I/O). Read next: runtime/mn/io.cpp.
+// Explained in: docs/15-many-to-many.md and runtime/mn/README.md (timers and I/O). Read next:
+// runtime/mn/io.cpp.
 #include "reactor.hpp"
 
 #include <sys/epoll.h>

@@ -9,7 +9,8 @@
 // while the thread is queued under that lock: a readiness that comes between the
 // thread's EAGAIN and its park is then still reported, which green's edge-triggered
 // reactor gets for free from having one kernel thread, where no poll runs in between.
-// Explained in: docs/15-many-to-many.md and runtime/mn/README.md (timers and I/O). Read next: runtime/mn/reactor.cpp.
+// Explained in: docs/15-many-to-many.md and runtime/mn/README.md (timers and I/O). Read next:
+// runtime/mn/reactor.cpp.
 #pragma once
 
 #include <atomic>

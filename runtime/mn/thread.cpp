@@ -25,6 +25,7 @@
 #include "../green/stack.hpp"
 #include "../green/switch_hooks.hpp"
 #include "lot.hpp"
+#include "overflow.hpp"
 #include "spindle/mn.hpp"
 #include "worker.hpp"
 
@@ -68,6 +69,7 @@ record* register_root() {
     lot::instance().enter(r);
   }
   root_here.self = r;
+  name_in_overflow_reports(r, tid == getpid());
   return r;
 }
 

@@ -28,6 +28,7 @@
 #include "../green/context.hpp"
 #include "../green/switch_hooks.hpp"
 #include "lot.hpp"
+#include "overflow.hpp"
 #include "reactor.hpp"
 #include "spindle/mn/thread.hpp"
 
@@ -164,6 +165,8 @@ struct pool {
   std::atomic<unsigned> idle_count{0};      // idle.size(), read without the lock
   worker* timekeeper = nullptr;             // the sleeper that waits for the earliest
   clock::time_point timekeeper_deadline{};  // timer, and until when; guarded by the lot
+
+  pool* before_fork = nullptr;  // in a forked child, the parent's pool: abandoned, kept
 };
 
 // Replaced in a forked child (after_fork_in_child); the old one is abandoned there.
@@ -457,8 +460,10 @@ record* running_on_worker() noexcept {
 }
 
 void after_fork_in_child() noexcept {
+  pool* parent = current_pool;
   current_pool = new (std::nothrow) pool;
   if (!current_pool) std::abort();  // a child with no memory for a few hundred bytes
+  current_pool->before_fork = parent;
   if (worker* self = current_worker()) {
     self->queue.~run_queue();
     new (&self->queue) run_queue;
@@ -489,6 +494,7 @@ void ensure_started(unsigned requested) {
                            std::to_string(requested));
   }
   unsigned n = requested ? requested : workers_from_environment();
+  install_overflow_reports();
   for (unsigned i = 0; i < n; ++i) {
     auto* w = new worker;
     w->index = i;

@@ -4,7 +4,8 @@
 // releases the mutex under that lock, and the park's switch completes before the lock is
 // released (runtime/mn/README.md, "no double runs"), so a notify on another worker either
 // comes first (the waiter re-checks its predicate) or finds the waiter queued and parked.
-// Explained in: docs/15-many-to-many.md and runtime/mn/README.md. Read next: runtime/mn/condition_variable.cpp.
+// Explained in: docs/15-many-to-many.md and runtime/mn/README.md. Read next:
+// runtime/mn/condition_variable.cpp.
 #pragma once
 
 #include <atomic>

@@ -18,7 +18,22 @@
 #include "spindle/detail/timed_waits.hpp"
 #include "spindle/mn/detail/record.hpp"
 
+namespace spindle::clone::detail {
+void ensure_ready();  // runtime/clone/kernel_thread.hpp: made the workers' kernel threads
+}  // namespace spindle::clone::detail
+
 namespace spindle::mn {
+
+namespace detail {
+// The workers are clone kernel threads, and libspindle-clone must come before libc in the
+// program's lookup order (docs/09-clone-backend.md, "link only what is used"). A linker
+// that drops libraries the program does not call (--as-needed, meson's default) would
+// load it only after libc, through libspindle-mn: so every spawn names one of its
+// functions, which keeps it on the program's own list. Costs no instruction at run time.
+inline void keep_clone_library_linked() noexcept {
+  asm volatile("" : : "r"(&spindle::clone::detail::ensure_ready));
+}
+}  // namespace detail
 
 using spindle::spawn_options;
 using spindle::stack_kind;
@@ -61,6 +76,7 @@ requires std::is_invocable_v<std::decay_t<F>, std::decay_t<Args>...>
 auto spawn(const spawn_options& options, F&& f, Args&&... args) {
   using R = std::invoke_result_t<std::decay_t<F>, std::decay_t<Args>...>;
   using task = detail::task<R, std::decay_t<F>, std::decay_t<Args>...>;
+  detail::keep_clone_library_linked();
   detail::stack_span stack;
   void* place = detail::reserve_stack(options, sizeof(task), alignof(task), stack);
   task* t;
