@@ -15,7 +15,8 @@
 # kv_fork_cost.sh joined it; that step alone took 5.2 at a load average of 17; the book's
 # run, with it, took 18 at a load average of 11 to 18: docs/data/tour), and fork_cost
 # wants about 9 GiB of free memory (it forks a process of up to 4 GiB); --quick runs every
-# step at a smaller size in under a minute (measured: 39 s), with rougher figures. The
+# step at a smaller size in about a minute (measured: 39 s; 78 s at a load average of 34
+# once the M:N rows and idle_cpu had joined it), with rougher figures. The
 # policies comparison adds about 80 s at full size (17 rows of three 1.5 s windows) and
 # 3 s with --quick; blocking_hazard --preempt adds 9 s (measured at a load average of 15).
 # Explained in: docs/12-comparisons.md (the tour's report).
@@ -26,7 +27,7 @@ usage() {
   exit 2
 }
 
-readonly comparisons=(spawn_cost fork_cost context_switch scale skynet c10k policies)
+readonly comparisons=(spawn_cost fork_cost context_switch scale skynet c10k idle_cpu policies)
 # Every program the tour runs, under BUILD_DIR (c10k starts spindle-kv): what
 # `ninja -C BUILD_DIR tour` builds (the alias in examples/meson.build), and all that
 # scripts/run.sh builds for the tour; `tour.sh --programs` lists them, and
@@ -137,6 +138,7 @@ if [ ${#size[@]} -eq 0 ]; then
     tee "$out/skynet_quick.md"
 fi
 compare c10k "C10K: spindle-kv under redis-benchmark, $connections, green against clone"
+compare idle_cpu "An idle program: parked threads' processor time, on every backend and Boost.Fiber's work_stealing"
 compare policies "Scheduling policies: one workload mix under each green policy and the kernel's scheduler, on one processor"
 if [ -n "$bgsave" ]; then
   step "BGSAVE's fork in a real server: redis-server and spindle-kv, 0 to 2,000,000 keys"

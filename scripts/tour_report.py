@@ -56,6 +56,7 @@ SECTIONS = (
     ("scale", "Memory per thread: how many fit, and what each costs while parked"),
     ("skynet", "Skynet: a tree of threads that sum their leaves (a million at full size)"),
     ("c10k", "C10K: spindle-kv under redis-benchmark, rising connections"),
+    ("idle_cpu", "An idle program: processor time while every thread is parked"),
 )
 
 # The comparisons that only the full tour runs: why the quick one leaves them out.
@@ -177,12 +178,24 @@ def ratio(a, b):
     return f"{a / b:,.0f}" if a / b >= 10 else f"{a / b:.1f}"
 
 
+# Each model's colour in the bar charts, so that the three models (and the peers) can be
+# told apart side by side: by the first word of the bar's label.
+MODEL_COLOURS = {"green": 0x308030, "mn": 0xd08020, "clone": 0x4878a8, "pthread": 0x4878a8,
+                 "Boost.Fiber": 0x8060a0}
+
+
+def model_colour(label):
+    """The colour of a bar labelled `label`, as a number gnuplot reads as RGB."""
+    return MODEL_COLOURS.get(label.split(" ")[0], 0x909090)
+
+
 def bar_chart(plot, name, title, ylabel, bars, settings="", log_ns=False):
     """Draws plot `name`: one bar per (label, spread) in `bars` at the spread's median,
-    with its p10-p90 as the error bar and its median written above it. `settings` adds
+    coloured by its model (model_colour), with its p10-p90 as the error bar and its
+    median written above it. `settings` adds
     gnuplot lines (an axis, margins); `log_ns` draws a log axis of nanoseconds that starts
     below the shortest bar, so that every bar has a readable height."""
-    rows = [[i, label, s["median"], s["p10"], s["p90"], duration(s["median"])]
+    rows = [[i, label, s["median"], s["p10"], s["p90"], duration(s["median"]), model_colour(label)]
             for i, (label, s) in enumerate(bars)]
     if log_ns:
         low = decade_below(min(min(s["p10"], s["median"]) for _, s in bars))
@@ -198,7 +211,7 @@ set boxwidth 0.6
 set xrange [-0.6:*]
 unset key
 {settings}
-plot data using 1:3:xtic(2) with boxes lc rgb "#4878a8", \\
+plot data using 1:3:7:xtic(2) with boxes lc rgb variable, \\
      data using 1:3:4:5 with yerrorbars lc rgb "black" pt 0, \\
      data using 1:5:6 with labels offset 0,0.8 font ",9"
 """)
@@ -235,6 +248,9 @@ def spawn_cost(doc, plot):
         notes.append(f"A green spawn and join took {by['green']:.0f} ns; a clone thread's, "
                      f"{ratio(by['clone'], by['green'])} times as long (two system calls and "
                      "a kernel task to make and reap).")
+    if "green" in by and "mn ×2" in by:
+        notes.append(f"An M:N spawn and join on two workers took {by['mn ×2']:.0f} ns, "
+                     f"{ratio(by['mn ×2'], by['green'])} times a green one.")
     if "fork" in by and "clone" in by:
         notes.append(f"fork took {ratio(by['fork'], by['clone'])} times a clone thread's spawn, "
                      "at this process's small size; the next section shows it grow with memory.")
@@ -405,6 +421,8 @@ def context_switch(doc, plot):
         if not r["ns_per_switch"]:
             continue
         where = "1 CPU" if r["placement"] == "one_cpu" else "2 CPUs"
+        if r["model"] == "mn":  # one worker pinned, or two workers the kernel places
+            where = "1 worker" if r["placement"] == "one_cpu" else "2 workers"
         through = r["through"].split(" ")[0].split("::")[-1].replace("binary_", "")
         bars.append((f"{r['model']} {through}, {where}", r["ns_per_switch"]))
     images = bar_chart(plot, "context_switch", "One hand-over between two threads",
@@ -418,6 +436,11 @@ def context_switch(doc, plot):
     if green and pthread:
         notes.append(f"On one processor a green yield took {green:.0f} ns, a pthread hand-over "
                      f"through a futex {ratio(pthread, green)} times as long.")
+    mn = next((v for k, v in one.items() if k.startswith("mn yield")), None)
+    if green and mn:
+        notes.append(f"An M:N yield on one worker took {mn:.0f} ns, {ratio(mn, green)} times "
+                     "the green yield: the same switch, with the locks and atomic state "
+                     "changes that other workers make necessary.")
     notes.append("Green threads have no bar for two processors: they all run on one kernel "
                  "thread (1:N).")
     return images, notes
@@ -477,19 +500,42 @@ def skynet(doc, plot):
              f"each); every tree of every model summed to {tree['expected_sum']:,}"
              + (", the right answer." if right else ": NOT every one did, see the table.")]
     for pair in doc["ratios"]:
-        notes.append(f"{pair['green']} took {pair['ratio']:.2f} times the time of "
-                     f"{pair['fiber']}.")
+        notes.append(f"{pair['model']} took {pair['ratio']:.2f} times the time of "
+                     f"{pair['peer']}.")
     for r in doc["results"]:
         if not r["ran"]:
             notes.append(f"{r['model']} did not run: {r.get('note', 'no reason given')}")
     return images, notes
 
 
+def idle_cpu(doc, plot):
+    # Processor time per second idle, on a linear axis: an idle runtime's bar is meant to
+    # be (nearly) no bar at all, which a log axis could not show; the labels give it.
+    bars = [(r["model"].replace("work_stealing", "stealing"),
+             {k: v * 1e9 for k, v in r["processors_busy"].items()
+                          if k != "repetitions"}) for r in doc["results"]]
+    top = max(max(s["p90"], s["median"]) for _, s in bars) * 1.25 or 1e6
+    tics = ", ".join(f"{quoted(duration(top * i / 4) if i else '0')} {top * i / 4:g}"
+                     for i in range(5))
+    images = bar_chart(plot, "idle_cpu", "An idle program's processor time",
+                       "processor time per second idle", bars,
+                       f"set yrange [0:{top:g}]\nset ytics ({tics})\n"
+                       "set xtics rotate by 15 right\nset bmargin 6\n")
+    run = doc["run"]
+    notes = [f"{run['parked_threads']} threads parked on a latch while their spawner slept "
+             f"{run['idle_ms']} ms; processor time from getrusage, every kernel thread counted."]
+    for r in doc["results"]:
+        busy = r["processors_busy"]["median"]
+        notes.append(f"{r['model']} ({r['idle_kernel_threads']}): {busy * 1e6:,.0f} µs of "
+                     f"processor time per second idle, {busy * 100:.2f} % of one processor.")
+    return images, notes
+
+
 def c10k(doc, plot):
     measured = [r for r in doc["results"] if "skipped" not in r]
     rate_blocks, rate_lines, memory_blocks, memory_lines = [], [], [], []
-    colour = {"green": 'lc rgb "#308030"', "clone": 'lc rgb "#4878a8"'}
-    for backend in ("green", "clone"):
+    colour = {"green": 'lc rgb "#308030"', "clone": 'lc rgb "#4878a8"', "mn": 'lc rgb "#d08020"'}
+    for backend in [b for b in ("green", "clone", "mn") if any(r["backend"] == b for r in measured)]:
         mine = sorted((r for r in measured if r["backend"] == backend), key=lambda r: r["clients"])
         for test in ("get", "set"):
             key = test + "_requests_per_second"
@@ -582,7 +628,7 @@ plot data using ($1 + $3 / 2):2:($3 / 2):(0.3) with boxxyerror lc rgb "#4878a8"
 
 
 PLOTTERS = {"spawn_cost": spawn_cost, "fork_cost": fork_cost, "context_switch": context_switch,
-            "scale": scale, "skynet": skynet, "c10k": c10k}
+            "scale": scale, "skynet": skynet, "c10k": c10k, "idle_cpu": idle_cpu}
 
 
 # --- the scheduling policies (examples/compare/policies) and the preempted spinner's

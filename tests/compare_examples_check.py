@@ -9,7 +9,8 @@ themselves. No check compares a duration with a number: speed belongs to benchma
 comparisons exist to show them: fork copies about 8 bytes of page table per 4 KiB page,
 and dirtying a page that a child shares costs one fault per page. Skynet's trees must
 sum to 0 + 1 + ... + (leaves - 1) on every runtime; for c10k, a green server holds
-every connection on one kernel thread, a clone server one each; and for kv_fork_cost
+every connection on one kernel thread, a clone server one each; idle_cpu's processor
+times are times that its kernel threads could have spent; and for kv_fork_cost
 (scripts/kv_fork_cost.sh, not a program of examples/compare but a document of the same
 kind), every server forked at every size, and its memory grew with its keys. For policies,
 the shares of the CPU-bound threads sum to 1 and Jain's index is in (0, 1] and follows from
@@ -74,7 +75,8 @@ def models_problems(results, key, expected):
 def spawn_cost_problems(doc):
     results = doc.get("results", [])
     problems = models_problems(results, "model",
-                               ["green", "clone", "pthread", "fork", "vfork", "posix_spawn"])
+                               ["green", "mn ×1", "mn ×2", "clone", "pthread", "fork",
+                                "vfork", "posix_spawn"])
     for r in results:
         problems += spread_problems(f"{r.get('model')}: ns_per_operation", r.get("ns_per_operation"))
     process = doc.get("process", {})
@@ -132,12 +134,15 @@ def fork_cost_problems(doc):
 
 def context_switch_problems(doc):
     results = doc.get("results", [])
-    problems = models_problems(results, "model", ["green", "clone", "pthread"])
+    problems = models_problems(results, "model", ["green", "mn", "clone", "pthread"])
     two_cpus = doc.get("machine", {}).get("usable_cpus", 0) >= 2
     for r in results:
         where = f"{r.get('model')} through {r.get('through')} on {r.get('placement')}"
         measured = r.get("ns_per_switch") is not None
-        expected = r.get("placement") == "one_cpu" or (r.get("model") != "green" and two_cpus)
+        # Two yielding mn threads on two workers need not hand over at all: no figure.
+        one_kernel_thread = r.get("model") == "green" or (r.get("model"), r.get("through")) == (
+            "mn", "yield")
+        expected = r.get("placement") == "one_cpu" or (not one_kernel_thread and two_cpus)
         if expected:
             problems += spread_problems(where, r.get("ns_per_switch"))
         elif measured or not r.get("note"):
@@ -188,9 +193,13 @@ def scale_problems(doc):
     return problems
 
 
-SKYNET_MODELS = {"green pooled": "spindle green", "green guarded": "spindle green",
-                 "Boost.Fiber default": "Boost.Fiber", "Boost.Fiber pooled": "Boost.Fiber",
-                 "Boost.Fiber protected": "Boost.Fiber"}
+# Each skynet model: its runtime and the kernel threads it runs on.
+SKYNET_MODELS = {"green pooled": ("spindle green", 1), "green guarded": ("spindle green", 1),
+                 "Boost.Fiber default": ("Boost.Fiber", 1), "Boost.Fiber pooled": ("Boost.Fiber", 1),
+                 "Boost.Fiber protected": ("Boost.Fiber", 1),
+                 "Boost.Fiber work_stealing ×1": ("Boost.Fiber", 1),
+                 "Boost.Fiber work_stealing ×2": ("Boost.Fiber", 2),
+                 "mn ×1": ("spindle mn", 1), "mn ×2": ("spindle mn", 2)}
 
 
 def skynet_tree_problems(tree):
@@ -210,10 +219,13 @@ def skynet_tree_problems(tree):
 def skynet_result_problems(result, tree):
     """One model: it ran and found the tree's sum, or it is a guarded one that did not fit."""
     where = result.get("model")
-    if result.get("runtime") != SKYNET_MODELS.get(where):
+    runtime, kernel_threads = SKYNET_MODELS.get(where, (None, None))
+    if result.get("runtime") != runtime:
         return [f"{where}: runtime {result.get('runtime')!r}"]
+    if result.get("kernel_threads") != kernel_threads:
+        return [f"{where}: on {result.get('kernel_threads')!r} kernel threads, not {kernel_threads}"]
     if result.get("ran") is not True:
-        guarded = where.endswith(("guarded", "protected"))
+        guarded = where.endswith(("guarded", "protected")) or runtime == "spindle mn"
         if not guarded or "vm.max_map_count" not in result.get("note", ""):
             return [f"{where}: not run, and not for want of mappings: {result.get('note')!r}"]
         return []
@@ -233,6 +245,28 @@ def skynet_result_problems(result, tree):
     if not 0 <= result.get("kernel_time_share", -1) <= 1:
         problems.append(f"{where}: kernel_time_share {result.get('kernel_time_share')} "
                         "outside 0..1")
+    if not 0 < result.get("processors_busy", 0) <= kernel_threads * 1.1:
+        problems.append(f"{where}: processors_busy {result.get('processors_busy')} outside "
+                        f"0..{kernel_threads} (and a tenth for the clock)")
+    problems += skynet_leaf_problems(where, result, tree, kernel_threads)
+    return problems
+
+
+def skynet_leaf_problems(where, result, tree, kernel_threads):
+    """Every leaf of every timed tree counted once, on no more kernel threads than the
+    model has. (Not that each kernel thread ran some: on a loaded machine one may not.)"""
+    counts = result.get("leaves_per_kernel_thread", [])
+    trees = result.get("total_ns", {}).get("repetitions", 0)
+    if not counts or not all(isinstance(c, int) and c >= 0 for c in counts):
+        return [f"{where}: leaves_per_kernel_thread {counts!r} is not a list of counts"]
+    problems = []
+    if sum(counts) != tree.get("leaves", 0) * trees:
+        problems.append(f"{where}: {sum(counts)} leaves ran, not {tree.get('leaves')} in each "
+                        f"of {trees} trees")
+    ran_leaves = len([c for c in counts if c > 0])
+    if ran_leaves > kernel_threads:
+        problems.append(f"{where}: leaves ran on {ran_leaves} kernel threads, more than "
+                        f"its {kernel_threads}")
     return problems
 
 
@@ -244,11 +278,46 @@ def skynet_problems(doc):
     for result in results:
         problems += skynet_result_problems(result, tree)
     ran = {r.get("runtime") for r in results if r.get("ran") is True}
-    if ran != {"spindle green", "Boost.Fiber"}:
-        problems.append(f"the runtimes that ran are {sorted(ran)}, not both")
+    if not {"spindle green", "Boost.Fiber"} <= ran:
+        problems.append(f"the runtimes that ran are {sorted(ran)}, not green and Boost.Fiber")
     ratios = doc.get("ratios", [])
-    if len(ratios) < 2 or not all(r.get("ratio", 0) > 0 for r in ratios):
-        problems.append(f"ratios: expected two or more positive ones: {ratios}")
+    if len(ratios) < 2 or not all(r.get("ratio", 0) > 0 and r.get("model") in SKYNET_MODELS
+                                  and r.get("peer") in SKYNET_MODELS for r in ratios):
+        problems.append(f"ratios: expected two or more positive ones between models: {ratios}")
+    return problems
+
+
+# Each idle_cpu model: the kernel threads it idles on (0: one per parked thread and the
+# spawner's, the clone backend).
+IDLE_MODELS = {"green": 1, "clone": 0, "mn ×1": 1, "mn ×2": 2,
+               "Boost.Fiber work_stealing ×2, spinning": 2,
+               "Boost.Fiber work_stealing ×2, suspended": 2}
+
+
+def idle_cpu_problems(doc):
+    """Every model idled for the length asked, on its kernel threads, and its processor
+    time is a time: never negative, never more than its kernel threads could spend. (How
+    near zero an idle runtime stays is the program's figure, not a test's.)"""
+    results = doc.get("results", [])
+    run = doc.get("run", {})
+    problems = models_problems(results, "model", list(IDLE_MODELS))
+    for r in results:
+        where = r.get("model")
+        threads = IDLE_MODELS.get(where) or run.get("parked_threads", 0) + 1
+        if r.get("kernel_threads") != threads:
+            problems.append(f"{where}: on {r.get('kernel_threads')} kernel threads, not {threads}")
+        problems += spread_problems(f"{where}: wall_ns", r.get("wall_ns"))
+        if r.get("wall_ns", {}).get("min", 0) < run.get("idle_ms", 0) * 1e6:
+            problems.append(f"{where}: an idle period shorter than the {run.get('idle_ms')} ms asked")
+        for key in ("user_ns_per_second", "system_ns_per_second", "processors_busy"):
+            spread = r.get(key, {})
+            values = [spread.get(k) for k in ("min", "p10", "median", "p90", "max")]
+            if not all(isinstance(v, (int, float)) and v >= 0 for v in values):
+                problems.append(f"{where}: {key} is not a spread of times: {values}")
+            elif values != sorted(values):
+                problems.append(f"{where}: {key} not in order: {values}")
+        if not r.get("processors_busy", {}).get("max", 0) <= threads * 1.1:
+            problems.append(f"{where}: busier than its {threads} kernel threads could be")
     return problems
 
 
@@ -271,11 +340,11 @@ def c10k_result_problems(r):
 
 def c10k_problems(doc):
     results = doc.get("results", [])
-    problems = models_problems(results, "backend", ["green", "clone"])
+    problems = models_problems(results, "backend", ["green", "clone", "mn"])
     counts = sorted({r.get("clients", 0) for r in results})
     for r in results:
         problems += c10k_result_problems(r)
-    for backend in ("green", "clone"):
+    for backend in ("green", "clone", "mn"):
         mine = sorted((r for r in results if r.get("backend") == backend),
                       key=lambda r: r.get("clients", 0))
         if [r.get("clients") for r in mine] != counts:
@@ -292,6 +361,9 @@ def c10k_problems(doc):
         if backend == "clone" and not most.get("peak_threads", 0) >= most.get("clients", 0):
             problems.append(f"clone at {most.get('clients')} clients: {most.get('peak_threads')} "
                             "kernel threads, fewer than one per connection")
+        if backend == "mn" and not 1 <= most.get("peak_threads", 0) < most.get("clients", 0):
+            problems.append(f"mn at {most.get('clients')} clients: {most.get('peak_threads')} "
+                            "kernel threads, not a few workers for all the connections")
     for ratio in doc.get("green_over_clone", []):
         if not all(isinstance(v, (int, float)) and v > 0 for v in ratio.values()):
             problems.append(f"green_over_clone: a ratio that is not a positive number: {ratio}")
@@ -438,6 +510,7 @@ CHECKS = {
     "scale": scale_problems,
     "skynet": skynet_problems,
     "c10k": c10k_problems,
+    "idle_cpu": idle_cpu_problems,
     "kv_fork_cost": kv_fork_cost_problems,
     "policies": policies_problems,
 }
@@ -490,10 +563,25 @@ def breakages(doc):
                  lambda d: d["results"][0]["total_ns"].update(p10=first["total_ns"]["median"] * 2))
         breaking("a pooled model not run",
                  lambda d: d["results"][3].update(ran=False, note="not run: vm.max_map_count"))
+        breaking("a leaf counted twice",
+                 lambda d: d["results"][0]["leaves_per_kernel_thread"].__setitem__(
+                     0, first["leaves_per_kernel_thread"][0] + 1))
+        breaking("work stealing on one kernel thread where it should have two",
+                 lambda d: d["results"][-1].update(kernel_threads=1))
+        breaking("a ratio of a model that is not in the run",
+                 lambda d: d["ratios"][0].update(model="green pooled on Mars"))
     if program == "c10k":
         breakages_of_c10k(doc, breaking)
     if program == "policies":
         breakages_of_policies(doc, breaking)
+    if program == "idle_cpu":
+        breaking("the clone backend dropped", lambda d: d["results"].pop(1))
+        breaking("negative processor time",
+                 lambda d: d["results"][0]["user_ns_per_second"].update(min=-1))
+        breaking("an idle period cut short", lambda d: d["results"][2]["wall_ns"].update(min=1))
+        breaking("green on two kernel threads", lambda d: d["results"][0].update(kernel_threads=2))
+        breaking("three processors busy on two kernel threads",
+                 lambda d: d["results"][2]["processors_busy"].update(max=3))
     if program == "kv_fork_cost":
         breaking("redis-server dropped",
                  lambda d: d.update(results=[r for r in d["results"] if r["server"] != "redis-server"]))
@@ -523,6 +611,8 @@ def breakages_of_c10k(doc, breaking):
              lambda d: result(d, "green").update(
                  peak_rss_kib=result(d, "green", largest=False)["peak_rss_kib"]))
     breaking("a skip without a reason", lambda d: result(d, "clone").update(skipped=""))
+    breaking("mn on a kernel thread per connection",
+             lambda d: result(d, "mn").update(peak_threads=result(d, "mn")["clients"] + 3))
 
 
 def breakages_of_policies(doc, breaking):

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # tests/compare_examples_test.sh PROGRAM... — runs the comparisons of examples/compare
-# (spawn_cost, fork_cost, context_switch, scale, skynet, c10k, policies: the paths of one or more,
-# in any order) as the tour does, with --quick, and checks that
+# (spawn_cost, fork_cost, context_switch, scale, skynet, c10k, idle_cpu, policies: the paths
+# of one or more, in any order) as the tour does, with --quick, and checks that
 #  1. each one's --json document is sane (tests/compare_examples_check.py: the keys, every
-#     model, positive spreads in order, the limits named, skynet's sums right, the
-#     policies' shares and fairness);
+#     model, positive spreads in order, the limits named, skynet's sums right, idle
+#     processor times that are times, the policies' shares and fairness);
 #  2. the checker catches broken copies of those documents, so this test can fail;
 #  3. --help succeeds, and a bad flag fails with a message that names the flag;
 #  4. policies without CAP_SYS_NICE (as root, through setpriv) reports its real-time rows
@@ -71,6 +71,7 @@ for program in "$@"; do
     scale) expect_refusal "$program" --max-clone-threads 1000000 ;;
     skynet) expect_refusal "$program" --leaves 300 ;;
     c10k) expect_refusal "$program" --clients 10,ten,1000 ;;
+    idle_cpu) expect_refusal "$program" --seconds 0 ;;
     policies)
       expect_refusal "$program" --slice-us 5
       # Without CAP_SYS_NICE (and no RLIMIT_RTPRIO) the real-time rows must say "not

@@ -25,6 +25,8 @@ template <class B>
 spindle::runtime_statistics statistics_of() {
   if constexpr (spindle_test::is_green<B>) {
     return spindle::green::statistics();
+  } else if constexpr (spindle_test::is_mn<B>) {
+    return spindle::mn::statistics();
   } else {
     return spindle::clone::statistics();
   }
@@ -35,6 +37,8 @@ std::string dump_of() {
   std::ostringstream out;
   if constexpr (spindle_test::is_green<B>) {
     spindle::green::dump_threads(out);
+  } else if constexpr (spindle_test::is_mn<B>) {
+    spindle::mn::dump_threads(out);
   } else {
     spindle::clone::dump_threads(out);
   }
@@ -100,6 +104,8 @@ TEST_CASE_TEMPLATE("the_dump_signal_prints_the_thread_dump_on_standard_error", B
                    SPINDLE_TEST_BACKENDS) {
   if constexpr (spindle_test::is_green<B>) {
     spindle::green::enable_thread_dump_signal(SIGUSR2);
+  } else if constexpr (spindle_test::is_mn<B>) {
+    spindle::mn::enable_thread_dump_signal(SIGUSR2);
   } else {
     spindle::clone::enable_thread_dump_signal(SIGUSR2);
   }
@@ -112,6 +118,7 @@ TEST_CASE_TEMPLATE("the_dump_signal_prints_the_thread_dump_on_standard_error", B
   REQUIRE(::raise(SIGUSR2) == 0);
   std::string text;
   std::string expected = spindle_test::is_green<B> ? "spindle: green threads of kernel thread"
+                         : spindle_test::is_mn<B>  ? "spindle: M:N threads on"
                                                    : "spindle: clone threads:";
   // The scheduler's loop runs while the caller sleeps; the clone dump thread runs at once.
   for (int tries = 0; tries < 1000 && !contains(text, "stack_bytes_cached:"); ++tries) {
@@ -134,6 +141,8 @@ TEST_CASE_TEMPLATE("the_dump_signal_prints_the_thread_dump_on_standard_error", B
 TEST_CASE_TEMPLATE("enabling_the_dump_on_sigkill_is_refused", B, SPINDLE_TEST_BACKENDS) {
   if constexpr (spindle_test::is_green<B>) {
     CHECK_THROWS_AS(spindle::green::enable_thread_dump_signal(SIGKILL), std::invalid_argument);
+  } else if constexpr (spindle_test::is_mn<B>) {
+    CHECK_THROWS_AS(spindle::mn::enable_thread_dump_signal(SIGKILL), std::invalid_argument);
   } else {
     CHECK_THROWS_AS(spindle::clone::enable_thread_dump_signal(SIGKILL), std::invalid_argument);
   }

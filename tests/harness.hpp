@@ -17,19 +17,23 @@
 #include "child_process.hpp"
 #include "spindle/clone.hpp"
 #include "spindle/green.hpp"
+#include "spindle/mn.hpp"
 
 namespace spindle_test {
 
 // ASan cannot follow threads that glibc did not make (docs/09-clone-backend.md), so a
-// sanitized build tests the green backend alone; the plain and valgrind builds test both.
+// sanitized build tests the green backend alone; the plain and valgrind builds test all
+// three. The M:N backend's workers are such threads too (runtime/mn/README.md).
 #if defined(__SANITIZE_ADDRESS__)
 #define SPINDLE_TEST_BACKENDS spindle::green::backend
 #else
-#define SPINDLE_TEST_BACKENDS spindle::green::backend, spindle::clone::backend
+#define SPINDLE_TEST_BACKENDS spindle::green::backend, spindle::clone::backend, spindle::mn::backend
 #endif
 
 template <class B>
 constexpr bool is_green = B::name == std::string_view("green");
+template <class B>
+constexpr bool is_mn = B::name == std::string_view("mn");
 
 inline int seeds() {
   const char* text = std::getenv("SPINDLE_SEEDS");

@@ -4,7 +4,7 @@
 # as the other shell tests start it (tests/kv_start_server.sh), and stops the server after.
 # Explained in: docs/10-spindle-kv.md (testing against redis).
 set -euo pipefail
-[ "$#" -eq 3 ] || { echo "usage: $0 SPINDLE_KV green|clone CLIENT" >&2; exit 2; }
+[ "$#" -eq 3 ] || { echo "usage: $0 SPINDLE_KV green|clone|mn CLIENT" >&2; exit 2; }
 program=$1 backend=$2 client=$3
 
 # shellcheck source=tests/kv_start_server.sh

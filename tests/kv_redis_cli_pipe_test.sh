@@ -6,7 +6,7 @@
 # Needs redis-cli (Debian's redis-tools); without it the test ends as skipped (status 77).
 # Explained in: docs/10-spindle-kv.md (testing against redis).
 set -euo pipefail
-[ "$#" -ge 2 ] || { echo "usage: $0 SPINDLE_KV green|clone [KEYS]" >&2; exit 2; }
+[ "$#" -ge 2 ] || { echo "usage: $0 SPINDLE_KV green|clone|mn [KEYS]" >&2; exit 2; }
 program=$1 backend=$2 keys=${3:-1000000}
 command -v redis-cli >/dev/null || { echo "redis-cli is not installed (Debian: redis-tools); skipped"; exit 77; }
 

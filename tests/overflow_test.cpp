@@ -40,14 +40,23 @@ bool mentions(const child_outcome& outcome, const std::string& text) {
 TEST_CASE_TEMPLATE("a_thread_that_overflows_its_stack_is_named_on_stderr_before_the_abort", B,
                    SPINDLE_TEST_BACKENDS) {
   auto outcome = run_in_child([] {
-    auto t = B::spawn(spawn_options{.name = "runaway"}, recurse_without_end);
+    // On kernel threads the thread may run at once: it starts its recursion only once
+    // its id is printed, or the abort could come first.
+    typename B::latch printed(1);
+    auto t = B::spawn(spawn_options{.name = "runaway"}, [&printed] {
+      printed.wait();
+      return recurse_without_end();
+    });
     std::printf("id=%llu\n", static_cast<unsigned long long>(t.get_id().value()));
     std::fflush(stdout);
+    printed.count_down();
     return t.join() == 0 ? 10 : 11;
   });
   INFO(outcome.describe());
   REQUIRE(outcome.killed_by(SIGABRT));
-  std::string kind = spindle_test::is_green<B> ? "green thread" : "clone thread";
+  std::string kind = spindle_test::is_green<B> ? "green thread"
+                     : spindle_test::is_mn<B>  ? "M:N thread"
+                                               : "clone thread";
   std::string id = printed_id(outcome);
   REQUIRE(!id.empty());
   CHECK(mentions(outcome, "spindle: " + kind + " \"runaway\" (id " + id +

@@ -10,10 +10,12 @@
 #include <stdexcept>
 #include <string>
 #include <system_error>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "harness.hpp"
+#include "spindle/diagnostics.hpp"
 
 using namespace std::chrono_literals;
 using spindle_test::under_many_schedules;
@@ -361,6 +363,13 @@ TEST_CASE_TEMPLATE("a_thread_waiting_at_a_fork_is_copied_on_green_and_stays_behi
     return 6;
   });
   B::this_thread::yield();
+  // On kernel threads the yield promises nothing: the thread may still hold the latch's
+  // mutex, which would stay held in the child. Fork once it is parked (it has let go).
+  if constexpr (std::is_same_v<B, spindle::clone::backend>) {
+    while (spindle::clone::statistics().threads_blocked == 0) B::this_thread::yield();
+  } else if constexpr (spindle_test::is_mn<B>) {
+    while (spindle::mn::statistics().threads_blocked == 0) B::this_thread::yield();
+  }
   auto outcome = spindle_test::run_in_child(
       [&] {
         release.count_down();

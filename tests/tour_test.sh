@@ -60,7 +60,7 @@ if "Not measured" in text or "Not recorded" in text:
     problems.append("a section says it was not measured:\n" + "\n".join(
         l for l in text.splitlines() if l.startswith("Not ")))
 for name in ("spawn_cost", "fork_cost", "fork_page_tables", "fork_copy_on_write", "context_switch",
-             "scale", "skynet", "c10k", "c10k_memory", "blocking_hazard_trace"):
+             "scale", "skynet", "c10k", "c10k_memory", "idle_cpu", "blocking_hazard_trace"):
     for ext in ("png", "svg"):
         if f"plots/{name}.{ext}" not in images:
             problems.append(f"the report does not show plots/{name}.{ext}")
@@ -74,7 +74,7 @@ for image in images:
         problems.append(f"{image} is not a PNG")
     if image.endswith(".svg") and b"<svg" not in head:
         problems.append(f"{image} is not an SVG")
-for name in ("spawn_cost", "fork_cost", "context_switch", "scale", "skynet", "c10k"):
+for name in ("spawn_cost", "fork_cost", "context_switch", "scale", "skynet", "c10k", "idle_cpu"):
     doc = json.load(open(os.path.join(report, name + ".json")))
     if doc.get("program") != name or "machine" not in doc:
         problems.append(f"{name}.json does not name its program and machine")

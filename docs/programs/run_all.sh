@@ -21,7 +21,13 @@ for source in "$root"/docs/programs/*.cpp; do
   if grep -q 'spindle/clone.hpp\|spindle/spindle.hpp' "$source"; then
     libraries="-lspindle-clone -lspindle"
   fi
-  # $libraries is left unquoted on purpose: it holds one or two arguments.
+  # The M:N backend (docs/15-many-to-many.md) is built from both: libspindle-clone is
+  # named too, and kept (--no-as-needed) though the program calls nothing of it, so that
+  # it loads ahead of libc (its wrappers look libc's calls up in what loads after it).
+  if grep -q 'spindle/mn.hpp' "$source"; then
+    libraries="-Wl,--no-as-needed -lspindle-mn -lspindle-clone -lspindle"
+  fi
+  # $libraries is left unquoted on purpose: it holds one to four arguments.
   g++ -std=c++20 -Wall -Wextra -Werror -I "$root/runtime/include" "$source" \
       -L "$build/runtime" $libraries -lboost_context -Wl,-rpath,"$build/runtime" -o "$bin/$name"
   status=0

@@ -1,5 +1,5 @@
 // examples/compare/c10k.cpp — C10K: spindle-kv under redis-benchmark with a rising number
-// of client connections, on the green backend and on the clone backend.
+// of client connections, on the green backend, the clone backend and the M:N backend.
 //
 // Concept: a server with one thread per connection pays, per connection, what one of its
 // threads costs. A green thread costs a stack page or two and a place in the reactor's
@@ -10,6 +10,8 @@
 // many connections, samples the server's resident set, page tables and kernel threads
 // (and the machine's kernel stacks) while they run, and stops the server. A count that
 // the descriptor limit or the machine's kernel threads cannot hold is skipped, saying why.
+// The M:N backend (docs/15-many-to-many.md) serves the connections' green threads on a
+// worker kernel thread per processor.
 // Explained in: docs/12-comparisons.md (C10K: ten thousand connections).
 // Run: build/examples/compare/c10k --help. Read next: examples/compare/kv_load.hpp.
 #include <sys/resource.h>
@@ -33,7 +35,7 @@
 namespace {
 
 constexpr std::string_view program = "c10k";
-constexpr std::array<std::string_view, 2> backends = {"green", "clone"};
+constexpr std::array<std::string_view, 3> backends = {"green", "clone", "mn"};
 constexpr long descriptor_margin = 64;  // descriptors a process holds besides its connections
 constexpr long server_threads = 16;     // kernel threads a clone server holds besides them
 

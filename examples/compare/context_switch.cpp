@@ -12,7 +12,11 @@
 // context switch; across two processors (each thread pinned to its own) it is a wake-up
 // of a thread asleep on the other processor, with an interrupt between processors and
 // no switch at all when the other one was idle. Green threads cannot be across two: they
-// all run on the one kernel thread that runs their scheduler (1:N).
+// all run on the one kernel thread that runs their scheduler (1:N). M:N threads (spindle::
+// mn) hand over the green way, by yield or a semaphore, on one worker kernel thread pinned
+// to one processor, and through the semaphore on two workers that the kernel places,
+// where a wake-up may cross from one worker to the other (each in a child process, as
+// the workers start once per process).
 // Explained in: docs/12-comparisons.md (context switches).
 // Run: build/examples/compare/context_switch --help. Read next: examples/compare/scale.cpp.
 #include <sched.h>
@@ -30,10 +34,12 @@
 
 #include "measure.hpp"
 #include "pinning.hpp"
+#include "on_mn.hpp"
 #include "report.hpp"
 #include "spawning.hpp"
 #include "spindle/clone.hpp"
 #include "spindle/green.hpp"
+#include "spindle/mn.hpp"
 
 namespace {
 
@@ -45,15 +51,17 @@ using compare::pin_to;
 using compare::pinned_here;
 using compare::usable_processors;
 
-// Two green threads yield to each other `rounds` times each; returns ns per hand-over.
-// The caller's kernel thread runs them all, so pin it to choose their processor.
-double green_yield_ns(long rounds) {
+// Two threads of B (green or mn) yield to each other `rounds` times each; returns ns per
+// hand-over. On green the caller's kernel thread runs them all, so pin it to choose their
+// processor; on mn, each yield hands over only if both threads share a worker.
+template <spindle::backend B>
+double yield_ns(long rounds) {
   auto yielder = [rounds] {
-    for (long i = 0; i < rounds; ++i) spindle::green::this_thread::yield();
+    for (long i = 0; i < rounds; ++i) B::this_thread::yield();
   };
   auto start = std::chrono::steady_clock::now();
-  auto first = spindle::green::spawn(yielder);
-  auto second = spindle::green::spawn(yielder);
+  auto first = B::spawn(yielder);
+  auto second = B::spawn(yielder);
   first.join();
   second.join();
   return compare::ns_since(start) / static_cast<double>(2 * rounds);
@@ -117,25 +125,39 @@ double pthread_ping_pong_ns(long rounds, placement where) {
 
 // Two threads of one model taking turns through one primitive.
 struct pairing {
-  std::string model;       // green, clone, pthread
+  std::string model;       // green, mn, clone, pthread
   std::string through;     // what a hand-over goes through
   bool one_kernel_thread;  // both threads run on the caller's kernel thread (green)
   long full_rounds, quick_rounds;
   std::function<double(long rounds, placement where)> once;  // returns ns per hand-over
+  // mn: measured in an M:N thread of a child process (on_mn.hpp), on one worker pinned
+  // to the first processor, and on two workers that the kernel places; `two_workers_note`
+  // says why there is no second measurement, if there is none.
+  bool mn = false;
+  std::string two_workers_note;
 };
 
 // The pairings, in the order of the table: green first.
 std::vector<pairing> pairings() {
   return {
       {"green", "yield", true, 200000, 20000,
-       [](long rounds, placement) { return green_yield_ns(rounds); }},
+       [](long rounds, placement) { return yield_ns<spindle::green::backend>(rounds); }, false, ""},
       {"green", "spindle::green::binary_semaphore", true, 100000, 10000,
        [](long rounds, placement) {
          return semaphore_ping_pong_ns<spindle::green::backend>(rounds, {-1, -1});
-       }},
+       },
+       false, ""},
+      {"mn", "yield", false, 200000, 20000,
+       [](long rounds, placement) { return yield_ns<spindle::mn::backend>(rounds); }, true,
+       "not a hand-over: on two workers each thread may yield to no one"},
+      {"mn", "spindle::mn::binary_semaphore", false, 100000, 10000,
+       [](long rounds, placement) {
+         return semaphore_ping_pong_ns<spindle::mn::backend>(rounds, {-1, -1});
+       },
+       true, ""},
       {"clone", "spindle::clone::binary_semaphore (futex)", false, 10000, 2000,
-       semaphore_ping_pong_ns<spindle::clone::backend>},
-      {"pthread", "sem_t (futex)", false, 10000, 2000, pthread_ping_pong_ns},
+       semaphore_ping_pong_ns<spindle::clone::backend>, false, ""},
+      {"pthread", "sem_t (futex)", false, 10000, 2000, pthread_ping_pong_ns, false, ""},
   };
 }
 
@@ -148,10 +170,29 @@ struct result {
   std::string note;                   // why ns is empty
 };
 
+// `p`, an mn pairing, measured in a child whose backend runs `workers` worker kernel
+// threads, all of the child pinned to `cpu` first unless it is -1.
+compare::spread on_mn_workers(const pairing& p, unsigned workers, int cpu, long rounds,
+                              int repetitions) {
+  compare::json spread = compare::run_in_child([&] {
+    pin_to(cpu);  // before the start: the workers inherit the processor
+    spindle::mn::start(workers);
+    return spindle::mn::spawn([&] {
+             return compare::to_json(compare::repeat(repetitions, [&] {
+               return p.once(rounds, {-1, -1});
+             }));
+           })
+        .join();
+  });
+  return compare::spread_from_json(spread);
+}
+
 // Measures `p` with both threads on processor `cpu`.
 result on_one_processor(const pairing& p, int cpu, long rounds, int repetitions) {
   result r{&p, "one_cpu", {cpu, cpu}, std::nullopt, ""};
-  if (p.one_kernel_thread) {
+  if (p.mn) {
+    r.ns = on_mn_workers(p, 1, cpu, rounds, repetitions);
+  } else if (p.one_kernel_thread) {
     pinned_here pinned(cpu);
     r.ns = compare::repeat(repetitions, [&] { return p.once(rounds, {-1, -1}); });
   } else {
@@ -167,6 +208,11 @@ result on_two_processors(const pairing& p, placement cpus, long rounds, int repe
     r.note = "not possible: green threads share one kernel thread (1:N)";
   } else if (cpus[1] < 0) {
     r.note = "not measured: this process may use only one processor";
+  } else if (p.mn && !p.two_workers_note.empty()) {
+    r.note = p.two_workers_note;
+  } else if (p.mn) {
+    r.cpus = {-1, -1};
+    r.ns = on_mn_workers(p, 2, -1, rounds, repetitions);
   } else {
     r.ns = compare::repeat(repetitions, [&] { return p.once(rounds, cpus); });
   }
@@ -204,7 +250,9 @@ void print_table(const std::vector<result>& results) {
   t.print(stdout);
   std::printf(
       "\nOn one processor a hand-over is a context switch. Across two it is a wake-up of a "
-      "thread\nasleep on the other processor, which is slower when that processor idles.\n");
+      "thread\nasleep on the other processor, which is slower when that processor idles. "
+      "mn's two\nprocessors are two worker kernel threads, unpinned: its scheduler places "
+      "the threads,\nand a hand-over crosses workers only when they are on different ones.\n");
 }
 
 // Every result in the JSON document; an unmeasured one has ns_per_switch null and a note.

@@ -49,7 +49,7 @@ struct kv_run {
   kv_usage most;                        // the peak of each number while the load ran
 };
 
-// Starts spindle-kv on `backend` ("green" or "clone"), runs redis-benchmark's SET and GET
+// Starts spindle-kv on `backend` ("green", "clone" or "mn"), runs redis-benchmark's SET and GET
 // tests against it with `clients` connections and `requests` requests per test, samples
 // the server meanwhile, and stops it. Throws std::runtime_error, with the output of the
 // program at fault, if the server does not answer, redis-benchmark fails or outlives its

@@ -1,5 +1,6 @@
 // examples/compare/skynet.cpp — the skynet benchmark: a tree of a million and more threads,
-// on spindle's green threads and on Boost.Fiber, in the same run.
+// on spindle's green threads and on Boost.Fiber, in the same run, on one kernel thread and
+// on two.
 //
 // Concept: a root thread spawns ten children, each of them ten more, and so on down to
 // the leaves (a million of them, six levels below the root, in the classic benchmark;
@@ -12,158 +13,110 @@
 // kernel thread with its FIFO scheduler, every thread with a 16 KiB stack, from each
 // runtime's allocators of each kind: spindle's pooled and guarded stacks, Boost.Fiber's
 // default fixedsize_stack (malloc), pooled_fixedsize_stack and protected_fixedsize_stack.
-// Every run checks the root's sum. Each model runs in a child process of its own, so
-// that its peak resident set is its own and one runtime's caches do not serve the other.
-// Explained in: docs/12-comparisons.md (Skynet: a million threads).
+// Then Boost.Fiber's work_stealing scheduler runs it on one and on two kernel threads, its
+// threads free to move between them (fiber_stealing.hpp): the peer of an M:N runtime
+// (docs/15-many-to-many.md). Its idle kernel threads spin (suspend = false): with suspend
+// = true, Boost 1.74 wakes a sleeping one only for a fiber of its own, never for work to
+// steal, and one kernel thread ran every leaf of the tree here.
+// Every run checks the root's sum, and counts the leaves each kernel thread ran. Each
+// model runs in a child process of its own, so that its peak resident set is its own and
+// one runtime's caches do not serve the other.
+// Explained in: docs/12-comparisons.md (Skynet: a million threads), docs/15-many-to-many.md.
+// The tree itself is in skynet_tree.hpp; this file runs and measures it.
 // Run: build/examples/compare/skynet --help. Read next: docs/12-comparisons.md.
-#include <algorithm>
-#include <array>
 #include <boost/fiber/all.hpp>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <exception>
 #include <functional>
-#include <memory>
-#include <numeric>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "child_process.hpp"
+#include "fiber_stealing.hpp"
 #include "proc.hpp"
 #include "report.hpp"
+#include "skynet_tree.hpp"
 #include "spindle/green.hpp"
+#include "spindle/mn.hpp"
 
 namespace {
 
 constexpr std::string_view program = "skynet";
-constexpr int fan_out = 10;                    // children of every inner thread
-constexpr std::size_t stack_size = 16 * 1024;  // every model's stacks: spindle's smallest
+using skynet::census;
+using skynet::fiber_tree;
+using skynet::spindle_tree;
+using skynet::stack_size;
+using skynet::take_leaf_counts;
+using skynet::tree;
 
-// The threads spawned and not yet joined, counted as they come and go. All the threads
-// of a tree run on one kernel thread, so a plain counter is enough.
-struct live_threads {
-  long now = 0;
-  long peak = 0;
-  void spawned() { peak = std::max(peak, ++now); }
-  void joined() { --now; }
-};
-live_threads census;
-
-// One thread of the tree on spindle: a leaf returns its number; an inner thread spawns
-// ten children over the ten tenths of its leaves, then joins them in order and returns
-// the sum of what their joins returned.
-std::uint64_t green_node(spindle::spawn_options options, std::uint64_t first,
-                         std::uint64_t leaves) {
-  if (leaves == 1) return first;
-  std::uint64_t part = leaves / fan_out;
-  std::array<spindle::green::thread<std::uint64_t>, fan_out> children;
-  for (int i = 0; i < fan_out; ++i) {
-    children[i] = spindle::green::spawn(options, green_node, options, first + i * part, part);
-    census.spawned();
-  }
-  std::uint64_t sum = 0;
-  for (auto& child : children) {
-    sum += child.join();
-    census.joined();
-  }
-  return sum;
-}
-
-// The same thread on Boost.Fiber. A fiber's join returns nothing, so each child writes
-// its sum into a slot of its parent's frame, which outlives it: the parent joins it
-// before it returns. `stacks` is shared by the whole tree (allocate() is not const).
-template <class StackAllocator>
-std::uint64_t fiber_node(StackAllocator& stacks, std::uint64_t first, std::uint64_t leaves) {
-  if (leaves == 1) return first;
-  std::uint64_t part = leaves / fan_out;
-  std::array<std::uint64_t, fan_out> sums{};
-  std::array<boost::fibers::fiber, fan_out> children;
-  for (int i = 0; i < fan_out; ++i) {
-    children[i] = boost::fibers::fiber(
-        std::allocator_arg, stacks,
-        [&stacks, &sums, i, first, part] { sums[i] = fiber_node(stacks, first + i * part, part); });
-    census.spawned();
-  }
-  for (auto& child : children) {
-    child.join();
-    census.joined();
-  }
-  return std::accumulate(sums.begin(), sums.end(), std::uint64_t{0});
-}
-
-// One whole tree on spindle: the root is a green thread too, which the caller joins.
-std::uint64_t green_tree(spindle::stack_kind kind, std::uint64_t leaves) {
-  spindle::spawn_options options{.stack_size = stack_size, .stack = kind};
-  auto root = spindle::green::spawn(options, green_node, options, std::uint64_t{0}, leaves);
-  census.spawned();
-  std::uint64_t sum = root.join();
-  census.joined();
-  return sum;
-}
-
-// One whole tree on Boost.Fiber, its stacks from `stacks` (a copy of a pooled allocator
-// shares the pool).
-template <class StackAllocator>
-std::uint64_t fiber_tree(StackAllocator stacks, std::uint64_t leaves) {
-  std::uint64_t sum = 0;
-  boost::fibers::fiber root(std::allocator_arg, stacks,
-                            [&] { sum = fiber_node(stacks, std::uint64_t{0}, leaves); });
-  census.spawned();
-  root.join();
-  census.joined();
-  return sum;
-}
-
-// The shape of the tree, from --leaves.
-struct tree {
-  std::uint64_t leaves;        // a power of ten
-  int levels;                  // below the root: leaves = 10^levels
-  long threads;                // every thread of the tree, the root included
-  std::uint64_t expected_sum;  // 0 + 1 + ... + (leaves - 1)
-};
-
-tree shape(std::uint64_t leaves) {
-  tree t{leaves, 0, 1, leaves * (leaves - 1) / 2};
-  for (std::uint64_t width = 1; width < leaves; width *= fan_out) {
-    ++t.levels;
-    t.threads += static_cast<long>(width * fan_out);
-  }
-  return t;
-}
+// Runs `body` on the calling kernel thread as it is: the single-kernel-thread models.
+void on_this_kernel_thread(const std::function<void()>& body) { body(); }
 
 // One way of running the tree.
 struct model {
   std::string name;     // its key in the table and the JSON
-  std::string runtime;  // "spindle green" or "Boost.Fiber"
+  std::string runtime;  // "spindle green", "spindle mn" or "Boost.Fiber"
   std::string stack;    // where each thread's stack comes from
   bool guarded;         // a guard page per stack: two mappings per live thread
+  int kernel_threads;   // the kernel threads the tree's threads run on
   std::function<std::uint64_t(std::uint64_t leaves)> tree;  // runs one tree, returns the sum
+  // Runs its argument with the model's scheduler on `kernel_threads` kernel threads.
+  std::function<void(const std::function<void()>& body)> scheduling = on_this_kernel_thread;
 };
 
-// The five models, in the order of the table: spindle's, then Boost.Fiber's. The
-// Boost.Fiber pool grows by 1024 stacks at a time, as spindle's slabs do (by default it
-// doubles, and a million threads would leave a pool of two million).
+// The models, in the order of the table: spindle green's, then Boost.Fiber's on one kernel
+// thread, then Boost.Fiber's work_stealing on one and on two, then spindle mn on one and
+// on two worker kernel threads (its tree runs inside an M:N thread). The Boost.Fiber pools grow
+// by 1024 stacks at a time, as spindle's slabs do (by default they double, and a million
+// threads would leave a pool of two million).
 std::vector<model> models() {
   auto green = [](spindle::stack_kind kind) {
-    return [kind](std::uint64_t leaves) { return green_tree(kind, leaves); };
+    return [kind](std::uint64_t leaves) {
+      return spindle_tree<spindle::green::backend>(kind, leaves);
+    };
+  };
+  auto mn = [](std::uint64_t leaves) {
+    return spindle_tree<spindle::mn::backend>(spindle::stack_kind::guarded, leaves);
+  };
+  auto on_mn = [](unsigned workers) {
+    return [workers](const std::function<void()>& body) {
+      spindle::mn::start(workers);
+      spindle::mn::spawn([&body] { body(); }).join();
+    };
   };
   auto fiber = [](auto stacks) {
     return [stacks](std::uint64_t leaves) { return fiber_tree(stacks, leaves); };
   };
+  auto stealing = [](int kernel_threads) {
+    return [kernel_threads](const std::function<void()>& body) {
+      compare::on_work_stealing(kernel_threads, false, body);
+    };
+  };
   constexpr std::size_t growth = 1024;
+  const std::string mn_stack = "16 KiB + guard page (an mn thread's are always guarded)";
+  const std::string locked_pool =
+      "16 KiB from a boost::pool behind a mutex (pooled_fixedsize_stack)";
   return {
-      {"green pooled", "spindle green", "16 KiB from a slab (stack_kind::pooled)", false,
+      {"green pooled", "spindle green", "16 KiB from a slab (stack_kind::pooled)", false, 1,
        green(spindle::stack_kind::pooled)},
-      {"green guarded", "spindle green", "16 KiB + guard page (stack_kind::guarded)", true,
+      {"green guarded", "spindle green", "16 KiB + guard page (stack_kind::guarded)", true, 1,
        green(spindle::stack_kind::guarded)},
-      {"Boost.Fiber default", "Boost.Fiber", "16 KiB from malloc (fixedsize_stack)", false,
+      {"Boost.Fiber default", "Boost.Fiber", "16 KiB from malloc (fixedsize_stack)", false, 1,
        fiber(boost::fibers::fixedsize_stack(stack_size))},
       {"Boost.Fiber pooled", "Boost.Fiber", "16 KiB from a boost::pool (pooled_fixedsize_stack)",
-       false, fiber(boost::fibers::pooled_fixedsize_stack(stack_size, growth, growth))},
+       false, 1, fiber(boost::fibers::pooled_fixedsize_stack(stack_size, growth, growth))},
       {"Boost.Fiber protected", "Boost.Fiber", "16 KiB + guard page (protected_fixedsize_stack)",
-       true, fiber(boost::fibers::protected_fixedsize_stack(stack_size))},
+       true, 1, fiber(boost::fibers::protected_fixedsize_stack(stack_size))},
+      {"Boost.Fiber work_stealing ×1", "Boost.Fiber", locked_pool, false, 1,
+       fiber(compare::locked_pooled_stack(stack_size, growth)), stealing(1)},
+      {"Boost.Fiber work_stealing ×2", "Boost.Fiber", locked_pool, false, 2,
+       fiber(compare::locked_pooled_stack(stack_size, growth)), stealing(2)},
+      {"mn ×1", "spindle mn", mn_stack, true, 1, mn, on_mn(1)},
+      {"mn ×2", "spindle mn", mn_stack, true, 2, mn, on_mn(2)},
   };
 }
 
@@ -181,35 +134,52 @@ compare::spread divided(compare::spread s, double count) {
   return s;
 }
 
-// Runs in the model's child process: one warm-up tree (the first maps what the others
-// reuse), then `repetitions` timed trees, each checked. Returns their spread, what the
-// kernel counted over them (page faults per thread, the share of processor time spent
-// in the kernel), the peak of live threads, and the child's peak resident set.
+// Runs in the model's child process, under the model's scheduler: one warm-up tree (the
+// first maps what the others reuse; it also counts the live threads), then `repetitions`
+// timed trees, each checked. Returns their spread, what the kernel counted over them (page
+// faults per thread, the share of processor time spent in the kernel, the processors kept
+// busy), the leaves each kernel thread ran, the peak of live threads, and the child's peak
+// resident set.
 compare::json measure_in_child(const model& m, const tree& t, int repetitions) {
   long rss_before_kib = compare::status_kib("VmRSS");
   auto one_tree = [&] {
-    census = {};
     auto start = std::chrono::steady_clock::now();
     std::uint64_t sum = m.tree(t.leaves);
     double ns = compare::ns_since(start);
     check_sum(m, t, sum);
     return ns;
   };
-  one_tree();
-  compare::usage before = compare::usage_so_far();
-  compare::spread total = compare::repeat(repetitions, one_tree, compare::warm_up::none);
-  compare::usage after = compare::usage_so_far();
+  compare::spread total;
+  compare::usage before, after;
+  double wall_ns = 0;
+  std::vector<long> leaves_per_kernel_thread;
+  m.scheduling([&] {
+    census.counting = true;
+    one_tree();
+    census.counting = false;
+    take_leaf_counts();
+    before = compare::usage_so_far();
+    auto start = std::chrono::steady_clock::now();
+    total = compare::repeat(repetitions, one_tree, compare::warm_up::none);
+    wall_ns = compare::ns_since(start);
+    after = compare::usage_so_far();
+    leaves_per_kernel_thread = take_leaf_counts();
+  });
   double threads = static_cast<double>(t.threads), kernel_ns = after.kernel_ns - before.kernel_ns;
+  double processor_ns = kernel_ns + after.user_ns - before.user_ns;
   long peak_rss_kib = compare::status_kib("VmHWM");
   return {
       {"ran", true},
       {"sum", t.expected_sum},
-      {"peak_live_threads", census.peak},
+      {"kernel_threads", m.kernel_threads},
+      {"peak_live_threads", census.peak.load()},
       {"total_ns", compare::to_json(total)},
       {"ns_per_thread", compare::to_json(divided(total, threads))},
       {"minor_faults_per_thread",
        static_cast<double>(after.minor_faults - before.minor_faults) / (threads * repetitions)},
-      {"kernel_time_share", kernel_ns / (kernel_ns + after.user_ns - before.user_ns)},
+      {"kernel_time_share", kernel_ns / processor_ns},
+      {"processors_busy", processor_ns / wall_ns},
+      {"leaves_per_kernel_thread", leaves_per_kernel_thread},
       {"rss_before_kib", rss_before_kib},
       {"peak_rss_kib", peak_rss_kib},
       {"peak_rss_kib_per_thread", static_cast<double>(peak_rss_kib - rss_before_kib) / threads}};
@@ -230,7 +200,10 @@ std::string why_not_run(const model& m, const tree& t) {
 compare::json measure_all(const std::vector<model>& all, const tree& t, int repetitions) {
   compare::json results = compare::json::array();
   for (const model& m : all) {
-    compare::json entry = {{"model", m.name}, {"runtime", m.runtime}, {"stack", m.stack}};
+    compare::json entry = {{"model", m.name},
+                           {"runtime", m.runtime},
+                           {"stack", m.stack},
+                           {"kernel_threads", m.kernel_threads}};
     std::string note = why_not_run(m, t);
     if (note.empty()) {
       compare::progress(program, m.name + ": " + std::to_string(repetitions) + " trees of " +
@@ -245,11 +218,17 @@ compare::json measure_all(const std::vector<model>& all, const tree& t, int repe
   return results;
 }
 
-// The pairs whose medians the run compares: each spindle model with Boost.Fiber's like.
+// The pairs whose medians the run compares: each spindle model with Boost.Fiber's like,
+// and Boost.Fiber's work_stealing on two kernel threads with the same on one.
 const std::vector<std::pair<std::string, std::string>> compared_pairs = {
     {"green pooled", "Boost.Fiber default"},
     {"green pooled", "Boost.Fiber pooled"},
     {"green guarded", "Boost.Fiber protected"},
+    {"green pooled", "Boost.Fiber work_stealing ×1"},
+    {"Boost.Fiber work_stealing ×2", "Boost.Fiber work_stealing ×1"},
+    {"mn ×1", "green guarded"},
+    {"mn ×2", "mn ×1"},
+    {"mn ×2", "Boost.Fiber work_stealing ×2"},
 };
 
 // The median of the model named `name` in `results`, or 0 if it did not run.
@@ -260,12 +239,12 @@ double median_of(const compare::json& results, const std::string& name) {
   return 0;
 }
 
-// green's median over Boost.Fiber's, for each pair where both ran.
+// The first model's median over the second's, for each pair where both ran.
 compare::json ratios(const compare::json& results) {
   compare::json list = compare::json::array();
-  for (const auto& [green, fiber] : compared_pairs) {
-    double g = median_of(results, green), f = median_of(results, fiber);
-    if (g > 0 && f > 0) list.push_back({{"green", green}, {"fiber", fiber}, {"ratio", g / f}});
+  for (const auto& [model, peer] : compared_pairs) {
+    double m = median_of(results, model), p = median_of(results, peer);
+    if (m > 0 && p > 0) list.push_back({{"model", model}, {"peer", peer}, {"ratio", m / p}});
   }
   return list;
 }
@@ -284,11 +263,13 @@ std::vector<std::string> row(const compare::json& r) {
                            total["p90"].get<double>()};
   return {r["model"],
           r["stack"],
+          std::to_string(r["kernel_threads"].get<int>()),
           compare::format_spread(total_ns),
           compare::format_duration(r["ns_per_thread"]["median"].get<double>()),
           std::to_string(r["peak_live_threads"].get<long>()),
           compare::format_number(r["minor_faults_per_thread"].get<double>(), 2),
           compare::format_number(100 * r["kernel_time_share"].get<double>(), 0) + " %",
+          compare::format_number(r["processors_busy"].get<double>(), 2),
           kib(r["peak_rss_kib_per_thread"].get<double>())};
 }
 
@@ -297,24 +278,34 @@ void print_table(const tree& t, const compare::json& results, const compare::jso
   std::printf(
       "A tree of %ld threads: %llu leaves, %d levels below the root; every stack 16 KiB.\n\n",
       t.threads, static_cast<unsigned long long>(t.leaves), t.levels);
-  compare::table table({"model", "stack", "time per tree, median (p10–p90)", "per thread",
-                        "peak live threads", "page faults per thread", "in the kernel",
-                        "peak RSS per thread"});
+  compare::table table({"model", "stack", "kernel threads", "time per tree, median (p10–p90)",
+                        "per thread", "peak live threads", "page faults per thread",
+                        "in the kernel", "processors busy", "peak RSS per thread"});
   std::string notes;
   for (const auto& r : results) {
     if (r["ran"] == true) {
       table.add_row(row(r));
     } else {
-      table.add_row({r["model"], r["stack"], "not run", "", "", "", "", ""});
+      table.add_row({r["model"], r["stack"], std::to_string(r["kernel_threads"].get<int>()),
+                     "not run", "", "", "", "", "", ""});
       notes += "- " + r["model"].get<std::string>() + ": " + r["note"].get<std::string>() + "\n";
     }
   }
   table.print(stdout);
+  for (const auto& r : results) {
+    if (r["ran"] != true || r["kernel_threads"].get<int>() < 2) continue;
+    std::string counts;
+    for (const auto& count : r["leaves_per_kernel_thread"]) {
+      counts += (counts.empty() ? "" : ", ") + std::to_string(count.get<long>());
+    }
+    notes += "- " + r["model"].get<std::string>() + ": the timed trees' leaves ran " + counts +
+             " on each kernel thread that ran any\n";
+  }
   if (!notes.empty()) std::printf("\n%s", notes.c_str());
-  std::printf("\nGreen over Boost.Fiber, medians of this run (a shared machine is noisy):\n");
+  std::printf("\nOne model's median over another's, this run (a shared machine is noisy):\n");
   for (const auto& p : pairs) {
-    std::printf("- %s / %s: %s\n", p["green"].get<std::string>().c_str(),
-                p["fiber"].get<std::string>().c_str(),
+    std::printf("- %s / %s: %s\n", p["model"].get<std::string>().c_str(),
+                p["peer"].get<std::string>().c_str(),
                 compare::format_number(p["ratio"].get<double>(), 2).c_str());
   }
 }
@@ -373,5 +364,5 @@ int main(int argc, char** argv) {
       ->check(CLI::Validator(power_of_ten, "POWER_OF_TEN"));
   CLI11_PARSE(app, argc, argv);
   std::uint64_t count = !leaves.empty() ? std::stoull(leaves) : options.quick ? 10000 : 100000;
-  return compare::run_reporting_errors(program, [&] { run(shape(count), options); });
+  return compare::run_reporting_errors(program, [&] { run(skynet::shape(count), options); });
 }

@@ -1,8 +1,10 @@
 // examples/compare/spawn_cost.cpp — what it costs to start a unit of execution and wait
 // for it to end, for six kinds of unit.
 //
-// Concept: the same empty piece of work, started and waited for in six ways: a green
-// thread (spindle::green, 1:N: no system call at all once a stack is cached), a clone
+// Concept: the same empty piece of work, started and waited for in eight ways: a green
+// thread (spindle::green, 1:N: no system call at all once a stack is cached), an M:N
+// thread (spindle::mn on one worker kernel thread and on two, measured from an M:N
+// thread in a child process, since the workers start once per process), a clone
 // thread (spindle::clone, 1:1: one clone and one futex wait), a pthread (glibc's
 // pthread_create, the same kernel work as clone), a process made by fork (a copy of the
 // address space's page tables), by vfork (no copy: the child borrows the parent's
@@ -17,6 +19,7 @@
 #include <vector>
 
 #include "measure.hpp"
+#include "on_mn.hpp"
 #include "proc.hpp"
 #include "report.hpp"
 #include "spawning.hpp"
@@ -34,13 +37,21 @@ struct model {
   long full_batch;             // operations timed together for one sample
   long quick_batch;            // the same, with --quick
   std::function<void()> once;  // starts one unit and waits for it to end
+  // > 0: measured in an M:N thread of a child process whose spindle::mn backend runs this
+  // many worker kernel threads (on_mn.hpp); 0: in this process.
+  unsigned mn_workers = 0;
 };
 
-// The six ways, in the order of the table: threads first, then processes.
+// The ways, in the order of the table: threads first (spindle mn on one worker kernel
+// thread and on two), then processes.
 std::vector<model> models() {
   return {
       {"green", "spindle::green spawn + join", 20000, 2000,
        compare::spawn_and_join<spindle::green::backend>},
+      {"mn ×1", "spindle::mn spawn + join, 1 worker", 20000, 2000,
+       compare::spawn_and_join<spindle::mn::backend>, 1},
+      {"mn ×2", "spindle::mn spawn + join, 2 workers", 20000, 2000,
+       compare::spawn_and_join<spindle::mn::backend>, 2},
       {"clone", "spindle::clone spawn + join", 2000, 200,
        compare::spawn_and_join<spindle::clone::backend>},
       {"pthread", "pthread_create + pthread_join", 2000, 200, compare::pthread_create_and_join},
@@ -67,7 +78,13 @@ std::vector<result> measure_all(const std::vector<model>& all,
     compare::progress(program, m.operation + ": " + std::to_string(repetitions) + " samples of " +
                                    std::to_string(batch));
     auto sample = [&] { return compare::ns_per_operation(batch, m.once); };
-    results.push_back({&m, batch, compare::repeat(repetitions, sample)});
+    if (m.mn_workers == 0) {
+      results.push_back({&m, batch, compare::repeat(repetitions, sample)});
+    } else {
+      compare::json spread = compare::in_mn_thread(
+          m.mn_workers, [&] { return compare::to_json(compare::repeat(repetitions, sample)); });
+      results.push_back({&m, batch, compare::spread_from_json(spread)});
+    }
   }
   return results;
 }

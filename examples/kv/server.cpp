@@ -28,6 +28,7 @@
 #include "spindle/clone.hpp"
 #include "spindle/diagnostics.hpp"
 #include "spindle/green.hpp"
+#include "spindle/mn.hpp"
 #include "stop_signal.hpp"
 #include "store.hpp"
 
@@ -275,6 +276,8 @@ std::string spindle_section() {
   spindle::runtime_statistics stats;
   if constexpr (B::name == std::string_view("green")) {
     stats = spindle::green::statistics();
+  } else if constexpr (B::name == std::string_view("mn")) {
+    stats = spindle::mn::statistics();
   } else {
     stats = spindle::clone::statistics();
   }
@@ -402,5 +405,6 @@ int serve(const ServerOptions& options) {
 
 template int serve<spindle::green::backend>(const ServerOptions&);
 template int serve<spindle::clone::backend>(const ServerOptions&);
+template int serve<spindle::mn::backend>(const ServerOptions&);
 
 }  // namespace spindle_kv

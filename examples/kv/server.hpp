@@ -4,7 +4,8 @@
 // "receive, run every complete request, send the replies" and blocks wherever it must:
 // in recv while the client thinks, in send while the client reads slowly, on the
 // keyspace's mutex while another client's request runs. The code is written once, as a
-// template over spindle::backend, and compiled twice. On the clone backend each thread
+// template over spindle::backend, and compiled for each backend (the M:N one runs the
+// same green threads on several worker kernel threads). On the clone backend each thread
 // is a kernel thread and the kernel parks it; on the green backend all of them share
 // one kernel thread, and spindle's reactor parks a green thread whose socket has
 // nothing to read, so the code that reads like blocking code serves thousands of
@@ -38,7 +39,7 @@ struct ServerOptions {
 // connection, waits for their threads and for a running BGSAVE, and returns 0.
 // Called once, from the thread that will run the accept loop (main()). Throws
 // std::system_error if it cannot listen and SnapshotError if the snapshot is damaged.
-// Instantiated for spindle::green::backend and spindle::clone::backend.
+// Instantiated for spindle::green::backend, spindle::clone::backend and spindle::mn::backend.
 template <spindle::backend B>
 int serve(const ServerOptions& options);
 

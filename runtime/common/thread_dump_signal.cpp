@@ -24,35 +24,39 @@ std::atomic<std::uint64_t> thread_dump_request_count{0};
 
 namespace {
 
-int pipe_ends[2] = {-1, -1};  // written once by enable_thread_dump_signal, before the handler
+// One pipe per backend with a dump thread (the clone backend's, the M:N backend's), each
+// written once by enable_thread_dump_signal, before the handler can run.
+int pipe_ends[dump_pipes][2] = {{-1, -1}, {-1, -1}};
 
-// Async-signal-safe: an atomic increment and a write(2) that cannot block (O_NONBLOCK:
-// if the pipe is full, requests are pending already).
+// Async-signal-safe: an atomic increment and a write(2) per pipe that cannot block
+// (O_NONBLOCK: if a pipe is full, requests are pending already).
 void on_dump_signal(int) {
   int saved = errno;
   thread_dump_request_count.fetch_add(1, std::memory_order_relaxed);
-  if (pipe_ends[1] >= 0) {
-    char byte = 1;
-    (void)!::write(pipe_ends[1], &byte, 1);
+  for (auto& ends : pipe_ends) {
+    if (ends[1] >= 0) {
+      char byte = 1;
+      (void)!::write(ends[1], &byte, 1);
+    }
   }
   errno = saved;
 }
 
 }  // namespace
 
-int install_thread_dump_handler(int signo, bool pipe) {
+int install_thread_dump_handler(int signo, bool pipe, unsigned which) {
   if (signo <= 0 || signo >= NSIG || signo == SIGKILL || signo == SIGSTOP) {
     throw std::invalid_argument("spindle: enable_thread_dump_signal: signal " +
                                 std::to_string(signo) + " cannot be caught");
   }
-  static std::once_flag made;
+  static std::once_flag made[dump_pipes];
   if (pipe) {
-    std::call_once(made, [] {
-      if (::pipe2(pipe_ends, O_CLOEXEC | O_NONBLOCK) != 0) {
+    std::call_once(made[which], [which] {
+      if (::pipe2(pipe_ends[which], O_CLOEXEC | O_NONBLOCK) != 0) {
         throw std::system_error(errno, std::generic_category(),
                                 "spindle: enable_thread_dump_signal: pipe2");
       }
-      ::fcntl(pipe_ends[0], F_SETFL, 0);  // the reader blocks; only the handler must not
+      ::fcntl(pipe_ends[which][0], F_SETFL, 0);  // the reader blocks; only the handler must not
     });
   }
   struct sigaction action = {};
@@ -63,7 +67,7 @@ int install_thread_dump_handler(int signo, bool pipe) {
     throw std::system_error(errno, std::generic_category(),
                             "spindle: enable_thread_dump_signal: sigaction");
   }
-  return pipe ? pipe_ends[0] : -1;
+  return pipe ? pipe_ends[which][0] : -1;
 }
 
 }  // namespace spindle::detail

@@ -84,4 +84,10 @@ void dump_threads(std::ostream& out);
 void enable_thread_dump_signal(int signo = 3 /* SIGQUIT */);
 }  // namespace clone
 
+namespace mn {
+runtime_statistics statistics();
+void dump_threads(std::ostream& out);
+void enable_thread_dump_signal(int signo = 3 /* SIGQUIT */);
+}  // namespace mn
+
 }  // namespace spindle
