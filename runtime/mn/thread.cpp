@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <boost/context/detail/fcontext.hpp>
 #include <cstdio>
 #include <exception>
 #include <stdexcept>
@@ -84,7 +85,7 @@ record* register_root() {
   __builtin_unreachable();
 }
 
-void thread_entry(green::detail::transfer from) noexcept {
+void thread_entry(boost::context::detail::transfer_t from) noexcept {
   started(from.fctx);
   record* self = running_on_worker();
   self->run();
@@ -144,7 +145,13 @@ void start(record* thread, const spawn_options& options, const stack_span& stack
     throw;
   }
   thread->id = ++last_id;
-  thread->context = green::detail::make_context(stack, thread, thread_entry);
+  // Boost.Context's fcontext, which worker.cpp's jumps expect: frames grow down from the
+  // record, which lies at the top of the stack.
+  thread->context = boost::context::detail::make_fcontext(
+      thread,
+      static_cast<std::size_t>(reinterpret_cast<std::byte*>(thread) -
+                               static_cast<std::byte*>(stack.low)),
+      thread_entry);
   {
     auto held = lot::instance().hold();
     lot::instance().enter(thread);

@@ -41,7 +41,9 @@ namespace spindle::mn::detail {
 namespace futex = clone::detail::futex;
 namespace switch_hooks = green::detail::switch_hooks;
 using boost::context::detail::jump_fcontext;
-using green::detail::transfer;
+// M:N switches with Boost.Context's fcontext on every architecture (green's own x86-64
+// jump, runtime/green/context_x86_64.S, takes no transfer and serves one kernel thread).
+using transfer = boost::context::detail::transfer_t;
 
 namespace {
 
