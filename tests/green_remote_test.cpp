@@ -67,7 +67,7 @@ struct on_another_scheduler {
   void join() { t.join(); }
 };
 
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define POSTERS on_std_thread, on_another_scheduler
 #else
 #define POSTERS on_std_thread, on_clone_thread, on_another_scheduler

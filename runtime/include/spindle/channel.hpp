@@ -92,12 +92,10 @@ class basic_channel {
   // and receive_until, with stopped when a stop is requested on `token` before a
   // counterpart comes (an operation that needs no wait still goes). send moves from the
   // value only on ok.
-  channel_status send(T&& value, std::stop_token token) {
-    return send_stoppable(value, std::nullopt, token);
-  }
+  channel_status send(T&& value, std::stop_token token) { return send_stoppable(value, token); }
   channel_status send(const T& value, std::stop_token token) {
     T copy(value);
-    return send_stoppable(copy, std::nullopt, token);
+    return send_stoppable(copy, token);
   }
   received<T> receive(std::stop_token token) { return receive_stoppable(std::nullopt, token); }
   template <class Rep, class Period>
@@ -262,16 +260,14 @@ class basic_channel {
   }
 
   // A send that a stop request ends too (the waiter's wait takes the token:
-  // channel_waiter::park).
-  channel_status send_stoppable(T& value, const deadline_t& deadline,
-                                const std::stop_token& token) {
+  // channel_waiter::park). It has no deadline: no send takes both.
+  channel_status send_stoppable(T& value, const std::stop_token& token) {
     waiter w("channel (send)", this);
     std::unique_lock lock(mutex_);
     channel_status now = send_now(value);
     if (now != channel_status::timeout) return now;
     if (token.stop_requested()) return channel_status::stopped;
-    if (passed(deadline)) return now;
-    return send_parked(lock, w, value, deadline, &token);
+    return send_parked(lock, w, value, std::nullopt, &token);
   }
 
   // Precondition: `lock` holds mutex_ and the send cannot go now. Queues `w` and waits.
