@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <iterator>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -309,6 +310,59 @@ TEST_CASE_TEMPLATE("parked_senders_refill_the_buffer_in_the_order_they_came", B,
     std::sort(got.begin(), got.end());
     CHECK(got == std::vector<int>{1, 2, 3, 4});
   }
+}
+
+// Starts `parked(channel)` on a thread of its own, lets it block on a rendezvous channel,
+// then runs `counterpart(channel)` and destroys the channel at once, as a function whose
+// channel goes out of scope does; returns what the parked thread returned.
+template <class B, class Parked, class Counterpart>
+int destroyed_right_after(Parked parked, Counterpart counterpart) {
+  auto ch = std::make_unique<typename B::template channel<int>>(0);
+  std::atomic<bool> started{false};
+  auto thread = B::spawn([&started, parked, c = ch.get()] {
+    started = true;
+    return parked(*c);
+  });
+  while (!started) B::this_thread::yield();  // green: it has parked by now
+  if constexpr (!spindle_test::is_green<B>) B::this_thread::sleep_for(1ms);  // most likely parked
+  counterpart(*ch);
+  ch.reset();
+  return thread.join();
+}
+
+// A thread parked on a channel, woken because the other side completed its call (took its
+// value, handed it one, closed the channel, decided its select): does it return without
+// touching the channel again, so that the other side may destroy it at once? (The woken
+// thread once took the channel's mutex again on its way out: a use after free, reported by
+// ASan and valgrind, and natively a thread parked on freed memory or a failed unlock.)
+TEST_CASE_TEMPLATE("a_thread_woken_by_the_other_side_leaves_without_touching_the_channel", B,
+                   SPINDLE_TEST_BACKENDS) {
+  using channel = typename B::template channel<int>;
+  under_many_schedules<B>([] {
+    int taken = 0;
+    auto send_7 = [](channel& c) {
+      c.send(7);
+      return 0;
+    };
+    CHECK(destroyed_right_after<B>(send_7, [&](channel& c) { taken = c.recv().value_or(-1); }) ==
+          0);
+    CHECK(taken == 7);
+    auto receive = [](channel& c) { return c.recv().value_or(-1); };
+    CHECK(destroyed_right_after<B>(receive, [](channel& c) { c.send(7); }) == 7);
+    CHECK(destroyed_right_after<B>(receive, [](channel& c) { c.close(); }) == -1);
+    auto stoppable_receive = [](channel& c) {
+      std::stop_source never_stopped;
+      return c.receive_for(1h, never_stopped.get_token()).value.value_or(-1);
+    };
+    CHECK(destroyed_right_after<B>(stoppable_receive, [](channel& c) { c.send(8); }) == 8);
+    auto select_receive = [](channel& c) {
+      auto got = spindle::receive_from(c);
+      spindle::select(got);
+      return got.value.value_or(-1);
+    };
+    CHECK(destroyed_right_after<B>(select_receive, [](channel& c) { c.send(9); }) == 9);
+    CHECK(destroyed_right_after<B>(select_receive, [](channel& c) { c.close(); }) == -1);
+  });
 }
 
 }  // TEST_SUITE("channel")

@@ -80,7 +80,7 @@ struct from_another_scheduler {
   }
 };
 
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define FOREIGN_CALLERS from_std_thread, from_another_scheduler
 #else
 #define FOREIGN_CALLERS from_std_thread, from_clone_thread, from_another_scheduler

@@ -21,10 +21,11 @@
 
 namespace spindle_test {
 
-// ASan cannot follow threads that glibc did not make (docs/09-clone-backend.md), so a
-// sanitized build tests the green backend alone; the plain and valgrind builds test all
-// three. The M:N backend's workers are such threads too (runtime/mn/README.md).
-#if defined(__SANITIZE_ADDRESS__)
+// ASan and TSan cannot follow threads that glibc did not make (docs/09-clone-backend.md,
+// docs/11-performance.md), so a sanitized build tests the green backend alone; the plain
+// and valgrind builds test all three. The M:N backend's workers are such threads too
+// (runtime/mn/README.md).
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define SPINDLE_TEST_BACKENDS spindle::green::backend
 #else
 #define SPINDLE_TEST_BACKENDS spindle::green::backend, spindle::clone::backend, spindle::mn::backend

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <optional>
+#include <stop_token>
 #include <vector>
 
 #include "harness.hpp"
@@ -295,6 +296,75 @@ TEST_CASE_TEMPLATE("a_select_no_thread_can_complete_is_a_deadlock", B, SPINDLE_T
   });
   CHECK(stuck.join());
   CHECK(a.try_send(1) == channel_status::timeout);  // the waiters were withdrawn
+}
+
+// A select parked with a stop token: does request_stop end it with index none and status
+// stopped, with nothing received, and leave no waiter behind on any of its channels?
+TEST_CASE_TEMPLATE("a_stop_request_ends_a_parked_select_and_leaves_no_waiter_behind", B,
+                   SPINDLE_TEST_BACKENDS) {
+  under_many_schedules<B>([] {
+    typename B::template channel<int> a(0), b(0);
+    std::stop_source source;
+    auto selecting = B::spawn([&] {
+      auto from_a = spindle::receive_from(a);
+      auto r = spindle::select(source.get_token(), from_a, spindle::send_to(b, 1));
+      return r.index == select_result::none && r.status == channel_status::stopped && !from_a.value;
+    });
+    auto timed = B::spawn(
+        [&] { return spindle::select_for(60s, source.get_token(), spindle::receive_from(a)); });
+    B::this_thread::yield();
+    source.request_stop();
+    CHECK(selecting.join());
+    auto r = timed.join();
+    CHECK(r.index == select_result::none);
+    CHECK(r.status == channel_status::stopped);
+    CHECK(a.try_send(5) == channel_status::timeout);
+    CHECK(b.try_receive().status == channel_status::timeout);
+  });
+}
+
+// A stop requested before the call: does a ready case still go, as with a deadline
+// already past, and a select with no case ready end at once with stopped?
+TEST_CASE_TEMPLATE("a_select_whose_stop_was_requested_already_takes_only_a_ready_case", B,
+                   SPINDLE_TEST_BACKENDS) {
+  typename B::template channel<int> ch(1);
+  std::stop_source source;
+  source.request_stop();
+  auto token = source.get_token();
+  CHECK(spindle::select(token, spindle::send_to(ch, 3)).status == channel_status::ok);
+  auto got = spindle::receive_from(ch);
+  auto r = spindle::select_until(std::chrono::steady_clock::now() - 1s, token, got);
+  CHECK(r.index == 0);
+  CHECK(got.value == 3);
+  r = spindle::select(token, got);
+  CHECK(r.index == select_result::none);
+  CHECK(r.status == channel_status::stopped);
+  CHECK(spindle::select_for(60s, token, got).status == channel_status::stopped);
+  std::stop_token never;  // a default token: the plain select
+  CHECK(spindle::select_for(1ms, never, got).status == channel_status::timeout);
+}
+
+// A stop and a sender racing for one parked select: does the value go to the select (ok)
+// or stay with its sender (whose own stop then ends it), never both and never neither?
+TEST_CASE_TEMPLATE("a_stop_racing_a_sender_for_a_parked_select_loses_no_value", B,
+                   SPINDLE_TEST_BACKENDS) {
+  under_many_schedules<B>([] {
+    typename B::template channel<int> ch(0);
+    std::stop_source stop_select, stop_sender;
+    auto selecting = B::spawn([&] {
+      auto got = spindle::receive_from(ch);
+      auto r = spindle::select(stop_select.get_token(), got);
+      return r.status == channel_status::ok ? *got.value : -1;
+    });
+    auto sending = B::spawn([&] { return ch.send(7, stop_sender.get_token()); });
+    B::this_thread::yield();
+    stop_select.request_stop();
+    int selected = selecting.join();
+    stop_sender.request_stop();
+    channel_status sent = sending.join();
+    CHECK((selected == 7) == (sent == channel_status::ok));
+    CHECK((selected == -1) == (sent == channel_status::stopped));
+  });
 }
 
 }  // TEST_SUITE("select")

@@ -27,7 +27,6 @@
 
 #include "spindle/backend.hpp"
 #include "spindle/detail/channel_waiter.hpp"
-#include "spindle/detail/stop_wake.hpp"
 #include "spindle/detail/timed_waits.hpp"
 #include "spindle/errors.hpp"
 
@@ -93,12 +92,10 @@ class basic_channel {
   // and receive_until, with stopped when a stop is requested on `token` before a
   // counterpart comes (an operation that needs no wait still goes). send moves from the
   // value only on ok.
-  channel_status send(T&& value, std::stop_token token) {
-    return send_stoppable(value, std::nullopt, token);
-  }
+  channel_status send(T&& value, std::stop_token token) { return send_stoppable(value, token); }
   channel_status send(const T& value, std::stop_token token) {
     T copy(value);
-    return send_stoppable(copy, std::nullopt, token);
+    return send_stoppable(copy, token);
   }
   received<T> receive(std::stop_token token) { return receive_stoppable(std::nullopt, token); }
   template <class Rep, class Period>
@@ -191,19 +188,25 @@ class basic_channel {
   // Precondition: mutex_ held. Hands the value to `w`, a waiting counterpart, through
   // `transfer`: a plain waiter always takes it, a select's case only if its selection
   // is not decided yet. Returns whether it took it. Unlinks `w` either way, unless
-  // `transfer` throws (then nothing changed).
+  // `transfer` throws (then nothing changed). A plain waiter is settled last: its thread
+  // may leave as soon as it is (channel_waiter::settle).
   template <class Transfer>
   static bool offer(queue_t& queue, waiter* w, Transfer&& transfer) {
-    bool taken = true;
     if (w->select) {
-      taken = w->select->decide(w->index, channel_status::ok, transfer);
-    } else {
-      transfer();
-      w->done = true;
-      w->woken.notify_one();
+      // Unlinked first: once the selection is decided, the select may leave without
+      // taking this channel's mutex again (spindle/select.hpp: select_on).
+      queue.remove(w);
+      try {
+        return w->select->decide(w->index, channel_status::ok, transfer);
+      } catch (...) {
+        queue.push_back(w);  // undecided: the case still waits, now last
+        throw;
+      }
     }
+    transfer();
     queue.remove(w);
-    return taken;
+    w->settle(waiter::outcome::done);
+    return true;
   }
 
   // Precondition: mutex_ held. Sends without waiting if it can: to the first waiting
@@ -256,20 +259,15 @@ class basic_channel {
     return send_parked(lock, w, value, deadline, nullptr);
   }
 
-  // A send that a stop request ends too. The callback that wakes it is registered before
-  // the lock is taken and unregistered after it is released (the declaration order of
-  // w, on_stop and lock), as spindle/detail/stop_wake.hpp requires.
-  channel_status send_stoppable(T& value, const deadline_t& deadline,
-                                const std::stop_token& token) {
+  // A send that a stop request ends too (the waiter's wait takes the token:
+  // channel_waiter::park). It has no deadline: no send takes both.
+  channel_status send_stoppable(T& value, const std::stop_token& token) {
     waiter w("channel (send)", this);
-    detail::stop_wake<typename Sync::mutex, typename Sync::condition_variable> on_stop(
-        token, mutex_, w.woken);
     std::unique_lock lock(mutex_);
     channel_status now = send_now(value);
     if (now != channel_status::timeout) return now;
     if (token.stop_requested()) return channel_status::stopped;
-    if (passed(deadline)) return now;
-    return send_parked(lock, w, value, deadline, &token);
+    return send_parked(lock, w, value, std::nullopt, &token);
   }
 
   // Precondition: `lock` holds mutex_ and the send cannot go now. Queues `w` and waits.
@@ -298,12 +296,10 @@ class basic_channel {
     return result;
   }
 
-  // A receive that a stop request ends too; registered as send_stoppable's.
+  // A receive that a stop request ends too, as send_stoppable.
   received<T> receive_stoppable(const deadline_t& deadline, const std::stop_token& token) {
     received<T> result;
     waiter w("channel (receive)", this);
-    detail::stop_wake<typename Sync::mutex, typename Sync::condition_variable> on_stop(
-        token, mutex_, w.woken);
     std::unique_lock lock(mutex_);
     result.status = receive_now(result.value);
     if (result.status != channel_status::timeout) return result;
@@ -325,7 +321,7 @@ class basic_channel {
       result.status = wait_as(w, receivers_, lock, deadline, token);
     } catch (...) {
       withdraw(receivers_, &w);
-      if (w.done) give_back(std::move(*result.value));
+      if (w.settled == waiter::outcome::done) give_back(std::move(*result.value));
       throw;
     }
   }
@@ -334,18 +330,21 @@ class basic_channel {
   // Waits until a counterpart moved the value through it, the channel closed, or the
   // deadline passed, and says which; `w` is out of the queue on return.
   // With a `token`, a stop requested ends the wait too (stopped).
+  // On ok and closed, `lock` no longer holds mutex_, and the channel is not touched
+  // again: its counterpart may already have destroyed it.
   channel_status wait_as(waiter& w, queue_t& queue, std::unique_lock<typename Sync::mutex>& lock,
                          const deadline_t& deadline, const std::stop_token* token = nullptr) {
-    auto stop = [&] { return token && token->stop_requested(); };
-    auto settled = [&] { return w.done || closed_ || stop(); };
-    if (deadline)
-      w.woken.wait_until(lock, *deadline, settled);
-    else
-      w.woken.wait(lock, settled);
-    if (w.done) return channel_status::ok;
+    switch (w.park(lock, deadline, token)) {
+      case waiter::outcome::done:
+        return channel_status::ok;
+      case waiter::outcome::closed:
+        return channel_status::closed;
+      case waiter::outcome::waiting:
+        break;
+    }
+    // Still queued with mutex_ held, so not closed (close settles every waiter).
     withdraw(queue, &w);
-    if (closed_) return channel_status::closed;
-    return stop() ? channel_status::stopped : channel_status::timeout;
+    return token && token->stop_requested() ? channel_status::stopped : channel_status::timeout;
   }
 
   // Precondition: mutex_ held. A value received by a call that is leaving with an
@@ -356,16 +355,16 @@ class basic_channel {
     items_.push_front(std::move(value));
   }
 
-  // Precondition: mutex_ held, closed_ set. Empties `queue`: each plain waiter wakes to
-  // find the channel closed; each select case decides its selection as closed, unless
-  // another case decided it first.
+  // Precondition: mutex_ held, closed_ set. Empties `queue`: each plain waiter is
+  // settled as closed; each select case decides its selection as closed, unless another
+  // case decided it first.
   static void release_for_close(queue_t& queue) {
     while (waiter* w = queue.front()) {
       queue.remove(w);
       if (w->select)
         w->select->decide(w->index, channel_status::closed, [] {});
       else
-        w->woken.notify_one();
+        w->settle(waiter::outcome::closed);
     }
   }
 

@@ -18,9 +18,11 @@
 // The algorithm is Go's selectgo: lock every case's channel in one fixed order (by
 // address), try the cases in a random order, and if none can go, queue a waiter on each
 // channel, all sharing one `selection`, unlock, and park; the first counterpart to
-// decide the selection wins, and the select, woken, locks the channels again and takes
-// its other waiters back. Written once over a backend's mutex and condition variable.
-// Explained in: docs/06-synchronisation.md (select). Read next: spindle/semaphore.hpp.
+// decide the selection wins, and the select, woken, locks the other cases' channels
+// again and takes its other waiters back (not the winner's: its counterpart may have
+// destroyed that channel as soon as its own call returned). Written once over a backend's mutex and
+// condition variable. Explained in: docs/06-synchronisation.md (select). Read next:
+// spindle/semaphore.hpp.
 #pragma once
 
 #include <algorithm>
@@ -29,6 +31,7 @@
 #include <cstddef>
 #include <functional>
 #include <optional>
+#include <stop_token>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -42,7 +45,8 @@ namespace spindle {
 
 // Which case a select performed, and how. `index` is the case's position among the
 // arguments, or none when no case went (try_select found none ready, or the deadline
-// passed: status timeout). status: ok, or closed (a receive on a closed and drained
+// passed: status timeout; a stop was requested on the select's std::stop_token: status
+// stopped). status: ok, or closed (a receive on a closed and drained
 // channel, or a send on a closed channel: select never throws channel_closed).
 struct select_result {
   static constexpr std::size_t none = static_cast<std::size_t>(-1);
@@ -143,18 +147,26 @@ class channel_locks {
   channel_locks& operator=(const channel_locks&) = delete;
   ~channel_locks() { unlock(); }
 
-  // If a lock throws (deadlock_error), those taken are released before it leaves.
-  void lock() {
-    for (; held_ < distinct_; ++held_) mutexes_[held_]->lock();
+  // Locks every mutex but `skip` (none if null): the channel a counterpart completed the
+  // select on, which it may have destroyed since. If a lock throws (deadlock_error),
+  // those taken are released before it leaves.
+  void lock(const Mutex* skip = nullptr) {
+    skipped_ = skip;
+    for (; held_ < distinct_; ++held_) {
+      if (mutexes_[held_] != skipped_) mutexes_[held_]->lock();
+    }
   }
   void unlock() noexcept {
-    for (; held_ > 0; --held_) mutexes_[held_ - 1]->unlock();
+    for (; held_ > 0; --held_) {
+      if (mutexes_[held_ - 1] != skipped_) mutexes_[held_ - 1]->unlock();
+    }
   }
 
  private:
   std::array<Mutex*, N> mutexes_;
   std::size_t distinct_ = 0;
-  std::size_t held_ = 0;
+  std::size_t held_ = 0;  // mutexes_[0, held_) are locked, but for skipped_
+  const Mutex* skipped_ = nullptr;
 };
 
 // Calls f on the case at position `index`.
@@ -173,28 +185,55 @@ std::array<std::size_t, N> random_order() {
   return order;
 }
 
+// After the wait: takes back the waiters of the cases that did not go, and says what
+// happened. The counterpart that decided took the winner's waiter out of its queue first,
+// and is done with that channel, which may be gone by now (as after a plain call's
+// hand-off, spindle/detail/channel_waiter.hpp): so its mutex is taken again only if
+// another case is on the same channel.
+template <class Sync, class Locks, class Mutexes, class... Cases>
+select_result take_back(const selection<Sync>& decision, Locks& locks, const Mutexes& mutexes,
+                        const std::stop_token* token, Cases&... cases) {
+  std::size_t winner = decision.winner();
+  if (winner == selection<Sync>::expired) {
+    locks.lock();
+    (cases.withdraw(), ...);
+    bool stopped = token && token->stop_requested();
+    return {select_result::none, stopped ? channel_status::stopped : channel_status::timeout};
+  }
+  auto* won_on = mutexes[winner];
+  bool shared = std::count(mutexes.begin(), mutexes.end(), won_on) > 1;
+  locks.lock(shared ? nullptr : won_on);
+  std::size_t position = 0;
+  ((position++ != winner ? cases.withdraw() : void()), ...);
+  return {winner, decision.status()};
+}
+
 // Every select: with the channels locked, the first case in a random order that can go
 // goes (so each ready case is equally likely); if none can, and the caller may wait,
-// waits as the file comment says. `deadline` empty: for ever.
+// waits as the file comment says. `deadline` empty: for ever. `token` (if not null): a
+// stop requested on it ends the wait (status stopped), and one requested already ends
+// the select at once if no case is ready.
 template <class Sync, class... Cases>
 select_result select_on(bool may_wait, const std::optional<steady_time>& deadline,
-                        Cases&... cases) {
+                        const std::stop_token* token, Cases&... cases) {
   constexpr std::size_t n = sizeof...(Cases);
   (cases.prepare(), ...);
-  channel_locks<typename Sync::mutex, n> locks({&cases.mutex()...});
+  const std::array<typename Sync::mutex*, n> mutexes{&cases.mutex()...};
+  channel_locks<typename Sync::mutex, n> locks(mutexes);
   for (std::size_t i : random_order<n>()) {
     std::optional<channel_status> now;
     on_case(
         i, [&](auto& c) { now = c.attempt(); }, cases...);
     if (now) return {i, *now};
   }
+  if (token && token->stop_requested()) return {select_result::none, channel_status::stopped};
   if (!may_wait || (deadline && *deadline <= std::chrono::steady_clock::now())) return {};
   selection<Sync> decision;
   std::size_t position = 0;
   (cases.enqueue(decision, position++), ...);
   locks.unlock();
   try {
-    decision.wait(deadline);
+    decision.wait(deadline, token);
   } catch (...) {
     locks.lock();
     (cases.withdraw(), ...);
@@ -202,11 +241,14 @@ select_result select_on(bool may_wait, const std::optional<steady_time>& deadlin
         decision.winner(), [](auto& c) { c.undo(); }, cases...);
     throw;
   }
-  locks.lock();
-  (cases.withdraw(), ...);
-  if (decision.winner() == selection<Sync>::expired) return {};
-  return {decision.winner(), decision.status()};
+  return take_back(decision, locks, mutexes, token, cases...);
 }
+
+// What select's overloads accept as a case: receive_from's and send_to's answers.
+template <class C>
+concept select_case = requires {
+  typename std::remove_cvref_t<C>::sync;
+};
 
 template <class... Cases>
 using sync_of = typename std::remove_cvref_t<std::tuple_element_t<0, std::tuple<Cases...>>>::sync;
@@ -215,33 +257,57 @@ template <class... Cases>
 constexpr bool one_backend =
     (std::is_same_v<typename std::remove_cvref_t<Cases>::sync, sync_of<Cases...>> && ...);
 
+template <class... Cases>
+concept select_cases = sizeof...(Cases) > 0 && (select_case<Cases> && ...) && one_backend<Cases...>;
+
 }  // namespace detail
 
 // Performs one ready case, waiting for ever if none is ready yet.
 template <class... Cases>
-requires(sizeof...(Cases) > 0 && detail::one_backend<Cases...>) select_result
-    select(Cases&&... cases) {
-  return detail::select_on<detail::sync_of<Cases...>>(true, std::nullopt, cases...);
+requires detail::select_cases<Cases...> select_result select(Cases&&... cases) {
+  return detail::select_on<detail::sync_of<Cases...>>(true, std::nullopt, nullptr, cases...);
 }
 
 // Performs one ready case, or none (index none, status timeout): Go's select with default.
 template <class... Cases>
-requires(sizeof...(Cases) > 0 && detail::one_backend<Cases...>) select_result
-    try_select(Cases&&... cases) {
-  return detail::select_on<detail::sync_of<Cases...>>(false, std::nullopt, cases...);
+requires detail::select_cases<Cases...> select_result try_select(Cases&&... cases) {
+  return detail::select_on<detail::sync_of<Cases...>>(false, std::nullopt, nullptr, cases...);
 }
 
 // Performs one case, waiting at most `d` / until `deadline` (any clock). A case that is
 // ready at the call goes even if the deadline has passed.
 template <class Rep, class Period, class... Cases>
-requires(sizeof...(Cases) > 0 && detail::one_backend<Cases...>) select_result
-    select_for(std::chrono::duration<Rep, Period> d, Cases&&... cases) {
-  return detail::select_on<detail::sync_of<Cases...>>(true, detail::steady_after(d), cases...);
+requires detail::select_cases<Cases...> select_result
+select_for(std::chrono::duration<Rep, Period> d, Cases&&... cases) {
+  return detail::select_on<detail::sync_of<Cases...>>(true, detail::steady_after(d), nullptr,
+                                                      cases...);
 }
 template <class Clock, class Duration, class... Cases>
-requires(sizeof...(Cases) > 0 && detail::one_backend<Cases...>) select_result
-    select_until(std::chrono::time_point<Clock, Duration> deadline, Cases&&... cases) {
-  return detail::select_on<detail::sync_of<Cases...>>(true, detail::to_steady(deadline), cases...);
+requires detail::select_cases<Cases...> select_result
+select_until(std::chrono::time_point<Clock, Duration> deadline, Cases&&... cases) {
+  return detail::select_on<detail::sync_of<Cases...>>(true, detail::to_steady(deadline), nullptr,
+                                                      cases...);
+}
+
+// The same with a std::stop_token (spindle/stop.hpp): a stop requested before a case
+// goes ends the select with index none and status stopped. A case that is ready goes even
+// if the stop was requested before the call, as a deadline already past.
+template <class... Cases>
+requires detail::select_cases<Cases...> select_result select(std::stop_token token,
+                                                             Cases&&... cases) {
+  return detail::select_on<detail::sync_of<Cases...>>(true, std::nullopt, &token, cases...);
+}
+template <class Rep, class Period, class... Cases>
+requires detail::select_cases<Cases...> select_result
+select_for(std::chrono::duration<Rep, Period> d, std::stop_token token, Cases&&... cases) {
+  return detail::select_on<detail::sync_of<Cases...>>(true, detail::steady_after(d), &token,
+                                                      cases...);
+}
+template <class Clock, class Duration, class... Cases>
+requires detail::select_cases<Cases...> select_result select_until(
+    std::chrono::time_point<Clock, Duration> deadline, std::stop_token token, Cases&&... cases) {
+  return detail::select_on<detail::sync_of<Cases...>>(true, detail::to_steady(deadline), &token,
+                                                      cases...);
 }
 
 }  // namespace spindle
