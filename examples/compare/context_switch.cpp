@@ -33,8 +33,8 @@
 #include <vector>
 
 #include "measure.hpp"
-#include "pinning.hpp"
 #include "on_mn.hpp"
+#include "pinning.hpp"
 #include "report.hpp"
 #include "spawning.hpp"
 #include "spindle/clone.hpp"
