@@ -500,8 +500,9 @@ def skynet(doc, plot):
              f"each); every tree of every model summed to {tree['expected_sum']:,}"
              + (", the right answer." if right else ": NOT every one did, see the table.")]
     for pair in doc["ratios"]:
-        notes.append(f"{pair['model']} took {pair['ratio']:.2f} times the time of "
-                     f"{pair['peer']}.")
+        # Documents before the M:N rows named the pair "green" and "fiber" (the book's run).
+        model, peer = pair.get("model", pair.get("green")), pair.get("peer", pair.get("fiber"))
+        notes.append(f"{model} took {pair['ratio']:.2f} times the time of {peer}.")
     for r in doc["results"]:
         if not r["ran"]:
             notes.append(f"{r['model']} did not run: {r.get('note', 'no reason given')}")
