@@ -22,8 +22,9 @@
 
 namespace spindle {
 
-// Backend is a backend's tag type (green::backend, clone::backend); each backend
-// defines these members in its own io.cpp.
+// Backend is a backend's tag type (green::backend, clone::backend, mn::backend). The
+// backends with a reactor (green, mn) get these members from runtime/common/nonblocking_io.hpp,
+// instantiated in their io.cpp; clone defines its blocking ones in runtime/clone/io.cpp.
 template <class Backend>
 struct io_calls {
   // Reads at most `size` bytes; returns how many, 0 at end of file.
