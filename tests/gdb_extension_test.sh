@@ -96,7 +96,7 @@ check_listing() {  # check_listing FILE BACKEND HOW
     expect "$f" "$backend $how: kernel tids listed" 'kernel tid: [0-9]+$'
   fi
   local name function
-  for pair in receiver:'basic_channel<.*>::recv' locker:'mutex::lock' \
+  for pair in receiver:'basic_channel<.*>::recv' locker:'mutex(<[^>]*>)?::lock' \
     sleeper:'sleep_(until|for)' reader:'io_calls<.*>::read' joiner:'thread_handle<.*>::join'; do
     name=${pair%%:*} function=${pair#*:}
     section_of "$f" "$name" >"$work/section"

@@ -4,57 +4,22 @@
 // releases the mutex under that lock, and the park's switch completes before the lock is
 // released (runtime/mn/README.md, "no double runs"), so a notify on another worker either
 // comes first (the waiter re-checks its predicate) or finds the waiter queued and parked.
+// Same interface as std::condition_variable, with spindle::mn::mutex; the algorithm is
+// spindle/detail/lot_sync.hpp's (wake_for_stop, for stop tokens, too).
 // Explained in: docs/15-many-to-many.md and runtime/mn/README.md. Read next:
-// runtime/mn/condition_variable.cpp.
+// spindle/detail/lot_sync.hpp.
 #pragma once
 
-#include <atomic>
-#include <chrono>
-#include <condition_variable>
-#include <cstddef>
-#include <mutex>
-
 #include "spindle/backend.hpp"
-#include "spindle/detail/timed_waits.hpp"
-#include "spindle/mn/detail/record.hpp"
+#include "spindle/detail/lot_sync.hpp"
 #include "spindle/mn/mutex.hpp"
 
 namespace spindle::mn {
 
-class condition_variable : public spindle::detail::timed_waits<condition_variable, mutex> {
+class condition_variable
+    : public spindle::detail::lot_condition_variable<detail::parking, mutex, condition_variable> {
  public:
-  condition_variable() = default;
-  explicit condition_variable(wait_label label) noexcept : label_(label) {}
-  condition_variable(const condition_variable&) = delete;
-  condition_variable& operator=(const condition_variable&) = delete;
-  ~condition_variable();
-
-  void wait(std::unique_lock<mutex>& lock);
-  std::cv_status wait_until(std::unique_lock<mutex>& lock,
-                            std::chrono::steady_clock::time_point deadline);
-  using timed_waits::wait;
-  using timed_waits::wait_for;
-  using timed_waits::wait_until;
-
-  void notify_one() noexcept;
-  void notify_all() noexcept;
-
- private:
-  void release(detail::record* r) noexcept;
-
-  wait_label label_;
-  std::atomic<std::size_t> waiting_{0};  // threads in wait(), read by notify without the lock
-  detail::thread_queue waiters_;         // guarded by the parking lot's lock
+  using lot_condition_variable::lot_condition_variable;
 };
-
-// For a std::stop_callback (spindle/detail/stop_wake.hpp), as on the clone backend.
-inline void wake_for_stop(mutex& m, condition_variable& cv) noexcept {
-  if (m.owned_by(detail::running())) {
-    cv.notify_all();
-    return;
-  }
-  std::lock_guard lock(m);
-  cv.notify_all();
-}
 
 }  // namespace spindle::mn

@@ -1,55 +1,33 @@
 // spindle/mn/mutex.hpp — mutual exclusion between M:N threads, on any worker.
 //
-// Concept: the clone mutex's design (a futex-style word for the uncontended paths, the
-// parking lot for the contended ones, the mutex handed straight to the first waiter),
-// with the M:N parking lot underneath: a contended lock parks the green thread (its
-// worker runs another) instead of the kernel thread, and an unlock on any worker puts
-// the new owner on a run queue.
-// Explained in: docs/15-many-to-many.md and runtime/mn/README.md (parking across workers).
-// Read next: runtime/mn/mutex.cpp.
+// Concept: the clone mutex's design with the M:N parking lot underneath
+// (runtime/mn/lot.hpp): a contended lock parks the green thread (its worker runs another)
+// instead of the kernel thread, and an unlock on any worker puts the new owner on a run queue.
+// The algorithm is spindle/detail/lot_sync.hpp's, written once for the clone and M:N
+// backends; this header says which parking lot it runs over.
+// Explained in: docs/15-many-to-many.md and runtime/mn/README.md (parking across workers). Read
+// next: spindle/detail/lot_sync.hpp.
 #pragma once
 
-#include <atomic>
-#include <cstdint>
-
+#include "spindle/detail/lot_sync.hpp"
 #include "spindle/mn/detail/record.hpp"
 
 namespace spindle::mn {
 
-class condition_variable;
+namespace detail {
+class lot;  // runtime/mn/lot.hpp
 
-class mutex {
- public:
-  mutex() = default;
-  mutex(const mutex&) = delete;
-  mutex& operator=(const mutex&) = delete;
-  ~mutex();
-
-  // Blocks until the caller owns the mutex. Throws std::system_error
-  // (resource_deadlock_would_occur) if the caller already owns it, and
-  // spindle::deadlock_error if no thread could ever release it.
-  void lock();
-  bool try_lock();
-  // Throws std::system_error (operation_not_permitted) if the caller does not own it.
-  void unlock();
-
-  bool owned_by(const detail::record* r) const noexcept {
-    return owner_.load(std::memory_order_relaxed) == r->id;
-  }
-
- private:
-  friend class condition_variable;
-  void lock_contended(detail::record* self);
-  void hand_over() noexcept;
-  void release_holding_the_lot(detail::record* self) noexcept;
-  bool adopt_waiter_holding_the_lot(detail::record* r) noexcept;
-  void take(detail::record* self) noexcept;
-  static std::uint64_t holder_id(const void* self) noexcept;
-
-  enum : std::uint32_t { free = 0, held = 1, contended = 2 };
-  std::atomic<std::uint32_t> word_{free};
-  std::atomic<std::uint64_t> owner_{0};  // the owner's id, 0 if none
-  detail::thread_queue waiters_;         // guarded by the parking lot's lock
+// What spindle/detail/lot_sync.hpp needs to know of this backend.
+struct parking {
+  using record = detail::record;
+  using thread_queue = detail::thread_queue;
+  using lot_type = lot;
+  static record* running() { return detail::running(); }
+  static constexpr const char* name = "mn";
+  static constexpr const char* described = "an M:N";
 };
+}  // namespace detail
+
+class mutex : public spindle::detail::lot_mutex<detail::parking> {};
 
 }  // namespace spindle::mn
