@@ -74,9 +74,10 @@ section_of() {  # section_of FILE NAME
 
 green_commands=(-ex "info spindle-threads" -ex "spindle-bt all"
   -ex "spindle-thread 3" -ex "bt 6" -ex "up" -ex "spindle-thread off" -ex "bt 3")
+# (bt 16: a clone channel receive reaches recv at frame #12, counted from the futex wait.)
 clone_commands=(-ex "info spindle-threads")
 for id in 2 3 4 5 6; do
-  clone_commands+=(-ex "spindle-thread $id" -ex "bt 12")
+  clone_commands+=(-ex "spindle-thread $id" -ex "bt 16")
 done
 
 check_listing() {  # check_listing FILE BACKEND HOW

@@ -11,6 +11,7 @@
 
 #include <cstdio>
 #include <exception>
+#include <stop_token>
 #include <string>
 #include <system_error>
 
@@ -191,9 +192,22 @@ lot_condition_variable<Parking, Mutex, Self>::~lot_condition_variable() {
 // owning the mutex already, and does not take it again.
 template <class Parking, class Mutex, class Self>
 void lot_condition_variable<Parking, Mutex, Self>::wait(std::unique_lock<Mutex>& lock) {
+  wait_or_stop(lock, nullptr);
+}
+
+template <class Parking, class Mutex, class Self>
+void lot_condition_variable<Parking, Mutex, Self>::wait_unless_stopped(
+    std::unique_lock<Mutex>& lock, const std::stop_token& token) {
+  wait_or_stop(lock, &token);
+}
+
+template <class Parking, class Mutex, class Self>
+inline void lot_condition_variable<Parking, Mutex, Self>::wait_or_stop(
+    std::unique_lock<Mutex>& lock, const std::stop_token* token) {
   record* self = require_owned<Parking>(lock);
   auto& lot = Parking::lot_type::instance();
   auto held = lot.hold();
+  if (token && token->stop_requested()) return;  // under the lot's lock: wait_unless_stopped
   waiting_.fetch_add(1, std::memory_order_relaxed);
   self->relocks = lock.mutex();
   lock.mutex()->release_holding_the_lot(self);
@@ -221,9 +235,24 @@ void lot_condition_variable<Parking, Mutex, Self>::wait(std::unique_lock<Mutex>&
 template <class Parking, class Mutex, class Self>
 std::cv_status lot_condition_variable<Parking, Mutex, Self>::wait_until(
     std::unique_lock<Mutex>& lock, std::chrono::steady_clock::time_point deadline) {
+  return wait_until_or_stop(lock, deadline, nullptr);
+}
+
+template <class Parking, class Mutex, class Self>
+std::cv_status lot_condition_variable<Parking, Mutex, Self>::wait_until_unless_stopped(
+    std::unique_lock<Mutex>& lock, const std::stop_token& token,
+    std::chrono::steady_clock::time_point deadline) {
+  return wait_until_or_stop(lock, deadline, &token);
+}
+
+template <class Parking, class Mutex, class Self>
+inline std::cv_status lot_condition_variable<Parking, Mutex, Self>::wait_until_or_stop(
+    std::unique_lock<Mutex>& lock, std::chrono::steady_clock::time_point deadline,
+    const std::stop_token* token) {
   record* self = require_owned<Parking>(lock);
   auto& lot = Parking::lot_type::instance();
   auto held = lot.hold();
+  if (token && token->stop_requested()) return std::cv_status::no_timeout;
   waiting_.fetch_add(1, std::memory_order_relaxed);
   lock.mutex()->release_holding_the_lot(self);
   bool woken = lot.park_until(held, self, deadline, &waiters_,
@@ -254,6 +283,12 @@ void lot_condition_variable<Parking, Mutex, Self>::notify_one() noexcept {
 template <class Parking, class Mutex, class Self>
 void lot_condition_variable<Parking, Mutex, Self>::notify_all() noexcept {
   if (waiting_.load(std::memory_order_relaxed) == 0) return;
+  auto held = Parking::lot_type::instance().hold();
+  while (record* first = waiters_.front()) release(first);
+}
+
+template <class Parking, class Mutex, class Self>
+void lot_condition_variable<Parking, Mutex, Self>::notify_all_for_stop() noexcept {
   auto held = Parking::lot_type::instance().hold();
   while (record* first = waiters_.front()) release(first);
 }

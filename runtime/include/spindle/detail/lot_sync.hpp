@@ -33,6 +33,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
+#include <stop_token>
 
 #include "spindle/backend.hpp"
 #include "spindle/detail/timed_waits.hpp"
@@ -109,7 +110,31 @@ class lot_condition_variable : public timed_waits<Self, Mutex> {
   void notify_one() noexcept;
   void notify_all() noexcept;
 
+  // The steps of the stop-token waits (spindle/detail/timed_waits.hpp: wait_stoppable):
+  // wait and wait_until that return at once, waiting for nothing, if a stop has been
+  // requested on `token`, which they test under the parking lot's lock. The stop's
+  // notify (wake_for_stop, below) takes that lock too, after request_stop() has set the
+  // flag, so it either finds this waiter queued or the waiter finds the flag set: the
+  // lost wake-up is closed without the caller's mutex, which the stop's callback must
+  // never take (its thread would wait for a mutex whose holder, on the M:N backend, may
+  // need the very worker that ~stop_callback blocks).
+  void wait_unless_stopped(std::unique_lock<Mutex>& lock, const std::stop_token& token);
+  std::cv_status wait_until_unless_stopped(std::unique_lock<Mutex>& lock,
+                                           const std::stop_token& token,
+                                           std::chrono::steady_clock::time_point deadline);
+  // notify_all as a stop's callback makes it: always under the parking lot's lock (the
+  // waiting_ shortcut could miss a waiter that has tested the flag but not yet counted
+  // itself).
+  void notify_all_for_stop() noexcept;
+
  private:
+  // wait and wait_until, and their stop-token steps when `token` is not null; inlined
+  // into each, so that a parked thread's backtrace has one frame here, not two.
+  [[gnu::always_inline]] void wait_or_stop(std::unique_lock<Mutex>& lock,
+                                           const std::stop_token* token);
+  [[gnu::always_inline]] std::cv_status wait_until_or_stop(
+      std::unique_lock<Mutex>& lock, std::chrono::steady_clock::time_point deadline,
+      const std::stop_token* token);
   // Wakes a waiter, or moves it to its mutex's queue; the parking lot's lock is held.
   void release(record* r) noexcept;
 
@@ -121,17 +146,12 @@ class lot_condition_variable : public timed_waits<Self, Mutex> {
 };
 
 // For a std::stop_callback (spindle/detail/stop_wake.hpp): wakes the threads waiting on
-// `cv`, holding `m` so that no waiter is between its test of stop_requested() and its
-// wait. A caller that holds `m` already (it requested the stop inside its critical
-// section) notifies without taking it again.
+// `cv`. It takes no mutex but the parking lot's, for a few stores (see
+// wait_unless_stopped), so it never waits for a thread, and ~stop_callback, which waits
+// for a callback running in another thread, waits for no longer than that.
 template <class Parking, class Mutex, class Self>
-void wake_for_stop(Mutex& m, lot_condition_variable<Parking, Mutex, Self>& cv) noexcept {
-  if (m.owned_by(Parking::running())) {
-    cv.notify_all();
-    return;
-  }
-  std::lock_guard lock(m);
-  cv.notify_all();
+void wake_for_stop(Mutex&, lot_condition_variable<Parking, Mutex, Self>& cv) noexcept {
+  cv.notify_all_for_stop();
 }
 
 }  // namespace spindle::detail

@@ -3,17 +3,15 @@
 // Concept: a blocking call that takes a std::stop_token registers a std::stop_callback
 // that wakes it: the callback runs in the thread that calls request_stop() and notifies
 // the condition variable the call waits on, through the backend's wake_for_stop(mutex,
-// condition_variable) (found by argument-dependent lookup). On the clone backend that
-// takes the mutex first, so that the stop cannot fall between the waiter's test of
-// stop_requested() and its wait (the lost wake-up); on the green backend no other green
-// thread runs between that test and the park, so it only notifies, and never blocks.
+// condition_variable) (found by argument-dependent lookup). No backend's callback takes
+// the caller's mutex or waits for any thread: ~stop_callback waits for a callback that is
+// running in another thread, and on the M:N backend that wait holds a worker, which a
+// callback waiting for a green thread's mutex could need (a deadlock, seen on one
+// worker). How each backend closes the lost wake-up instead: on green no other green
+// thread runs between the waiter's test of stop_requested() and its park; on clone and
+// M:N the waiter tests the token again under the parking lot's lock, which the callback's
+// notify takes (spindle/detail/lot_sync.hpp: wait_unless_stopped).
 // Explained in: docs/06-synchronisation.md (cancellation). Read next: spindle/stop.hpp.
-//
-// Two rules for every user, both about the callback taking the mutex on the clone
-// backend: register it before taking the mutex (a stop already requested runs it at
-// once, in the registering thread), and destroy it after releasing the mutex (the
-// destructor waits for a callback running in another thread, which may be waiting for
-// the mutex).
 #pragma once
 
 #include <optional>
@@ -27,8 +25,6 @@ class stop_wake {
   stop_wake(const std::stop_token& token, Mutex& mutex, ConditionVariable& cv) {
     if (token.stop_possible()) callback_.emplace(token, wake{&mutex, &cv});
   }
-  // Unregisters now, as the destructor would (see the file comment's second rule).
-  void reset() noexcept { callback_.reset(); }
 
  private:
   struct wake {

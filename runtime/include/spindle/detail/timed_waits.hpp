@@ -94,9 +94,12 @@ class timed_waits {
  private:
   Derived& self() { return static_cast<Derived&>(*this); }
 
-  // The stop-token waits. The callback that wakes this wait is registered and
-  // unregistered without the mutex held (spindle/detail/stop_wake.hpp says why), so the
-  // mutex is released around both; ready() is tested again after each re-take.
+  // The stop-token waits. The callback that wakes this wait (spindle/detail/stop_wake.hpp)
+  // takes no mutex, so it is registered and unregistered with the caller's held. A
+  // backend whose waits can race a stop from another kernel thread (clone, M:N) gives its
+  // condition variable wait_unless_stopped and wait_until_unless_stopped, which test the
+  // token where its notify cannot pass unseen; on green none is needed (no other green
+  // thread runs between the test below and the park).
   template <class Predicate>
   bool wait_stoppable(std::unique_lock<Mutex>& lock, const std::stop_token& token,
                       const std::optional<std::chrono::steady_clock::time_point>& deadline,
@@ -108,27 +111,28 @@ class timed_waits {
       wait(lock, std::ref(ready));
       return true;
     }
-    Mutex& mutex = *lock.mutex();
-    lock.unlock();
-    stop_wake<Mutex, Derived> on_stop(token, mutex, self());
-    lock.lock();
-    try {
-      while (!ready() && !token.stop_requested()) {
-        if (!deadline)
-          self().wait(lock);
-        else if (self().wait_until(lock, *deadline) == std::cv_status::timeout)
-          break;
-      }
-    } catch (...) {
-      if (lock.owns_lock()) lock.unlock();
-      on_stop.reset();
-      lock.lock();
-      throw;
+    stop_wake<Mutex, Derived> on_stop(token, *lock.mutex(), self());
+    while (!ready() && !token.stop_requested()) {
+      if (!deadline)
+        wait_once(lock, token);
+      else if (wait_once_until(lock, token, *deadline) == std::cv_status::timeout)
+        break;
     }
-    lock.unlock();
-    on_stop.reset();
-    lock.lock();
     return ready();
+  }
+
+  void wait_once(std::unique_lock<Mutex>& lock, const std::stop_token& token) {
+    if constexpr (requires { self().wait_unless_stopped(lock, token); })
+      self().wait_unless_stopped(lock, token);
+    else
+      self().wait(lock);
+  }
+  std::cv_status wait_once_until(std::unique_lock<Mutex>& lock, const std::stop_token& token,
+                                 std::chrono::steady_clock::time_point deadline) {
+    if constexpr (requires { self().wait_until_unless_stopped(lock, token, deadline); })
+      return self().wait_until_unless_stopped(lock, token, deadline);
+    else
+      return self().wait_until(lock, deadline);
   }
 };
 
